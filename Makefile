@@ -1,0 +1,116 @@
+# leaktrace build. `make demo` and `make test` work on a fresh Debian 12
+# machine as root: missing Debian packages are installed first (see deps).
+
+BUILD      := build
+CLANG      ?= clang
+BPFTOOL    ?= bpftool
+CC         ?= gcc
+PYTHON     ?= /usr/bin/python3
+ARCH       := x86
+
+# Debian packages the build, the tests and the demo need.
+DEB_PACKAGES := make gcc g++ clang llvm bpftool libbpf-dev libelf-dev libdw-dev \
+                zlib1g-dev libcmocka-dev pkg-config python3 util-linux
+
+CFLAGS_COMMON := -std=gnu11 -D_GNU_SOURCE -Wall -Wextra -Werror -g -Iinclude -Isrc -I$(BUILD)
+CFLAGS     ?= -O2
+LDLIBS     := -lbpf -lelf -ldw -lz -lstdc++
+BPF_CFLAGS := -target bpf -g -O2 -Wall -Werror -D__TARGET_ARCH_$(ARCH) \
+              -Iinclude -Ivmlinux/$(ARCH)
+
+SRCS       := $(sort $(wildcard src/*.c))
+CORE_SRCS  := $(filter-out src/main.c,$(SRCS))
+HDRS       := $(wildcard src/*.h include/*.h)
+CORE_OBJS  := $(patsubst src/%.c,$(BUILD)/obj/%.o,$(CORE_SRCS))
+SAN_OBJS   := $(patsubst src/%.c,$(BUILD)/san/%.o,$(CORE_SRCS))
+SKEL       := $(BUILD)/leaktrace.skel.h
+
+UNIT_SRCS  := $(sort $(wildcard tests/unit/test_*.c))
+UNIT_BINS  := $(patsubst tests/unit/%.c,$(BUILD)/tests/unit/%,$(UNIT_SRCS))
+UNIT_SAN   := $(patsubst tests/unit/%.c,$(BUILD)/tests/unit-san/%,$(UNIT_SRCS))
+FIXTURES   := $(patsubst tests/unit/fixtures/%.c,$(BUILD)/tests/fixtures/%,$(wildcard tests/unit/fixtures/*.c))
+PROGS_C    := $(patsubst tests/progs/%.c,$(BUILD)/tests/progs/%,$(wildcard tests/progs/*.c))
+PROGS_CXX  := $(patsubst tests/progs/%.cc,$(BUILD)/tests/progs/%,$(wildcard tests/progs/*.cc))
+DEMO       := $(BUILD)/demo/leaky_service
+
+SAN_FLAGS  := -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all
+
+.PHONY: all deps demo test unit unit-san e2e progs clean
+
+all: deps $(BUILD)/leaktrace
+
+# Installs whatever is missing, once: apt-get update, then one install.
+deps:
+	@missing=""; for p in $(DEB_PACKAGES); do \
+		dpkg-query -W -f='$${Status}' $$p 2>/dev/null | grep -q 'install ok installed' || missing="$$missing $$p"; \
+	done; \
+	if [ -n "$$missing" ]; then \
+		echo "leaktrace: installing missing Debian packages:$$missing"; \
+		[ "$$(id -u)" = 0 ] || { echo "leaktrace: run as root to install them (or install them yourself)"; exit 1; }; \
+		apt-get update -q && DEBIAN_FRONTEND=noninteractive apt-get install -y -q $$missing; \
+	fi
+
+$(BUILD)/leaktrace.bpf.o: bpf/leaktrace.bpf.c include/leaktrace_events.h vmlinux/$(ARCH)/vmlinux.h | deps
+	@mkdir -p $(@D)
+	$(CLANG) $(BPF_CFLAGS) -c $< -o $@
+
+$(SKEL): $(BUILD)/leaktrace.bpf.o
+	$(BPFTOOL) gen skeleton $< name leaktrace_bpf > $@
+
+$(BUILD)/obj/%.o: src/%.c $(HDRS) $(SKEL)
+	@mkdir -p $(@D)
+	$(CC) $(CFLAGS_COMMON) $(CFLAGS) -c $< -o $@
+
+$(BUILD)/san/%.o: src/%.c $(HDRS) $(SKEL)
+	@mkdir -p $(@D)
+	$(CLANG) $(CFLAGS_COMMON) -O1 $(SAN_FLAGS) -c $< -o $@
+
+$(BUILD)/leaktrace: $(BUILD)/obj/main.o $(CORE_OBJS)
+	$(CC) -o $@ $^ $(LDLIBS)
+
+# Unit tests: every tests/unit/test_*.c links against the core (all of src/ but main.c).
+$(BUILD)/tests/unit/%: tests/unit/%.c $(CORE_OBJS)
+	@mkdir -p $(@D)
+	$(CC) $(CFLAGS_COMMON) -O0 -o $@ $< $(CORE_OBJS) $(LDLIBS) -lcmocka
+
+$(BUILD)/tests/unit-san/%: tests/unit/%.c $(SAN_OBJS)
+	@mkdir -p $(@D)
+	$(CLANG) $(CFLAGS_COMMON) -O1 $(SAN_FLAGS) -o $@ $< $(SAN_OBJS) $(LDLIBS) -lcmocka
+
+$(BUILD)/tests/fixtures/%: tests/unit/fixtures/%.c | deps
+	@mkdir -p $(@D)
+	$(CC) -O0 -g -fno-omit-frame-pointer -o $@ $<
+
+# Leaky targets keep frame pointers so their stacks reach main.
+$(BUILD)/tests/progs/%: tests/progs/%.c | deps
+	@mkdir -p $(@D)
+	$(CC) -O0 -g -fno-omit-frame-pointer -Wall -Wextra -Werror -o $@ $< -lpthread
+
+$(BUILD)/tests/progs/%: tests/progs/%.cc | deps
+	@mkdir -p $(@D)
+	g++ -O0 -g -fno-omit-frame-pointer -Wall -Wextra -Werror -o $@ $< -lpthread
+
+$(DEMO): tools/demo/leaky_service.c | deps
+	@mkdir -p $(@D)
+	$(CC) -O0 -g -fno-omit-frame-pointer -Wall -Wextra -Werror -o $@ $<
+
+progs: $(PROGS_C) $(PROGS_CXX)
+
+unit: deps $(UNIT_BINS) $(FIXTURES)
+	@set -e; for t in $(UNIT_BINS); do echo "== $$t"; LT_FIXTURE_DIR=$(BUILD)/tests/fixtures $$t; done
+
+unit-san: deps $(UNIT_SAN) $(FIXTURES)
+	@set -e; for t in $(UNIT_SAN); do echo "== $$t (ASan/UBSan)"; \
+		ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=print_stacktrace=1 \
+		LT_FIXTURE_DIR=$(BUILD)/tests/fixtures $$t; done
+
+e2e: deps $(BUILD)/leaktrace progs
+	$(PYTHON) tests/e2e/run_e2e.py --leaktrace $(BUILD)/leaktrace --progs $(BUILD)/tests/progs
+
+test: deps $(BUILD)/leaktrace unit unit-san e2e
+
+demo: deps $(BUILD)/leaktrace $(DEMO)
+	@tools/demo/run_demo.sh $(BUILD)/leaktrace $(DEMO)
+
+clean:
+	rm -rf $(BUILD)

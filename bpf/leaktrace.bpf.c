@@ -1,0 +1,485 @@
+// SPDX-License-Identifier: (MIT OR GPL-2.0)
+/*
+ * Kernel side of leaktrace: uprobes on the malloc family record allocations
+ * and frees into a ring buffer; scheduler tracepoints report process
+ * lifecycle; the mmap syscall tracepoint spots libc files mapped by new
+ * processes so userspace can attach to them before they are used much.
+ *
+ * Userspace owns all state about live allocations. Here we only keep the
+ * per-thread in-flight call (entry arguments until the return probe) and
+ * the set of traced processes.
+ */
+#include "vmlinux.h"
+#include <bpf/bpf_helpers.h>
+#include <bpf/bpf_tracing.h>
+#include <bpf/bpf_core_read.h>
+#include "leaktrace_events.h"
+
+#define PROT_EXEC 0x4
+#define MAP_ANONYMOUS 0x20
+
+char LICENSE[] SEC("license") = "Dual MIT/GPL";
+
+/* Set by userspace before load. */
+const volatile __u32 self_tgid = 0;
+/* -c: probes are attached for every process of a libc; only traced_tgids count. */
+const volatile bool filter_by_tgid = false;
+/* -c: children of traced processes become traced at fork. */
+const volatile bool follow_forks = false;
+/* -c/-p: fork/exec/exit/lib events only for traced_tgids. */
+const volatile bool task_events_filtered = false;
+/* -p: probes are per process, so known_files is keyed per process too. */
+const volatile bool per_process_attach = false;
+const volatile __u64 min_size_bytes = 0;
+const volatile __u64 max_size_bytes = ~0ULL;
+
+struct {
+	__uint(type, BPF_MAP_TYPE_RINGBUF);
+	__uint(max_entries, 64 << 20); /* resized by userspace */
+} events SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, 65536);
+	__type(key, __u32);
+	__type(value, __u8);
+} traced_tgids SEC(".maps");
+
+/*
+ * One slot per thread: the outermost allocator call in flight. Calls made
+ * while it runs (realloc -> malloc, reallocarray -> realloc, malloc -> mmap,
+ * realloc(p, 0) -> free) only bump depth: the outer call accounts for the
+ * block, so nothing is counted twice and inner calls cannot overwrite the
+ * outer call's arguments.
+ */
+struct inflight_call {
+	__u64 size_bytes;
+	__u64 arg; /* realloc: old block; posix_memalign: memptr */
+	__u32 depth;
+	__u16 func;
+	__u8 skip_alloc; /* outside -z/-Z: the new block is not recorded */
+	__u8 pad;
+};
+
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, 65536);
+	__type(key, __u32);
+	__type(value, struct inflight_call);
+} inflight SEC(".maps");
+
+/* Big records are built here rather than on the 512-byte BPF stack. */
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct lt_alloc_event);
+} scratch SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, LT_DROP_MAX);
+	__type(key, __u32);
+	__type(value, __u64);
+} drops SEC(".maps");
+
+/* Files userspace has attached to; key.pad holds the tgid in per-process mode. */
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, 8192);
+	__type(key, struct lt_file_key);
+	__type(value, __u8);
+} known_files SEC(".maps");
+
+static __always_inline void count_drop(__u32 reason)
+{
+	__u64 *n = bpf_map_lookup_elem(&drops, &reason);
+
+	if (n)
+		*n += 1;
+}
+
+static __always_inline bool alloc_wanted(__u32 tgid)
+{
+	if (tgid == self_tgid)
+		return false;
+	if (filter_by_tgid && !bpf_map_lookup_elem(&traced_tgids, &tgid))
+		return false;
+	return true;
+}
+
+static __always_inline bool task_event_wanted(__u32 tgid)
+{
+	if (tgid == self_tgid)
+		return false;
+	if (task_events_filtered && !bpf_map_lookup_elem(&traced_tgids, &tgid))
+		return false;
+	return true;
+}
+
+static __always_inline int enter_call(__u16 func, __u64 size_bytes, __u64 arg)
+{
+	__u64 id = bpf_get_current_pid_tgid();
+	__u32 tid = (__u32)id;
+	struct inflight_call *outer, call = {};
+
+	if (!alloc_wanted(id >> 32))
+		return 0;
+	outer = bpf_map_lookup_elem(&inflight, &tid);
+	if (outer) {
+		outer->depth++;
+		return 0;
+	}
+	call.size_bytes = size_bytes;
+	call.arg = arg;
+	call.func = func;
+	call.skip_alloc = size_bytes < min_size_bytes || size_bytes > max_size_bytes;
+	if (bpf_map_update_elem(&inflight, &tid, &call, BPF_NOEXIST))
+		count_drop(LT_DROP_INFLIGHT_FULL);
+	return 0;
+}
+
+static __always_inline void emit_free(__u32 kind, __u16 func, __u64 addr, __u64 len_bytes)
+{
+	__u64 id = bpf_get_current_pid_tgid();
+	struct lt_free_event *e;
+
+	e = bpf_ringbuf_reserve(&events, sizeof(*e), 0);
+	if (!e) {
+		count_drop(LT_DROP_RINGBUF_FREE);
+		return;
+	}
+	e->hdr.kind = kind;
+	e->hdr.tgid = id >> 32;
+	e->hdr.ts_ns = bpf_ktime_get_ns();
+	e->tid = (__u32)id;
+	e->func = func;
+	e->pad = 0;
+	e->addr = addr;
+	e->len_bytes = len_bytes;
+	bpf_ringbuf_submit(e, 0);
+}
+
+static __always_inline void emit_alloc(void *ctx, __u32 kind, __u16 func, __u64 addr,
+				       __u64 size_bytes, __u64 released_addr)
+{
+	__u64 id = bpf_get_current_pid_tgid();
+	__u32 zero = 0;
+	struct lt_alloc_event *e;
+	long stack_bytes;
+
+	e = bpf_map_lookup_elem(&scratch, &zero);
+	if (!e)
+		return;
+	/* Taken at the return probe, so frames[0] is malloc's caller. */
+	stack_bytes = bpf_get_stack(ctx, e->frames, sizeof(e->frames), BPF_F_USER_STACK);
+	if (stack_bytes < 0) {
+		count_drop(LT_DROP_STACK);
+		stack_bytes = 0;
+	}
+	if (stack_bytes > (long)sizeof(e->frames))
+		stack_bytes = sizeof(e->frames);
+	e->hdr.kind = kind;
+	e->hdr.tgid = id >> 32;
+	e->hdr.ts_ns = bpf_ktime_get_ns();
+	e->tid = (__u32)id;
+	e->func = func;
+	e->nframes = stack_bytes / sizeof(__u64);
+	e->addr = addr;
+	e->size_bytes = size_bytes;
+	e->released_addr = released_addr;
+	if (bpf_ringbuf_output(&events, e, LT_ALLOC_EVENT_HDR_BYTES + stack_bytes, 0))
+		count_drop(LT_DROP_RINGBUF_ALLOC);
+}
+
+SEC("uprobe")
+int BPF_KPROBE(size_arg1_entry, __u64 size_bytes)
+{
+	/* malloc, valloc, pvalloc: the cookie says which. */
+	return enter_call(bpf_get_attach_cookie(ctx), size_bytes, 0);
+}
+
+SEC("uprobe")
+int BPF_KPROBE(size_arg2_entry, __u64 alignment, __u64 size_bytes)
+{
+	/* aligned_alloc, memalign */
+	return enter_call(bpf_get_attach_cookie(ctx), size_bytes, 0);
+}
+
+static __always_inline __u64 product_or_max(__u64 n, __u64 size)
+{
+	__u64 limit;
+
+	/* An overflowing product makes the call fail; ~0 keeps it out of -Z. */
+	if (!size)
+		return 0;
+	limit = ~0ULL / size;
+	/* Hide the quotient from clang, which would turn the test into a
+	 * 128-bit multiply that BPF cannot do. */
+	asm volatile("" : "+r"(limit));
+	if (n > limit)
+		return ~0ULL;
+	return n * size;
+}
+
+SEC("uprobe")
+int BPF_KPROBE(calloc_entry, __u64 nmemb, __u64 size)
+{
+	return enter_call(LT_FUNC_CALLOC, product_or_max(nmemb, size), 0);
+}
+
+SEC("uprobe")
+int BPF_KPROBE(realloc_entry, void *old, __u64 size_bytes)
+{
+	return enter_call(LT_FUNC_REALLOC, size_bytes, (__u64)old);
+}
+
+SEC("uprobe")
+int BPF_KPROBE(reallocarray_entry, void *old, __u64 nmemb, __u64 size)
+{
+	return enter_call(LT_FUNC_REALLOCARRAY, product_or_max(nmemb, size), (__u64)old);
+}
+
+SEC("uprobe")
+int BPF_KPROBE(posix_memalign_entry, void **memptr, __u64 alignment, __u64 size_bytes)
+{
+	return enter_call(LT_FUNC_POSIX_MEMALIGN, size_bytes, (__u64)memptr);
+}
+
+SEC("uprobe")
+int BPF_KPROBE(mmap_entry, void *addr, __u64 len, int prot, int flags)
+{
+	if (!(flags & MAP_ANONYMOUS))
+		return 0;
+	return enter_call(LT_FUNC_MMAP, len, 0);
+}
+
+SEC("uretprobe")
+int BPF_KRETPROBE(alloc_return, __u64 ret)
+{
+	__u32 tid = (__u32)bpf_get_current_pid_tgid();
+	struct inflight_call *slot, call;
+	__u64 addr = 0, released = 0;
+	__u32 kind = LT_EV_ALLOC;
+
+	slot = bpf_map_lookup_elem(&inflight, &tid);
+	if (!slot)
+		return 0;
+	if (slot->depth) {
+		slot->depth--;
+		return 0;
+	}
+	call = *slot;
+	bpf_map_delete_elem(&inflight, &tid);
+
+	switch (call.func) {
+	case LT_FUNC_POSIX_MEMALIGN:
+		if ((int)ret != 0 || bpf_probe_read_user(&addr, sizeof(addr), (void *)call.arg))
+			return 0;
+		break;
+	case LT_FUNC_REALLOC:
+	case LT_FUNC_REALLOCARRAY:
+		/* The old block goes only if the call succeeded; a zero size frees it. */
+		if (ret) {
+			addr = ret;
+			released = call.arg;
+		} else if (call.size_bytes == 0) {
+			released = call.arg;
+		}
+		break;
+	case LT_FUNC_MMAP:
+		if (ret == ~0ULL) /* MAP_FAILED */
+			return 0;
+		addr = ret;
+		kind = LT_EV_MMAP;
+		break;
+	default:
+		addr = ret;
+		break;
+	}
+	if (call.skip_alloc)
+		addr = 0;
+	if (addr)
+		emit_alloc(ctx, kind, call.func, addr, call.size_bytes, released);
+	else if (released)
+		emit_free(LT_EV_FREE, call.func, released, 0);
+	return 0;
+}
+
+SEC("uprobe")
+int BPF_KPROBE(free_entry, void *ptr)
+{
+	__u64 id = bpf_get_current_pid_tgid();
+	__u32 tid = (__u32)id;
+
+	if (!ptr || !alloc_wanted(id >> 32))
+		return 0;
+	/* Inside realloc etc.: the outer call's return accounts for the block. */
+	if (bpf_map_lookup_elem(&inflight, &tid))
+		return 0;
+	emit_free(LT_EV_FREE, LT_FUNC_FREE, (__u64)ptr, 0);
+	return 0;
+}
+
+SEC("uprobe")
+int BPF_KPROBE(munmap_entry, void *addr, __u64 len)
+{
+	__u64 id = bpf_get_current_pid_tgid();
+	__u32 tid = (__u32)id;
+
+	if (!alloc_wanted(id >> 32))
+		return 0;
+	if (bpf_map_lookup_elem(&inflight, &tid))
+		return 0;
+	emit_free(LT_EV_MUNMAP, LT_FUNC_MUNMAP, (__u64)addr, len);
+	return 0;
+}
+
+static __always_inline void emit_task(__u32 kind, __u32 tgid, __u32 other_tgid,
+				      struct task_struct *task)
+{
+	struct lt_task_event *e;
+
+	e = bpf_ringbuf_reserve(&events, sizeof(*e), 0);
+	if (!e) {
+		count_drop(LT_DROP_RINGBUF_TASK);
+		return;
+	}
+	e->hdr.kind = kind;
+	e->hdr.tgid = tgid;
+	e->hdr.ts_ns = bpf_ktime_get_ns();
+	e->other_tgid = other_tgid;
+	e->pad = 0;
+	bpf_probe_read_kernel_str(e->comm, sizeof(e->comm), task->comm);
+	bpf_ringbuf_submit(e, 0);
+}
+
+SEC("tp_btf/sched_process_fork")
+int BPF_PROG(on_fork, struct task_struct *parent, struct task_struct *child)
+{
+	__u32 parent_tgid = BPF_CORE_READ(parent, tgid);
+	__u32 child_tgid = BPF_CORE_READ(child, tgid);
+	__u8 one = 1;
+
+	if (parent_tgid == child_tgid) /* a new thread, not a process */
+		return 0;
+	if (!task_event_wanted(parent_tgid))
+		return 0;
+	/* Added before the child runs its first instruction: nothing is missed. */
+	if (follow_forks)
+		bpf_map_update_elem(&traced_tgids, &child_tgid, &one, BPF_ANY);
+	emit_task(LT_EV_FORK, child_tgid, parent_tgid, child);
+	return 0;
+}
+
+SEC("tp_btf/sched_process_exec")
+int BPF_PROG(on_exec, struct task_struct *task)
+{
+	__u32 tgid = BPF_CORE_READ(task, tgid);
+
+	if (!task_event_wanted(tgid))
+		return 0;
+	emit_task(LT_EV_EXEC, tgid, 0, task);
+	return 0;
+}
+
+SEC("tp_btf/sched_process_exit")
+int BPF_PROG(on_exit, struct task_struct *task)
+{
+	__u32 tid = BPF_CORE_READ(task, pid);
+	__u32 tgid = BPF_CORE_READ(task, tgid);
+
+	/* A thread that died inside malloc never reaches the return probe. */
+	bpf_map_delete_elem(&inflight, &tid);
+	if (BPF_CORE_READ(task, signal, live.counter) != 0)
+		return 0; /* other threads of the process live on */
+	if (!task_event_wanted(tgid))
+		return 0;
+	emit_task(LT_EV_EXIT, tgid, 0, task);
+	bpf_map_delete_elem(&traced_tgids, &tgid);
+	return 0;
+}
+
+static __always_inline bool has_prefix(const char *s, const char *prefix, int n)
+{
+	for (int i = 0; i < n; i++)
+		if (s[i] != prefix[i])
+			return false;
+	return true;
+}
+
+/* glibc: libc.so.6, libc-2.31.so; musl: ld-musl-x86_64.so.1 (its libc). */
+static __always_inline bool looks_like_libc(const char *name)
+{
+	return has_prefix(name, "libc.so", 7) || has_prefix(name, "libc-", 5) ||
+	       has_prefix(name, "ld-musl-", 8);
+}
+
+static __always_inline struct file *fd_file(int fd)
+{
+	struct task_struct *task = (struct task_struct *)bpf_get_current_task_btf();
+	struct fdtable *fdt = BPF_CORE_READ(task, files, fdt);
+	struct file **fds;
+	struct file *file = NULL;
+
+	if (fd < 0 || (unsigned int)fd >= BPF_CORE_READ(fdt, max_fds))
+		return NULL;
+	fds = BPF_CORE_READ(fdt, fd);
+	bpf_probe_read_kernel(&file, sizeof(file), &fds[fd]);
+	return file;
+}
+
+/*
+ * mmap(PROT_EXEC) of a file, seen at syscall entry. fentry (do_mmap,
+ * security_mmap_file) and kprobes need ftrace/CONFIG_KPROBES, which kernels
+ * like this project's VMs lack; the raw syscall tracepoint is always there.
+ */
+SEC("tp_btf/sys_enter")
+int BPF_PROG(on_mmap_file, struct pt_regs *regs, long id)
+{
+	__u32 tgid = bpf_get_current_pid_tgid() >> 32;
+	struct lt_file_key key = {};
+	struct lt_lib_event *e;
+	struct inode *inode;
+	struct file *file;
+	const unsigned char *name;
+	unsigned long prot;
+	__u8 one = 1;
+
+	if (id != 9 /* __NR_mmap */)
+		return 0;
+	prot = BPF_CORE_READ(regs, dx);
+	if (!(prot & PROT_EXEC) || !task_event_wanted(tgid))
+		return 0;
+	file = fd_file((int)BPF_CORE_READ(regs, r8));
+	if (!file)
+		return 0;
+	inode = BPF_CORE_READ(file, f_inode);
+	key.ino = BPF_CORE_READ(inode, i_ino);
+	key.dev = BPF_CORE_READ(inode, i_sb, s_dev);
+	key.pad = per_process_attach ? tgid : 0;
+	if (bpf_map_lookup_elem(&known_files, &key))
+		return 0;
+
+	e = bpf_ringbuf_reserve(&events, sizeof(*e), 0);
+	if (!e) {
+		count_drop(LT_DROP_RINGBUF_TASK);
+		return 0;
+	}
+	name = BPF_CORE_READ(file, f_path.dentry, d_name.name);
+	if (bpf_probe_read_kernel_str(e->name, sizeof(e->name), name) < 0 ||
+	    !looks_like_libc(e->name)) {
+		bpf_ringbuf_discard(e, 0);
+		return 0;
+	}
+	/* Report each file once; userspace attaches and keeps the entry. */
+	bpf_map_update_elem(&known_files, &key, &one, BPF_NOEXIST);
+	e->hdr.kind = LT_EV_LIB_MAP;
+	e->hdr.tgid = tgid;
+	e->hdr.ts_ns = bpf_ktime_get_ns();
+	e->dev = key.dev;
+	e->pad = 0;
+	e->ino = key.ino;
+	bpf_ringbuf_submit(e, 0);
+	return 0;
+}

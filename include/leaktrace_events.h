@@ -1,0 +1,111 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * The contract between the BPF programs (bpf/leaktrace.bpf.c) and the
+ * userspace consumer: record layouts in the ring buffer, counters and
+ * configuration enums. Fixed-width types only, no pointers, so both sides
+ * agree on every byte.
+ */
+#ifndef LEAKTRACE_EVENTS_H
+#define LEAKTRACE_EVENTS_H
+
+#ifdef __BPF__
+/* vmlinux.h provides __u32/__u64 for the BPF side. */
+#else
+#include <linux/types.h>
+#endif
+
+/* bpf_get_stack() caps user stacks at sysctl kernel.perf_event_max_stack (127). */
+#define LT_MAX_FRAMES 127
+#define LT_COMM_LEN 16
+#define LT_LIBNAME_LEN 64
+
+/* The traced allocator functions; also the bpf_cookie of their probes. */
+enum lt_func {
+	LT_FUNC_MALLOC = 1,
+	LT_FUNC_CALLOC,
+	LT_FUNC_REALLOC,
+	LT_FUNC_REALLOCARRAY,
+	LT_FUNC_POSIX_MEMALIGN,
+	LT_FUNC_ALIGNED_ALLOC,
+	LT_FUNC_MEMALIGN,
+	LT_FUNC_VALLOC,
+	LT_FUNC_PVALLOC,
+	LT_FUNC_FREE,
+	LT_FUNC_MMAP,
+	LT_FUNC_MUNMAP,
+	LT_FUNC_MAX,
+};
+
+enum lt_event_kind {
+	LT_EV_ALLOC = 1, /* struct lt_alloc_event: heap block returned */
+	LT_EV_FREE,      /* struct lt_free_event: heap block released */
+	LT_EV_MMAP,      /* struct lt_alloc_event: anonymous mapping created */
+	LT_EV_MUNMAP,    /* struct lt_free_event: range unmapped */
+	LT_EV_FORK,      /* struct lt_task_event: new process (other = parent) */
+	LT_EV_EXEC,      /* struct lt_task_event: process image replaced */
+	LT_EV_EXIT,      /* struct lt_task_event: whole thread group gone */
+	LT_EV_LIB_MAP,   /* struct lt_lib_event: a libc-like file mapped executable */
+};
+
+/* Reasons a record or an allocation can be lost; each has a counter. */
+enum lt_drop {
+	LT_DROP_RINGBUF_ALLOC, /* ring buffer full: alloc record lost */
+	LT_DROP_RINGBUF_FREE,  /* ring buffer full: free record lost */
+	LT_DROP_RINGBUF_TASK,  /* ring buffer full: fork/exec/exit/lib record lost */
+	LT_DROP_INFLIGHT_FULL, /* in-flight call table full: allocation not seen */
+	LT_DROP_STACK,         /* bpf_get_stack failed: allocation kept, no frames */
+	LT_DROP_MAX,
+};
+
+struct lt_event_hdr {
+	__u32 kind; /* enum lt_event_kind */
+	__u32 tgid;
+	__u64 ts_ns; /* CLOCK_MONOTONIC */
+};
+
+/* Variable length: only nframes entries of frames[] are present. */
+struct lt_alloc_event {
+	struct lt_event_hdr hdr;
+	__u32 tid;
+	__u16 func; /* enum lt_func */
+	__u16 nframes;
+	__u64 addr;
+	__u64 size_bytes;
+	__u64 released_addr; /* realloc: the old block it released, else 0 */
+	__u64 frames[LT_MAX_FRAMES]; /* innermost first; frames[0] = caller */
+};
+
+#define LT_ALLOC_EVENT_HDR_BYTES ((unsigned long)&((struct lt_alloc_event *)0)->frames)
+
+struct lt_free_event {
+	struct lt_event_hdr hdr;
+	__u32 tid;
+	__u16 func;
+	__u16 pad;
+	__u64 addr;
+	__u64 len_bytes; /* munmap length; 0 for heap frees */
+};
+
+struct lt_task_event {
+	struct lt_event_hdr hdr;
+	__u32 other_tgid; /* fork: parent tgid */
+	__u32 pad;
+	char comm[LT_COMM_LEN];
+};
+
+struct lt_lib_event {
+	struct lt_event_hdr hdr;
+	__u32 dev; /* kernel dev_t of the file's superblock: major << 20 | minor */
+	__u32 pad;
+	__u64 ino;
+	char name[LT_LIBNAME_LEN];
+};
+
+/* Key of the BPF map of files already attached (userspace fills it). */
+struct lt_file_key {
+	__u64 ino;
+	__u32 dev;
+	__u32 pad;
+};
+
+#endif /* LEAKTRACE_EVENTS_H */

@@ -1,0 +1,46 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * One opened ELF file: its loadable segments, function symbols (.symtab and
+ * .dynsym), build-id and, lazily, DWARF line information.
+ */
+#ifndef LT_ELF_FILE_H
+#define LT_ELF_FILE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+struct lt_elf_file;
+
+struct lt_elf_symbol {
+	uint64_t vaddr;
+	uint64_t size;
+	const char *name; /* owned by the lt_elf_file, mangled as in the file */
+};
+
+/* Open from a file descriptor; the lt_elf_file takes ownership of fd (also on error).
+ * Returns 0 or -errno (-ENOEXEC for a file that is not a valid ELF). */
+int lt_elf_open_fd(int fd, struct lt_elf_file **out);
+int lt_elf_open_path(const char *path, struct lt_elf_file **out);
+void lt_elf_close(struct lt_elf_file *ef);
+
+bool lt_elf_is_dyn(const struct lt_elf_file *ef); /* ET_DYN (PIE or shared library) */
+/* Build-id as lowercase hex, "" if none. */
+const char *lt_elf_build_id(const struct lt_elf_file *ef);
+
+/* A defined function symbol by exact name (version suffixes like @@GLIBC_2.2.5 ignored). */
+int lt_elf_find_function(const struct lt_elf_file *ef, const char *name, struct lt_elf_symbol *out);
+/* The function symbol whose [vaddr, vaddr+size) contains vaddr; symbols of size 0
+ * match up to the next symbol. Returns NULL when none. */
+const struct lt_elf_symbol *lt_elf_symbol_at(const struct lt_elf_file *ef, uint64_t vaddr);
+size_t lt_elf_symbol_count(const struct lt_elf_file *ef);
+
+/* Translate between file offsets and virtual addresses through PT_LOAD segments. */
+int lt_elf_vaddr_to_offset(const struct lt_elf_file *ef, uint64_t vaddr, uint64_t *offset);
+int lt_elf_offset_to_vaddr(const struct lt_elf_file *ef, uint64_t offset, uint64_t *vaddr);
+
+/* Source file and line for vaddr from DWARF (.debug_line), loaded on first use.
+ * Returns 0 and sets *file (owned by ef) and *line, or -ENOENT. */
+int lt_elf_source_line(struct lt_elf_file *ef, uint64_t vaddr, const char **file, int *line);
+
+#endif

@@ -1,0 +1,247 @@
+// SPDX-License-Identifier: MIT
+#include "event_consumer.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <bpf/bpf.h>
+#include <bpf/libbpf.h>
+
+#include "frame_resolver.h"
+#include "leaktrace.skel.h"
+#include "session.h"
+
+static struct lt_process *process_for(struct lt_session *s, uint32_t tgid)
+{
+	struct lt_process *p = lt_procs_get(&s->procs, tgid);
+
+	if (p)
+		return p;
+	p = lt_procs_add(&s->procs, tgid);
+	if (!p)
+		return NULL;
+	/* Only traced processes reach us in -p and -c modes. */
+	p->target = s->mode != LT_MODE_SYSTEM;
+	return p;
+}
+
+static void release_block(struct lt_session *s, struct lt_process *p, uint64_t addr)
+{
+	if (!p || !lt_live_remove(&p->heap, addr, NULL))
+		s->stats.unmatched_frees++;
+}
+
+static void on_alloc(struct lt_session *s, const struct lt_alloc_event *e, size_t size)
+{
+	struct lt_process *p = process_for(s, e->hdr.tgid);
+	struct lt_live_table *table;
+	struct lt_live_alloc a = {};
+	uint32_t nframes = e->nframes;
+	bool is_new, replaced;
+
+	if (e->hdr.kind == LT_EV_MMAP)
+		s->stats.mmap_events++;
+	else
+		s->stats.alloc_events++;
+	if (!p) {
+		s->stats.out_of_memory++;
+		return;
+	}
+	if (p->exited)
+		return;
+	if (e->released_addr)
+		release_block(s, p, e->released_addr);
+	if (nframes > (size - LT_ALLOC_EVENT_HDR_BYTES) / sizeof(e->frames[0]))
+		nframes = (size - LT_ALLOC_EVENT_HDR_BYTES) / sizeof(e->frames[0]);
+	if (lt_stacks_intern(&p->stacks, (const uint64_t *)e->frames, nframes, &a.stack_id, &is_new)) {
+		s->stats.out_of_memory++;
+		return;
+	}
+	/* Resolve now: the process may be gone by report time. */
+	if (is_new && lt_resolve_stack(p, lt_stacks_get(&p->stacks, a.stack_id), &s->modules))
+		s->stats.out_of_memory++;
+	a.addr = e->addr;
+	a.size_bytes = e->size_bytes;
+	a.ts_ns = e->hdr.ts_ns;
+	table = e->hdr.kind == LT_EV_MMAP ? &p->mmaps : &p->heap;
+	if (lt_live_put(table, &a, &replaced))
+		s->stats.out_of_memory++;
+	else if (replaced)
+		s->stats.replaced_allocs++;
+}
+
+/* munmap may cover several regions, or cut one at either end or inside. */
+static void on_munmap(struct lt_session *s, const struct lt_free_event *e)
+{
+	struct lt_process *p = lt_procs_get(&s->procs, e->hdr.tgid);
+	uint64_t lo = e->addr, hi = e->addr + e->len_bytes;
+	struct lt_live_alloc hit[16];
+	const struct lt_live_alloc *a;
+	size_t n, iter;
+
+	s->stats.munmap_events++;
+	if (!p || hi <= lo)
+		return;
+	do {
+		n = 0;
+		for (iter = 0; n < 16 && (a = lt_live_next(&p->mmaps, &iter));)
+			if (a->addr < hi && a->addr + a->size_bytes > lo)
+				hit[n++] = *a;
+		for (size_t i = 0; i < n; i++) {
+			struct lt_live_alloc r = hit[i];
+			uint64_t end = r.addr + r.size_bytes;
+
+			lt_live_remove(&p->mmaps, r.addr, NULL);
+			if (r.addr < lo) {
+				struct lt_live_alloc head = r;
+
+				head.size_bytes = lo - r.addr;
+				lt_live_put(&p->mmaps, &head, NULL);
+			}
+			if (end > hi) {
+				struct lt_live_alloc tail = r;
+
+				tail.addr = hi;
+				tail.size_bytes = end - hi;
+				lt_live_put(&p->mmaps, &tail, NULL);
+			}
+		}
+	} while (n == 16);
+}
+
+static void on_process_fork(struct lt_session *s, const struct lt_task_event *e)
+{
+	struct lt_process *parent = lt_procs_get(&s->procs, e->other_tgid);
+	struct lt_process *child;
+
+	if (s->mode == LT_MODE_SYSTEM && !parent)
+		return; /* nothing of the parent is known; the child is met lazily */
+	/* A record under this tgid is a previous process whose PID was reused. */
+	lt_procs_remove(&s->procs, e->hdr.tgid);
+	child = lt_procs_add(&s->procs, e->hdr.tgid);
+	if (!child) {
+		s->stats.out_of_memory++;
+		return;
+	}
+	child->target = s->mode == LT_MODE_COMMAND || (parent && parent->target);
+	snprintf(child->comm, sizeof(child->comm), "%.*s", LT_COMM_LEN, e->comm);
+	if (parent) {
+		if (!child->exe && parent->exe)
+			child->exe = strdup(parent->exe);
+		/* The child starts with its parent's address space. */
+		if (parent->maps_loaded && !lt_maps_copy(&parent->maps, &child->maps))
+			child->maps_loaded = true;
+	}
+}
+
+static void on_process_exec(struct lt_session *s, const struct lt_task_event *e)
+{
+	struct lt_process *p = lt_procs_get(&s->procs, e->hdr.tgid);
+
+	if (!p)
+		return;
+	lt_process_reset_image(p);
+	lt_process_refresh_identity(p);
+	snprintf(p->comm, sizeof(p->comm), "%.*s", LT_COMM_LEN, e->comm);
+}
+
+static void on_process_exit(struct lt_session *s, const struct lt_task_event *e)
+{
+	struct lt_process *p = lt_procs_get(&s->procs, e->hdr.tgid);
+
+	if (e->hdr.tgid == (uint32_t)s->command_pid)
+		s->command_done = true;
+	if (!p)
+		return;
+	if (s->mode == LT_MODE_PIDS && p->target && !p->exited && s->live_targets)
+		s->live_targets--;
+	/* Only targets are reported after exit (what they held at exit). */
+	if (!p->target) {
+		lt_procs_remove(&s->procs, e->hdr.tgid);
+		return;
+	}
+	p->exited = true;
+	p->exit_ns = e->hdr.ts_ns;
+}
+
+static void on_lib_map(struct lt_session *s, const struct lt_lib_event *e)
+{
+	struct lt_object_ref ref;
+	pid_t pid = (pid_t)e->hdr.tgid;
+	pid_t attach_pid = s->mode == LT_MODE_PIDS ? pid : -1;
+	char err[512];
+	int ret = -ENOENT;
+
+	if (attach_pid == -1 && lt_object_list_has(&s->attached, e->dev, e->ino))
+		return;
+	/* The hook runs before the new mapping exists; ld.so's first, non-exec
+	 * mapping of the file normally does. Give it a moment otherwise. */
+	for (int i = 0; i < 20 && ret == -ENOENT; i++) {
+		ret = lt_find_mapped_file(pid, e->dev, e->ino, &ref);
+		if (ret == -ENOENT)
+			usleep(1000);
+	}
+	if (ret) {
+		if (s->opts->verbose)
+			fprintf(stderr, "leaktrace: %.*s mapped by pid %d could not be located: %s\n",
+				LT_LIBNAME_LEN, e->name, (int)pid, strerror(-ret));
+		return;
+	}
+	ret = lt_probes_attach_object(&s->probes, s->skel, ref.path, attach_pid,
+				      s->opts->trace_mmap, s->opts->verbose, err, sizeof(err));
+	if (ret) {
+		fprintf(stderr, "leaktrace: warning: %s\n", err);
+		return;
+	}
+	if (attach_pid == -1 && lt_object_list_add(&s->attached, &ref))
+		s->stats.out_of_memory++;
+	if (s->opts->verbose)
+		fprintf(stderr, "leaktrace: new libc %.*s (pid %d) attached\n", LT_LIBNAME_LEN,
+			e->name, (int)pid);
+}
+
+int lt_handle_event(void *ctx, void *data, size_t size)
+{
+	struct lt_session *s = ctx;
+	const struct lt_event_hdr *hdr = data;
+
+	if (size < sizeof(*hdr))
+		return 0;
+	switch (hdr->kind) {
+	case LT_EV_ALLOC:
+	case LT_EV_MMAP:
+		if (size >= LT_ALLOC_EVENT_HDR_BYTES)
+			on_alloc(s, data, size);
+		break;
+	case LT_EV_FREE:
+		if (size >= sizeof(struct lt_free_event)) {
+			s->stats.free_events++;
+			release_block(s, lt_procs_get(&s->procs, hdr->tgid),
+				      ((const struct lt_free_event *)data)->addr);
+		}
+		break;
+	case LT_EV_MUNMAP:
+		if (size >= sizeof(struct lt_free_event))
+			on_munmap(s, data);
+		break;
+	case LT_EV_FORK:
+		if (size >= sizeof(struct lt_task_event))
+			on_process_fork(s, data);
+		break;
+	case LT_EV_EXEC:
+		if (size >= sizeof(struct lt_task_event))
+			on_process_exec(s, data);
+		break;
+	case LT_EV_EXIT:
+		if (size >= sizeof(struct lt_task_event))
+			on_process_exit(s, data);
+		break;
+	case LT_EV_LIB_MAP:
+		if (size >= sizeof(struct lt_lib_event))
+			on_lib_map(s, data);
+		break;
+	}
+	return 0;
+}

@@ -1,0 +1,13 @@
+/* SPDX-License-Identifier: MIT */
+/* Turning a new stack's raw addresses into (module, ELF address) while its process lives. */
+#ifndef LT_FRAME_RESOLVER_H
+#define LT_FRAME_RESOLVER_H
+
+#include "module_cache.h"
+#include "process_table.h"
+#include "stack_store.h"
+
+/* Returns 0 or -ENOMEM. Frames outside any file mapping get a NULL module. */
+int lt_resolve_stack(struct lt_process *p, struct lt_stack *st, struct lt_module_cache *modules);
+
+#endif

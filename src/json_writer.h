@@ -1,0 +1,14 @@
+/* SPDX-License-Identifier: MIT */
+/* Minimal JSON output helpers: correct string escaping and numbers. */
+#ifndef LT_JSON_WRITER_H
+#define LT_JSON_WRITER_H
+
+#include <stdio.h>
+
+/* Writes s as a JSON string literal (quotes included); NULL writes null.
+ * Bytes that are not valid UTF-8 are written as U+FFFD so output always parses. */
+void lt_json_string(FILE *out, const char *s);
+/* A finite double with up to 6 decimals; non-finite values as 0. */
+void lt_json_double(FILE *out, double v);
+
+#endif

@@ -1,0 +1,277 @@
+// SPDX-License-Identifier: MIT
+/*
+ * leaktrace: outstanding heap allocations by call stack, traced with eBPF
+ * uprobes on the malloc family, for a command, running processes or the
+ * whole system.
+ */
+#include <errno.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <bpf/libbpf.h>
+
+#include "command_runner.h"
+#include "options.h"
+#include "privileges.h"
+#include "report_model.h"
+#include "report_writers.h"
+#include "session.h"
+#include "tracer.h"
+
+static volatile sig_atomic_t stop_requested;
+static volatile sig_atomic_t report_requested;
+static volatile sig_atomic_t child_changed;
+static int verbosity;
+
+static void on_signal(int sig)
+{
+	if (sig == SIGUSR1)
+		report_requested = 1;
+	else if (sig == SIGCHLD)
+		child_changed = 1;
+	else
+		stop_requested = 1;
+}
+
+static int install_signals(void)
+{
+	struct sigaction sa = { .sa_handler = on_signal };
+	int sigs[] = { SIGINT, SIGTERM, SIGUSR1, SIGCHLD };
+
+	/* No SA_RESTART: a signal must wake the ring-buffer poll. */
+	sigemptyset(&sa.sa_mask);
+	for (size_t i = 0; i < sizeof(sigs) / sizeof(sigs[0]); i++)
+		if (sigaction(sigs[i], &sa, NULL))
+			return -errno;
+	signal(SIGPIPE, SIG_IGN);
+	return 0;
+}
+
+static int libbpf_print(enum libbpf_print_level level, const char *fmt, va_list args)
+{
+	if (level == LIBBPF_DEBUG || (level == LIBBPF_INFO && verbosity < 2) || verbosity < 1)
+		return 0;
+	return vfprintf(stderr, fmt, args);
+}
+
+/* An exited process is shown in one report (what it held at exit), then forgotten. */
+static void forget_exited(struct lt_session *s)
+{
+	struct lt_process **procs;
+	long n = lt_procs_list(&s->procs, &procs);
+
+	for (long i = 0; i < n; i++)
+		if (procs[i]->exited)
+			lt_procs_remove(&s->procs, procs[i]->tgid);
+	if (n >= 0)
+		free(procs);
+}
+
+static int emit_report(struct lt_session *s, bool final)
+{
+	struct lt_report r;
+	int err = lt_report_build(s, final, &r);
+
+	if (err) {
+		fprintf(stderr, "leaktrace: cannot build report: %s\n", strerror(-err));
+		return err;
+	}
+	if (s->opts->format == LT_FORMAT_JSON)
+		lt_report_write_json(s->out, &r);
+	else
+		lt_report_write_text(s->out, &r);
+	if (r.lost_events > s->lost_reported) {
+		fprintf(stderr, "leaktrace: warning: %llu events lost so far (ring buffer full; try --ringbuf-mb)\n",
+			(unsigned long long)r.lost_events);
+		s->lost_reported = r.lost_events;
+	}
+	lt_report_free(&r);
+	if (ferror(s->out)) {
+		fprintf(stderr, "leaktrace: cannot write the report\n");
+		return -EIO;
+	}
+	forget_exited(s);
+	return 0;
+}
+
+/* -c: true once the command has been reaped. */
+static bool command_reaped(struct lt_session *s)
+{
+	int status;
+	pid_t r;
+
+	if (!child_changed)
+		return false;
+	child_changed = 0;
+	r = waitpid(s->command_pid, &status, WNOHANG);
+	if (r != s->command_pid || !(WIFEXITED(status) || WIFSIGNALED(status)))
+		return false;
+	/* Records already in the ring buffer include its exit. */
+	ring_buffer__consume(s->ringbuf);
+	struct lt_process *p = lt_procs_get(&s->procs, (uint32_t)s->command_pid);
+
+	if (p && !p->exited) {
+		p->exited = true;
+		p->exit_ns = lt_now_ns();
+	}
+	return true;
+}
+
+static int run_loop(struct lt_session *s)
+{
+	const struct lt_options *o = s->opts;
+	uint64_t interval_ns = (uint64_t)(o->interval_s * 1e9);
+	uint64_t next_report = interval_ns ? s->start_ns + interval_ns : 0;
+	uint64_t deadline = o->duration_s > 0 ? s->start_ns + (uint64_t)(o->duration_s * 1e9) : 0;
+	long reports = 0;
+	int err;
+
+	while (!stop_requested) {
+		uint64_t now = lt_now_ns(), wake = now + 100000000ULL;
+
+		if (next_report && next_report < wake)
+			wake = next_report;
+		if (deadline && deadline < wake)
+			wake = deadline;
+		err = ring_buffer__poll(s->ringbuf, wake > now ? (int)((wake - now) / 1000000) : 0);
+		if (err < 0 && err != -EINTR) {
+			fprintf(stderr, "leaktrace: reading events: %s\n", strerror(-err));
+			return err;
+		}
+		if (s->mode == LT_MODE_COMMAND && command_reaped(s))
+			break;
+		if (s->mode == LT_MODE_PIDS && s->live_targets == 0)
+			break;
+		now = lt_now_ns();
+		if (deadline && now >= deadline)
+			break;
+		if (next_report && now >= next_report) {
+			if (o->count && reports + 1 >= o->count)
+				break;
+			err = emit_report(s, false);
+			if (err)
+				return err;
+			reports++;
+			while (next_report <= now)
+				next_report += interval_ns;
+		}
+		if (report_requested) {
+			report_requested = 0;
+			err = emit_report(s, false);
+			if (err)
+				return err;
+		}
+	}
+	ring_buffer__consume(s->ringbuf);
+	return emit_report(s, true);
+}
+
+static const char *mode_text(const struct lt_session *s, char *buf, size_t len)
+{
+	if (s->mode == LT_MODE_COMMAND)
+		snprintf(buf, len, "command pid %d", (int)s->command_pid);
+	else if (s->mode == LT_MODE_PIDS)
+		snprintf(buf, len, "%zu process%s", s->opts->npids, s->opts->npids == 1 ? "" : "es");
+	else
+		snprintf(buf, len, "all processes");
+	return buf;
+}
+
+int main(int argc, char **argv)
+{
+	struct lt_options opts;
+	struct lt_session s;
+	struct lt_command cmd = { .go_fd = -1, .err_fd = -1 };
+	char err[1024], what[64];
+	int ret;
+
+	memset(&s, 0, sizeof(s));
+	ret = lt_options_parse(argc, argv, &opts);
+	if (ret) {
+		lt_options_free(&opts);
+		return ret > 0 ? 0 : 2;
+	}
+	verbosity = opts.verbose;
+	s.opts = &opts;
+	s.out = stdout;
+	s.mode = opts.command ? LT_MODE_COMMAND : opts.npids ? LT_MODE_PIDS : LT_MODE_SYSTEM;
+	lt_procs_init(&s.procs);
+	lt_module_cache_init(&s.modules);
+	libbpf_set_print(libbpf_print);
+
+	ret = lt_check_privileges(err, sizeof(err));
+	if (ret) {
+		fprintf(stderr, "leaktrace: needs root, or CAP_BPF, CAP_PERFMON and CAP_SYS_PTRACE (missing:%s)\n",
+			err);
+		goto cleanup;
+	}
+	ret = lt_tracer_validate_targets(&opts, err, sizeof(err));
+	if (ret) {
+		fprintf(stderr, "leaktrace: %s\n", err);
+		goto cleanup;
+	}
+	if (opts.output_path) {
+		s.out = fopen(opts.output_path, "we");
+		if (!s.out) {
+			ret = -errno;
+			s.out = stdout;
+			fprintf(stderr, "leaktrace: cannot write %s: %s\n", opts.output_path, strerror(-ret));
+			goto cleanup;
+		}
+	}
+	ret = install_signals();
+	if (ret) {
+		fprintf(stderr, "leaktrace: cannot install signal handlers: %s\n", strerror(-ret));
+		goto cleanup;
+	}
+	if (s.mode == LT_MODE_COMMAND) {
+		ret = lt_command_prepare(opts.command, &cmd, err, sizeof(err));
+		if (ret) {
+			fprintf(stderr, "leaktrace: %s\n", err);
+			goto cleanup;
+		}
+		s.command_pid = cmd.pid;
+	}
+	for (size_t i = 0; i < opts.npids; i++) {
+		struct lt_process *p = lt_procs_add(&s.procs, (uint32_t)opts.pids[i]);
+
+		if (p)
+			p->target = true;
+	}
+	if (s.mode == LT_MODE_COMMAND) {
+		struct lt_process *p = lt_procs_add(&s.procs, (uint32_t)cmd.pid);
+
+		if (p)
+			p->target = true;
+	}
+	ret = lt_tracer_start(&s, err, sizeof(err));
+	if (ret) {
+		fprintf(stderr, "leaktrace: %s\n", err);
+		goto cleanup;
+	}
+	s.start_ns = lt_now_ns();
+	clock_gettime(CLOCK_REALTIME, &s.start_wall);
+	if (s.mode == LT_MODE_COMMAND) {
+		ret = lt_command_release(&cmd, err, sizeof(err));
+		if (ret) {
+			fprintf(stderr, "leaktrace: %s\n", err);
+			goto cleanup;
+		}
+	}
+	fprintf(stderr, "leaktrace: tracing %s; Ctrl-C or SIGTERM for the final report\n",
+		mode_text(&s, what, sizeof(what)));
+	ret = run_loop(&s);
+cleanup:
+	lt_command_abort(&cmd);
+	lt_tracer_stop(&s);
+	lt_procs_free(&s.procs);
+	lt_module_cache_free(&s.modules);
+	if (s.out && s.out != stdout)
+		fclose(s.out);
+	lt_options_free(&opts);
+	return ret ? 1 : 0;
+}

@@ -1,0 +1,98 @@
+// SPDX-License-Identifier: MIT
+#include "module_cache.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "elf_file.h"
+
+void lt_module_cache_init(struct lt_module_cache *c)
+{
+	memset(c, 0, sizeof(*c));
+}
+
+void lt_module_cache_free(struct lt_module_cache *c)
+{
+	for (size_t b = 0; b < LT_MODULE_BUCKETS; b++) {
+		struct lt_module *m = c->buckets[b], *next;
+
+		for (; m; m = next) {
+			next = m->next;
+			if (m->elf)
+				lt_elf_close(m->elf);
+			free(m->path);
+			free(m);
+		}
+	}
+	lt_module_cache_init(c);
+}
+
+static size_t bucket_of(uint32_t major, uint32_t minor, uint64_t inode)
+{
+	uint64_t h = (inode ^ ((uint64_t)major << 40) ^ ((uint64_t)minor << 20)) *
+		     0x9e3779b97f4a7c15ULL;
+
+	return (size_t)(h >> 40) % LT_MODULE_BUCKETS;
+}
+
+int lt_open_mapped_file(pid_t pid, const struct lt_mapping *m)
+{
+	char path[4200];
+	int fd;
+
+	/* map_files works for deleted files and any mount namespace. */
+	snprintf(path, sizeof(path), "/proc/%d/map_files/%" PRIx64 "-%" PRIx64, (int)pid,
+		 m->start, m->end);
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd >= 0)
+		return fd;
+	if (!m->path || m->path[0] != '/')
+		return -ENOENT;
+	snprintf(path, sizeof(path), "/proc/%d/root%s", (int)pid, m->path);
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	return fd >= 0 ? fd : -errno;
+}
+
+const struct lt_module *lt_module_for_mapping(struct lt_module_cache *c, pid_t pid,
+					      const struct lt_mapping *m)
+{
+	size_t b;
+	struct lt_module *mod;
+	const char *slash;
+	int fd;
+
+	if (!m->path || !m->inode)
+		return NULL;
+	b = bucket_of(m->dev_major, m->dev_minor, m->inode);
+	for (mod = c->buckets[b]; mod; mod = mod->next)
+		if (mod->inode == m->inode && mod->dev_major == m->dev_major &&
+		    mod->dev_minor == m->dev_minor)
+			return mod;
+
+	mod = calloc(1, sizeof(*mod));
+	if (!mod)
+		return NULL;
+	mod->path = strdup(m->path);
+	if (!mod->path) {
+		free(mod);
+		return NULL;
+	}
+	slash = strrchr(mod->path, '/');
+	mod->name = slash ? slash + 1 : mod->path;
+	mod->dev_major = m->dev_major;
+	mod->dev_minor = m->dev_minor;
+	mod->inode = m->inode;
+	fd = lt_open_mapped_file(pid, m);
+	/* A file we cannot read still names frames by module and offset. */
+	if (fd >= 0 && lt_elf_open_fd(fd, &mod->elf) < 0)
+		mod->elf = NULL;
+	mod->next = c->buckets[b];
+	c->buckets[b] = mod;
+	c->count++;
+	return mod;
+}

@@ -1,0 +1,45 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * Every distinct mapped file (by device and inode) opened once, through the
+ * process that maps it (/proc/PID/map_files, /proc/PID/root), so files of
+ * other mount namespaces and deleted files are read, not their host namesakes.
+ */
+#ifndef LT_MODULE_CACHE_H
+#define LT_MODULE_CACHE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+#include "proc_maps.h"
+
+struct lt_elf_file;
+
+struct lt_module {
+	uint32_t dev_major;
+	uint32_t dev_minor;
+	uint64_t inode;
+	char *path;                 /* as the owning process names it */
+	const char *name;           /* basename of path */
+	struct lt_elf_file *elf;    /* NULL when it could not be read as ELF */
+	struct lt_module *next;     /* hash chain */
+};
+
+#define LT_MODULE_BUCKETS 1024
+
+struct lt_module_cache {
+	struct lt_module *buckets[LT_MODULE_BUCKETS];
+	size_t count;
+};
+
+void lt_module_cache_init(struct lt_module_cache *c);
+void lt_module_cache_free(struct lt_module_cache *c);
+/* The module of a file-backed mapping of pid, opened on first use; NULL for
+ * anonymous mappings or on allocation failure. */
+const struct lt_module *lt_module_for_mapping(struct lt_module_cache *c, pid_t pid,
+					      const struct lt_mapping *m);
+/* Open the file of mapping m as pid sees it; returns an fd or -errno. */
+int lt_open_mapped_file(pid_t pid, const struct lt_mapping *m);
+
+#endif

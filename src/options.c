@@ -1,0 +1,262 @@
+// SPDX-License-Identifier: MIT
+#include "options.h"
+
+#include <errno.h>
+#include <getopt.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define LT_VERSION "0.1.0"
+
+static const char usage_text[] =
+	"Usage: leaktrace [OPTIONS] [INTERVAL [COUNT]]\n"
+	"Trace outstanding heap allocations by call stack, with eBPF uprobes.\n"
+	"\n"
+	"Targets (default: every process on the system that uses a libc):\n"
+	"  -p, --pid PID          attach to a running process (repeatable)\n"
+	"  -c, --command \"CMD\"    run CMD (with arguments) and trace it and its children\n"
+	"  -O, --obj PATH         also trace the malloc family in PATH (a library such as\n"
+	"                         jemalloc, or a statically linked binary; repeatable)\n"
+	"\n"
+	"Reports:\n"
+	"  INTERVAL [COUNT]       a report every INTERVAL seconds, COUNT times\n"
+	"  -d, --duration SEC     stop after SEC seconds\n"
+	"  -T, --top N            top N stacks per process (default 10, 0 = all)\n"
+	"  -o, --older MS         only allocations older than MS ms (default 500)\n"
+	"  -z, --min-size BYTES   ignore allocations smaller than BYTES\n"
+	"  -Z, --max-size BYTES   ignore allocations larger than BYTES\n"
+	"      --sort bytes|count order stacks by outstanding bytes (default) or count\n"
+	"      --mmap             also trace anonymous mmap/munmap (reported separately)\n"
+	"      --format text|json text (default) or one JSON object per report per line\n"
+	"  -w, --output FILE      write reports to FILE instead of stdout\n"
+	"      --ringbuf-mb MB    BPF ring buffer size (default 64)\n"
+	"  -v, --verbose          say what is attached where\n"
+	"  -h, --help             this help;  --version  the version\n"
+	"\n"
+	"Signals: SIGUSR1 prints a report now; SIGINT/SIGTERM print a final report and exit.\n"
+	"\n"
+	"Examples:\n"
+	"  leaktrace -c \"./server --port 8080\"   leaks of a command, reported when it exits\n"
+	"  leaktrace -p 1234 10                   attach to PID 1234, a report every 10 s\n"
+	"  leaktrace -d 60 --format json          whole system for a minute, as JSON\n"
+	"  leaktrace -p 1234 -O /usr/lib/x86_64-linux-gnu/libjemalloc.so.2\n";
+
+enum {
+	OPT_SORT = 256,
+	OPT_MMAP,
+	OPT_FORMAT,
+	OPT_RINGBUF,
+	OPT_VERSION,
+};
+
+static const struct option long_options[] = {
+	{ "pid", required_argument, NULL, 'p' },
+	{ "command", required_argument, NULL, 'c' },
+	{ "obj", required_argument, NULL, 'O' },
+	{ "duration", required_argument, NULL, 'd' },
+	{ "top", required_argument, NULL, 'T' },
+	{ "older", required_argument, NULL, 'o' },
+	{ "min-size", required_argument, NULL, 'z' },
+	{ "max-size", required_argument, NULL, 'Z' },
+	{ "output", required_argument, NULL, 'w' },
+	{ "verbose", no_argument, NULL, 'v' },
+	{ "help", no_argument, NULL, 'h' },
+	{ "sort", required_argument, NULL, OPT_SORT },
+	{ "mmap", no_argument, NULL, OPT_MMAP },
+	{ "format", required_argument, NULL, OPT_FORMAT },
+	{ "ringbuf-mb", required_argument, NULL, OPT_RINGBUF },
+	{ "version", no_argument, NULL, OPT_VERSION },
+	{},
+};
+
+static int fail(const char *what, const char *arg)
+{
+	if (*arg)
+		fprintf(stderr, "leaktrace: %s: '%s' (see leaktrace --help)\n", what, arg);
+	else
+		fprintf(stderr, "leaktrace: %s (see leaktrace --help)\n", what);
+	return -EINVAL;
+}
+
+static int parse_u64(const char *s, uint64_t *out)
+{
+	char *end;
+	unsigned long long v;
+
+	if (!s || !*s || *s == '-')
+		return -EINVAL;
+	errno = 0;
+	v = strtoull(s, &end, 10);
+	if (errno || *end)
+		return -EINVAL;
+	*out = v;
+	return 0;
+}
+
+static int parse_seconds(const char *s, double *out)
+{
+	char *end;
+	double v;
+
+	errno = 0;
+	v = strtod(s, &end);
+	if (errno || *end || end == s || !(v > 0) || v > 1e9)
+		return -EINVAL;
+	*out = v;
+	return 0;
+}
+
+static int push(void **vec, size_t *n, size_t elem, const void *value)
+{
+	void *grown = realloc(*vec, (*n + 1) * elem);
+
+	if (!grown)
+		return -ENOMEM;
+	memcpy((char *)grown + *n * elem, value, elem);
+	*vec = grown;
+	(*n)++;
+	return 0;
+}
+
+static void set_defaults(struct lt_options *o)
+{
+	memset(o, 0, sizeof(*o));
+	o->top = 10;
+	o->min_age_ms = 500;
+	o->max_size = UINT64_MAX;
+	o->sort = LT_SORT_BYTES;
+	o->format = LT_FORMAT_TEXT;
+	o->ringbuf_bytes = 64ULL << 20;
+}
+
+static int parse_one(struct lt_options *o, int c, const char *arg)
+{
+	uint64_t v;
+	pid_t pid;
+	char *copy;
+
+	switch (c) {
+	case 'p':
+		if (parse_u64(arg, &v) || v == 0 || v > INT_MAX)
+			return fail("invalid PID", arg);
+		pid = (pid_t)v;
+		return push((void **)&o->pids, &o->npids, sizeof(pid), &pid);
+	case 'c':
+		if (o->command || !*arg)
+			return fail(o->command ? "only one -c command" : "empty -c command", arg);
+		o->command = strdup(arg);
+		return o->command ? 0 : -ENOMEM;
+	case 'O':
+		copy = strdup(arg);
+		if (!copy || push((void **)&o->objs, &o->nobjs, sizeof(copy), &copy)) {
+			free(copy);
+			return -ENOMEM;
+		}
+		return 0;
+	case 'd':
+		return parse_seconds(arg, &o->duration_s) ? fail("invalid duration", arg) : 0;
+	case 'T':
+		if (parse_u64(arg, &v) || v > LONG_MAX)
+			return fail("invalid -T count", arg);
+		o->top = (long)v;
+		return 0;
+	case 'o':
+		return parse_u64(arg, &o->min_age_ms) ? fail("invalid age in ms", arg) : 0;
+	case 'z':
+		return parse_u64(arg, &o->min_size) ? fail("invalid size", arg) : 0;
+	case 'Z':
+		return parse_u64(arg, &o->max_size) ? fail("invalid size", arg) : 0;
+	case 'w':
+		free(o->output_path);
+		o->output_path = strdup(arg);
+		return o->output_path ? 0 : -ENOMEM;
+	case 'v':
+		o->verbose++;
+		return 0;
+	case OPT_SORT:
+		if (!strcmp(arg, "bytes"))
+			o->sort = LT_SORT_BYTES;
+		else if (!strcmp(arg, "count"))
+			o->sort = LT_SORT_COUNT;
+		else
+			return fail("--sort takes bytes or count", arg);
+		return 0;
+	case OPT_MMAP:
+		o->trace_mmap = true;
+		return 0;
+	case OPT_FORMAT:
+		if (!strcmp(arg, "text"))
+			o->format = LT_FORMAT_TEXT;
+		else if (!strcmp(arg, "json"))
+			o->format = LT_FORMAT_JSON;
+		else
+			return fail("--format takes text or json", arg);
+		return 0;
+	case OPT_RINGBUF:
+		if (parse_u64(arg, &v) || v == 0 || v > 4096)
+			return fail("--ringbuf-mb takes 1..4096", arg);
+		o->ringbuf_bytes = v << 20;
+		return 0;
+	}
+	return -EINVAL;
+}
+
+int lt_options_parse(int argc, char **argv, struct lt_options *o)
+{
+	int c, err;
+
+	set_defaults(o);
+	opterr = 0;
+	optind = 1;
+	while ((c = getopt_long(argc, argv, "+p:c:O:d:T:o:z:Z:w:vh", long_options, NULL)) != -1) {
+		if (c == 'h') {
+			fputs(usage_text, stdout);
+			return 1;
+		}
+		if (c == OPT_VERSION) {
+			puts("leaktrace " LT_VERSION);
+			return 1;
+		}
+		if (c == '?' || c == ':') {
+			if (optopt)
+				fprintf(stderr, "leaktrace: option -%c: unknown or missing its argument (see leaktrace --help)\n",
+					optopt);
+			else
+				fprintf(stderr, "leaktrace: unknown option '%s' (see leaktrace --help)\n",
+					argv[optind - 1]);
+			return -EINVAL;
+		}
+		err = parse_one(o, c, optarg);
+		if (err)
+			return err == -ENOMEM ? (fprintf(stderr, "leaktrace: out of memory\n"), err) : err;
+	}
+	if (optind < argc && parse_seconds(argv[optind], &o->interval_s))
+		return fail("invalid INTERVAL", argv[optind]);
+	if (optind + 1 < argc) {
+		uint64_t v;
+
+		if (parse_u64(argv[optind + 1], &v) || v == 0 || v > LONG_MAX)
+			return fail("invalid COUNT", argv[optind + 1]);
+		o->count = (long)v;
+	}
+	if (optind + 2 < argc)
+		return fail("unexpected argument", argv[optind + 2]);
+	if (o->command && o->npids)
+		return fail("-c and -p cannot be combined", o->command);
+	if (o->min_size > o->max_size)
+		return fail("-z is larger than -Z", "");
+	return 0;
+}
+
+void lt_options_free(struct lt_options *o)
+{
+	for (size_t i = 0; i < o->nobjs; i++)
+		free(o->objs[i]);
+	free(o->objs);
+	free(o->pids);
+	free(o->command);
+	free(o->output_path);
+	memset(o, 0, sizeof(*o));
+}

@@ -1,0 +1,40 @@
+/* SPDX-License-Identifier: MIT */
+/* Command-line options: one struct, defaults beside each field. */
+#ifndef LT_OPTIONS_H
+#define LT_OPTIONS_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+enum lt_format { LT_FORMAT_TEXT, LT_FORMAT_JSON };
+enum lt_sort { LT_SORT_BYTES, LT_SORT_COUNT };
+
+struct lt_options {
+	pid_t *pids;            /* -p, repeatable */
+	size_t npids;
+	char *command;          /* -c "CMD ARGS" */
+	char **objs;            /* -O, repeatable: extra allocator objects */
+	size_t nobjs;
+	bool trace_mmap;        /* --mmap */
+	double interval_s;      /* positional INTERVAL; 0 = only a final report */
+	long count;             /* positional COUNT; 0 = unlimited */
+	double duration_s;      /* -d; 0 = until signal or target exit */
+	long top;               /* -T, default 10; 0 = all */
+	uint64_t min_age_ms;    /* -o, default 500 */
+	uint64_t min_size;      /* -z, default 0 */
+	uint64_t max_size;      /* -Z, default UINT64_MAX */
+	enum lt_sort sort;      /* --sort, default bytes */
+	enum lt_format format;  /* --format, default text */
+	char *output_path;      /* -w; NULL = stdout */
+	uint64_t ringbuf_bytes; /* --ringbuf-mb, default 64 MiB */
+	int verbose;            /* -v */
+};
+
+/* Parses argv. Returns 0, 1 when --help/--version was printed, or -EINVAL
+ * after printing one line on stderr. */
+int lt_options_parse(int argc, char **argv, struct lt_options *o);
+void lt_options_free(struct lt_options *o);
+
+#endif

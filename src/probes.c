@@ -1,0 +1,196 @@
+// SPDX-License-Identifier: MIT
+#include "probes.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <bpf/libbpf.h>
+
+#include "elf_file.h"
+#include "leaktrace.skel.h"
+#include "leaktrace_events.h"
+
+enum entry_prog {
+	ENTRY_SIZE_ARG1,
+	ENTRY_SIZE_ARG2,
+	ENTRY_CALLOC,
+	ENTRY_REALLOC,
+	ENTRY_REALLOCARRAY,
+	ENTRY_POSIX_MEMALIGN,
+	ENTRY_FREE,
+	ENTRY_MMAP,
+	ENTRY_MUNMAP,
+};
+
+struct probe_spec {
+	const char *symbol;
+	enum lt_func func;
+	enum entry_prog entry;
+	bool has_return;
+	bool required;
+	bool mmap_only;
+};
+
+static const struct probe_spec specs[] = {
+	{ "malloc", LT_FUNC_MALLOC, ENTRY_SIZE_ARG1, true, true, false },
+	{ "free", LT_FUNC_FREE, ENTRY_FREE, false, true, false },
+	{ "calloc", LT_FUNC_CALLOC, ENTRY_CALLOC, true, false, false },
+	{ "realloc", LT_FUNC_REALLOC, ENTRY_REALLOC, true, false, false },
+	{ "reallocarray", LT_FUNC_REALLOCARRAY, ENTRY_REALLOCARRAY, true, false, false },
+	{ "posix_memalign", LT_FUNC_POSIX_MEMALIGN, ENTRY_POSIX_MEMALIGN, true, false, false },
+	{ "aligned_alloc", LT_FUNC_ALIGNED_ALLOC, ENTRY_SIZE_ARG2, true, false, false },
+	{ "memalign", LT_FUNC_MEMALIGN, ENTRY_SIZE_ARG2, true, false, false },
+	{ "valloc", LT_FUNC_VALLOC, ENTRY_SIZE_ARG1, true, false, false },
+	{ "pvalloc", LT_FUNC_PVALLOC, ENTRY_SIZE_ARG1, true, false, false },
+	{ "mmap", LT_FUNC_MMAP, ENTRY_MMAP, true, false, true },
+	{ "munmap", LT_FUNC_MUNMAP, ENTRY_MUNMAP, false, false, true },
+};
+
+#define NSPECS (sizeof(specs) / sizeof(specs[0]))
+
+static struct bpf_program *entry_program(struct leaktrace_bpf *skel, enum entry_prog e)
+{
+	switch (e) {
+	case ENTRY_SIZE_ARG1: return skel->progs.size_arg1_entry;
+	case ENTRY_SIZE_ARG2: return skel->progs.size_arg2_entry;
+	case ENTRY_CALLOC: return skel->progs.calloc_entry;
+	case ENTRY_REALLOC: return skel->progs.realloc_entry;
+	case ENTRY_REALLOCARRAY: return skel->progs.reallocarray_entry;
+	case ENTRY_POSIX_MEMALIGN: return skel->progs.posix_memalign_entry;
+	case ENTRY_FREE: return skel->progs.free_entry;
+	case ENTRY_MMAP: return skel->progs.mmap_entry;
+	case ENTRY_MUNMAP: return skel->progs.munmap_entry;
+	}
+	return NULL;
+}
+
+int lt_probes_keep_link(struct lt_probe_set *ps, struct bpf_link *link)
+{
+	if (ps->nlinks == ps->capacity) {
+		size_t cap = ps->capacity ? ps->capacity * 2 : 32;
+		struct bpf_link **grown = realloc(ps->links, cap * sizeof(*grown));
+
+		if (!grown)
+			return -ENOMEM;
+		ps->links = grown;
+		ps->capacity = cap;
+	}
+	ps->links[ps->nlinks++] = link;
+	return 0;
+}
+
+static int attach_one(struct lt_probe_set *ps, struct bpf_program *prog, const char *path,
+		      pid_t pid, uint64_t offset, enum lt_func func, bool retprobe)
+{
+	LIBBPF_OPTS(bpf_uprobe_opts, opts, .retprobe = retprobe, .bpf_cookie = func);
+	struct bpf_link *link;
+	int err;
+
+	link = bpf_program__attach_uprobe_opts(prog, pid, path, offset, &opts);
+	if (!link)
+		return -errno;
+	err = lt_probes_keep_link(ps, link);
+	if (err)
+		bpf_link__destroy(link);
+	return err;
+}
+
+struct resolved {
+	const struct probe_spec *spec;
+	uint64_t offset;
+};
+
+/* Symbol file offsets, skipping aliases of a function already listed
+ * (glibc's memalign and aligned_alloc can be one function). */
+static size_t resolve(struct lt_elf_file *ef, bool with_mmap, struct resolved *out)
+{
+	size_t n = 0;
+
+	for (size_t i = 0; i < NSPECS; i++) {
+		struct lt_elf_symbol sym;
+		uint64_t off;
+		bool dup = false;
+
+		if (specs[i].mmap_only && !with_mmap)
+			continue;
+		if (lt_elf_find_function(ef, specs[i].symbol, &sym) ||
+		    lt_elf_vaddr_to_offset(ef, sym.vaddr, &off))
+			continue;
+		for (size_t j = 0; j < n; j++)
+			dup |= out[j].offset == off;
+		if (dup)
+			continue;
+		out[n].spec = &specs[i];
+		out[n].offset = off;
+		n++;
+	}
+	return n;
+}
+
+int lt_probes_attach_object(struct lt_probe_set *ps, struct leaktrace_bpf *skel, const char *path,
+			    pid_t pid, bool with_mmap, int verbose, char *err, size_t errlen)
+{
+	struct resolved found[NSPECS];
+	struct lt_elf_file *ef = NULL;
+	size_t n, first_link = ps->nlinks;
+	bool has_malloc = false, has_free = false;
+	int ret;
+
+	ret = lt_elf_open_path(path, &ef);
+	if (ret) {
+		snprintf(err, errlen, "%s: %s", path,
+			 ret == -ENOEXEC ? "not an ELF file" : strerror(-ret));
+		return ret;
+	}
+	n = resolve(ef, with_mmap, found);
+	for (size_t i = 0; i < n; i++) {
+		has_malloc |= found[i].spec->func == LT_FUNC_MALLOC;
+		has_free |= found[i].spec->func == LT_FUNC_FREE;
+	}
+	if (!has_malloc || !has_free) {
+		snprintf(err, errlen, "%s: no malloc/free function symbols", path);
+		ret = -ESRCH;
+		goto cleanup;
+	}
+	/* Returns first: an entry without its return probe would leave a
+	 * stale in-flight slot that hides the thread's later calls. */
+	for (int pass = 0; pass < 2; pass++) {
+		for (size_t i = 0; i < n; i++) {
+			const struct probe_spec *s = found[i].spec;
+			bool retprobe = pass == 0;
+			struct bpf_program *prog;
+
+			if (retprobe && !s->has_return)
+				continue;
+			prog = retprobe ? skel->progs.alloc_return : entry_program(skel, s->entry);
+			ret = attach_one(ps, prog, path, pid, found[i].offset, s->func, retprobe);
+			if (ret) {
+				snprintf(err, errlen, "%s: attaching %s%s failed: %s", path, s->symbol,
+					 retprobe ? " return" : "", strerror(-ret));
+				goto cleanup;
+			}
+			if (verbose && !retprobe)
+				fprintf(stderr, "leaktrace: attached %s at %s+0x%llx%s (pid %d)\n",
+					s->symbol, path, (unsigned long long)found[i].offset,
+					s->has_return ? " with return probe" : "", (int)pid);
+		}
+	}
+	ret = 0;
+cleanup:
+	if (ret) {
+		while (ps->nlinks > first_link)
+			bpf_link__destroy(ps->links[--ps->nlinks]);
+	}
+	lt_elf_close(ef);
+	return ret;
+}
+
+void lt_probes_destroy(struct lt_probe_set *ps)
+{
+	while (ps->nlinks)
+		bpf_link__destroy(ps->links[--ps->nlinks]);
+	free(ps->links);
+	memset(ps, 0, sizeof(*ps));
+}

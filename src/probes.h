@@ -1,0 +1,31 @@
+/* SPDX-License-Identifier: MIT */
+/* Attaching the allocator uprobes to one ELF object, for one process or all. */
+#ifndef LT_PROBES_H
+#define LT_PROBES_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <sys/types.h>
+
+struct leaktrace_bpf;
+struct bpf_link;
+
+struct lt_probe_set {
+	struct bpf_link **links; /* destroyed in reverse: entries go before returns */
+	size_t nlinks;
+	size_t capacity;
+};
+
+/*
+ * Attach the malloc family (and mmap/munmap with with_mmap) found in the ELF
+ * file at path to pid's calls (-1: every process). Returns 0 or -errno with a
+ * one-line reason in err: -ENOENT no such file, -ENOEXEC not an ELF,
+ * -ESRCH no malloc/free symbol.
+ */
+int lt_probes_attach_object(struct lt_probe_set *ps, struct leaktrace_bpf *skel, const char *path,
+			    pid_t pid, bool with_mmap, int verbose, char *err, size_t errlen);
+/* Keep any other link (tracepoints) for destruction with the set. */
+int lt_probes_keep_link(struct lt_probe_set *ps, struct bpf_link *link);
+void lt_probes_destroy(struct lt_probe_set *ps);
+
+#endif

@@ -1,0 +1,52 @@
+/* SPDX-License-Identifier: MIT */
+/* Traced processes by tgid, each owning its live allocations and stacks. */
+#ifndef LT_PROCESS_TABLE_H
+#define LT_PROCESS_TABLE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "live_table.h"
+#include "proc_maps.h"
+#include "stack_store.h"
+
+#define LT_PROC_COMM_LEN 16
+
+struct lt_process {
+	uint32_t tgid;
+	char comm[LT_PROC_COMM_LEN];
+	char *exe;
+	bool target;  /* named by -p, or in the -c command's tree: reported after exit */
+	bool exited;
+	uint64_t exit_ns;
+	struct lt_live_table heap;
+	struct lt_live_table mmaps;
+	struct lt_stack_store stacks;
+	struct lt_maps maps;
+	bool maps_loaded;
+	struct lt_process *next; /* hash chain */
+};
+
+#define LT_PROC_BUCKETS 4096
+
+struct lt_process_table {
+	struct lt_process *buckets[LT_PROC_BUCKETS];
+	size_t count;
+	struct lt_process *last; /* events come in bursts from one process */
+};
+
+void lt_procs_init(struct lt_process_table *t);
+void lt_procs_free(struct lt_process_table *t);
+struct lt_process *lt_procs_get(struct lt_process_table *t, uint32_t tgid);
+/* Add a record (comm and exe read from /proc when the process is alive). NULL on ENOMEM. */
+struct lt_process *lt_procs_add(struct lt_process_table *t, uint32_t tgid);
+void lt_procs_remove(struct lt_process_table *t, uint32_t tgid);
+/* exec replaced the image: its allocations, stacks and mappings are gone. */
+void lt_process_reset_image(struct lt_process *p);
+/* Reread comm and exe from /proc (after exec). */
+void lt_process_refresh_identity(struct lt_process *p);
+/* All records, sorted by tgid, in a malloc'd array. Returns count or -ENOMEM. */
+long lt_procs_list(const struct lt_process_table *t, struct lt_process ***out);
+
+#endif

@@ -1,0 +1,97 @@
+// SPDX-License-Identifier: MIT
+#include "report_writers.h"
+
+#include <inttypes.h>
+
+#include "json_writer.h"
+
+static void write_frames(FILE *out, const struct lt_report_stack *st)
+{
+	fputs("\"frames\":[", out);
+	for (uint32_t i = 0; i < st->nframes; i++) {
+		const struct lt_report_frame *f = &st->frames[i];
+
+		fputs(i ? ",{\"func\":" : "{\"func\":", out);
+		lt_json_string(out, f->func);
+		fputs(",\"file\":", out);
+		lt_json_string(out, f->file);
+		if (f->line)
+			fprintf(out, ",\"line\":%d", f->line);
+		else
+			fputs(",\"line\":null", out);
+		fputs(",\"module\":", out);
+		lt_json_string(out, f->module);
+		fprintf(out, ",\"addr\":\"0x%" PRIx64 "\"", f->addr);
+		if (f->module)
+			fprintf(out, ",\"module_offset\":\"0x%" PRIx64 "\"", f->module_offset);
+		if (f->build_id[0])
+			fprintf(out, ",\"build_id\":\"%s\"", f->build_id);
+		fputs(",\"lang\":\"native\"}", out);
+	}
+	fputc(']', out);
+}
+
+static void write_stacks(FILE *out, const struct lt_report_group *g)
+{
+	fputs("\"stacks\":[", out);
+	for (size_t i = 0; i < g->nstacks; i++) {
+		const struct lt_report_stack *st = &g->stacks[i];
+
+		fprintf(out, "%s{\"bytes\":%" PRIu64 ",\"allocs\":%" PRIu64 ",\"oldest_age_s\":",
+			i ? "," : "", st->bytes, st->allocs);
+		lt_json_double(out, st->oldest_age_s);
+		fputc(',', out);
+		write_frames(out, st);
+		fputc('}', out);
+	}
+	fputc(']', out);
+}
+
+void lt_report_write_json(FILE *out, const struct lt_report *r)
+{
+	char when[64];
+	struct tm tm;
+
+	gmtime_r(&r->wall.tv_sec, &tm);
+	strftime(when, sizeof(when), "%Y-%m-%dT%H:%M:%S", &tm);
+	fprintf(out, "{\"schema\":\"leaktrace/report/v1\",\"final\":%s,\"time\":\"%s.%03ldZ\",\"elapsed_s\":",
+		r->final ? "true" : "false", when, r->wall.tv_nsec / 1000000);
+	lt_json_double(out, r->elapsed_s);
+	fprintf(out, ",\"stats\":{\"alloc_events\":%" PRIu64 ",\"free_events\":%" PRIu64
+		",\"lost_events\":%" PRIu64 ",\"unmatched_frees\":%" PRIu64
+		",\"mmap_events\":%" PRIu64 ",\"munmap_events\":%" PRIu64
+		",\"replaced_allocs\":%" PRIu64 ",\"stack_failures\":%" PRIu64
+		",\"dropped\":{\"ringbuf_alloc\":%" PRIu64 ",\"ringbuf_free\":%" PRIu64
+		",\"ringbuf_task\":%" PRIu64 ",\"inflight_full\":%" PRIu64
+		",\"userspace_oom\":%" PRIu64 "}}",
+		r->stats.alloc_events, r->stats.free_events, r->lost_events,
+		r->stats.unmatched_frees, r->stats.mmap_events, r->stats.munmap_events,
+		r->stats.replaced_allocs, r->stats.drops[LT_DROP_STACK],
+		r->stats.drops[LT_DROP_RINGBUF_ALLOC], r->stats.drops[LT_DROP_RINGBUF_FREE],
+		r->stats.drops[LT_DROP_RINGBUF_TASK], r->stats.drops[LT_DROP_INFLIGHT_FULL],
+		r->stats.out_of_memory);
+	fputs(",\"processes\":[", out);
+	for (size_t i = 0; i < r->nprocs; i++) {
+		const struct lt_report_process *p = &r->procs[i];
+
+		fprintf(out, "%s{\"pid\":%u,\"comm\":", i ? "," : "", p->pid);
+		lt_json_string(out, p->comm);
+		fputs(",\"exe\":", out);
+		lt_json_string(out, p->exe);
+		fprintf(out, ",\"exited\":%s,\"outstanding_bytes\":%" PRIu64
+			",\"outstanding_allocs\":%" PRIu64 ",",
+			p->exited ? "true" : "false", p->heap.outstanding_bytes,
+			p->heap.outstanding_allocs);
+		write_stacks(out, &p->heap);
+		if (r->has_mmap) {
+			fprintf(out, ",\"mmap\":{\"outstanding_bytes\":%" PRIu64
+				",\"outstanding_regions\":%" PRIu64 ",",
+				p->mmap.outstanding_bytes, p->mmap.outstanding_allocs);
+			write_stacks(out, &p->mmap);
+			fputc('}', out);
+		}
+		fputc('}', out);
+	}
+	fputs("]}\n", out);
+	fflush(out);
+}

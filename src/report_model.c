@@ -1,0 +1,220 @@
+// SPDX-License-Identifier: MIT
+#include "report_model.h"
+
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <bpf/bpf.h>
+#include <bpf/libbpf.h>
+
+#include "leaktrace.skel.h"
+#include "symbolizer.h"
+
+struct stack_total {
+	uint32_t stack_id;
+	uint64_t bytes;
+	uint64_t allocs;
+	uint64_t oldest_ts_ns;
+};
+
+static enum lt_sort sort_key;
+
+static int by_sort_key(const void *a, const void *b)
+{
+	const struct stack_total *x = a, *y = b;
+	uint64_t kx = sort_key == LT_SORT_COUNT ? x->allocs : x->bytes;
+	uint64_t ky = sort_key == LT_SORT_COUNT ? y->allocs : y->bytes;
+	uint64_t tx = sort_key == LT_SORT_COUNT ? x->bytes : x->allocs;
+	uint64_t ty = sort_key == LT_SORT_COUNT ? y->bytes : y->allocs;
+
+	if (kx != ky)
+		return kx < ky ? 1 : -1;
+	if (tx != ty)
+		return tx < ty ? 1 : -1;
+	return (x->stack_id > y->stack_id) - (x->stack_id < y->stack_id);
+}
+
+static void read_drops(struct lt_session *s, uint64_t *drops)
+{
+	int ncpu = libbpf_num_possible_cpus();
+	int fd = bpf_map__fd(s->skel->maps.drops);
+
+	memset(drops, 0, sizeof(uint64_t) * LT_DROP_MAX);
+	if (ncpu <= 0 || fd < 0)
+		return;
+	uint64_t *per_cpu = calloc((size_t)ncpu, sizeof(uint64_t));
+
+	if (!per_cpu)
+		return;
+	for (uint32_t k = 0; k < LT_DROP_MAX; k++) {
+		if (bpf_map_lookup_elem(fd, &k, per_cpu))
+			continue;
+		for (int c = 0; c < ncpu; c++)
+			drops[k] += per_cpu[c];
+	}
+	free(per_cpu);
+}
+
+static int symbolize_stack(struct lt_process *p, const struct stack_total *t, uint64_t now_ns,
+			   struct lt_report_stack *out)
+{
+	const struct lt_stack *st = lt_stacks_get(&p->stacks, t->stack_id);
+	int err;
+
+	out->bytes = t->bytes;
+	out->allocs = t->allocs;
+	out->oldest_age_s = now_ns > t->oldest_ts_ns ? (now_ns - t->oldest_ts_ns) / 1e9 : 0;
+	if (!st || !st->nframes)
+		return 0;
+	out->frames = calloc(st->nframes, sizeof(*out->frames));
+	if (!out->frames)
+		return -ENOMEM;
+	out->nframes = st->nframes;
+	for (uint32_t i = 0; i < st->nframes; i++) {
+		err = lt_symbolize_frame(st->locs ? &st->locs[i] : NULL, st->ips[i], &out->frames[i]);
+		if (err)
+			return err;
+	}
+	return 0;
+}
+
+/*
+ * Sum live blocks per stack. Exited processes keep all they held at exit
+ * (leaked at exit); live ones only blocks older than -o.
+ */
+static int build_group(struct lt_session *s, struct lt_process *p, struct lt_live_table *table,
+		       uint64_t now_ns, struct lt_report_group *g)
+{
+	size_t nstacks = p->stacks.count, nused = 0, iter = 0, keep;
+	uint64_t min_age_ns = s->opts->min_age_ms * 1000000ULL;
+	struct stack_total *totals;
+	const struct lt_live_alloc *a;
+	int err = 0;
+
+	g->outstanding_bytes = table->bytes;
+	g->outstanding_allocs = table->count;
+	if (!table->count)
+		return 0;
+	totals = calloc(nstacks ? nstacks : 1, sizeof(*totals));
+	if (!totals)
+		return -ENOMEM;
+	while ((a = lt_live_next(table, &iter))) {
+		struct stack_total *t;
+
+		if (!p->exited && (a->ts_ns > now_ns || now_ns - a->ts_ns < min_age_ns))
+			continue;
+		if (a->stack_id >= nstacks)
+			continue;
+		t = &totals[a->stack_id];
+		if (!t->allocs) {
+			t->oldest_ts_ns = a->ts_ns;
+			nused++;
+		}
+		t->stack_id = a->stack_id;
+		t->bytes += a->size_bytes;
+		t->allocs++;
+		if (a->ts_ns < t->oldest_ts_ns)
+			t->oldest_ts_ns = a->ts_ns;
+	}
+	/* Compact the used entries, then order them. */
+	for (size_t i = 0, j = 0; i < nstacks; i++)
+		if (totals[i].allocs)
+			totals[j++] = totals[i];
+	sort_key = s->opts->sort;
+	qsort(totals, nused, sizeof(*totals), by_sort_key);
+	keep = s->opts->top > 0 && (size_t)s->opts->top < nused ? (size_t)s->opts->top : nused;
+	if (keep) {
+		g->stacks = calloc(keep, sizeof(*g->stacks));
+		if (!g->stacks) {
+			err = -ENOMEM;
+			goto cleanup;
+		}
+	}
+	for (size_t i = 0; i < keep; i++) {
+		g->nstacks++;
+		err = symbolize_stack(p, &totals[i], p->exited ? p->exit_ns : now_ns, &g->stacks[i]);
+		if (err)
+			goto cleanup;
+	}
+cleanup:
+	free(totals);
+	return err;
+}
+
+static bool worth_reporting(const struct lt_process *p)
+{
+	return p->target || p->heap.count || p->mmaps.count;
+}
+
+int lt_report_build(struct lt_session *s, bool final, struct lt_report *r)
+{
+	struct lt_process **procs = NULL;
+	uint64_t now_ns = lt_now_ns();
+	long n;
+	int err = 0;
+
+	memset(r, 0, sizeof(*r));
+	r->final = final;
+	clock_gettime(CLOCK_REALTIME, &r->wall);
+	r->elapsed_s = (now_ns - s->start_ns) / 1e9;
+	r->has_mmap = s->opts->trace_mmap;
+	r->min_age_ms = s->opts->min_age_ms;
+	read_drops(s, s->stats.drops);
+	r->stats = s->stats;
+	for (int k = 0; k < LT_DROP_MAX; k++)
+		if (k != LT_DROP_STACK)
+			r->lost_events += r->stats.drops[k];
+
+	n = lt_procs_list(&s->procs, &procs);
+	if (n < 0)
+		return (int)n;
+	r->procs = calloc(n ? (size_t)n : 1, sizeof(*r->procs));
+	if (!r->procs) {
+		err = -ENOMEM;
+		goto cleanup;
+	}
+	for (long i = 0; i < n; i++) {
+		struct lt_process *p = procs[i];
+		struct lt_report_process *rp;
+
+		if (!worth_reporting(p))
+			continue;
+		rp = &r->procs[r->nprocs++];
+		rp->pid = p->tgid;
+		memcpy(rp->comm, p->comm, sizeof(rp->comm));
+		rp->exe = p->exe ? strdup(p->exe) : NULL;
+		rp->exited = p->exited;
+		err = build_group(s, p, &p->heap, now_ns, &rp->heap);
+		if (!err)
+			err = build_group(s, p, &p->mmaps, now_ns, &rp->mmap);
+		if (err)
+			goto cleanup;
+	}
+cleanup:
+	free(procs);
+	if (err)
+		lt_report_free(r);
+	return err;
+}
+
+static void free_group(struct lt_report_group *g)
+{
+	for (size_t i = 0; i < g->nstacks; i++) {
+		for (uint32_t f = 0; f < g->stacks[i].nframes; f++)
+			lt_report_frame_clear(&g->stacks[i].frames[f]);
+		free(g->stacks[i].frames);
+	}
+	free(g->stacks);
+}
+
+void lt_report_free(struct lt_report *r)
+{
+	for (size_t i = 0; i < r->nprocs; i++) {
+		free(r->procs[i].exe);
+		free_group(&r->procs[i].heap);
+		free_group(&r->procs[i].mmap);
+	}
+	free(r->procs);
+	memset(r, 0, sizeof(*r));
+}

@@ -1,0 +1,87 @@
+// SPDX-License-Identifier: MIT
+#include "report_writers.h"
+
+#include <inttypes.h>
+#include <string.h>
+
+static const char *base_name(const char *path)
+{
+	const char *slash = path ? strrchr(path, '/') : NULL;
+
+	return slash ? slash + 1 : path;
+}
+
+static void write_frame(FILE *out, const struct lt_report_frame *f)
+{
+	fprintf(out, "        ");
+	if (f->func)
+		fprintf(out, "%s+0x%" PRIx64, f->func, f->func_offset);
+	else if (f->module)
+		fprintf(out, "0x%" PRIx64, f->module_offset);
+	else
+		fprintf(out, "0x%" PRIx64, f->addr);
+	if (f->file)
+		fprintf(out, " (%s:%d)", f->file, f->line);
+	if (f->module)
+		fprintf(out, " [%s]", base_name(f->module));
+	if (!f->func && f->module && f->build_id[0])
+		fprintf(out, " build-id %s", f->build_id);
+	fputc('\n', out);
+}
+
+static void write_group(FILE *out, const char *what, const struct lt_report_group *g,
+			bool exited, uint64_t min_age_ms)
+{
+	for (size_t i = 0; i < g->nstacks; i++) {
+		const struct lt_report_stack *st = &g->stacks[i];
+
+		fprintf(out, "    %" PRIu64 " bytes in %" PRIu64 " %s%s, oldest %.1f s%s:\n", st->bytes,
+			st->allocs, what, st->allocs == 1 ? "" : "s", st->oldest_age_s,
+			exited ? " at exit" : "");
+		if (!st->nframes)
+			fprintf(out, "        (no stack)\n");
+		for (uint32_t f = 0; f < st->nframes; f++)
+			write_frame(out, &st->frames[f]);
+	}
+	if (!g->nstacks && g->outstanding_allocs && !exited)
+		fprintf(out, "    (none older than %" PRIu64 " ms)\n", min_age_ms);
+}
+
+void lt_report_write_text(FILE *out, const struct lt_report *r)
+{
+	char when[64];
+	struct tm tm;
+
+	gmtime_r(&r->wall.tv_sec, &tm);
+	strftime(when, sizeof(when), "%Y-%m-%d %H:%M:%S UTC", &tm);
+	fprintf(out, "=== leaktrace %sreport at %s (%.1f s traced) ===\n", r->final ? "final " : "",
+		when, r->elapsed_s);
+	fprintf(out, "events: %" PRIu64 " allocs, %" PRIu64 " frees, %" PRIu64
+		" frees of blocks allocated before tracing, %" PRIu64 " lost\n",
+		r->stats.alloc_events, r->stats.free_events, r->stats.unmatched_frees,
+		r->lost_events);
+	if (!r->nprocs)
+		fprintf(out, "no outstanding allocations\n");
+	for (size_t i = 0; i < r->nprocs; i++) {
+		const struct lt_report_process *p = &r->procs[i];
+
+		fprintf(out, "\npid %u (%s)%s%s: %" PRIu64 " bytes outstanding in %" PRIu64
+			" allocation%s%s\n",
+			p->pid, p->comm, p->exe ? " " : "", p->exe ? p->exe : "",
+			p->heap.outstanding_bytes, p->heap.outstanding_allocs,
+			p->heap.outstanding_allocs == 1 ? "" : "s",
+			p->exited ? ", held at exit" : "");
+		write_group(out, "allocation", &p->heap, p->exited, r->min_age_ms);
+		if (r->has_mmap) {
+			fprintf(out, "  anonymous mmap: %" PRIu64 " bytes in %" PRIu64 " region%s\n",
+				p->mmap.outstanding_bytes, p->mmap.outstanding_allocs,
+				p->mmap.outstanding_allocs == 1 ? "" : "s");
+			write_group(out, "region", &p->mmap, p->exited, r->min_age_ms);
+		}
+	}
+	if (r->lost_events)
+		fprintf(out, "\nwarning: %" PRIu64 " events were lost (ring buffer full): counts may be off\n",
+			r->lost_events);
+	fputc('\n', out);
+	fflush(out);
+}

@@ -1,0 +1,60 @@
+/* SPDX-License-Identifier: MIT */
+/* Everything one tracing run holds: options, BPF objects, processes, caches, counters. */
+#ifndef LT_SESSION_H
+#define LT_SESSION_H
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <sys/types.h>
+#include <time.h>
+
+#include "leaktrace_events.h"
+#include "libc_discovery.h"
+#include "module_cache.h"
+#include "options.h"
+#include "probes.h"
+#include "process_table.h"
+
+struct leaktrace_bpf;
+struct ring_buffer;
+
+enum lt_mode {
+	LT_MODE_SYSTEM,  /* no target: every libc, probes for all processes */
+	LT_MODE_PIDS,    /* -p: probes per process */
+	LT_MODE_COMMAND, /* -c: probes for all processes of the libc, filtered in BPF */
+};
+
+struct lt_stats {
+	uint64_t alloc_events;
+	uint64_t free_events;
+	uint64_t mmap_events;
+	uint64_t munmap_events;
+	uint64_t unmatched_frees;  /* frees of blocks not seen allocated */
+	uint64_t replaced_allocs;  /* a block returned while we thought it live */
+	uint64_t out_of_memory;    /* records we could not keep (userspace ENOMEM) */
+	uint64_t drops[LT_DROP_MAX]; /* read from the BPF counters at report time */
+};
+
+struct lt_session {
+	const struct lt_options *opts;
+	enum lt_mode mode;
+	struct leaktrace_bpf *skel;
+	struct ring_buffer *ringbuf;
+	struct lt_probe_set probes;
+	struct lt_object_list attached; /* files attached with pid -1 */
+	struct lt_process_table procs;
+	struct lt_module_cache modules;
+	struct lt_stats stats;
+	uint64_t start_ns;
+	struct timespec start_wall;
+	FILE *out;
+	pid_t command_pid;       /* -c: the command; 0 otherwise */
+	bool command_done;       /* its exit event arrived */
+	size_t live_targets;     /* -p: traced PIDs still running */
+	uint64_t lost_reported;  /* lost events already warned about */
+};
+
+uint64_t lt_now_ns(void);
+
+#endif

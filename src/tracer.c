@@ -1,0 +1,244 @@
+// SPDX-License-Identifier: MIT
+#include "tracer.h"
+
+#include <errno.h>
+#include <signal.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/sysmacros.h>
+#include <unistd.h>
+
+#include <bpf/bpf.h>
+#include <bpf/libbpf.h>
+
+#include "elf_file.h"
+#include "event_consumer.h"
+#include "leaktrace.skel.h"
+
+int lt_tracer_validate_targets(const struct lt_options *o, char *err, size_t errlen)
+{
+	for (size_t i = 0; i < o->npids; i++) {
+		if (kill(o->pids[i], 0) && errno == ESRCH) {
+			snprintf(err, errlen, "no such process: %d", (int)o->pids[i]);
+			return -ESRCH;
+		}
+	}
+	for (size_t i = 0; i < o->nobjs; i++) {
+		struct lt_elf_file *ef;
+		struct lt_elf_symbol sym;
+		int ret = lt_elf_open_path(o->objs[i], &ef);
+
+		if (ret) {
+			snprintf(err, errlen, "-O %s: %s", o->objs[i],
+				 ret == -ENOEXEC ? "not an ELF file" : strerror(-ret));
+			return ret;
+		}
+		ret = lt_elf_find_function(ef, "malloc", &sym);
+		lt_elf_close(ef);
+		if (ret) {
+			snprintf(err, errlen, "-O %s: no malloc function symbol", o->objs[i]);
+			return -ESRCH;
+		}
+	}
+	return 0;
+}
+
+static int set_traced(struct lt_session *s, pid_t pid)
+{
+	__u32 key = (__u32)pid;
+	__u8 one = 1;
+
+	return bpf_map__update_elem(s->skel->maps.traced_tgids, &key, sizeof(key), &one,
+				    sizeof(one), BPF_ANY);
+}
+
+static void mark_known(struct lt_session *s, uint32_t kdev, uint64_t ino, pid_t pid)
+{
+	struct lt_file_key key = { .ino = ino, .dev = kdev, .pad = pid > 0 ? (__u32)pid : 0 };
+	__u8 one = 1;
+
+	bpf_map__update_elem(s->skel->maps.known_files, &key, sizeof(key), &one, sizeof(one),
+			     BPF_ANY);
+}
+
+static int open_and_load(struct lt_session *s, bool lib_watch)
+{
+	const struct lt_options *o = s->opts;
+	int err;
+
+	s->skel = leaktrace_bpf__open();
+	if (!s->skel)
+		return -errno;
+	s->skel->rodata->self_tgid = (__u32)getpid();
+	s->skel->rodata->filter_by_tgid = s->mode == LT_MODE_COMMAND;
+	s->skel->rodata->follow_forks = s->mode == LT_MODE_COMMAND;
+	s->skel->rodata->task_events_filtered = s->mode != LT_MODE_SYSTEM;
+	s->skel->rodata->per_process_attach = s->mode == LT_MODE_PIDS;
+	s->skel->rodata->min_size_bytes = o->min_size;
+	s->skel->rodata->max_size_bytes = o->max_size;
+	bpf_map__set_max_entries(s->skel->maps.events, (__u32)o->ringbuf_bytes);
+	if (!lib_watch)
+		bpf_program__set_autoload(s->skel->progs.on_mmap_file, false);
+	err = leaktrace_bpf__load(s->skel);
+	if (err) {
+		leaktrace_bpf__destroy(s->skel);
+		s->skel = NULL;
+	}
+	return err;
+}
+
+static int attach_program(struct lt_session *s, struct bpf_program *prog)
+{
+	struct bpf_link *link = bpf_program__attach(prog);
+	int err;
+
+	if (!link)
+		return -errno;
+	err = lt_probes_keep_link(&s->probes, link);
+	if (err)
+		bpf_link__destroy(link);
+	return err;
+}
+
+static int attach_task_events(struct lt_session *s, bool lib_watch)
+{
+	int err = attach_program(s, s->skel->progs.on_fork);
+
+	if (!err)
+		err = attach_program(s, s->skel->progs.on_exec);
+	if (!err)
+		err = attach_program(s, s->skel->progs.on_exit);
+	if (!err && lib_watch && attach_program(s, s->skel->progs.on_mmap_file))
+		fprintf(stderr, "leaktrace: warning: cannot watch for new libc files; "
+				"processes with a libc not mapped now are not traced\n");
+	return err;
+}
+
+static int add_file(struct lt_object_list *list, const char *path)
+{
+	struct lt_object_ref ref = {};
+	struct stat st;
+
+	if (stat(path, &st))
+		return -errno;
+	snprintf(ref.path, sizeof(ref.path), "%s", path);
+	ref.kdev = lt_kernel_dev(major(st.st_dev), minor(st.st_dev));
+	ref.ino = st.st_ino;
+	if (lt_object_list_has(list, ref.kdev, ref.ino))
+		return 0;
+	return lt_object_list_add(list, &ref);
+}
+
+/* The files to attach to for pid (-1: the system or the -c command). */
+static int collect_objects(struct lt_session *s, pid_t pid, struct lt_object_list *list,
+			   char *err, size_t errlen)
+{
+	int ret;
+
+	if (s->mode == LT_MODE_SYSTEM)
+		ret = lt_find_all_libcs(list);
+	else /* -c runs with our own libc until it execs something else */
+		ret = lt_find_process_libcs(pid > 0 ? pid : getpid(), list);
+	if (ret == -ESRCH) {
+		snprintf(err, errlen, "no such process: %d", (int)pid);
+		return ret;
+	}
+	for (size_t i = 0; i < s->opts->nobjs && ret >= 0; i++)
+		ret = add_file(list, s->opts->objs[i]);
+	if (ret < 0) {
+		snprintf(err, errlen, "looking for allocators: %s", strerror(-ret));
+		return ret;
+	}
+	if (!list->n) {
+		if (pid > 0)
+			snprintf(err, errlen, "pid %d maps no libc and its executable has no malloc symbol (try -O)",
+				 (int)pid);
+		else
+			snprintf(err, errlen, "no libc found to attach to (try -O)");
+		return -ESRCH;
+	}
+	return 0;
+}
+
+static int attach_objects(struct lt_session *s, pid_t pid, char *err, size_t errlen)
+{
+	struct lt_object_list list = {};
+	int ret = collect_objects(s, pid, &list, err, errlen);
+
+	for (size_t i = 0; i < list.n && !ret; i++) {
+		ret = lt_probes_attach_object(&s->probes, s->skel, list.v[i].path, pid,
+					      s->opts->trace_mmap, s->opts->verbose, err, errlen);
+		/* Files found by scanning may lack symbols; only -O ones must have them. */
+		if (ret == -ESRCH && s->mode == LT_MODE_SYSTEM && i + s->opts->nobjs < list.n) {
+			ret = 0;
+			continue;
+		}
+		if (ret)
+			break;
+		mark_known(s, list.v[i].kdev, list.v[i].ino, pid);
+		if (pid == -1 && lt_object_list_add(&s->attached, &list.v[i]))
+			ret = -ENOMEM;
+	}
+	lt_object_list_free(&list);
+	return ret;
+}
+
+int lt_tracer_start(struct lt_session *s, char *err, size_t errlen)
+{
+	bool lib_watch = true;
+	int ret;
+
+	ret = open_and_load(s, lib_watch);
+	if (ret) {
+		/* Kernels that cannot fentry security_mmap_file still trace. */
+		lib_watch = false;
+		ret = open_and_load(s, lib_watch);
+	}
+	if (ret) {
+		snprintf(err, errlen, "cannot load BPF programs: %s", strerror(-ret));
+		return ret;
+	}
+	if (s->mode == LT_MODE_COMMAND)
+		ret = set_traced(s, s->command_pid);
+	for (size_t i = 0; i < s->opts->npids && !ret; i++)
+		ret = set_traced(s, s->opts->pids[i]);
+	if (ret) {
+		snprintf(err, errlen, "cannot fill the target map: %s", strerror(-ret));
+		goto fail;
+	}
+	ret = attach_task_events(s, lib_watch);
+	if (ret) {
+		snprintf(err, errlen, "cannot attach scheduler tracepoints: %s", strerror(-ret));
+		goto fail;
+	}
+	if (s->mode == LT_MODE_PIDS) {
+		for (size_t i = 0; i < s->opts->npids && !ret; i++)
+			ret = attach_objects(s, s->opts->pids[i], err, errlen);
+		s->live_targets = s->opts->npids;
+	} else {
+		ret = attach_objects(s, -1, err, errlen);
+	}
+	if (ret)
+		goto fail;
+	s->ringbuf = ring_buffer__new(bpf_map__fd(s->skel->maps.events), lt_handle_event, s, NULL);
+	if (!s->ringbuf) {
+		ret = -errno;
+		snprintf(err, errlen, "cannot open the ring buffer: %s", strerror(-ret));
+		goto fail;
+	}
+	return 0;
+fail:
+	lt_tracer_stop(s);
+	return ret;
+}
+
+void lt_tracer_stop(struct lt_session *s)
+{
+	ring_buffer__free(s->ringbuf);
+	s->ringbuf = NULL;
+	lt_probes_destroy(&s->probes);
+	leaktrace_bpf__destroy(s->skel);
+	s->skel = NULL;
+	lt_object_list_free(&s->attached);
+}
