@@ -14,7 +14,7 @@ DEB_PACKAGES := make gcc g++ clang llvm bpftool libbpf-dev libelf-dev libdw-dev 
 
 CFLAGS_COMMON := -std=gnu11 -D_GNU_SOURCE -Wall -Wextra -Werror -g -Iinclude -Isrc -I$(BUILD)
 CFLAGS     ?= -O2
-LDLIBS     := -lbpf -lelf -ldw -lz -lstdc++
+LDLIBS     := -lbpf -lelf -ldw -lz -lstdc++ -lpthread
 BPF_CFLAGS := -target bpf -g -O2 -Wall -Werror -D__TARGET_ARCH_$(ARCH) \
               -Iinclude -Ivmlinux/$(ARCH)
 

@@ -30,6 +30,9 @@ const volatile bool follow_forks = false;
 const volatile bool task_events_filtered = false;
 /* -p: probes are per process, so known_files is keyed per process too. */
 const volatile bool per_process_attach = false;
+/* System-wide: skip processes in ignored_tgids (other leaktrace instances,
+ * whose allocations would otherwise feed each other's events forever). */
+const volatile bool use_ignore_list = false;
 const volatile __u64 min_size_bytes = 0;
 const volatile __u64 max_size_bytes = ~0ULL;
 
@@ -44,6 +47,13 @@ struct {
 	__type(key, __u32);
 	__type(value, __u8);
 } traced_tgids SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, 1024);
+	__type(key, __u32);
+	__type(value, __u8);
+} ignored_tgids SEC(".maps");
 
 /*
  * One slot per thread: the outermost allocator call in flight. Calls made
@@ -104,6 +114,8 @@ static __always_inline bool alloc_wanted(__u32 tgid)
 	if (tgid == self_tgid)
 		return false;
 	if (filter_by_tgid && !bpf_map_lookup_elem(&traced_tgids, &tgid))
+		return false;
+	if (use_ignore_list && bpf_map_lookup_elem(&ignored_tgids, &tgid))
 		return false;
 	return true;
 }

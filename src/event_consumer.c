@@ -13,6 +13,21 @@
 #include "leaktrace.skel.h"
 #include "session.h"
 
+/* Another leaktrace tracing the whole system: each would record the
+ * other's bookkeeping allocations, which make more events, without end. */
+static bool ignore_if_tracer(struct lt_session *s, struct lt_process *p)
+{
+	__u32 key = p->tgid;
+	__u8 one = 1;
+
+	if (s->mode != LT_MODE_SYSTEM || strcmp(p->comm, "leaktrace"))
+		return false;
+	bpf_map__update_elem(s->skel->maps.ignored_tgids, &key, sizeof(key), &one, sizeof(one),
+			     BPF_ANY);
+	lt_procs_remove(&s->procs, key);
+	return true;
+}
+
 static struct lt_process *process_for(struct lt_session *s, uint32_t tgid)
 {
 	struct lt_process *p = lt_procs_get(&s->procs, tgid);
@@ -24,7 +39,7 @@ static struct lt_process *process_for(struct lt_session *s, uint32_t tgid)
 		return NULL;
 	/* Only traced processes reach us in -p and -c modes. */
 	p->target = s->mode != LT_MODE_SYSTEM;
-	return p;
+	return ignore_if_tracer(s, p) ? NULL : p;
 }
 
 static void release_block(struct lt_session *s, struct lt_process *p, uint64_t addr)
@@ -45,10 +60,8 @@ static void on_alloc(struct lt_session *s, const struct lt_alloc_event *e, size_
 		s->stats.mmap_events++;
 	else
 		s->stats.alloc_events++;
-	if (!p) {
-		s->stats.out_of_memory++;
+	if (!p)
 		return;
-	}
 	if (p->exited)
 		return;
 	if (e->released_addr)
@@ -145,6 +158,7 @@ static void on_process_exec(struct lt_session *s, const struct lt_task_event *e)
 	lt_process_reset_image(p);
 	lt_process_refresh_identity(p);
 	snprintf(p->comm, sizeof(p->comm), "%.*s", LT_COMM_LEN, e->comm);
+	ignore_if_tracer(s, p);
 }
 
 static void on_process_exit(struct lt_session *s, const struct lt_task_event *e)
@@ -242,6 +256,12 @@ int lt_handle_event(void *ctx, void *data, size_t size)
 		if (size >= sizeof(struct lt_lib_event))
 			on_lib_map(s, data);
 		break;
+	}
+	/* libbpf has already consumed this record: yield only after it. */
+	if (++s->since_clock_check >= 256) {
+		s->since_clock_check = 0;
+		if (lt_now_ns() > s->consume_deadline_ns)
+			return LT_CONSUME_YIELD;
 	}
 	return 0;
 }

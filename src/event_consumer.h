@@ -3,10 +3,14 @@
 #ifndef LT_EVENT_CONSUMER_H
 #define LT_EVENT_CONSUMER_H
 
+#include <errno.h>
 #include <stddef.h>
 
-/* libbpf ring_buffer callback; ctx is the struct lt_session. Always returns 0:
- * a malformed or unusable record is counted, never fatal. */
+/* libbpf ring_buffer callback; ctx is the struct lt_session. A malformed or
+ * unusable record is counted, never fatal. Returns LT_CONSUME_YIELD once
+ * s->consume_deadline_ns has passed: libbpf keeps consuming while records
+ * keep arriving, and the main loop must still see signals and timers. */
+#define LT_CONSUME_YIELD (-EAGAIN)
 int lt_handle_event(void *ctx, void *data, size_t size);
 
 #endif

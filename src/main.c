@@ -15,6 +15,7 @@
 #include <bpf/libbpf.h>
 
 #include "command_runner.h"
+#include "event_consumer.h"
 #include "options.h"
 #include "privileges.h"
 #include "report_model.h"
@@ -98,6 +99,14 @@ static int emit_report(struct lt_session *s, bool final)
 	return 0;
 }
 
+/* Consume what is in the ring buffer now, within a bound even if the
+ * traced processes keep producing. */
+static void drain(struct lt_session *s)
+{
+	s->consume_deadline_ns = lt_now_ns() + 2000000000ULL;
+	ring_buffer__consume(s->ringbuf);
+}
+
 /* -c: true once the command has been reaped. */
 static bool command_reaped(struct lt_session *s)
 {
@@ -111,7 +120,7 @@ static bool command_reaped(struct lt_session *s)
 	if (r != s->command_pid || !(WIFEXITED(status) || WIFSIGNALED(status)))
 		return false;
 	/* Records already in the ring buffer include its exit. */
-	ring_buffer__consume(s->ringbuf);
+	drain(s);
 	struct lt_process *p = lt_procs_get(&s->procs, (uint32_t)s->command_pid);
 
 	if (p && !p->exited) {
@@ -137,8 +146,9 @@ static int run_loop(struct lt_session *s)
 			wake = next_report;
 		if (deadline && deadline < wake)
 			wake = deadline;
+		s->consume_deadline_ns = now + 50000000ULL;
 		err = ring_buffer__poll(s->ringbuf, wake > now ? (int)((wake - now) / 1000000) : 0);
-		if (err < 0 && err != -EINTR) {
+		if (err < 0 && err != -EINTR && err != LT_CONSUME_YIELD) {
 			fprintf(stderr, "leaktrace: reading events: %s\n", strerror(-err));
 			return err;
 		}
@@ -166,7 +176,7 @@ static int run_loop(struct lt_session *s)
 				return err;
 		}
 	}
-	ring_buffer__consume(s->ringbuf);
+	drain(s);
 	return emit_report(s, true);
 }
 

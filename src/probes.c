@@ -2,6 +2,7 @@
 #include "probes.h"
 
 #include <errno.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -187,10 +188,46 @@ cleanup:
 	return ret;
 }
 
+#define LT_DETACH_THREADS 16
+
+struct detach_share {
+	struct bpf_link **links;
+	size_t n;
+	size_t stride;
+	size_t first;
+};
+
+static void *detach_some(void *arg)
+{
+	struct detach_share *d = arg;
+
+	for (size_t i = d->first; i < d->n; i += d->stride)
+		bpf_link__destroy(d->links[i]);
+	return NULL;
+}
+
+/*
+ * Closing a uprobe waits for an RCU grace period (~120 ms here); one by
+ * one, tens of links make exit take seconds. Closed from several threads,
+ * the waits overlap. Falls back to closing inline if threads fail.
+ */
 void lt_probes_destroy(struct lt_probe_set *ps)
 {
-	while (ps->nlinks)
-		bpf_link__destroy(ps->links[--ps->nlinks]);
+	struct detach_share shares[LT_DETACH_THREADS];
+	pthread_t threads[LT_DETACH_THREADS];
+	bool started[LT_DETACH_THREADS] = {};
+	size_t nthreads = ps->nlinks < LT_DETACH_THREADS ? ps->nlinks : LT_DETACH_THREADS;
+
+	for (size_t t = 0; t < nthreads; t++) {
+		shares[t] = (struct detach_share){ ps->links, ps->nlinks, nthreads, t };
+		started[t] = !pthread_create(&threads[t], NULL, detach_some, &shares[t]);
+	}
+	for (size_t t = 0; t < nthreads; t++) {
+		if (started[t])
+			pthread_join(threads[t], NULL);
+		else
+			detach_some(&shares[t]);
+	}
 	free(ps->links);
 	memset(ps, 0, sizeof(*ps));
 }

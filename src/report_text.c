@@ -14,18 +14,20 @@ static const char *base_name(const char *path)
 static void write_frame(FILE *out, const struct lt_report_frame *f)
 {
 	fprintf(out, "        ");
-	if (f->func)
+	if (f->func) {
 		fprintf(out, "%s+0x%" PRIx64, f->func, f->func_offset);
-	else if (f->module)
-		fprintf(out, "0x%" PRIx64, f->module_offset);
-	else
+		if (f->file)
+			fprintf(out, " (%s:%d)", f->file, f->line);
+		if (f->module)
+			fprintf(out, " [%s]", base_name(f->module));
+	} else if (f->module) {
+		/* Enough to symbolize later: module, address in it, build-id. */
+		fprintf(out, "[%s+0x%" PRIx64 "]", base_name(f->module), f->module_offset);
+		if (f->build_id[0])
+			fprintf(out, " build-id %s", f->build_id);
+	} else {
 		fprintf(out, "0x%" PRIx64, f->addr);
-	if (f->file)
-		fprintf(out, " (%s:%d)", f->file, f->line);
-	if (f->module)
-		fprintf(out, " [%s]", base_name(f->module));
-	if (!f->func && f->module && f->build_id[0])
-		fprintf(out, " build-id %s", f->build_id);
+	}
 	fputc('\n', out);
 }
 

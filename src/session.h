@@ -53,6 +53,8 @@ struct lt_session {
 	bool command_done;       /* its exit event arrived */
 	size_t live_targets;     /* -p: traced PIDs still running */
 	uint64_t lost_reported;  /* lost events already warned about */
+	uint64_t consume_deadline_ns; /* the ring-buffer callback yields after this */
+	uint32_t since_clock_check;
 };
 
 uint64_t lt_now_ns(void);

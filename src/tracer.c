@@ -75,6 +75,7 @@ static int open_and_load(struct lt_session *s, bool lib_watch)
 	s->skel->rodata->follow_forks = s->mode == LT_MODE_COMMAND;
 	s->skel->rodata->task_events_filtered = s->mode != LT_MODE_SYSTEM;
 	s->skel->rodata->per_process_attach = s->mode == LT_MODE_PIDS;
+	s->skel->rodata->use_ignore_list = s->mode == LT_MODE_SYSTEM;
 	s->skel->rodata->min_size_bytes = o->min_size;
 	s->skel->rodata->max_size_bytes = o->max_size;
 	bpf_map__set_max_entries(s->skel->maps.events, (__u32)o->ringbuf_bytes);
