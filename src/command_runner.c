@@ -85,8 +85,12 @@ int lt_command_prepare(const char *cmdline, struct lt_command *cmd, char *err, s
 		return -EINVAL;
 	}
 	ret = find_program(we.we_wordv[0], path, sizeof(path));
-	if (ret) {
+	if (ret == -ENOENT) {
 		snprintf(err, errlen, "command not found: %s", we.we_wordv[0]);
+		goto cleanup;
+	}
+	if (ret) {
+		snprintf(err, errlen, "cannot execute %s: %s", we.we_wordv[0], strerror(-ret));
 		goto cleanup;
 	}
 	if (pipe2(go, O_CLOEXEC) || pipe2(ep, O_CLOEXEC)) {

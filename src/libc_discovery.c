@@ -88,6 +88,7 @@ int lt_find_process_libcs(pid_t pid, struct lt_object_list *list)
 {
 	struct lt_maps maps = {};
 	struct lt_object_ref ref;
+	bool maps_libc = false;
 	int added = 0, err;
 
 	err = lt_maps_read(pid, &maps);
@@ -99,6 +100,7 @@ int lt_find_process_libcs(pid_t pid, struct lt_object_list *list)
 		if (!m->executable || !m->path || m->path[0] != '/' || !m->inode ||
 		    !lt_is_libc_name(base_name(m->path)))
 			continue;
+		maps_libc = true;
 		if (lt_object_list_has(list, lt_kernel_dev(m->dev_major, m->dev_minor), m->inode))
 			continue;
 		ref_from_mapping(pid, m, &ref);
@@ -107,7 +109,7 @@ int lt_find_process_libcs(pid_t pid, struct lt_object_list *list)
 			goto cleanup;
 		added++;
 	}
-	if (!added && maps.n && exe_defines_malloc(pid)) {
+	if (!maps_libc && maps.n && exe_defines_malloc(pid)) {
 		const struct lt_mapping *exe = NULL;
 		char link[64], target[PATH_MAX];
 		ssize_t len;

@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: MIT
 #include "options.h"
 
+#include <ctype.h>
 #include <errno.h>
 #include <getopt.h>
 #include <limits.h>
@@ -85,7 +86,8 @@ static int parse_u64(const char *s, uint64_t *out)
 	char *end;
 	unsigned long long v;
 
-	if (!s || !*s || *s == '-')
+	/* strtoull would skip spaces and accept a sign: digits only. */
+	if (!s || !isdigit((unsigned char)*s))
 		return -EINVAL;
 	errno = 0;
 	v = strtoull(s, &end, 10);
@@ -209,7 +211,7 @@ int lt_options_parse(int argc, char **argv, struct lt_options *o)
 
 	set_defaults(o);
 	opterr = 0;
-	optind = 1;
+	optind = 0; /* 0, not 1: also resets glibc's position inside an option cluster */
 	while ((c = getopt_long(argc, argv, "+p:c:O:d:T:o:z:Z:w:vh", long_options, NULL)) != -1) {
 		if (c == 'h') {
 			fputs(usage_text, stdout);

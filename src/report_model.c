@@ -147,6 +147,23 @@ static bool worth_reporting(const struct lt_process *p)
 	return p->target || p->heap.count || p->mmaps.count;
 }
 
+/* Named targets always appear; others only when a stack passed the filters. */
+static bool has_content(const struct lt_process *p, const struct lt_report_process *rp)
+{
+	return p->target || rp->heap.nstacks || rp->mmap.nstacks;
+}
+
+static void free_process(struct lt_report_process *rp);
+
+static int by_outstanding(const void *a, const void *b)
+{
+	const struct lt_report_process *x = a, *y = b;
+
+	if (x->heap.outstanding_bytes != y->heap.outstanding_bytes)
+		return x->heap.outstanding_bytes < y->heap.outstanding_bytes ? 1 : -1;
+	return (x->pid > y->pid) - (x->pid < y->pid);
+}
+
 int lt_report_build(struct lt_session *s, bool final, struct lt_report *r)
 {
 	struct lt_process **procs = NULL;
@@ -190,7 +207,12 @@ int lt_report_build(struct lt_session *s, bool final, struct lt_report *r)
 			err = build_group(s, p, &p->mmaps, now_ns, &rp->mmap);
 		if (err)
 			goto cleanup;
+		if (!has_content(p, rp)) {
+			free_process(rp);
+			r->nprocs--;
+		}
 	}
+	qsort(r->procs, r->nprocs, sizeof(*r->procs), by_outstanding);
 cleanup:
 	free(procs);
 	if (err)
@@ -208,13 +230,18 @@ static void free_group(struct lt_report_group *g)
 	free(g->stacks);
 }
 
+static void free_process(struct lt_report_process *rp)
+{
+	free(rp->exe);
+	free_group(&rp->heap);
+	free_group(&rp->mmap);
+	memset(rp, 0, sizeof(*rp));
+}
+
 void lt_report_free(struct lt_report *r)
 {
-	for (size_t i = 0; i < r->nprocs; i++) {
-		free(r->procs[i].exe);
-		free_group(&r->procs[i].heap);
-		free_group(&r->procs[i].mmap);
-	}
+	for (size_t i = 0; i < r->nprocs; i++)
+		free_process(&r->procs[i]);
 	free(r->procs);
 	memset(r, 0, sizeof(*r));
 }

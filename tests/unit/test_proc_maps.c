@@ -250,6 +250,10 @@ static void test_read_many_mappings(void **state)
 	for (i = 0; i < COUNT; i++) {
 		m = lt_maps_find(&maps, (uint64_t)(uintptr_t)(base + i * (size_t)page));
 		assert_non_null(m);
+		/* The first and last page may merge with a neighbour of the same
+		 * protection that this test does not control. */
+		if (i == 0 || i == COUNT - 1)
+			continue;
 		assert_int_equal(m->start, (uint64_t)(uintptr_t)(base + i * (size_t)page));
 		assert_int_equal(m->end, (uint64_t)(uintptr_t)(base + (i + 1) * (size_t)page));
 		assert_int_equal(m->writable, i % 2);
