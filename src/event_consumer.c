@@ -140,10 +140,14 @@ static void on_process_fork(struct lt_session *s, const struct lt_task_event *e)
 	}
 	child->target = s->mode == LT_MODE_COMMAND || (parent && parent->target);
 	snprintf(child->comm, sizeof(child->comm), "%.*s", LT_COMM_LEN, e->comm);
-	if (parent) {
-		if (!child->exe && parent->exe)
-			child->exe = strdup(parent->exe);
-		/* The child starts with its parent's address space. */
+	if (parent && !child->exe && parent->exe)
+		child->exe = strdup(parent->exe);
+	/* Short-lived children are often gone when their records are read:
+	 * take their mappings now, or else their parent's, which they share. */
+	lt_reload_maps(child);
+	if (!child->maps_loaded && parent) {
+		if (!parent->maps_loaded)
+			lt_reload_maps(parent);
 		if (parent->maps_loaded && !lt_maps_copy(&parent->maps, &child->maps))
 			child->maps_loaded = true;
 	}
@@ -158,7 +162,10 @@ static void on_process_exec(struct lt_session *s, const struct lt_task_event *e)
 	lt_process_reset_image(p);
 	lt_process_refresh_identity(p);
 	snprintf(p->comm, sizeof(p->comm), "%.*s", LT_COMM_LEN, e->comm);
-	ignore_if_tracer(s, p);
+	if (ignore_if_tracer(s, p))
+		return;
+	/* At least the new executable and ld.so, in case it exits quickly. */
+	lt_reload_maps(p);
 }
 
 static void on_process_exit(struct lt_session *s, const struct lt_task_event *e)

@@ -6,12 +6,17 @@
 
 #include "elf_file.h"
 
-static void reload_maps(struct lt_process *p)
+void lt_reload_maps(struct lt_process *p)
 {
 	struct lt_maps fresh = {};
 
 	if (p->exited || lt_maps_read((pid_t)p->tgid, &fresh))
 		return;
+	/* A zombie has no mappings left: keep what we knew. */
+	if (!fresh.n) {
+		lt_maps_free(&fresh);
+		return;
+	}
 	lt_maps_free(&p->maps);
 	p->maps = fresh;
 	p->maps_loaded = true;
@@ -31,7 +36,7 @@ int lt_resolve_stack(struct lt_process *p, struct lt_stack *st, struct lt_module
 		return 0;
 	/* Libraries loaded since the last read (dlopen) show up as misses. */
 	if (!p->maps_loaded || !all_covered(p, st))
-		reload_maps(p);
+		lt_reload_maps(p);
 	if (st->nframes) {
 		st->locs = calloc(st->nframes, sizeof(*st->locs));
 		if (!st->locs)

@@ -7,6 +7,8 @@
 #include "process_table.h"
 #include "stack_store.h"
 
+/* Replace p's mappings with /proc/PID/maps when the process still has any. */
+void lt_reload_maps(struct lt_process *p);
 /* Returns 0 or -ENOMEM. Frames outside any file mapping get a NULL module. */
 int lt_resolve_stack(struct lt_process *p, struct lt_stack *st, struct lt_module_cache *modules);
 

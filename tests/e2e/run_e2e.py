@@ -1,0 +1,1424 @@
+#!/usr/bin/env python3
+# SPDX-License-Identifier: MIT
+"""End-to-end tests of leaktrace (Python 3 standard library only).
+
+Usage (as root):
+    python3 tests/e2e/run_e2e.py --leaktrace build/leaktrace \
+        --progs build/tests/progs [-k NAMEFILTER] [-v]
+
+Every scenario runs build/leaktrace against the test programs of
+tests/progs (leaky, mmap_leaky, forker), parses the NDJSON reports and
+compares them with the exact numbers below, which were checked independently
+with valgrind. Each scenario prints "PASS name" or "FAIL name: reason" (or
+"SKIP name: reason"); the last line is "N passed, N failed" and the exit
+status is 1 when anything failed.
+
+Every process the harness starts runs in its own session; whatever is still
+running when a scenario ends is stopped with SIGINT, then SIGKILL. After each
+scenario the harness checks that no process of a leaktrace session is left
+and that no uprobe (uprobe_multi or perf_event) BPF link created during the
+scenario survives (links held by processes the harness did not start, e.g. a
+leaktrace someone else runs at the same time, are ignored).
+
+How the leaks are triggered in the attach scenarios: "leaky wait" writes
+"ready" on stdout, then waits for a line on its stdin (SIGUSR1 works too);
+the harness writes "go" once leaktrace has attached (its bpf_link /
+perf_event file descriptors stop changing), waits for "leaked", waits
+longer than the default 500 ms age filter, then asks leaktrace for its report.
+A line "exit" makes leaky exit normally while keeping its leaks.
+
+The expected numbers (LEAKY_LEAKS, MMAP_REGIONS, ...) are checked against
+valgrind and strace -k by tests/e2e/verify_progs.py; run it after changing a
+test program (with no leaktrace running: uprobes upset valgrind).
+"""
+
+import argparse
+import json
+import os
+import queue
+import re
+import shutil
+import signal
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+import traceback
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+SRC_PROGS = os.path.normpath(os.path.join(HERE, '..', 'progs'))
+PAGE = os.sysconf('SC_PAGE_SIZE')
+
+# ---------------------------------------------------------------------------
+# Expected numbers. function -> (blocks, requested bytes per block)
+# ---------------------------------------------------------------------------
+
+# tests/progs/leaky.c (valgrind: "in use at exit: 97,800 bytes in 66 blocks")
+LEAKY_LEAKS = {
+    'leak_via_malloc': (11, 1000),          # 11000
+    'leak_via_calloc': (3, 1100),           # calloc(11, 100): 3300
+    'leak_via_realloc': (7, 1200),          # realloc(NULL, 1200): 8400
+    'leak_via_realloc_grow': (2, 1300),     # malloc 40 -> 300 -> 1300: 2600
+    'leak_via_reallocarray': (5, 1400),     # reallocarray(NULL, 14, 100): 7000
+    'leak_via_posix_memalign': (9, 1500),   # 13500
+    'leak_via_aligned_alloc': (4, 1600),    # 6400
+    'leak_via_memalign': (6, 1700),         # 10200
+    'leak_via_valloc': (8, 1800),           # 14400
+    'leak_via_pvalloc': (10, 1900),         # 19000 (requested size)
+    'leak_via_failed_realloc': (1, 2000),   # 2000, realloc(p, huge) failed
+}
+LEAKY_TOTAL_BYTES = sum(c * s for c, s in LEAKY_LEAKS.values())   # 97800
+LEAKY_TOTAL_ALLOCS = sum(c for c, _ in LEAKY_LEAKS.values())      # 66
+LEAKY_CALLERS = ['run_leaks', 'do_everything', 'main']  # frames[1], then in order
+LEAKY_CHURN = ['churn_flat', 'churn_inner', 'churn_middle', 'churn_outer', 'run_churn']
+LEAKY_NOCOUNT = ['nocount_realloc_chain', 'nocount_realloc_null', 'nocount_realloc_zero',
+                 'nocount_failed_allocs', 'nocount_free_null', 'run_nocount']
+LEAKY_CHURN_PAIRS = 200000  # leaky's default
+SYSTEM_WIDE_CHURN = 50000   # fewer pairs where every process is traced (time)
+
+# tests/progs/mmap_leaky.c
+MMAP_REGIONS = {
+    'leak_mmap_small': (3, 3 * PAGE),
+    'leak_mmap_large': (2, 16 * PAGE),
+    'leak_mmap_partial': (1, 5 * PAGE),  # 8 pages mapped, last 3 unmapped
+}
+MMAP_TOTAL_BYTES = sum(c * s for c, s in MMAP_REGIONS.values())
+MMAP_TOTAL_REGIONS = sum(c for c, _ in MMAP_REGIONS.values())
+MMAP_HEAP = {'leak_big_malloc': (1, 1024 * 1024)}
+MMAP_CALLERS = ['run_all', 'main']
+MMAP_NOCOUNT = ['nocount_mmap_unmapped', 'anon_map', 'nocount_file_mmap',
+                'nocount_big_malloc_freed']
+
+# tests/progs/forker.c
+FORKER_CHILD = {'forker_child_leak': (4, 2300)}    # 9200, in child A
+FORKER_PARENT = {'forker_parent_leak': (3, 2200)}  # 6600, in the parent
+FORKER_CALLERS = ['main']
+
+DEFAULT_TOP = 10
+
+VERBOSE = False
+_T0 = time.monotonic()
+
+
+def log(msg):
+    if VERBOSE:
+        print('  [%7.2f] %s' % (time.monotonic() - _T0, msg), flush=True)
+
+
+# ---------------------------------------------------------------------------
+# Small helpers
+# ---------------------------------------------------------------------------
+
+class Fail(Exception):
+    pass
+
+
+class Skip(Exception):
+    pass
+
+
+def expect(cond, msg):
+    if not cond:
+        raise Fail(msg)
+
+
+def source_sites(name):
+    """{function: line} from the "/* site: function */" markers of a test program."""
+    path = os.path.join(SRC_PROGS, name)
+    sites = {}
+    try:
+        with open(path) as f:
+            for no, line in enumerate(f, 1):
+                m = re.search(r'/\*\s*site:\s*(\w+)\s*\*/', line)
+                if m:
+                    sites[m.group(1)] = no
+    except OSError:
+        return None
+    return sites
+
+
+def proc_stat(pid):
+    """(comm, ppid, pgrp, session) of a process, or None."""
+    try:
+        with open('/proc/%d/stat' % pid, 'rb') as f:
+            data = f.read().decode('utf-8', 'replace')
+    except OSError:
+        return None
+    lp, rp = data.find('('), data.rfind(')')
+    fields = data[rp + 2:].split()
+    try:
+        return data[lp + 1:rp], int(fields[1]), int(fields[2]), int(fields[3])
+    except (IndexError, ValueError):
+        return None
+
+
+def all_pids():
+    for d in os.listdir('/proc'):
+        if d.isdigit():
+            yield int(d)
+
+
+def session_members(sid):
+    out = []
+    for pid in all_pids():
+        st = proc_stat(pid)
+        if st and st[3] == sid and st[0] != '' and not is_zombie(pid):
+            out.append((pid, st[0]))
+    return out
+
+
+def is_zombie(pid):
+    try:
+        with open('/proc/%d/stat' % pid, 'rb') as f:
+            data = f.read().decode('utf-8', 'replace')
+        return data[data.rfind(')') + 2:].startswith('Z')
+    except OSError:
+        return True
+
+
+def pid_alive(pid):
+    return os.path.exists('/proc/%d' % pid) and not is_zombie(pid)
+
+
+def probe_fds(pid):
+    """Number of bpf_link and perf_event descriptors a process holds (-1: gone)."""
+    n = 0
+    try:
+        fds = os.listdir('/proc/%d/fd' % pid)
+    except OSError:
+        return -1
+    for fd in fds:
+        try:
+            target = os.readlink('/proc/%d/fd/%s' % (pid, fd))
+        except OSError:
+            continue
+        if target in ('anon_inode:bpf_link', 'anon_inode:[perf_event]'):
+            n += 1
+    return n
+
+
+def wait_probes(pid, above=0, min_wait=0.0, max_wait=8.0, settle=0.5):
+    """Wait until `pid` holds more than `above` probe descriptors and the number
+    has been stable for `settle` seconds (at least min_wait, at most max_wait).
+    Returns the final count."""
+    start = time.monotonic()
+    last, since = None, time.monotonic()
+    while True:
+        now = time.monotonic()
+        n = probe_fds(pid)
+        if n != last:
+            last, since = n, now
+        elapsed = now - start
+        if n < 0:
+            return n
+        if elapsed >= max_wait:
+            log('pid %d holds %d probe fds after %.2fs (gave up waiting)' % (pid, n, elapsed))
+            return n
+        if elapsed >= min_wait and n > above and now - since >= settle:
+            log('pid %d holds %d probe fds after %.2fs' % (pid, n, elapsed))
+            return n
+        time.sleep(0.05)
+
+
+# ---------------------------------------------------------------------------
+# BPF links (bpftool link list) and their owners (/proc/PID/fdinfo)
+# ---------------------------------------------------------------------------
+
+UPROBE_LINK_TYPES = ('uprobe_multi', 12, '12', 'perf_event', 'perf')
+
+
+def list_probe_links():
+    """{link id: type} of uprobe_multi and perf_event links, or None without bpftool."""
+    bpftool = shutil.which('bpftool') or ('/usr/sbin/bpftool' if os.path.exists('/usr/sbin/bpftool') else None)
+    if not bpftool:
+        return None
+    try:
+        r = subprocess.run([bpftool, '-j', 'link', 'list'], stdout=subprocess.PIPE,
+                           stderr=subprocess.PIPE, timeout=20)
+        links = json.loads(r.stdout.decode() or '[]')
+    except (OSError, ValueError, subprocess.TimeoutExpired):
+        return None
+    return {lk['id']: lk.get('type') for lk in links
+            if isinstance(lk, dict) and lk.get('type') in UPROBE_LINK_TYPES}
+
+
+def link_owners(ids):
+    """{link id: [pid, ...]} for the given ids, from /proc/*/fdinfo."""
+    owners = {i: [] for i in ids}
+    for pid in all_pids():
+        try:
+            fds = os.listdir('/proc/%d/fdinfo' % pid)
+        except OSError:
+            continue
+        for fd in fds:
+            try:
+                with open('/proc/%d/fdinfo/%s' % (pid, fd)) as f:
+                    info = f.read()
+            except OSError:
+                continue
+            m = re.search(r'^link_id:\s*(\d+)', info, re.M)
+            if m and int(m.group(1)) in owners:
+                owners[int(m.group(1))].append(pid)
+    return owners
+
+
+# ---------------------------------------------------------------------------
+# Processes
+# ---------------------------------------------------------------------------
+
+class Proc:
+    """A child process in its own session, stdout/stderr read by threads."""
+
+    def __init__(self, argv, name, stdin=False, env=None):
+        self.name = name
+        self.argv = argv
+        self.popen = subprocess.Popen(
+            argv, stdin=subprocess.PIPE if stdin else subprocess.DEVNULL,
+            stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=env,
+            start_new_session=True)
+        self.pid = self.popen.pid
+        self.started = time.monotonic()
+        log('started %s pid %d: %s' % (name, self.pid, ' '.join(argv)))
+        self.out_lines = []
+        self.err_lines = []
+        self.out_q = queue.Queue()
+        self.threads = [
+            threading.Thread(target=self._reader, args=(self.popen.stdout, self.out_lines, self.out_q), daemon=True),
+            threading.Thread(target=self._reader, args=(self.popen.stderr, self.err_lines, None), daemon=True),
+        ]
+        for t in self.threads:
+            t.start()
+
+    @staticmethod
+    def _reader(stream, lines, q):
+        for raw in iter(stream.readline, b''):
+            line = raw.decode('utf-8', 'replace').rstrip('\n')
+            lines.append(line)
+            if q is not None:
+                q.put(line)
+        if q is not None:
+            q.put(None)
+
+    def expect_line(self, text, timeout):
+        """Wait for a stdout line equal to text; return whether it came."""
+        deadline = time.monotonic() + timeout
+        while True:
+            left = deadline - time.monotonic()
+            if left <= 0:
+                return False
+            try:
+                line = self.out_q.get(timeout=left)
+            except queue.Empty:
+                return False
+            if line is None:
+                return False
+            if line.strip() == text:
+                return True
+
+    def send(self, text):
+        try:
+            self.popen.stdin.write(text.encode())
+            self.popen.stdin.flush()
+            return True
+        except (OSError, ValueError):
+            return False
+
+    def close_stdin(self):
+        try:
+            if self.popen.stdin:
+                self.popen.stdin.close()
+        except OSError:
+            pass
+
+    def poll(self):
+        return self.popen.poll()
+
+    def wait(self, timeout):
+        """Exit status, or None if still running after timeout."""
+        try:
+            rc = self.popen.wait(timeout=timeout)
+        except subprocess.TimeoutExpired:
+            return None
+        if not getattr(self, 'logged_exit', False):
+            self.logged_exit = True
+            log('%s pid %d exited with %s' % (self.name, self.pid, rc))
+        self.drain()
+        return rc
+
+    def drain(self, timeout=3.0):
+        # The pipes can be held open by children of the process; do not block
+        # forever, and only once.
+        if getattr(self, 'drained', False):
+            timeout = 0.05
+        self.drained = True
+        for t in self.threads:
+            t.join(timeout)
+
+    def signal(self, sig):
+        if self.popen.poll() is None:
+            log('%s to %s pid %d' % (signal.Signals(sig).name, self.name, self.pid))
+            try:
+                os.kill(self.pid, sig)
+            except ProcessLookupError:
+                pass
+
+    def kill_session(self):
+        """SIGKILL every process of the session this process leads."""
+        for pid, _ in session_members(self.pid):
+            try:
+                os.kill(pid, signal.SIGKILL)
+            except ProcessLookupError:
+                pass
+        if self.popen.poll() is None:
+            try:
+                os.kill(self.pid, signal.SIGKILL)
+            except ProcessLookupError:
+                pass
+
+    def stop(self, grace=10.0):
+        """SIGINT, then SIGKILL (whole session) after grace seconds. Returns rc.
+        Processes left in the session after the leader exited are not touched."""
+        if self.popen.poll() is None:
+            self.signal(signal.SIGINT)
+            if self.wait(grace) is None:
+                self.kill_session()
+                self.wait(30)  # detaching many uprobes can take a while
+        else:
+            self.wait(1)
+        return self.popen.returncode
+
+    def stdout_text(self):
+        return '\n'.join(self.out_lines)
+
+    def stderr_text(self):
+        return '\n'.join(self.err_lines)
+
+
+class Ctx:
+    def __init__(self, args, name):
+        self.args = args
+        self.name = name
+        self.lt_procs = []
+        self.targets = []
+        self.tmpdirs = []
+        self.notes = []
+
+    def lt(self, opts, stdin=False):
+        p = Proc([self.args.leaktrace] + list(opts), 'leaktrace', stdin=stdin)
+        self.lt_procs.append(p)
+        return p
+
+    def target(self, argv, name, env=None):
+        p = Proc(argv, name, stdin=True, env=env)
+        self.targets.append(p)
+        return p
+
+    def tmpdir(self):
+        d = tempfile.mkdtemp(prefix='lt-e2e-')
+        self.tmpdirs.append(d)
+        return d
+
+    def prog(self, name):
+        return os.path.join(self.args.progs, name)
+
+    def cleanup(self):
+        """Stop everything this scenario started. Returns problems: a leaktrace
+        still running, processes left behind in a leaktrace session."""
+        problems = []
+        for p in self.targets:
+            if p.poll() is None:
+                p.close_stdin()  # leaky exits on EOF
+                if p.wait(2) is None:
+                    p.stop(grace=3)
+            else:
+                p.wait(1)
+        for p in self.lt_procs:
+            if p.poll() is None:
+                problems.append('leaktrace pid %d still running at the end' % p.pid)
+                p.stop(grace=10)
+            else:
+                p.wait(1)
+            deadline = time.monotonic() + 2.0
+            left = session_members(p.pid)
+            while left and time.monotonic() < deadline:
+                time.sleep(0.1)
+                left = session_members(p.pid)
+            if left:
+                problems.append('processes left behind in the leaktrace session: %s' %
+                                ', '.join('%d/%s' % x for x in left))
+                p.kill_session()
+        for p in self.targets:
+            if session_members(p.pid):
+                p.kill_session()
+        for d in self.tmpdirs:
+            shutil.rmtree(d, ignore_errors=True)
+        return problems
+
+
+def run_to_end(ctx, opts, timeout=90):
+    """Start leaktrace and wait for it to exit by itself."""
+    p = ctx.lt(opts)
+    rc = p.wait(timeout)
+    if rc is None:
+        raise Fail('leaktrace %s did not exit within %ds' % (' '.join(opts), timeout) + tail(p))
+    return p
+
+
+def tail(p, n=3):
+    err = [line for line in p.err_lines if line.strip()][-n:]
+    return (' [stderr: %s]' % ' | '.join(err)) if err else ''
+
+
+def start_waiting_leaky(ctx, churn=None, argv_prefix=(), env=None, name='leaky'):
+    argv = list(argv_prefix) + [ctx.prog('leaky'), 'wait']
+    if churn is not None:
+        argv.append(str(churn))
+    t = ctx.target(argv, name, env=env)
+    if not t.expect_line('ready', 15):
+        raise Fail('%s did not print "ready" (rc=%s)%s' % (name, t.poll(), tail(t)))
+    return t
+
+
+def trigger(t, timeout=120):
+    log('trigger %s pid %d' % (t.name, t.pid))
+    expect(t.send('go\n'), 'cannot write to leaky stdin')
+    if not t.expect_line('leaked', timeout):
+        raise Fail('leaky did not print "leaked" within %ds (rc=%s)%s' % (timeout, t.poll(), tail(t)))
+    log('%s pid %d leaked' % (t.name, t.pid))
+    return time.monotonic()
+
+
+def interrupt(p, sig=signal.SIGINT, timeout=45):
+    """Send sig to a running leaktrace and wait for it to exit; return rc."""
+    expect(p.poll() is None, 'leaktrace exited early with status %s%s' % (p.poll(), tail(p)))
+    p.signal(sig)
+    rc = p.wait(timeout)
+    if rc is None:
+        raise Fail('leaktrace did not exit within %ds of %s' % (timeout, signal.Signals(sig).name))
+    return rc
+
+
+# ---------------------------------------------------------------------------
+# Reports
+# ---------------------------------------------------------------------------
+
+RFC3339 = re.compile(r'^\d{4}-\d{2}-\d{2}[Tt ]\d{2}:\d{2}:\d{2}(\.\d+)?([Zz]|[+-]\d{2}:?\d{2})$')
+HEXADDR = re.compile(r'^0x[0-9a-fA-F]+$')
+
+
+def is_int(x):
+    return type(x) is int
+
+
+def is_num(x):
+    return type(x) in (int, float)
+
+
+def validate_stack(s, where):
+    errs = []
+    if not isinstance(s, dict):
+        return ['%s: stack is not an object' % where]
+    if not is_int(s.get('bytes')) or s['bytes'] < 0:
+        errs.append('%s: bad "bytes" %r' % (where, s.get('bytes')))
+    if not is_int(s.get('allocs')) or s['allocs'] < 1:
+        errs.append('%s: bad "allocs" %r' % (where, s.get('allocs')))
+    if not is_num(s.get('oldest_age_s')) or s['oldest_age_s'] < 0:
+        errs.append('%s: bad "oldest_age_s" %r' % (where, s.get('oldest_age_s')))
+    frames = s.get('frames')
+    if not isinstance(frames, list):
+        return errs + ['%s: "frames" is not a list' % where]
+    for i, fr in enumerate(frames):
+        w = '%s frame %d' % (where, i)
+        if not isinstance(fr, dict):
+            errs.append('%s: not an object' % w)
+            continue
+        for key in ('func', 'file', 'module'):
+            if key not in fr or not (fr[key] is None or isinstance(fr[key], str)):
+                errs.append('%s: bad "%s" %r' % (w, key, fr.get(key, '<missing>')))
+        if 'line' not in fr or not (fr['line'] is None or is_int(fr['line'])):
+            errs.append('%s: bad "line" %r' % (w, fr.get('line', '<missing>')))
+        if not isinstance(fr.get('addr'), str) or not HEXADDR.match(fr['addr']):
+            errs.append('%s: bad "addr" %r' % (w, fr.get('addr')))
+        if fr.get('lang') != 'native':
+            errs.append('%s: bad "lang" %r' % (w, fr.get('lang')))
+    return errs
+
+
+def validate_report(r, want_mmap=False):
+    """Schema problems of one report (list of strings)."""
+    if not isinstance(r, dict):
+        return ['report is not a JSON object']
+    errs = []
+    if r.get('schema') != 'leaktrace/report/v1':
+        errs.append('bad "schema" %r' % r.get('schema'))
+    if type(r.get('final')) is not bool:
+        errs.append('bad "final" %r' % r.get('final'))
+    if not isinstance(r.get('time'), str) or not RFC3339.match(r['time']):
+        errs.append('bad "time" %r' % r.get('time'))
+    if not is_num(r.get('elapsed_s')) or r['elapsed_s'] < 0:
+        errs.append('bad "elapsed_s" %r' % r.get('elapsed_s'))
+    st = r.get('stats')
+    if not isinstance(st, dict):
+        errs.append('"stats" missing')
+    else:
+        for k in ('alloc_events', 'free_events', 'lost_events', 'unmatched_frees'):
+            if not is_int(st.get(k)) or st[k] < 0:
+                errs.append('bad stats.%s %r' % (k, st.get(k)))
+    procs = r.get('processes')
+    if not isinstance(procs, list):
+        return errs + ['"processes" is not a list']
+    for p in procs:
+        if not isinstance(p, dict):
+            errs.append('process is not an object')
+            continue
+        w = 'pid %r' % p.get('pid')
+        if not is_int(p.get('pid')) or p['pid'] <= 0:
+            errs.append('%s: bad "pid"' % w)
+        for k in ('comm', 'exe'):
+            if not isinstance(p.get(k), str):
+                errs.append('%s: bad "%s" %r' % (w, k, p.get(k)))
+        if type(p.get('exited')) is not bool:
+            errs.append('%s: bad "exited" %r' % (w, p.get('exited')))
+        for k in ('outstanding_bytes', 'outstanding_allocs'):
+            if not is_int(p.get(k)) or p[k] < 0:
+                errs.append('%s: bad "%s" %r' % (w, k, p.get(k)))
+        stacks = p.get('stacks')
+        if not isinstance(stacks, list):
+            errs.append('%s: "stacks" is not a list' % w)
+            stacks = []
+        for i, s in enumerate(stacks):
+            errs += validate_stack(s, '%s stack %d' % (w, i))
+        if not errs and stacks:
+            if sum(s['bytes'] for s in stacks) > p['outstanding_bytes']:
+                errs.append('%s: stacks hold more bytes than outstanding_bytes' % w)
+            if sum(s['allocs'] for s in stacks) > p['outstanding_allocs']:
+                errs.append('%s: stacks hold more allocs than outstanding_allocs' % w)
+        mm = p.get('mmap')
+        if mm is None:
+            if want_mmap:
+                errs.append('%s: "mmap" missing with --mmap' % w)
+        elif not isinstance(mm, dict):
+            errs.append('%s: "mmap" is not an object' % w)
+        else:
+            for k in ('outstanding_bytes', 'outstanding_regions'):
+                if not is_int(mm.get(k)) or mm[k] < 0:
+                    errs.append('%s: bad mmap.%s %r' % (w, k, mm.get(k)))
+            if not isinstance(mm.get('stacks'), list):
+                errs.append('%s: mmap.stacks is not a list' % w)
+            else:
+                for i, s in enumerate(mm['stacks']):
+                    errs += validate_stack(s, '%s mmap stack %d' % (w, i))
+    return errs
+
+
+def parse_reports(p, want_mmap=False, strict=False):
+    """All reports on the stdout of a leaktrace process; schema-checked."""
+    reports = []
+    junk = []
+    for line in p.out_lines:
+        s = line.strip()
+        if not s:
+            continue
+        try:
+            obj = json.loads(s)
+        except ValueError:
+            junk.append(s)
+            continue
+        reports.append(obj)
+    if strict and junk:
+        raise Fail('stdout has %d non-JSON line(s), first: %.80r' % (len(junk), junk[0]))
+    for i, r in enumerate(reports):
+        errs = validate_report(r, want_mmap)
+        if errs:
+            raise Fail('report %d does not match the schema: %s' % (i, '; '.join(errs[:4])))
+    return reports
+
+
+def final_report(p, want_mmap=False, strict=False, reports=None):
+    if reports is None:
+        reports = parse_reports(p, want_mmap, strict)
+    expect(reports, 'no JSON report on stdout' + tail(p))
+    finals = [r for r in reports if r['final']]
+    expect(len(finals) == 1, '%d reports with final:true (of %d)' % (len(finals), len(reports)))
+    expect(reports[-1]['final'], 'the final report is not the last one')
+    return reports[-1]
+
+
+def find_proc(report, pid=None, comm=None, func=None):
+    """The single process entry matching pid / comm / having a stack with func."""
+    cands = []
+    for p in report['processes']:
+        if pid is not None and p['pid'] != pid:
+            continue
+        if comm is not None and p['comm'] != comm:
+            continue
+        if func is not None and not any(func in stack_funcs(s) for s in p['stacks']):
+            continue
+        cands.append(p)
+    what = ', '.join('%s=%s' % kv for kv in (('pid', pid), ('comm', comm), ('func', func)) if kv[1] is not None)
+    expect(cands, 'no process with %s in the report (%d processes: %s)' % (
+        what, len(report['processes']),
+        ', '.join('%s/%s' % (p['pid'], p['comm']) for p in report['processes'][:8])))
+    expect(len(cands) == 1, '%d processes with %s in the report' % (len(cands), what))
+    return cands[0]
+
+
+def stack_funcs(s):
+    return [fr.get('func') for fr in s['frames']]
+
+
+def frame_name(fr):
+    if fr.get('func'):
+        return fr['func']
+    return '%s@%s' % (fr.get('addr'), os.path.basename(fr['module']) if fr.get('module') else '<no module>')
+
+
+def describe(stacks, n=6):
+    """Short text of stacks: innermost frame:bytes/allocs."""
+    out = []
+    for s in stacks[:n]:
+        f0 = frame_name(s['frames'][0]) if s['frames'] else '<no frames>'
+        out.append('%s:%d/%d' % (f0, s['bytes'], s['allocs']))
+    return '[' + ', '.join(out) + (' ...]' if len(stacks) > n else ']')
+
+
+def check_stacks(stacks, expected, *, callers, src, sites, module, absent=(),
+                 min_age=None, what='heap'):
+    """Problems found comparing stacks with expected {func: (count, size)}."""
+    problems = []
+    missing = []
+    for fn, (count, size) in expected.items():
+        hits = [s for s in stacks if fn in stack_funcs(s)]
+        if not hits:
+            missing.append(fn)
+            continue
+        b = sum(s['bytes'] for s in hits)
+        a = sum(s['allocs'] for s in hits)
+        if (b, a) != (count * size, count):
+            problems.append('%s %s: %d bytes in %d allocs, expected %d in %d' % (
+                what, fn, b, a, count * size, count))
+        for s in hits:
+            fr = s['frames']
+            names = stack_funcs(s)
+            if names[0] != fn:
+                problems.append('%s %s: frames[0] is %r, not the leaking function (frames: %s)' % (
+                    what, fn, names[0], names[:5]))
+                continue
+            if len(names) < 2 or names[1] != callers[0]:
+                problems.append('%s %s: frames[1] is %r, expected %r (frames: %s)' % (
+                    what, fn, names[1] if len(names) > 1 else None, callers[0], names[:6]))
+            else:
+                pos = 1
+                for c in callers[1:]:
+                    try:
+                        pos = names.index(c, pos + 1)
+                    except ValueError:
+                        problems.append('%s %s: %r not reached in the stack (frames: %s)' % (
+                            what, fn, c, names[:8]))
+                        break
+            f0 = fr[0]
+            if sites is not None and fn in sites:
+                if not f0.get('file') or os.path.basename(f0['file']) != src:
+                    problems.append('%s %s: frames[0].file is %r, expected %s' % (what, fn, f0.get('file'), src))
+                elif f0.get('line') != sites[fn]:
+                    problems.append('%s %s: frames[0].line is %r, expected %d' % (what, fn, f0.get('line'), sites[fn]))
+            if module and (not f0.get('module') or os.path.basename(f0['module']) != module):
+                problems.append('%s %s: frames[0].module is %r, expected %s' % (what, fn, f0.get('module'), module))
+            if min_age is not None and s['oldest_age_s'] < min_age:
+                problems.append('%s %s: oldest_age_s %.3f < %.3f' % (what, fn, s['oldest_age_s'], min_age))
+    if missing:
+        problems.insert(0, '%s: no stack with %s (stacks: %s)' % (what, ', '.join(missing), describe(stacks, 4)))
+    for fn in absent:
+        hits = [s for s in stacks if fn in stack_funcs(s)]
+        if hits:
+            problems.append('%s %s must not be reported; got %d bytes in %d allocs (%d stacks)' % (
+                what, fn, sum(s['bytes'] for s in hits), sum(s['allocs'] for s in hits), len(hits)))
+    return problems
+
+
+def check_leaky(proc, *, expected=None, absent=(), module='leaky', totals=True,
+                min_age=None, exited=None):
+    """Check a process entry of leaky against LEAKY_LEAKS (or a subset)."""
+    if expected is None:
+        expected = LEAKY_LEAKS
+    problems = check_stacks(
+        proc['stacks'], expected, callers=LEAKY_CALLERS, src='leaky.c',
+        sites=source_sites('leaky.c'), module=module, min_age=min_age,
+        absent=list(absent) + LEAKY_CHURN + LEAKY_NOCOUNT)
+    if exited is not None and proc['exited'] != exited:
+        problems.append('exited is %r, expected %r' % (proc['exited'], exited))
+    if totals and (proc['outstanding_bytes'], proc['outstanding_allocs']) != (LEAKY_TOTAL_BYTES, LEAKY_TOTAL_ALLOCS):
+        problems.append('process outstanding %d bytes in %d allocs, expected %d in %d (stacks: %s)' % (
+            proc['outstanding_bytes'], proc['outstanding_allocs'], LEAKY_TOTAL_BYTES,
+            LEAKY_TOTAL_ALLOCS, describe(proc['stacks'], 14)))
+    if problems:
+        raise Fail('pid %d: %s%s' % (proc['pid'], '; '.join(problems[:5]),
+                                     ' (+%d more)' % (len(problems) - 5) if len(problems) > 5 else ''))
+
+
+def check_stats(report, min_allocs=0, min_frees=0):
+    st = report['stats']
+    expect(st['lost_events'] == 0, 'stats.lost_events = %d' % st['lost_events'])
+    expect(st['alloc_events'] >= min_allocs, 'stats.alloc_events = %d < %d' % (st['alloc_events'], min_allocs))
+    expect(st['free_events'] >= min_frees, 'stats.free_events = %d < %d' % (st['free_events'], min_frees))
+
+
+def leaky_cmd(ctx, churn=None):
+    cmd = ctx.prog('leaky') + ' run'
+    if churn is not None:
+        cmd += ' %d' % churn
+    return cmd
+
+
+# ---------------------------------------------------------------------------
+# Scenarios
+# ---------------------------------------------------------------------------
+
+def t_c_run(ctx):
+    """-c "leaky run": every leak exact, churn and no-count paths absent."""
+    p = run_to_end(ctx, ['-T', '0', '--format', 'json', '-c', leaky_cmd(ctx)], timeout=150)
+    expect(p.popen.returncode == 0, 'exit status %s%s' % (p.popen.returncode, tail(p)))
+    rep = final_report(p, strict=True)
+    proc = find_proc(rep, comm='leaky')
+    expect(os.path.basename(proc['exe']) == 'leaky', 'exe is %r' % proc['exe'])
+    check_leaky(proc, exited=True)
+    check_stats(rep, min_allocs=LEAKY_CHURN_PAIRS + LEAKY_TOTAL_ALLOCS, min_frees=LEAKY_CHURN_PAIRS)
+
+
+def t_text_format(ctx):
+    """default text output of -c "leaky run" names leak_via_malloc and shows byte totals."""
+    p = run_to_end(ctx, ['-c', leaky_cmd(ctx, 2000)])
+    expect(p.popen.returncode == 0, 'exit status %s%s' % (p.popen.returncode, tail(p)))
+    out = p.stdout_text()
+    expect(out.strip(), 'no output')
+    expect(not out.lstrip().startswith('{"schema"'), 'default format looks like JSON')
+    expect('leak_via_malloc' in out, 'leak_via_malloc not in the text report')
+
+    def has_num(n):
+        return re.search(r'(?<![\d.,])(%d|%s)(?![\d.,]\d)' % (n, '{:,}'.format(n)), out) is not None
+    for fn in ('leak_via_malloc', 'leak_via_pvalloc', 'leak_via_posix_memalign'):
+        c, s = LEAKY_LEAKS[fn]
+        expect(has_num(c * s), 'byte total %d of %s not in the text report' % (c * s, fn))
+    expect(has_num(LEAKY_TOTAL_BYTES), 'process total %d not in the text report' % LEAKY_TOTAL_BYTES)
+
+
+def t_p_attach_sigint(ctx):
+    """-p on a running "leaky wait": leaks made after attach, SIGINT, exact final report."""
+    t = start_waiting_leaky(ctx)
+    p = ctx.lt(['-T', '0', '--format', 'json', '-p', str(t.pid)])
+    wait_probes(p.pid, min_wait=0.5, max_wait=8)
+    expect(p.poll() is None, 'leaktrace exited early with status %s%s' % (p.poll(), tail(p)))
+    trigger(t)
+    time.sleep(1.5)
+    rc = interrupt(p, signal.SIGINT)
+    expect(rc == 0, 'exit status %s after SIGINT%s' % (rc, tail(p)))
+    expect(t.poll() is None, 'leaky died while traced (rc=%s)' % t.poll())
+    rep = final_report(p)
+    proc = find_proc(rep, pid=t.pid)
+    check_leaky(proc, exited=False, min_age=1.0)
+    check_stats(rep, min_allocs=LEAKY_CHURN_PAIRS + LEAKY_TOTAL_ALLOCS, min_frees=LEAKY_CHURN_PAIRS)
+
+
+def t_p_attach_exit(ctx):
+    """-p A -p B: leaktrace ends by itself (final report) once both exited; no age filter for exited."""
+    a = start_waiting_leaky(ctx, churn=20000, name='leaky A')
+    b = start_waiting_leaky(ctx, churn=20000, name='leaky B')
+    p = ctx.lt(['-T', '0', '--format', 'json', '-p', str(a.pid), '-p', str(b.pid)])
+    wait_probes(p.pid, min_wait=0.5, max_wait=8)
+    expect(p.poll() is None, 'leaktrace exited early with status %s%s' % (p.poll(), tail(p)))
+    trigger(a)
+    trigger(b)
+    a.send('exit\n')  # right away: younger than the 500 ms age filter
+    expect(a.wait(10) == 0, 'leaky A did not exit cleanly')
+    time.sleep(1.0)
+    expect(p.poll() is None, 'leaktrace exited (status %s) while pid %d is still running' % (p.poll(), b.pid))
+    b.send('exit\n')
+    expect(b.wait(10) == 0, 'leaky B did not exit cleanly')
+    rc = p.wait(20)
+    expect(rc is not None, 'leaktrace still running 20s after all traced processes exited')
+    expect(rc == 0, 'exit status %s%s' % (rc, tail(p)))
+    rep = final_report(p)
+    for t in (a, b):
+        check_leaky(find_proc(rep, pid=t.pid), exited=True)
+
+
+def t_system_wide(ctx):
+    """no target: a "leaky wait" started after leaktrace is traced; exact numbers by pid."""
+    p = ctx.lt(['-T', '0', '--format', 'json'])
+    wait_probes(p.pid, min_wait=2.0, max_wait=10)
+    expect(p.poll() is None, 'leaktrace exited early with status %s%s' % (p.poll(), tail(p)))
+    t = start_waiting_leaky(ctx, churn=SYSTEM_WIDE_CHURN)
+    time.sleep(0.3)
+    trigger(t)
+    time.sleep(1.5)
+    rc = interrupt(p, signal.SIGINT)
+    expect(rc == 0, 'exit status %s after SIGINT%s' % (rc, tail(p)))
+    rep = final_report(p)
+    check_leaky(find_proc(rep, pid=t.pid), exited=False, min_age=1.0)
+
+
+def t_system_wide_own_libc(ctx):
+    """no target: a program running with its own copy of libc.so.6 (new inode) is traced."""
+    d = ctx.tmpdir()
+    os.chmod(d, 0o755)
+    libc = '/lib/x86_64-linux-gnu/libc.so.6'
+    ldso = '/lib64/ld-linux-x86-64.so.2'
+    if not (os.path.exists(libc) and os.path.exists(ldso)):
+        raise Skip('no %s or %s' % (libc, ldso))
+    shutil.copy(libc, os.path.join(d, 'libc.so.6'))
+    shutil.copy(os.path.realpath(ldso), os.path.join(d, 'ld-linux-x86-64.so.2'))
+    p = ctx.lt(['-T', '0', '--format', 'json'])
+    before = wait_probes(p.pid, min_wait=2.0, max_wait=10)
+    expect(p.poll() is None, 'leaktrace exited early with status %s%s' % (p.poll(), tail(p)))
+    t = start_waiting_leaky(ctx, churn=SYSTEM_WIDE_CHURN, name='leaky (own libc)',
+                            argv_prefix=[os.path.join(d, 'ld-linux-x86-64.so.2'), '--library-path', d])
+    with open('/proc/%d/maps' % t.pid) as f:
+        maps = f.read()
+    expect(os.path.join(d, 'libc.so.6') in maps and libc not in maps,
+           'the private libc copy is not the one mapped (test setup problem)')
+    # New uprobes for the new libc inode: wait for leaktrace's probe fds to grow (>= 1 s).
+    after = wait_probes(p.pid, above=before, min_wait=1.0, max_wait=5)
+    if after <= before:
+        time.sleep(0.5)
+    trigger(t)
+    time.sleep(1.5)
+    rc = interrupt(p, signal.SIGINT)
+    expect(rc == 0, 'exit status %s after SIGINT%s' % (rc, tail(p)))
+    rep = final_report(p)
+    check_leaky(find_proc(rep, pid=t.pid), exited=False, min_age=1.0)
+
+
+def t_mmap(ctx):
+    """--mmap -c mmap_leaky: regions exact; the 1 MiB malloc is heap, not an mmap region."""
+    p = run_to_end(ctx, ['--mmap', '-T', '0', '--format', 'json', '-c', ctx.prog('mmap_leaky') + ' run'])
+    expect(p.popen.returncode == 0, 'exit status %s%s' % (p.popen.returncode, tail(p)))
+    rep = final_report(p, want_mmap=True, strict=True)
+    proc = find_proc(rep, comm='mmap_leaky')
+    expect(proc['exited'], 'exited is false')
+    sites = source_sites('mmap_leaky.c')
+    problems = check_stacks(proc['stacks'], MMAP_HEAP, callers=MMAP_CALLERS, src='mmap_leaky.c',
+                            sites=sites, module='mmap_leaky', absent=list(MMAP_REGIONS) + MMAP_NOCOUNT)
+    if (proc['outstanding_bytes'], proc['outstanding_allocs']) != (1 << 20, 1):
+        problems.append('heap outstanding %d bytes in %d allocs, expected %d in 1 (stacks: %s)' % (
+            proc['outstanding_bytes'], proc['outstanding_allocs'], 1 << 20, describe(proc['stacks'])))
+    mm = proc.get('mmap')
+    expect(isinstance(mm, dict), 'no "mmap" object with --mmap')
+    problems += check_stacks(mm['stacks'], MMAP_REGIONS, callers=MMAP_CALLERS, src='mmap_leaky.c',
+                             sites=sites, module='mmap_leaky', what='mmap',
+                             absent=list(MMAP_HEAP) + MMAP_NOCOUNT)
+    # The dynamic loader maps a few anonymous pages of its own before main, so
+    # the process totals may be a little higher, but never include the 1 MiB block.
+    if not (MMAP_TOTAL_BYTES <= mm['outstanding_bytes'] < MMAP_TOTAL_BYTES + (1 << 20)):
+        problems.append('mmap outstanding_bytes %d, expected %d (+ loader mappings, < 1 MiB)' % (
+            mm['outstanding_bytes'], MMAP_TOTAL_BYTES))
+    if mm['outstanding_regions'] < MMAP_TOTAL_REGIONS:
+        problems.append('mmap outstanding_regions %d < %d' % (mm['outstanding_regions'], MMAP_TOTAL_REGIONS))
+    for s in mm['stacks']:
+        if s['bytes'] >= (1 << 20):
+            problems.append('an mmap stack of %d bytes (the malloc counted twice?): %s' % (
+                s['bytes'], stack_funcs(s)[:4]))
+    if problems:
+        raise Fail('; '.join(problems[:5]))
+
+
+def t_forker(ctx):
+    """-c forker: parent, forked child and exec'd child each with their own exact leaks."""
+    d = ctx.tmpdir()
+    pidfile = os.path.join(d, 'pids')
+    p = run_to_end(ctx, ['-T', '0', '--format', 'json', '-c',
+                         '%s %s %s' % (ctx.prog('forker'), ctx.prog('leaky'), pidfile)], timeout=150)
+    expect(p.popen.returncode == 0, 'exit status %s%s' % (p.popen.returncode, tail(p)))
+    try:
+        with open(pidfile) as f:
+            info = dict(kv.split('=') for kv in f.read().split())
+        parent, child_a, child_b = int(info['parent']), int(info['childA']), int(info['childB'])
+    except (OSError, ValueError, KeyError):
+        raise Fail('forker did not write its pid file (did it run?)')
+    expect(info['statusA'] == '0' and info['statusB'] == '0',
+           'forker children failed: %s' % info)
+    rep = final_report(p, strict=True)
+    sites = source_sites('forker.c')
+    problems = []
+    pp = find_proc(rep, pid=parent)
+    problems += check_stacks(pp['stacks'], FORKER_PARENT, callers=FORKER_CALLERS, src='forker.c',
+                             sites=sites, module='forker', absent=list(FORKER_CHILD) + list(LEAKY_LEAKS))
+    if (pp['outstanding_bytes'], pp['outstanding_allocs']) != (6600, 3):
+        problems.append('parent outstanding %d/%d, expected 6600/3' % (pp['outstanding_bytes'], pp['outstanding_allocs']))
+    pa = find_proc(rep, pid=child_a)
+    problems += check_stacks(pa['stacks'], FORKER_CHILD, callers=FORKER_CALLERS, src='forker.c',
+                             sites=sites, module='forker', absent=list(FORKER_PARENT) + list(LEAKY_LEAKS))
+    if (pa['outstanding_bytes'], pa['outstanding_allocs']) != (9200, 4):
+        problems.append('child A outstanding %d/%d, expected 9200/4' % (pa['outstanding_bytes'], pa['outstanding_allocs']))
+    for e, who in ((pp, 'parent'), (pa, 'child A')):
+        if not e['exited']:
+            problems.append('%s not exited' % who)
+    problems = ['parent/child A: ' + x for x in problems]
+    pb = find_proc(rep, pid=child_b)
+    if pb['comm'] != 'leaky':
+        problems.append("exec'd child comm is %r, expected leaky" % pb['comm'])
+    try:
+        check_leaky(pb, exited=True, absent=list(FORKER_CHILD) + list(FORKER_PARENT))
+    except Fail as e:
+        problems.append("exec'd child: %s" % e)
+    if problems:
+        raise Fail('; '.join(problems[:5]))
+
+
+def t_size_filter_window(ctx):
+    """-z 1350 -Z 1750: only the 1400..1700-byte leaks; realloc moves out of range release the old block."""
+    keep = {fn: v for fn, v in LEAKY_LEAKS.items() if 1350 <= v[1] <= 1750}
+    expect(sorted(keep) == sorted(['leak_via_reallocarray', 'leak_via_posix_memalign',
+                                   'leak_via_aligned_alloc', 'leak_via_memalign']), 'bad test data')
+    p = run_to_end(ctx, ['-z', '1350', '-Z', '1750', '-T', '0', '--format', 'json', '-c', leaky_cmd(ctx, 20000)])
+    expect(p.popen.returncode == 0, 'exit status %s%s' % (p.popen.returncode, tail(p)))
+    rep = final_report(p)
+    check_leaky(find_proc(rep, comm='leaky'), expected=keep, totals=False, exited=True,
+                absent=[fn for fn in LEAKY_LEAKS if fn not in keep])
+
+
+def t_size_filter_max(ctx):
+    """-Z 1150: only malloc(1000) and calloc 1100 leaks; the 40 -> 300 -> 1300 realloc chain leaves nothing."""
+    keep = {fn: v for fn, v in LEAKY_LEAKS.items() if v[1] <= 1150}
+    expect(sorted(keep) == ['leak_via_calloc', 'leak_via_malloc'], 'bad test data')
+    p = run_to_end(ctx, ['-Z', '1150', '-T', '0', '--format', 'json', '-c', leaky_cmd(ctx, 20000)])
+    expect(p.popen.returncode == 0, 'exit status %s%s' % (p.popen.returncode, tail(p)))
+    rep = final_report(p)
+    check_leaky(find_proc(rep, comm='leaky'), expected=keep, totals=False, exited=True,
+                absent=[fn for fn in LEAKY_LEAKS if fn not in keep])
+
+
+def _by(key):
+    return sorted(LEAKY_LEAKS, key=lambda fn: -(LEAKY_LEAKS[fn][0] * LEAKY_LEAKS[fn][1] if key == 'bytes'
+                                                 else LEAKY_LEAKS[fn][0]))
+
+
+def t_top1_bytes(ctx):
+    """-T 1: one stack per process, the largest by bytes (leak_via_pvalloc); totals still count everything."""
+    p = run_to_end(ctx, ['-T', '1', '--format', 'json', '-c', leaky_cmd(ctx, 2000)])
+    expect(p.popen.returncode == 0, 'exit status %s%s' % (p.popen.returncode, tail(p)))
+    rep = final_report(p)
+    for pr in rep['processes']:
+        expect(len(pr['stacks']) <= 1, 'pid %d has %d stacks with -T 1' % (pr['pid'], len(pr['stacks'])))
+    proc = find_proc(rep, comm='leaky')
+    top = _by('bytes')[0]
+    expect(len(proc['stacks']) == 1, 'leaky has %d stacks' % len(proc['stacks']))
+    check_leaky(proc, expected={top: LEAKY_LEAKS[top]}, totals=True, exited=True)
+
+
+def t_top1_sort_count(ctx):
+    """-T 1 --sort count: the stack with most allocations (leak_via_malloc, 11)."""
+    p = run_to_end(ctx, ['-T', '1', '--sort', 'count', '--format', 'json', '-c', leaky_cmd(ctx, 2000)])
+    expect(p.popen.returncode == 0, 'exit status %s%s' % (p.popen.returncode, tail(p)))
+    rep = final_report(p)
+    for pr in rep['processes']:
+        expect(len(pr['stacks']) <= 1, 'pid %d has %d stacks with -T 1' % (pr['pid'], len(pr['stacks'])))
+    proc = find_proc(rep, comm='leaky')
+    top = _by('count')[0]
+    expect(top != _by('bytes')[0], 'bad test data')
+    expect(len(proc['stacks']) == 1, 'leaky has %d stacks' % len(proc['stacks']))
+    check_leaky(proc, expected={top: LEAKY_LEAKS[top]}, totals=True, exited=True)
+
+
+def t_default_top_and_order(ctx):
+    """defaults: top 10 stacks by bytes (leak_via_failed_realloc, the smallest, left out), in order."""
+    p = run_to_end(ctx, ['--format', 'json', '-c', leaky_cmd(ctx, 2000)])
+    expect(p.popen.returncode == 0, 'exit status %s%s' % (p.popen.returncode, tail(p)))
+    rep = final_report(p)
+    proc = find_proc(rep, comm='leaky')
+    order = _by('bytes')
+    expect(len(proc['stacks']) == DEFAULT_TOP, '%d stacks, expected %d' % (len(proc['stacks']), DEFAULT_TOP))
+    got = [s['frames'][0].get('func') if s['frames'] else None for s in proc['stacks']]
+    expect(got == order[:DEFAULT_TOP], 'stack order %s, expected %s' % (got, order[:DEFAULT_TOP]))
+    check_leaky(proc, expected={fn: LEAKY_LEAKS[fn] for fn in order[:DEFAULT_TOP]},
+                absent=order[DEFAULT_TOP:], totals=True, exited=True)
+
+
+def t_sort_count_all(ctx):
+    """-T 0 --sort count: all 11 leak stacks, ordered by allocation count."""
+    p = run_to_end(ctx, ['-T', '0', '--sort', 'count', '--format', 'json', '-c', leaky_cmd(ctx, 2000)])
+    expect(p.popen.returncode == 0, 'exit status %s%s' % (p.popen.returncode, tail(p)))
+    rep = final_report(p)
+    proc = find_proc(rep, comm='leaky')
+    got = [s['frames'][0].get('func') if s['frames'] else None for s in proc['stacks']]
+    expect(got == _by('count'), 'stack order %s, expected %s' % (got, _by('count')))
+    check_leaky(proc, totals=True, exited=True)
+
+
+def t_age_filter_usr1_sigterm(ctx):
+    """-p -o 3000: a SIGUSR1 report 1 s after the leaks shows none of them; the SIGTERM
+    final report after 3.5 s shows all of them."""
+    t = start_waiting_leaky(ctx, churn=20000)
+    p = ctx.lt(['-o', '3000', '-T', '0', '--format', 'json', '-p', str(t.pid)])
+    wait_probes(p.pid, min_wait=0.5, max_wait=8)
+    expect(p.poll() is None, 'leaktrace exited early with status %s%s' % (p.poll(), tail(p)))
+    leaked_at = trigger(t)
+    time.sleep(1.0)
+    n_before = len(parse_reports(p))
+    p.signal(signal.SIGUSR1)
+    deadline = time.monotonic() + 10
+    while len(parse_reports(p)) <= n_before and time.monotonic() < deadline and p.poll() is None:
+        time.sleep(0.1)
+    reps = parse_reports(p)
+    expect(len(reps) > n_before, 'no report within 10 s of SIGUSR1' + tail(p))
+    extra = reps[n_before]
+    expect(extra['final'] is False, 'the SIGUSR1 report has final:true')
+    expect(time.monotonic() - leaked_at < 3.0, 'the SIGUSR1 report came too late to test the age filter')
+    for pr in extra['processes']:
+        if pr['pid'] == t.pid:
+            young = [fn for fn in LEAKY_LEAKS if any(fn in stack_funcs(s) for s in pr['stacks'])]
+            expect(not young, 'allocations younger than -o 3000 reported: %s' % young)
+    time.sleep(max(0.0, leaked_at + 3.6 - time.monotonic()))
+    rc = interrupt(p, signal.SIGTERM)
+    expect(rc == 0, 'exit status %s after SIGTERM%s' % (rc, tail(p)))
+    rep = final_report(p)
+    check_leaky(find_proc(rep, pid=t.pid), exited=False, min_age=3.0)
+
+
+def t_duration(ctx):
+    """-d 6 -p PID: leaktrace ends by itself after about 6 s with a final report."""
+    t = start_waiting_leaky(ctx, churn=0)
+    t0 = time.monotonic()
+    p = ctx.lt(['-d', '6', '-T', '0', '--format', 'json', '-p', str(t.pid)])
+    wait_probes(p.pid, min_wait=0.5, max_wait=3)
+    expect(p.poll() is None, 'leaktrace exited early with status %s%s' % (p.poll(), tail(p)))
+    trigger(t)
+    rc = p.wait(30)
+    took = time.monotonic() - t0
+    expect(rc is not None, 'leaktrace -d 6 still running after %.0f s' % took)
+    expect(rc == 0, 'exit status %s%s' % (rc, tail(p)))
+    expect(5.0 <= took <= 20.0, 'leaktrace -d 6 ran for %.1f s' % took)
+    rep = final_report(p)
+    expect(4.5 <= rep['elapsed_s'] <= 20.0, 'elapsed_s %.2f with -d 6' % rep['elapsed_s'])
+    check_leaky(find_proc(rep, pid=t.pid), exited=False)
+
+
+def t_interval_count(ctx):
+    """INTERVAL COUNT = 1 3: periodic reports, then leaktrace exits by itself."""
+    t = start_waiting_leaky(ctx, churn=0)
+    p = ctx.lt(['--format', 'json', '-p', str(t.pid), '1', '3'])
+    rc = p.wait(30)
+    expect(rc is not None, 'leaktrace "1 3" still running after 30 s')
+    expect(rc == 0, 'exit status %s%s' % (rc, tail(p)))
+    reps = parse_reports(p)
+    expect(len(reps) in (3, 4), '%d reports for COUNT=3' % len(reps))
+    expect(all(not r['final'] for r in reps[:-1]), 'final:true before the last report')
+    el = [r['elapsed_s'] for r in reps]
+    expect(el == sorted(el), 'elapsed_s not increasing: %s' % el)
+
+
+def t_write_file(ctx):
+    """-w FILE: reports written to FILE."""
+    d = ctx.tmpdir()
+    out = os.path.join(d, 'report.ndjson')
+    p = run_to_end(ctx, ['-w', out, '-T', '0', '--format', 'json', '-c', leaky_cmd(ctx, 2000)])
+    expect(p.popen.returncode == 0, 'exit status %s%s' % (p.popen.returncode, tail(p)))
+    expect(os.path.exists(out), '%s not created' % out)
+    with open(out) as f:
+        lines = [line for line in f.read().splitlines() if line.strip()]
+    try:
+        reps = [json.loads(line) for line in lines]
+    except ValueError:
+        raise Fail('%s is not NDJSON' % out)
+    for r in reps:
+        errs = validate_report(r)
+        expect(not errs, 'schema: %s' % '; '.join(errs[:3]))
+    rep = final_report(p, reports=reps)
+    check_leaky(find_proc(rep, comm='leaky'), exited=True)
+
+
+def t_c_failing_command(ctx):
+    """-c /bin/false: the command's status does not matter; final report, exit 0."""
+    p = run_to_end(ctx, ['--format', 'json', '-c', '/bin/false'], timeout=30)
+    expect(p.popen.returncode == 0, 'exit status %s%s' % (p.popen.returncode, tail(p)))
+    final_report(p)
+
+
+def t_static_other_binary(ctx):
+    """-O on a statically linked leaky: the malloc family inside the binary is traced."""
+    src = os.path.join(SRC_PROGS, 'leaky.c')
+    gcc = shutil.which('gcc')
+    if not gcc or not os.path.exists(src):
+        raise Skip('no gcc or no %s' % src)
+    d = ctx.tmpdir()
+    os.chmod(d, 0o755)
+    exe = os.path.join(d, 'leaky_static')
+    r = subprocess.run([gcc, '-static', '-O0', '-g', '-fno-omit-frame-pointer', '-o', exe, src],
+                       stdout=subprocess.PIPE, stderr=subprocess.PIPE, timeout=60)
+    if r.returncode != 0:
+        raise Skip('cannot build a static leaky: %s' % r.stderr.decode(errors='replace').strip()[:120])
+    p = run_to_end(ctx, ['-O', exe, '-T', '0', '--format', 'json', '-c', exe + ' run 20000'])
+    expect(p.popen.returncode == 0, 'exit status %s%s' % (p.popen.returncode, tail(p)))
+    rep = final_report(p)
+    proc = find_proc(rep, comm='leaky_static')
+    # glibc's static start-up code may allocate on its own: check per function only.
+    check_leaky(proc, exited=True, module='leaky_static', totals=False)
+
+
+# --- errors ----------------------------------------------------------------
+
+def error_run(ctx, opts, prefix=(), exe=None, timeout=20):
+    """Run leaktrace expecting a usage/environment error: non-zero exit (not a
+    signal), exactly one line on stderr."""
+    argv = list(prefix) + [exe or ctx.args.leaktrace] + list(opts)
+    p = Proc(argv, 'leaktrace')
+    ctx.lt_procs.append(p)
+    rc = p.wait(timeout)
+    if rc is None:
+        raise Fail('%s still running after %ds' % (' '.join(opts), timeout))
+    expect(rc >= 0, 'killed by signal %s' % (signal.Signals(-rc).name if -rc in signal.valid_signals() else -rc))
+    expect(rc != 0, 'exit status 0')
+    err = list(p.err_lines)
+    while err and not err[-1].strip():
+        err.pop()
+    expect(len(err) == 1 and err[0].strip(), 'stderr has %d lines, expected exactly 1: %r' % (len(err), err[:4]))
+    return p
+
+
+def t_err_nonexistent_pid(ctx):
+    """-p 999999 (no such process): one line on stderr, non-zero exit."""
+    pid = 999999
+    while os.path.exists('/proc/%d' % pid):
+        pid -= 1
+    error_run(ctx, ['-p', str(pid)])
+
+
+def t_err_command_not_found(ctx):
+    """-c /nonexistent/cmd: one line on stderr, non-zero exit."""
+    error_run(ctx, ['-c', '/nonexistent/cmd'])
+
+
+def t_err_O_missing(ctx):
+    """-O /nonexistent: one line on stderr, non-zero exit."""
+    error_run(ctx, ['-O', '/nonexistent/libfoo.so', '-c', '/bin/true'])
+
+
+def t_err_O_not_elf(ctx):
+    """-O /etc/hostname (not an ELF file): one line on stderr, non-zero exit."""
+    path = '/etc/hostname'
+    if not os.path.exists(path):
+        d = ctx.tmpdir()
+        path = os.path.join(d, 'not-elf')
+        with open(path, 'w') as f:
+            f.write('not an ELF file\n')
+    error_run(ctx, ['-O', path, '-c', '/bin/true'])
+
+
+def defines_malloc(path):
+    nm = shutil.which('nm')
+    if not nm:
+        return None
+    found = False
+    for extra in (['-D'], []):
+        r = subprocess.run([nm, '--defined-only'] + extra + [path], stdout=subprocess.PIPE,
+                           stderr=subprocess.DEVNULL, timeout=20)
+        for line in r.stdout.decode(errors='replace').splitlines():
+            parts = line.split()
+            if parts and re.match(r'^malloc(@.*)?$', parts[-1]):
+                found = True
+    return found
+
+
+def t_err_O_no_malloc(ctx):
+    """-O on an ELF library that defines no malloc: one line on stderr, non-zero exit."""
+    d = ctx.tmpdir()
+    lib = os.path.join(d, 'libnomalloc.so')
+    src = os.path.join(d, 'nomalloc.c')
+    with open(src, 'w') as f:
+        f.write('int lt_e2e_no_malloc_here(int x) { return x + 1; }\n')
+    gcc = shutil.which('gcc')
+    ok = gcc and subprocess.run([gcc, '-shared', '-fPIC', '-nostdlib', '-o', lib, src],
+                                stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL).returncode == 0
+    if not ok:
+        lib = '/bin/true'
+    has = defines_malloc(lib)
+    if has:
+        raise Skip('%s defines malloc' % lib)
+    error_run(ctx, ['-O', lib, '-c', '/bin/true'])
+
+
+def t_err_not_root(ctx):
+    """unprivileged (setpriv nobody): one line on stderr, non-zero exit."""
+    setpriv = shutil.which('setpriv')
+    if not setpriv:
+        raise Skip('no setpriv')
+    prefix = [setpriv, '--reuid=nobody', '--regid=nogroup', '--clear-groups']
+    exe = ctx.args.leaktrace
+    r = subprocess.run(prefix + ['test', '-x', exe], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    if r.returncode != 0:
+        d = ctx.tmpdir()
+        os.chmod(d, 0o755)
+        exe = os.path.join(d, 'leaktrace')
+        shutil.copy(ctx.args.leaktrace, exe)
+        os.chmod(exe, 0o755)
+    error_run(ctx, ['-c', 'true'], prefix=prefix, exe=exe)
+
+
+SCENARIOS = [
+    ('c_run', t_c_run),
+    ('text_format', t_text_format),
+    ('p_attach_sigint', t_p_attach_sigint),
+    ('p_attach_exit', t_p_attach_exit),
+    ('system_wide', t_system_wide),
+    ('system_wide_own_libc', t_system_wide_own_libc),
+    ('mmap', t_mmap),
+    ('forker', t_forker),
+    ('size_filter_window', t_size_filter_window),
+    ('size_filter_max', t_size_filter_max),
+    ('top1_bytes', t_top1_bytes),
+    ('top1_sort_count', t_top1_sort_count),
+    ('default_top_and_order', t_default_top_and_order),
+    ('sort_count_all', t_sort_count_all),
+    ('age_filter_usr1_sigterm', t_age_filter_usr1_sigterm),
+    ('duration', t_duration),
+    ('interval_count', t_interval_count),
+    ('write_file', t_write_file),
+    ('c_failing_command', t_c_failing_command),
+    ('static_other_binary', t_static_other_binary),
+    ('err_nonexistent_pid', t_err_nonexistent_pid),
+    ('err_command_not_found', t_err_command_not_found),
+    ('err_O_missing', t_err_O_missing),
+    ('err_O_not_elf', t_err_O_not_elf),
+    ('err_O_no_malloc', t_err_O_no_malloc),
+    ('err_not_root', t_err_not_root),
+]
+
+
+# ---------------------------------------------------------------------------
+# Post-scenario checks and the driver
+# ---------------------------------------------------------------------------
+
+def check_links(ctx, baseline_links):
+    """Uprobe links created during the scenario and still there (list of problems)."""
+    problems = []
+    if baseline_links is None:
+        return problems
+    deadline = time.monotonic() + 3.0
+    mine = set()
+    for p in ctx.lt_procs + ctx.targets:
+        mine.add(p.pid)
+    while True:
+        links = list_probe_links() or {}
+        new = {i: t for i, t in links.items() if i not in baseline_links}
+        if not new:
+            return problems
+        owners = link_owners(list(new))
+        bad = []
+        for i, typ in sorted(new.items()):
+            live = [pid for pid in owners[i] if pid_alive(pid)]
+            foreign = [pid for pid in live
+                       if pid not in mine and (proc_stat(pid) or (0, 0, 0, 0))[3] not in mine]
+            if live and foreign == live:
+                continue  # held by a process this harness did not start
+            bad.append('%s (type %s, holders %s)' % (i, typ, live or 'none'))
+        if not bad:
+            return problems
+        if time.monotonic() >= deadline:
+            return problems + ['uprobe link(s) left after leaktrace exited: %s' % ', '.join(bad)]
+        time.sleep(0.2)
+
+
+def other_tracers(exe, mine=()):
+    """Pids of leaktrace processes this harness did not start."""
+    out = []
+    for pid in all_pids():
+        if pid in mine or pid == os.getpid():
+            continue
+        try:
+            target = os.readlink('/proc/%d/exe' % pid)
+        except OSError:
+            continue
+        if target == exe or os.path.basename(target) == 'leaktrace':
+            out.append(pid)
+    return out
+
+
+def main():
+    ap = argparse.ArgumentParser(description='leaktrace end-to-end tests')
+    ap.add_argument('--leaktrace', required=True, help='path of the leaktrace binary')
+    ap.add_argument('--progs', required=True, help='directory of leaky, mmap_leaky, forker')
+    ap.add_argument('-k', dest='filter', default=None, help='only scenarios whose name contains this')
+    ap.add_argument('-v', '--verbose', action='store_true', help='print leaktrace stdout/stderr of failures')
+    ap.add_argument('--list', action='store_true', help='list the scenarios and exit')
+    args = ap.parse_args()
+    global VERBOSE
+    VERBOSE = args.verbose
+    args.leaktrace = os.path.abspath(args.leaktrace)
+    args.progs = os.path.abspath(args.progs)
+
+    scenarios = [(n, f) for n, f in SCENARIOS if not args.filter or args.filter in n]
+    if args.list:
+        for n, f in scenarios:
+            print('%-26s %s' % (n, (f.__doc__ or '').strip().splitlines()[0]))
+        return 0
+
+    pre = []
+    if os.geteuid() != 0:
+        pre.append('the harness must run as root')
+    if not os.access(args.leaktrace, os.X_OK):
+        pre.append('%s is not an executable' % args.leaktrace)
+    for prog in ('leaky', 'mmap_leaky', 'forker'):
+        if not os.access(os.path.join(args.progs, prog), os.X_OK):
+            pre.append('%s/%s is missing' % (args.progs, prog))
+
+    others = other_tracers(os.path.realpath(args.leaktrace))
+    if others and not pre:
+        print('note: other leaktrace processes are running (pids %s); a system-wide leaktrace '
+              'traces them too and can get much slower' % ', '.join(map(str, others)), flush=True)
+
+    passed = failed = 0
+    t_start = time.monotonic()
+    for name, fn in scenarios:
+        if pre:
+            print('FAIL %s: %s' % (name, '; '.join(pre)), flush=True)
+            failed += 1
+            continue
+        ctx = Ctx(args, name)
+        baseline = list_probe_links()
+        if baseline is None:
+            ctx.notes.append('bpftool unavailable: BPF link check skipped')
+        t0 = time.monotonic()
+        status, reason = 'PASS', ''
+        try:
+            fn(ctx)
+        except Fail as e:
+            status, reason = 'FAIL', str(e)
+        except Skip as e:
+            status, reason = 'SKIP', str(e)
+        except Exception as e:  # a harness bug or an unexpected report shape
+            status, reason = 'FAIL', 'exception %s: %s' % (type(e).__name__, e)
+            if args.verbose:
+                traceback.print_exc()
+        finally:
+            leftovers = ctx.cleanup()
+        leftovers += check_links(ctx, baseline)
+        if leftovers and status != 'FAIL':
+            status, reason = 'FAIL', '; '.join(leftovers)
+        elif leftovers:
+            reason += '; also: ' + '; '.join(leftovers)
+        took = time.monotonic() - t0
+        line = '%s %s (%.1fs)' % (status, name, took)
+        if reason:
+            line += ': ' + reason
+        print(line, flush=True)
+        for note in ctx.notes:
+            print('  note: ' + note)
+        if status == 'FAIL' and args.verbose:
+            for p in ctx.lt_procs:
+                print('  --- %s (pid %d, rc %s)' % (' '.join(p.argv), p.pid, p.popen.returncode))
+                for line in p.err_lines[-20:]:
+                    print('  stderr: ' + line)
+                for line in p.out_lines[-5:]:
+                    print('  stdout: ' + line[:300])
+        if status == 'PASS':
+            passed += 1
+        elif status == 'FAIL':
+            failed += 1
+    if args.verbose:
+        print('total time %.1fs' % (time.monotonic() - t_start))
+    print('%d passed, %d failed' % (passed, failed))
+    return 1 if failed else 0
+
+
+if __name__ == '__main__':
+    sys.exit(main())
