@@ -144,10 +144,10 @@ static void on_process_fork(struct lt_session *s, const struct lt_task_event *e)
 		child->exe = strdup(parent->exe);
 	/* Short-lived children are often gone when their records are read:
 	 * take their mappings now, or else their parent's, which they share. */
-	lt_reload_maps(child);
+	lt_reload_maps(child, &s->modules);
 	if (!child->maps_loaded && parent) {
 		if (!parent->maps_loaded)
-			lt_reload_maps(parent);
+			lt_reload_maps(parent, &s->modules);
 		if (parent->maps_loaded && !lt_maps_copy(&parent->maps, &child->maps))
 			child->maps_loaded = true;
 	}
@@ -165,7 +165,7 @@ static void on_process_exec(struct lt_session *s, const struct lt_task_event *e)
 	if (ignore_if_tracer(s, p))
 		return;
 	/* At least the new executable and ld.so, in case it exits quickly. */
-	lt_reload_maps(p);
+	lt_reload_maps(p, &s->modules);
 }
 
 static void on_process_exit(struct lt_session *s, const struct lt_task_event *e)

@@ -6,7 +6,7 @@
 
 #include "elf_file.h"
 
-void lt_reload_maps(struct lt_process *p)
+void lt_reload_maps(struct lt_process *p, struct lt_module_cache *modules)
 {
 	struct lt_maps fresh = {};
 
@@ -20,6 +20,7 @@ void lt_reload_maps(struct lt_process *p)
 	lt_maps_free(&p->maps);
 	p->maps = fresh;
 	p->maps_loaded = true;
+	lt_module_prime(modules, (pid_t)p->tgid, &p->maps);
 }
 
 static bool all_covered(const struct lt_process *p, const struct lt_stack *st)
@@ -36,7 +37,7 @@ int lt_resolve_stack(struct lt_process *p, struct lt_stack *st, struct lt_module
 		return 0;
 	/* Libraries loaded since the last read (dlopen) show up as misses. */
 	if (!p->maps_loaded || !all_covered(p, st))
-		lt_reload_maps(p);
+		lt_reload_maps(p, modules);
 	if (st->nframes) {
 		st->locs = calloc(st->nframes, sizeof(*st->locs));
 		if (!st->locs)

@@ -7,8 +7,9 @@
 #include "process_table.h"
 #include "stack_store.h"
 
-/* Replace p's mappings with /proc/PID/maps when the process still has any. */
-void lt_reload_maps(struct lt_process *p);
+/* Replace p's mappings with /proc/PID/maps when the process still has any,
+ * and open the files of its executable mappings while they can be read. */
+void lt_reload_maps(struct lt_process *p, struct lt_module_cache *modules);
 /* Returns 0 or -ENOMEM. Frames outside any file mapping get a NULL module. */
 int lt_resolve_stack(struct lt_process *p, struct lt_stack *st, struct lt_module_cache *modules);
 

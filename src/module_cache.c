@@ -58,21 +58,39 @@ int lt_open_mapped_file(pid_t pid, const struct lt_mapping *m)
 	return fd >= 0 ? fd : -errno;
 }
 
+#define LT_MODULE_MAX_OPEN_ATTEMPTS 8
+
+static void try_open(struct lt_module *mod, pid_t pid, const struct lt_mapping *m)
+{
+	int fd;
+
+	if (mod->elf || mod->open_attempts >= LT_MODULE_MAX_OPEN_ATTEMPTS)
+		return;
+	fd = lt_open_mapped_file(pid, m);
+	/* A file we cannot read still names frames by module and offset. */
+	if (fd >= 0 && lt_elf_open_fd(fd, &mod->elf) == 0)
+		return;
+	mod->elf = NULL;
+	mod->open_attempts++;
+}
+
 const struct lt_module *lt_module_for_mapping(struct lt_module_cache *c, pid_t pid,
 					      const struct lt_mapping *m)
 {
 	size_t b;
 	struct lt_module *mod;
 	const char *slash;
-	int fd;
 
 	if (!m->path || !m->inode)
 		return NULL;
 	b = bucket_of(m->dev_major, m->dev_minor, m->inode);
-	for (mod = c->buckets[b]; mod; mod = mod->next)
+	for (mod = c->buckets[b]; mod; mod = mod->next) {
 		if (mod->inode == m->inode && mod->dev_major == m->dev_major &&
-		    mod->dev_minor == m->dev_minor)
+		    mod->dev_minor == m->dev_minor) {
+			try_open(mod, pid, m);
 			return mod;
+		}
+	}
 
 	mod = calloc(1, sizeof(*mod));
 	if (!mod)
@@ -87,12 +105,16 @@ const struct lt_module *lt_module_for_mapping(struct lt_module_cache *c, pid_t p
 	mod->dev_major = m->dev_major;
 	mod->dev_minor = m->dev_minor;
 	mod->inode = m->inode;
-	fd = lt_open_mapped_file(pid, m);
-	/* A file we cannot read still names frames by module and offset. */
-	if (fd >= 0 && lt_elf_open_fd(fd, &mod->elf) < 0)
-		mod->elf = NULL;
+	try_open(mod, pid, m);
 	mod->next = c->buckets[b];
 	c->buckets[b] = mod;
 	c->count++;
 	return mod;
+}
+
+void lt_module_prime(struct lt_module_cache *c, pid_t pid, const struct lt_maps *maps)
+{
+	for (size_t i = 0; i < maps->n; i++)
+		if (maps->v[i].executable)
+			lt_module_for_mapping(c, pid, &maps->v[i]);
 }

@@ -23,6 +23,7 @@ struct lt_module {
 	char *path;                 /* as the owning process names it */
 	const char *name;           /* basename of path */
 	struct lt_elf_file *elf;    /* NULL when it could not be read as ELF */
+	uint32_t open_attempts;     /* failed opens; retried through other processes */
 	struct lt_module *next;     /* hash chain */
 };
 
@@ -35,10 +36,13 @@ struct lt_module_cache {
 
 void lt_module_cache_init(struct lt_module_cache *c);
 void lt_module_cache_free(struct lt_module_cache *c);
-/* The module of a file-backed mapping of pid, opened on first use; NULL for
- * anonymous mappings or on allocation failure. */
+/* The module of a file-backed mapping of pid, opened on first use (and
+ * again, a few times, if that failed: the process may have been gone);
+ * NULL for anonymous mappings or on allocation failure. */
 const struct lt_module *lt_module_for_mapping(struct lt_module_cache *c, pid_t pid,
 					      const struct lt_mapping *m);
+/* Open the modules of pid's executable file mappings now, while it lives. */
+void lt_module_prime(struct lt_module_cache *c, pid_t pid, const struct lt_maps *maps);
 /* Open the file of mapping m as pid sees it; returns an fd or -errno. */
 int lt_open_mapped_file(pid_t pid, const struct lt_mapping *m);
 
