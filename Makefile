@@ -9,7 +9,7 @@ PYTHON     ?= /usr/bin/python3
 ARCH       := x86
 
 # Debian packages the build, the tests and the demo need.
-DEB_PACKAGES := make gcc g++ clang llvm bpftool libbpf-dev libelf-dev libdw-dev \
+DEB_PACKAGES := make gcc g++ libc6-dev binutils clang llvm bpftool libbpf-dev libelf-dev libdw-dev \
                 zlib1g-dev libcmocka-dev pkg-config python3 util-linux
 
 CFLAGS_COMMON := -std=gnu11 -D_GNU_SOURCE -Wall -Wextra -Werror -g -Iinclude -Isrc -I$(BUILD)

@@ -1157,6 +1157,61 @@ def t_static_other_binary(ctx):
 
 # --- errors ----------------------------------------------------------------
 
+def t_cxx_demangled(ctx):
+    """-c on a C++ program: the leaking member function is named, demangled, with its line."""
+    p = run_to_end(ctx, ['-T', '0', '--format', 'json', '-c', ctx.prog('cxx_leaky')])
+    expect(p.popen.returncode == 0, 'exit status %s%s' % (p.popen.returncode, tail(p)))
+    proc = find_proc(final_report(p), comm='cxx_leaky')
+    want = 'shop::Cart<double>::add_items(int)'
+    hits = [s for s in proc['stacks'] if s['frames'] and s['frames'][0]['func'] == want]
+    expect(len(hits) == 1, 'no single stack with %s at frames[0]: %s' % (want, describe(proc['stacks'])))
+    s = hits[0]
+    expect((s['bytes'], s['allocs']) == (400, 5), 'add_items: %d bytes in %d, want 400 in 5' % (s['bytes'], s['allocs']))
+    expect(s['frames'][0]['line'] == 12, 'add_items line %r, want 12' % s['frames'][0]['line'])
+    expect(any(fr['func'] == 'main' for fr in s['frames']), 'main missing from %s' % describe([s]))
+
+
+def t_ringbuf_overflow(ctx):
+    """a stalled consumer with a 1 MiB ring buffer: drops are counted, reported and warned about."""
+    t = start_waiting_leaky(ctx, churn=40000)
+    p = ctx.lt(['--ringbuf-mb', '1', '--format', 'json', '-p', str(t.pid)])
+    wait_probes(p.pid, min_wait=0.5, max_wait=8)
+    p.signal(signal.SIGSTOP)  # the kernel keeps producing; nobody consumes
+    try:
+        trigger(t)
+    finally:
+        p.signal(signal.SIGCONT)
+    time.sleep(1.0)
+    rc = interrupt(p, signal.SIGINT)
+    expect(rc == 0, 'exit status %s after SIGINT%s' % (rc, tail(p)))
+    st = final_report(p)['stats']
+    d = st['dropped']
+    expect(st['lost_events'] > 0, 'no lost events reported: %r' % st)
+    expect(st['lost_events'] == d['ringbuf_alloc'] + d['ringbuf_free'] + d['ringbuf_task'] + d['inflight_full'],
+           'lost_events %d is not the sum of its causes %r' % (st['lost_events'], d))
+    expect(d['ringbuf_alloc'] > 0 and d['ringbuf_free'] > 0, 'both allocs and frees should be dropped: %r' % d)
+    expect(any('lost' in line for line in p.err_lines), 'no warning about lost events on stderr')
+
+
+def t_sigkill_detaches(ctx):
+    """leaktrace killed with SIGKILL leaves no probe behind, and the target keeps running."""
+    t = start_waiting_leaky(ctx, churn=1000)
+    before = list_probe_links()
+    if before is None:
+        raise Skip('bpftool cannot list links')
+    p = ctx.lt(['-p', str(t.pid)])
+    wait_probes(p.pid, min_wait=0.5, max_wait=8)
+    expect(p.poll() is None, 'leaktrace exited early with status %s%s' % (p.poll(), tail(p)))
+    during = set(list_probe_links() or {}) - set(before)
+    expect(during, 'no uprobe link seen while leaktrace ran: the check below would prove nothing')
+    p.signal(signal.SIGKILL)
+    expect(p.wait(30) is not None, 'leaktrace did not die within 30 s of SIGKILL')
+    left = during & set(list_probe_links() or {})
+    expect(not left, 'links of the killed leaktrace remain: %r' % sorted(left))
+    trigger(t)  # the target still works, untraced
+    expect(t.poll() is None, 'target died after the tracer was killed')
+
+
 def error_run(ctx, opts, prefix=(), exe=None, timeout=20):
     """Run leaktrace expecting a usage/environment error: non-zero exit (not a
     signal), exactly one line on stderr."""
@@ -1275,6 +1330,9 @@ SCENARIOS = [
     ('write_file', t_write_file),
     ('c_failing_command', t_c_failing_command),
     ('static_other_binary', t_static_other_binary),
+    ('cxx_demangled', t_cxx_demangled),
+    ('ringbuf_overflow', t_ringbuf_overflow),
+    ('sigkill_detaches', t_sigkill_detaches),
     ('err_nonexistent_pid', t_err_nonexistent_pid),
     ('err_command_not_found', t_err_command_not_found),
     ('err_O_missing', t_err_O_missing),
