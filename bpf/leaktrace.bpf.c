@@ -101,6 +101,26 @@ struct {
 	__type(value, __u8);
 } known_files SEC(".maps");
 
+/* Ring-buffer fill level at which heap records wake the consumer; 0 keeps
+ * libbpf's adaptive wakeups (wake an idle consumer at once). */
+const volatile __u64 wakeup_bytes = 0;
+
+/*
+ * Waking the consumer for every record costs the traced thread an irq_work
+ * and the consumer a context switch per record (~5 us a malloc/free pair
+ * here). Where targets are long-running (-p, system-wide), heap records only
+ * wake it once wakeup_bytes are waiting; it also polls on a short timeout.
+ * -c keeps prompt wakeups: its short-lived children must be resolved while
+ * they are still alive. Task and lib records always wake the consumer.
+ */
+static __always_inline __u64 heap_record_flags(void)
+{
+	if (!wakeup_bytes)
+		return 0;
+	return bpf_ringbuf_query(&events, BPF_RB_AVAIL_DATA) >= wakeup_bytes ?
+		       BPF_RB_FORCE_WAKEUP : BPF_RB_NO_WAKEUP;
+}
+
 static __always_inline void count_drop(__u32 reason)
 {
 	__u64 *n = bpf_map_lookup_elem(&drops, &reason);
@@ -169,7 +189,7 @@ static __always_inline void emit_free(__u32 kind, __u16 func, __u64 addr, __u64 
 	e->pad = 0;
 	e->addr = addr;
 	e->len_bytes = len_bytes;
-	bpf_ringbuf_submit(e, 0);
+	bpf_ringbuf_submit(e, heap_record_flags());
 }
 
 static __always_inline void emit_alloc(void *ctx, __u32 kind, __u16 func, __u64 addr,
@@ -200,7 +220,8 @@ static __always_inline void emit_alloc(void *ctx, __u32 kind, __u16 func, __u64 
 	e->addr = addr;
 	e->size_bytes = size_bytes;
 	e->released_addr = released_addr;
-	if (bpf_ringbuf_output(&events, e, LT_ALLOC_EVENT_HDR_BYTES + stack_bytes, 0))
+	if (bpf_ringbuf_output(&events, e, LT_ALLOC_EVENT_HDR_BYTES + stack_bytes,
+			       heap_record_flags()))
 		count_drop(LT_DROP_RINGBUF_ALLOC);
 }
 
@@ -363,7 +384,8 @@ static __always_inline void emit_task(__u32 kind, __u32 tgid, __u32 other_tgid,
 	e->other_tgid = other_tgid;
 	e->pad = 0;
 	bpf_probe_read_kernel_str(e->comm, sizeof(e->comm), task->comm);
-	bpf_ringbuf_submit(e, 0);
+	/* Flag 0 would not wake a consumer that is behind on heap records. */
+	bpf_ringbuf_submit(e, BPF_RB_FORCE_WAKEUP);
 }
 
 SEC("tp_btf/sched_process_fork")
@@ -492,6 +514,6 @@ int BPF_PROG(on_mmap_file, struct pt_regs *regs, long id)
 	e->dev = key.dev;
 	e->pad = 0;
 	e->ino = key.ino;
-	bpf_ringbuf_submit(e, 0);
+	bpf_ringbuf_submit(e, BPF_RB_FORCE_WAKEUP);
 	return 0;
 }

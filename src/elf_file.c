@@ -816,3 +816,27 @@ int lt_elf_source_line(struct lt_elf_file *ef, uint64_t vaddr, const char **file
 	*line = lineno;
 	return 0;
 }
+
+int lt_elf_read_code(const struct lt_elf_file *ef, uint64_t vaddr, void *buf, size_t len,
+		     size_t *got)
+{
+	uint64_t offset;
+	const struct elf_segment *s = NULL;
+	ssize_t n;
+
+	*got = 0;
+	for (size_t i = 0; i < ef->nsegs && !s; i++)
+		if (vaddr >= ef->segs[i].vaddr && vaddr - ef->segs[i].vaddr < ef->segs[i].filesz)
+			s = &ef->segs[i];
+	if (!s)
+		return -ENOENT;
+	offset = s->offset + (vaddr - s->vaddr);
+	/* Never read past the segment: what follows is not this code. */
+	if (len > s->filesz - (vaddr - s->vaddr))
+		len = s->filesz - (vaddr - s->vaddr);
+	n = pread(ef->fd, buf, len, (off_t)offset);
+	if (n < 0)
+		return -errno;
+	*got = (size_t)n;
+	return 0;
+}

@@ -39,6 +39,11 @@ size_t lt_elf_symbol_count(const struct lt_elf_file *ef);
 int lt_elf_vaddr_to_offset(const struct lt_elf_file *ef, uint64_t vaddr, uint64_t *offset);
 int lt_elf_offset_to_vaddr(const struct lt_elf_file *ef, uint64_t offset, uint64_t *vaddr);
 
+/* Read up to len bytes of the file's image at vaddr (within one PT_LOAD
+ * segment's file contents); *got says how many. Returns 0 or -errno. */
+int lt_elf_read_code(const struct lt_elf_file *ef, uint64_t vaddr, void *buf, size_t len,
+		     size_t *got);
+
 /* Source file and line for vaddr from DWARF (.debug_line), loaded on first use.
  * Returns 0 and sets *file (owned by ef) and *line, or -ENOENT. */
 int lt_elf_source_line(struct lt_elf_file *ef, uint64_t vaddr, const char **file, int *line);

@@ -3,8 +3,50 @@
 
 #include <errno.h>
 #include <stdlib.h>
+#include <string.h>
 
 #include "elf_file.h"
+
+static bool overlaps_any(const struct lt_maps *maps, const struct lt_mapping *m)
+{
+	for (size_t i = 0; i < maps->n; i++)
+		if (maps->v[i].start < m->end && m->start < maps->v[i].end)
+			return true;
+	return false;
+}
+
+/*
+ * A process that is exiting shows fewer and fewer mappings, a zombie none:
+ * a fresh read must not make us forget mappings its older records need.
+ * Fresh mappings win; old ones they do not overlap are kept.
+ */
+static int merge_old(struct lt_maps *fresh, const struct lt_maps *old)
+{
+	for (size_t i = 0; i < old->n; i++) {
+		struct lt_mapping *grown, *m;
+
+		if (overlaps_any(fresh, &old->v[i]))
+			continue;
+		grown = realloc(fresh->v, (fresh->n + 1) * sizeof(*grown));
+		if (!grown)
+			return -ENOMEM;
+		fresh->v = grown;
+		m = &fresh->v[fresh->n];
+		*m = old->v[i];
+		m->path = old->v[i].path ? strdup(old->v[i].path) : NULL;
+		if (old->v[i].path && !m->path)
+			return -ENOMEM;
+		fresh->n++;
+	}
+	return 0;
+}
+
+static int by_start(const void *a, const void *b)
+{
+	const struct lt_mapping *x = a, *y = b;
+
+	return (x->start > y->start) - (x->start < y->start);
+}
 
 void lt_reload_maps(struct lt_process *p, struct lt_module_cache *modules)
 {
@@ -12,14 +54,14 @@ void lt_reload_maps(struct lt_process *p, struct lt_module_cache *modules)
 
 	if (p->exited || lt_maps_read((pid_t)p->tgid, &fresh))
 		return;
-	/* A zombie has no mappings left: keep what we knew. */
-	if (!fresh.n) {
+	if (merge_old(&fresh, &p->maps)) {
 		lt_maps_free(&fresh);
 		return;
 	}
+	qsort(fresh.v, fresh.n, sizeof(*fresh.v), by_start);
 	lt_maps_free(&p->maps);
 	p->maps = fresh;
-	p->maps_loaded = true;
+	p->maps_loaded = p->maps.n > 0;
 	lt_module_prime(modules, (pid_t)p->tgid, &p->maps);
 }
 

@@ -23,6 +23,9 @@
 #include "session.h"
 #include "tracer.h"
 
+/* Heap records do not wake us (see the BPF side): poll at least this often. */
+#define LT_POLL_MS 20
+
 static volatile sig_atomic_t stop_requested;
 static volatile sig_atomic_t report_requested;
 static volatile sig_atomic_t child_changed;
@@ -140,7 +143,7 @@ static int run_loop(struct lt_session *s)
 	int err;
 
 	while (!stop_requested) {
-		uint64_t now = lt_now_ns(), wake = now + 100000000ULL;
+		uint64_t now = lt_now_ns(), wake = now + LT_POLL_MS * 1000000ULL;
 
 		if (next_report && next_report < wake)
 			wake = next_report;
@@ -148,6 +151,9 @@ static int run_loop(struct lt_session *s)
 			wake = deadline;
 		s->consume_deadline_ns = now + 50000000ULL;
 		err = ring_buffer__poll(s->ringbuf, wake > now ? (int)((wake - now) / 1000000) : 0);
+		/* poll consumes only after a wakeup, and heap records rarely send one. */
+		if (err >= 0 || err == -EINTR)
+			err = ring_buffer__consume(s->ringbuf);
 		if (err < 0 && err != -EINTR && err != LT_CONSUME_YIELD) {
 			fprintf(stderr, "leaktrace: reading events: %s\n", strerror(-err));
 			return err;

@@ -12,6 +12,7 @@
 #include "elf_file.h"
 #include "leaktrace.skel.h"
 #include "leaktrace_events.h"
+#include "probe_site.h"
 
 enum entry_prog {
 	ENTRY_SIZE_ARG1,
@@ -30,23 +31,25 @@ struct probe_spec {
 	enum lt_func func;
 	enum entry_prog entry;
 	bool has_return;
-	bool required;
 	bool mmap_only;
+	unsigned args; /* registers the entry program reads */
 };
 
 static const struct probe_spec specs[] = {
-	{ "malloc", LT_FUNC_MALLOC, ENTRY_SIZE_ARG1, true, true, false },
-	{ "free", LT_FUNC_FREE, ENTRY_FREE, false, true, false },
-	{ "calloc", LT_FUNC_CALLOC, ENTRY_CALLOC, true, false, false },
-	{ "realloc", LT_FUNC_REALLOC, ENTRY_REALLOC, true, false, false },
-	{ "reallocarray", LT_FUNC_REALLOCARRAY, ENTRY_REALLOCARRAY, true, false, false },
-	{ "posix_memalign", LT_FUNC_POSIX_MEMALIGN, ENTRY_POSIX_MEMALIGN, true, false, false },
-	{ "aligned_alloc", LT_FUNC_ALIGNED_ALLOC, ENTRY_SIZE_ARG2, true, false, false },
-	{ "memalign", LT_FUNC_MEMALIGN, ENTRY_SIZE_ARG2, true, false, false },
-	{ "valloc", LT_FUNC_VALLOC, ENTRY_SIZE_ARG1, true, false, false },
-	{ "pvalloc", LT_FUNC_PVALLOC, ENTRY_SIZE_ARG1, true, false, false },
-	{ "mmap", LT_FUNC_MMAP, ENTRY_MMAP, true, false, true },
-	{ "munmap", LT_FUNC_MUNMAP, ENTRY_MUNMAP, false, false, true },
+	{ "malloc", LT_FUNC_MALLOC, ENTRY_SIZE_ARG1, true, false, LT_ARG_RDI },
+	{ "free", LT_FUNC_FREE, ENTRY_FREE, false, false, LT_ARG_RDI },
+	{ "calloc", LT_FUNC_CALLOC, ENTRY_CALLOC, true, false, LT_ARG_RDI | LT_ARG_RSI },
+	{ "realloc", LT_FUNC_REALLOC, ENTRY_REALLOC, true, false, LT_ARG_RDI | LT_ARG_RSI },
+	{ "reallocarray", LT_FUNC_REALLOCARRAY, ENTRY_REALLOCARRAY, true, false,
+	  LT_ARG_RDI | LT_ARG_RSI | LT_ARG_RDX },
+	{ "posix_memalign", LT_FUNC_POSIX_MEMALIGN, ENTRY_POSIX_MEMALIGN, true, false,
+	  LT_ARG_RDI | LT_ARG_RDX },
+	{ "aligned_alloc", LT_FUNC_ALIGNED_ALLOC, ENTRY_SIZE_ARG2, true, false, LT_ARG_RSI },
+	{ "memalign", LT_FUNC_MEMALIGN, ENTRY_SIZE_ARG2, true, false, LT_ARG_RSI },
+	{ "valloc", LT_FUNC_VALLOC, ENTRY_SIZE_ARG1, true, false, LT_ARG_RDI },
+	{ "pvalloc", LT_FUNC_PVALLOC, ENTRY_SIZE_ARG1, true, false, LT_ARG_RDI },
+	{ "mmap", LT_FUNC_MMAP, ENTRY_MMAP, true, true, LT_ARG_RSI | LT_ARG_RCX },
+	{ "munmap", LT_FUNC_MUNMAP, ENTRY_MUNMAP, false, true, LT_ARG_RDI | LT_ARG_RSI },
 };
 
 #define NSPECS (sizeof(specs) / sizeof(specs[0]))
@@ -100,8 +103,24 @@ static int attach_one(struct lt_probe_set *ps, struct bpf_program *prog, const c
 
 struct resolved {
 	const struct probe_spec *spec;
-	uint64_t offset;
+	uint64_t offset;      /* file offset of the function */
+	struct lt_probe_site site;
 };
+
+/* Functions are read up to this size to check for jumps back to a site. */
+#define LT_FUNC_READ_MAX 65536
+
+static void choose_site(struct lt_elf_file *ef, const struct lt_elf_symbol *sym,
+			struct resolved *r)
+{
+	static uint8_t code[LT_FUNC_READ_MAX];
+	size_t want = sym->size && sym->size < sizeof(code) ? sym->size : sizeof(code), got;
+
+	memset(&r->site, 0, sizeof(r->site));
+	if (lt_elf_read_code(ef, sym->vaddr, code, want, &got) || !got)
+		return;
+	lt_probe_site_choose(code, got, sym->vaddr, r->spec->args, !r->spec->has_return, &r->site);
+}
 
 /* Symbol file offsets, skipping aliases of a function already listed
  * (glibc's memalign and aligned_alloc can be one function). */
@@ -125,9 +144,29 @@ static size_t resolve(struct lt_elf_file *ef, bool with_mmap, struct resolved *o
 			continue;
 		out[n].spec = &specs[i];
 		out[n].offset = off;
+		choose_site(ef, &sym, &out[n]);
 		n++;
 	}
 	return n;
+}
+
+static void report_site(const struct probe_spec *s, const struct resolved *r, const char *path,
+			pid_t pid)
+{
+	const struct lt_probe_site *site = &r->site;
+
+	fprintf(stderr, "leaktrace: attached %s%s at %s+0x%llx (pid %d): ", s->symbol,
+		s->has_return ? " and its return" : "", path,
+		(unsigned long long)(r->offset + site->offset), (int)pid);
+	if (site->offset)
+		fprintf(stderr, "moved to +0x%llx '%s' (emulated) from '%s' (single-stepped)\n",
+			(unsigned long long)site->offset, site->insn, site->first_insn);
+	else if (site->emulated)
+		fprintf(stderr, "'%s' is emulated\n", site->insn);
+	else
+		fprintf(stderr, "'%s' is single-stepped (slow)%s\n", site->first_insn,
+			s->has_return ? "; a return probe must stay at +0" :
+					"; no safe emulated instruction follows");
 }
 
 int lt_probes_attach_object(struct lt_probe_set *ps, struct leaktrace_bpf *skel, const char *path,
@@ -166,16 +205,16 @@ int lt_probes_attach_object(struct lt_probe_set *ps, struct leaktrace_bpf *skel,
 			if (retprobe && !s->has_return)
 				continue;
 			prog = retprobe ? skel->progs.alloc_return : entry_program(skel, s->entry);
-			ret = attach_one(ps, prog, path, pid, found[i].offset, s->func, retprobe);
+			ret = attach_one(ps, prog, path, pid,
+					 found[i].offset + (retprobe ? 0 : found[i].site.offset),
+					 s->func, retprobe);
 			if (ret) {
 				snprintf(err, errlen, "%s: attaching %s%s failed: %s", path, s->symbol,
 					 retprobe ? " return" : "", strerror(-ret));
 				goto cleanup;
 			}
 			if (verbose && !retprobe)
-				fprintf(stderr, "leaktrace: attached %s at %s+0x%llx%s (pid %d)\n",
-					s->symbol, path, (unsigned long long)found[i].offset,
-					s->has_return ? " with return probe" : "", (int)pid);
+				report_site(s, &found[i], path, pid);
 		}
 	}
 	ret = 0;

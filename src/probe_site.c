@@ -1,0 +1,168 @@
+// SPDX-License-Identifier: MIT
+#include "probe_site.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <string.h>
+
+#include <capstone/capstone.h>
+
+/* How far into a function a probe may move. */
+#define LT_SITE_MAX_INSNS 16
+#define LT_SITE_MAX_BYTES 64
+
+bool lt_insn_is_emulated(const uint8_t *b, size_t n)
+{
+	size_t i = 0;
+	bool opsize = false;
+	uint8_t rex = 0, op;
+
+	/* 0x66 and segment prefixes appear only on multi-byte nops here. */
+	while (i < n && (b[i] == 0x66 || b[i] == 0x2e || b[i] == 0x3e)) {
+		opsize |= b[i] == 0x66;
+		i++;
+	}
+	if (i < n && (b[i] & 0xf0) == 0x40)
+		rex = b[i++];
+	if (i >= n)
+		return false;
+	op = b[i];
+	if (op >= 0x50 && op <= 0x57) /* push reg; REX.B selects r8-r15 */
+		return !opsize && !(rex & 0x08) && i + 1 == n;
+	if (op == 0x90) /* nop; with REX.B it is xchg r8, rax */
+		return !(rex & 0x01);
+	if (op == 0x0f && i + 1 < n && b[i + 1] == 0x1f) /* multi-byte nop */
+		return true;
+	if (opsize || rex)
+		return false; /* prefixed branches are single-stepped */
+	if (op == 0xe8 || op == 0xe9 || op == 0xeb || (op >= 0x70 && op <= 0x7f))
+		return true;
+	return op == 0x0f && i + 1 < n && b[i + 1] >= 0x80 && b[i + 1] <= 0x8f;
+}
+
+static unsigned arg_of_reg(unsigned reg)
+{
+	switch (reg) {
+	case X86_REG_RDI: case X86_REG_EDI: case X86_REG_DI: case X86_REG_DIL:
+		return LT_ARG_RDI;
+	case X86_REG_RSI: case X86_REG_ESI: case X86_REG_SI: case X86_REG_SIL:
+		return LT_ARG_RSI;
+	case X86_REG_RDX: case X86_REG_EDX: case X86_REG_DX: case X86_REG_DL: case X86_REG_DH:
+		return LT_ARG_RDX;
+	case X86_REG_RCX: case X86_REG_ECX: case X86_REG_CX: case X86_REG_CL: case X86_REG_CH:
+		return LT_ARG_RCX;
+	case X86_REG_R8: case X86_REG_R8D: case X86_REG_R8W: case X86_REG_R8B:
+		return LT_ARG_R8;
+	case X86_REG_R9: case X86_REG_R9D: case X86_REG_R9W: case X86_REG_R9B:
+		return LT_ARG_R9;
+	}
+	return 0;
+}
+
+static unsigned args_written(csh cs, const cs_insn *insn)
+{
+	cs_regs read, written;
+	uint8_t nread, nwritten;
+	unsigned mask = 0;
+
+	if (cs_regs_access(cs, insn, read, &nread, written, &nwritten) != CS_ERR_OK)
+		return ~0u; /* unknown: assume the worst */
+	for (uint8_t i = 0; i < nwritten; i++)
+		mask |= arg_of_reg(written[i]);
+	return mask;
+}
+
+static bool changes_flow(const cs_insn *insn)
+{
+	for (uint8_t i = 0; i < insn->detail->groups_count; i++) {
+		switch (insn->detail->groups[i]) {
+		case CS_GRP_JUMP:
+		case CS_GRP_CALL:
+		case CS_GRP_RET:
+		case CS_GRP_INT:
+		case CS_GRP_IRET:
+			return true;
+		}
+	}
+	return insn->id == X86_INS_SYSCALL || insn->id == X86_INS_SYSENTER ||
+	       insn->id == X86_INS_UD2 || insn->id == X86_INS_HLT;
+}
+
+/* A site that code in the function jumps back to would fire more than once per call. */
+static bool is_branch_target(csh cs, const uint8_t *code, size_t len, uint64_t vaddr,
+			     uint64_t target)
+{
+	const uint8_t *p = code;
+	uint64_t addr = vaddr;
+	size_t left = len;
+	cs_insn *insn = cs_malloc(cs);
+	bool hit = false;
+
+	if (!insn)
+		return true;
+	while (!hit && cs_disasm_iter(cs, &p, &left, &addr, insn)) {
+		const cs_x86 *x = &insn->detail->x86;
+
+		if (!(cs_insn_group(cs, insn, CS_GRP_JUMP) || cs_insn_group(cs, insn, CS_GRP_CALL)))
+			continue;
+		for (uint8_t i = 0; i < x->op_count; i++)
+			if (x->operands[i].type == X86_OP_IMM && (uint64_t)x->operands[i].imm == target)
+				hit = true;
+	}
+	cs_free(insn, 1);
+	return hit;
+}
+
+static void describe(const cs_insn *insn, char *buf)
+{
+	/* Long operands are cut: this text is only for -v. */
+	snprintf(buf, LT_INSN_TEXT_LEN, "%.31s%s%.*s", insn->mnemonic, insn->op_str[0] ? " " : "",
+		 LT_INSN_TEXT_LEN - 33, insn->op_str);
+}
+
+int lt_probe_site_choose(const uint8_t *code, size_t len, uint64_t vaddr, unsigned needed_args,
+			 bool may_move, struct lt_probe_site *out)
+{
+	const uint8_t *p = code;
+	size_t left = len < LT_SITE_MAX_BYTES ? len : LT_SITE_MAX_BYTES;
+	uint64_t addr = vaddr;
+	cs_insn *insn = NULL;
+	csh cs;
+	int ret = -EINVAL;
+
+	memset(out, 0, sizeof(*out));
+	if (cs_open(CS_ARCH_X86, CS_MODE_64, &cs) != CS_ERR_OK)
+		return -ENOMEM;
+	cs_option(cs, CS_OPT_DETAIL, CS_OPT_ON);
+	insn = cs_malloc(cs);
+	if (!insn)
+		goto cleanup;
+	for (int n = 0; n < LT_SITE_MAX_INSNS && cs_disasm_iter(cs, &p, &left, &addr, insn); n++) {
+		uint64_t off = insn->address - vaddr;
+		bool emulated = lt_insn_is_emulated(insn->bytes, insn->size);
+
+		if (n == 0) {
+			out->first_emulated = emulated;
+			describe(insn, out->first_insn);
+			out->emulated = emulated;
+			describe(insn, out->insn);
+			ret = 0;
+		}
+		if (emulated) {
+			if (n == 0 || !is_branch_target(cs, code, len, vaddr, insn->address)) {
+				out->offset = off;
+				out->emulated = true;
+				describe(insn, out->insn);
+			}
+			break;
+		}
+		/* What runs before a later site must keep the arguments and the path. */
+		if (!may_move || changes_flow(insn) || (args_written(cs, insn) & needed_args))
+			break;
+	}
+cleanup:
+	if (insn)
+		cs_free(insn, 1);
+	cs_close(&cs);
+	return ret;
+}
