@@ -1167,7 +1167,7 @@ def t_cxx_demangled(ctx):
     expect(len(hits) == 1, 'no single stack with %s at frames[0]: %s' % (want, describe(proc['stacks'])))
     s = hits[0]
     expect((s['bytes'], s['allocs']) == (400, 5), 'add_items: %d bytes in %d, want 400 in 5' % (s['bytes'], s['allocs']))
-    expect(s['frames'][0]['line'] == 12, 'add_items line %r, want 12' % s['frames'][0]['line'])
+    expect(s['frames'][0]['line'] == 13, 'add_items line %r, want 13' % s['frames'][0]['line'])
     expect(any(fr['func'] == 'main' for fr in s['frames']), 'main missing from %s' % describe([s]))
 
 

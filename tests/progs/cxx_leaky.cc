@@ -2,6 +2,7 @@
 // C++ target: a leak in a member function of a class template in a
 // namespace, so the report must show the demangled name.
 #include <cstdlib>
+#include <unistd.h>
 #include <vector>
 
 namespace shop {
@@ -19,5 +20,8 @@ int main()
 {
 	auto *cart = new shop::Cart<double>();
 	cart->add_items(5);
+	/* Live a moment: this target tests demangling, not the (documented)
+	 * race with processes that exit within a millisecond of starting. */
+	usleep(100000);
 	return 0;
 }
