@@ -14,7 +14,7 @@ DEB_PACKAGES := make gcc g++ libc6-dev binutils clang llvm bpftool libbpf-dev li
 
 CFLAGS_COMMON := -std=gnu11 -D_GNU_SOURCE -Wall -Wextra -Werror -g -Iinclude -Isrc -I$(BUILD)
 CFLAGS     ?= -O2
-LDLIBS     := -lbpf -lelf -ldw -lz -lcapstone -lstdc++ -lpthread
+LDLIBS     := -lbpf -lelf -ldw -lz -lcapstone -lstdc++ -lpthread -lm
 BPF_CFLAGS := -target bpf -g -O2 -Wall -Werror -D__TARGET_ARCH_$(ARCH) \
               -Iinclude -Ivmlinux/$(ARCH)
 
@@ -114,3 +114,17 @@ demo: deps $(BUILD)/leaktrace $(DEMO)
 
 clean:
 	rm -rf $(BUILD)
+
+# make bench: ns per malloc/free pair untraced, at the raw uprobe trap floor,
+# under leaktrace (full stacks, sampled) and under a bpftrace peer, side by
+# side (tools/bench/). BENCH_SECONDS: wall time of each measurement.
+BENCH_SECONDS ?= 2
+.PHONY: bench
+bench: deps $(BUILD)/leaktrace $(BUILD)/bench/churn_bench
+	$(PYTHON) tools/bench/run_bench.py --leaktrace $(BUILD)/leaktrace \
+		--churn $(BUILD)/bench/churn_bench --bpftrace-script tools/bench/memleak.bt \
+		--seconds $(BENCH_SECONDS)
+
+$(BUILD)/bench/churn_bench: tools/bench/churn_bench.c | deps
+	@mkdir -p $(@D)
+	$(CC) -O2 -g -fno-omit-frame-pointer -pthread -Wall -Wextra -Werror -o $@ $<

@@ -33,6 +33,9 @@ const volatile bool per_process_attach = false;
 /* System-wide: skip processes in ignored_tgids (other leaktrace instances,
  * whose allocations would otherwise feed each other's events forever). */
 const volatile bool use_ignore_list = false;
+/* --sample-bytes: mean bytes between samples; 0 traces every block. */
+const volatile __u64 sample_bytes = 0;
+const volatile __u32 exp_table[LT_EXP_TABLE_SIZE] = {};
 const volatile __u64 min_size_bytes = 0;
 const volatile __u64 max_size_bytes = ~0ULL;
 
@@ -77,6 +80,23 @@ struct {
 	__type(key, __u32);
 	__type(value, struct inflight_call);
 } inflight SEC(".maps");
+
+/* Bytes left until the next sample point, per CPU (a Poisson process over
+ * allocated bytes: by memorylessness the CPU it runs on does not matter). */
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, __u64);
+} sample_countdown SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, 1 << 20);
+	__uint(map_flags, BPF_F_NO_PREALLOC);
+	__type(key, struct lt_sampled_key);
+	__type(value, __u8);
+} sampled_blocks SEC(".maps");
 
 /* Big records are built here rather than on the 512-byte BPF stack. */
 struct {
@@ -149,6 +169,46 @@ static __always_inline bool task_event_wanted(__u32 tgid)
 	return true;
 }
 
+static __always_inline __u64 next_sample_gap(void)
+{
+	__u32 i = bpf_get_prandom_u32() & (LT_EXP_TABLE_SIZE - 1);
+	__u64 gap = (sample_bytes * exp_table[i]) >> 16;
+
+	return gap ? gap : 1;
+}
+
+/*
+ * A block is sampled when a sample point falls inside it, which happens with
+ * probability 1 - exp(-size / sample_bytes); userspace weights it by the
+ * inverse. Decided here, before any stack is captured.
+ */
+static __always_inline bool sample_block(__u64 size_bytes)
+{
+	__u32 zero = 0;
+	__u64 *left = bpf_map_lookup_elem(&sample_countdown, &zero);
+
+	if (!left)
+		return false;
+	if (!*left)
+		*left = next_sample_gap();
+	if (size_bytes < *left) {
+		*left -= size_bytes;
+		return false;
+	}
+	*left = next_sample_gap();
+	return true;
+}
+
+/* Sampling: was this block sampled? Then forget it, its free is reported. */
+static __always_inline bool take_sampled(__u32 tgid, __u64 addr)
+{
+	struct lt_sampled_key key = { .addr = addr, .tgid = tgid };
+
+	if (!sample_bytes)
+		return true;
+	return bpf_map_delete_elem(&sampled_blocks, &key) == 0;
+}
+
 static __always_inline int enter_call(__u16 func, __u64 size_bytes, __u64 arg)
 {
 	__u64 id = bpf_get_current_pid_tgid();
@@ -166,6 +226,8 @@ static __always_inline int enter_call(__u16 func, __u64 size_bytes, __u64 arg)
 	call.arg = arg;
 	call.func = func;
 	call.skip_alloc = size_bytes < min_size_bytes || size_bytes > max_size_bytes;
+	if (sample_bytes && func != LT_FUNC_MMAP && !call.skip_alloc)
+		call.skip_alloc = !sample_block(size_bytes);
 	if (bpf_map_update_elem(&inflight, &tid, &call, BPF_NOEXIST))
 		count_drop(LT_DROP_INFLIGHT_FULL);
 	return 0;
@@ -332,6 +394,18 @@ int BPF_KRETPROBE(alloc_return, __u64 ret)
 	}
 	if (call.skip_alloc)
 		addr = 0;
+	if (sample_bytes && kind == LT_EV_ALLOC) {
+		__u32 tgid = bpf_get_current_pid_tgid() >> 32;
+		struct lt_sampled_key key = { .addr = addr, .tgid = tgid };
+		__u8 one = 1;
+
+		if (released && !take_sampled(tgid, released))
+			released = 0;
+		if (addr && bpf_map_update_elem(&sampled_blocks, &key, &one, BPF_ANY)) {
+			count_drop(LT_DROP_SAMPLED_FULL);
+			addr = 0;
+		}
+	}
 	if (addr)
 		emit_alloc(ctx, kind, call.func, addr, call.size_bytes, released);
 	else if (released)
@@ -349,6 +423,8 @@ int BPF_KPROBE(free_entry, void *ptr)
 		return 0;
 	/* Inside realloc etc.: the outer call's return accounts for the block. */
 	if (bpf_map_lookup_elem(&inflight, &tid))
+		return 0;
+	if (!take_sampled(id >> 32, (__u64)ptr))
 		return 0;
 	emit_free(LT_EV_FREE, LT_FUNC_FREE, (__u64)ptr, 0);
 	return 0;

@@ -54,6 +54,7 @@ enum lt_drop {
 	LT_DROP_RINGBUF_TASK,  /* ring buffer full: fork/exec/exit/lib record lost */
 	LT_DROP_INFLIGHT_FULL, /* in-flight call table full: allocation not seen */
 	LT_DROP_STACK,         /* bpf_get_stack failed: allocation kept, no frames */
+	LT_DROP_SAMPLED_FULL,  /* sampled-address table full: sampled block not recorded */
 	LT_DROP_MAX,
 };
 
@@ -99,6 +100,17 @@ struct lt_lib_event {
 	__u32 pad;
 	__u64 ino;
 	char name[LT_LIBNAME_LEN];
+};
+
+/* --sample-bytes: gaps between samples are mean * table[rand] >> 16, with
+ * table[i] = -ln((i + 0.5) / LT_EXP_TABLE_SIZE) in 16.16 fixed point. */
+#define LT_EXP_TABLE_SIZE 4096
+
+/* A sampled block, so that only its free is reported. */
+struct lt_sampled_key {
+	__u64 addr;
+	__u32 tgid;
+	__u32 pad;
 };
 
 /* Key of the BPF map of files already attached (userspace fills it). */

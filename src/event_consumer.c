@@ -153,12 +153,29 @@ static void on_process_fork(struct lt_session *s, const struct lt_task_event *e)
 	}
 }
 
+/* Its address space is gone: its sampled blocks will never be freed. Without
+ * this the BPF table of sampled addresses would fill with dead entries. */
+static void forget_sampled(struct lt_session *s, const struct lt_process *p)
+{
+	const struct lt_live_alloc *a;
+	size_t iter = 0;
+
+	if (!s->opts->sample_bytes)
+		return;
+	while ((a = lt_live_next(&p->heap, &iter))) {
+		struct lt_sampled_key key = { .addr = a->addr, .tgid = p->tgid };
+
+		bpf_map__delete_elem(s->skel->maps.sampled_blocks, &key, sizeof(key), 0);
+	}
+}
+
 static void on_process_exec(struct lt_session *s, const struct lt_task_event *e)
 {
 	struct lt_process *p = lt_procs_get(&s->procs, e->hdr.tgid);
 
 	if (!p)
 		return;
+	forget_sampled(s, p);
 	lt_process_reset_image(p);
 	lt_process_refresh_identity(p);
 	snprintf(p->comm, sizeof(p->comm), "%.*s", LT_COMM_LEN, e->comm);
@@ -178,6 +195,7 @@ static void on_process_exit(struct lt_session *s, const struct lt_task_event *e)
 		return;
 	if (s->mode == LT_MODE_PIDS && p->target && !p->exited && s->live_targets)
 		s->live_targets--;
+	forget_sampled(s, p);
 	/* Only targets are reported after exit (what they held at exit). */
 	if (!p->target) {
 		lt_procs_remove(&s->procs, e->hdr.tgid);

@@ -33,6 +33,8 @@ static const char usage_text[] =
 	"      --format text|json text (default) or one JSON object per report per line\n"
 	"  -w, --output FILE      write reports to FILE instead of stdout\n"
 	"      --ringbuf-mb MB    BPF ring buffer size (default 64)\n"
+	"      --sample-bytes N   sample one block per N allocated bytes on average;\n"
+	"                         reports show unbiased estimates (see README)\n"
 	"  -v, --verbose          say what is attached where\n"
 	"  -h, --help             this help;  --version  the version\n"
 	"\n"
@@ -50,6 +52,7 @@ enum {
 	OPT_FORMAT,
 	OPT_RINGBUF,
 	OPT_VERSION,
+	OPT_SAMPLE,
 };
 
 static const struct option long_options[] = {
@@ -69,6 +72,7 @@ static const struct option long_options[] = {
 	{ "format", required_argument, NULL, OPT_FORMAT },
 	{ "ringbuf-mb", required_argument, NULL, OPT_RINGBUF },
 	{ "version", no_argument, NULL, OPT_VERSION },
+	{ "sample-bytes", required_argument, NULL, OPT_SAMPLE },
 	{},
 };
 
@@ -195,6 +199,12 @@ static int parse_one(struct lt_options *o, int c, const char *arg)
 			o->format = LT_FORMAT_JSON;
 		else
 			return fail("--format takes text or json", arg);
+		return 0;
+	case OPT_SAMPLE:
+		/* Gaps are computed as mean * 2^20 at most in 64 bits. */
+		if (parse_u64(arg, &o->sample_bytes) || !o->sample_bytes ||
+		    o->sample_bytes > (1ULL << 40))
+			return fail("--sample-bytes takes 1..2^40", arg);
 		return 0;
 	case OPT_RINGBUF:
 		if (parse_u64(arg, &v) || v == 0 || v > 4096)

@@ -29,6 +29,7 @@ struct lt_options {
 	enum lt_format format;  /* --format, default text */
 	char *output_path;      /* -w; NULL = stdout */
 	uint64_t ringbuf_bytes; /* --ringbuf-mb, default 64 MiB */
+	uint64_t sample_bytes;  /* --sample-bytes; 0 = every block */
 	int verbose;            /* -v */
 };
 

@@ -37,8 +37,9 @@ static void write_stacks(FILE *out, const struct lt_report_group *g)
 	for (size_t i = 0; i < g->nstacks; i++) {
 		const struct lt_report_stack *st = &g->stacks[i];
 
-		fprintf(out, "%s{\"bytes\":%" PRIu64 ",\"allocs\":%" PRIu64 ",\"oldest_age_s\":",
-			i ? "," : "", st->bytes, st->allocs);
+		fprintf(out, "%s{\"bytes\":%" PRIu64 ",\"allocs\":%" PRIu64
+			",\"sampled_allocs\":%" PRIu64 ",\"oldest_age_s\":",
+			i ? "," : "", st->bytes, st->allocs, st->sampled_allocs);
 		lt_json_double(out, st->oldest_age_s);
 		fputc(',', out);
 		write_frames(out, st);
@@ -70,6 +71,8 @@ void lt_report_write_json(FILE *out, const struct lt_report *r)
 		r->stats.drops[LT_DROP_RINGBUF_ALLOC], r->stats.drops[LT_DROP_RINGBUF_FREE],
 		r->stats.drops[LT_DROP_RINGBUF_TASK], r->stats.drops[LT_DROP_INFLIGHT_FULL],
 		r->stats.out_of_memory);
+	if (r->sample_bytes)
+		fprintf(out, ",\"sampling\":{\"mean_bytes\":%" PRIu64 "}", r->sample_bytes);
 	fputs(",\"processes\":[", out);
 	for (size_t i = 0; i < r->nprocs; i++) {
 		const struct lt_report_process *p = &r->procs[i];

@@ -2,6 +2,7 @@
 #include "report_model.h"
 
 #include <errno.h>
+#include <math.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -9,13 +10,19 @@
 #include <bpf/libbpf.h>
 
 #include "leaktrace.skel.h"
+#include "sampling.h"
 #include "symbolizer.h"
 
 struct stack_total {
 	uint32_t stack_id;
-	uint64_t bytes;
+	uint64_t bytes;  /* estimates when sampling, else exact */
 	uint64_t allocs;
+	uint64_t sampled; /* blocks actually recorded */
 	uint64_t oldest_ts_ns;
+	double est_bytes;  /* blocks passing the age filter */
+	double est_allocs;
+	double all_bytes;  /* every block of the stack */
+	double all_allocs;
 };
 
 static enum lt_sort sort_key;
@@ -64,6 +71,7 @@ static int symbolize_stack(struct lt_process *p, const struct stack_total *t, ui
 
 	out->bytes = t->bytes;
 	out->allocs = t->allocs;
+	out->sampled_allocs = t->sampled;
 	out->oldest_age_s = now_ns > t->oldest_ts_ns ? (now_ns - t->oldest_ts_ns) / 1e9 : 0;
 	if (!st || !st->nframes)
 		return 0;
@@ -84,42 +92,62 @@ static int symbolize_stack(struct lt_process *p, const struct stack_total *t, ui
  * (leaked at exit); live ones only blocks older than -o.
  */
 static int build_group(struct lt_session *s, struct lt_process *p, struct lt_live_table *table,
-		       uint64_t now_ns, struct lt_report_group *g)
+		       bool sampled, uint64_t now_ns, struct lt_report_group *g)
 {
 	size_t nstacks = p->stacks.count, nused = 0, iter = 0, keep;
 	uint64_t min_age_ns = s->opts->min_age_ms * 1000000ULL;
+	uint64_t mean = sampled ? s->opts->sample_bytes : 0;
 	struct stack_total *totals;
 	const struct lt_live_alloc *a;
 	int err = 0;
 
 	g->outstanding_bytes = table->bytes;
 	g->outstanding_allocs = table->count;
+	g->sampled_allocs = table->count;
 	if (!table->count)
 		return 0;
 	totals = calloc(nstacks ? nstacks : 1, sizeof(*totals));
 	if (!totals)
 		return -ENOMEM;
 	while ((a = lt_live_next(table, &iter))) {
+		double w = mean ? lt_sample_weight(a->size_bytes, mean) : 1.0;
 		struct stack_total *t;
 
+		if (a->stack_id < nstacks) {
+			totals[a->stack_id].all_bytes += w * (double)a->size_bytes;
+			totals[a->stack_id].all_allocs += w;
+		}
 		if (!p->exited && (a->ts_ns > now_ns || now_ns - a->ts_ns < min_age_ns))
 			continue;
 		if (a->stack_id >= nstacks)
 			continue;
 		t = &totals[a->stack_id];
-		if (!t->allocs) {
+		if (!t->sampled) {
 			t->oldest_ts_ns = a->ts_ns;
 			nused++;
 		}
 		t->stack_id = a->stack_id;
-		t->bytes += a->size_bytes;
-		t->allocs++;
+		t->sampled++;
+		t->est_bytes += w * (double)a->size_bytes;
+		t->est_allocs += w;
 		if (a->ts_ns < t->oldest_ts_ns)
 			t->oldest_ts_ns = a->ts_ns;
 	}
+	/* Totals are sums of rounded per-stack estimates, so the stacks shown
+	 * never add up to more than their process (exact without sampling). */
+	if (mean)
+		g->outstanding_bytes = g->outstanding_allocs = 0;
+	for (size_t i = 0; i < nstacks; i++) {
+		totals[i].bytes = (uint64_t)llround(totals[i].est_bytes);
+		totals[i].allocs = (uint64_t)llround(totals[i].est_allocs);
+		if (mean) {
+			g->outstanding_bytes += (uint64_t)llround(totals[i].all_bytes);
+			g->outstanding_allocs += (uint64_t)llround(totals[i].all_allocs);
+		}
+	}
 	/* Compact the used entries, then order them. */
 	for (size_t i = 0, j = 0; i < nstacks; i++)
-		if (totals[i].allocs)
+		if (totals[i].sampled)
 			totals[j++] = totals[i];
 	sort_key = s->opts->sort;
 	qsort(totals, nused, sizeof(*totals), by_sort_key);
@@ -177,6 +205,7 @@ int lt_report_build(struct lt_session *s, bool final, struct lt_report *r)
 	r->elapsed_s = (now_ns - s->start_ns) / 1e9;
 	r->has_mmap = s->opts->trace_mmap;
 	r->min_age_ms = s->opts->min_age_ms;
+	r->sample_bytes = s->opts->sample_bytes;
 	read_drops(s, s->stats.drops);
 	r->stats = s->stats;
 	for (int k = 0; k < LT_DROP_MAX; k++)
@@ -202,9 +231,10 @@ int lt_report_build(struct lt_session *s, bool final, struct lt_report *r)
 		memcpy(rp->comm, p->comm, sizeof(rp->comm));
 		rp->exe = p->exe ? strdup(p->exe) : NULL;
 		rp->exited = p->exited;
-		err = build_group(s, p, &p->heap, now_ns, &rp->heap);
+		/* mmap regions are never sampled. */
+		err = build_group(s, p, &p->heap, true, now_ns, &rp->heap);
 		if (!err)
-			err = build_group(s, p, &p->mmaps, now_ns, &rp->mmap);
+			err = build_group(s, p, &p->mmaps, false, now_ns, &rp->mmap);
 		if (err)
 			goto cleanup;
 		if (!has_content(p, rp)) {

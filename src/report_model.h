@@ -26,8 +26,9 @@ struct lt_report_frame {
 };
 
 struct lt_report_stack {
-	uint64_t bytes;
+	uint64_t bytes;          /* with sampling: unbiased estimates */
 	uint64_t allocs;
+	uint64_t sampled_allocs; /* blocks actually recorded */
 	double oldest_age_s;
 	struct lt_report_frame *frames; /* innermost first */
 	uint32_t nframes;
@@ -36,6 +37,7 @@ struct lt_report_stack {
 struct lt_report_group {
 	uint64_t outstanding_bytes;  /* every live block, before the age filter */
 	uint64_t outstanding_allocs;
+	uint64_t sampled_allocs;     /* blocks actually recorded */
 	struct lt_report_stack *stacks; /* filtered, sorted, cut to -T */
 	size_t nstacks;
 };
@@ -57,6 +59,7 @@ struct lt_report {
 	uint64_t lost_events;
 	bool has_mmap;
 	uint64_t min_age_ms;
+	uint64_t sample_bytes; /* 0: exact counts */
 	struct lt_report_process *procs;
 	size_t nprocs;
 };

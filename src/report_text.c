@@ -62,6 +62,9 @@ void lt_report_write_text(FILE *out, const struct lt_report *r)
 		" frees of blocks allocated before tracing, %" PRIu64 " lost\n",
 		r->stats.alloc_events, r->stats.free_events, r->stats.unmatched_frees,
 		r->lost_events);
+	if (r->sample_bytes)
+		fprintf(out, "sampling one block per %" PRIu64 " bytes on average: "
+			"bytes and counts are estimates\n", r->sample_bytes);
 	if (!r->nprocs)
 		fprintf(out, "no outstanding allocations\n");
 	for (size_t i = 0; i < r->nprocs; i++) {

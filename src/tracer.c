@@ -15,6 +15,7 @@
 #include "elf_file.h"
 #include "event_consumer.h"
 #include "leaktrace.skel.h"
+#include "sampling.h"
 
 int lt_tracer_validate_targets(const struct lt_options *o, char *err, size_t errlen)
 {
@@ -77,6 +78,9 @@ static int open_and_load(struct lt_session *s, bool lib_watch)
 	s->skel->rodata->per_process_attach = s->mode == LT_MODE_PIDS;
 	s->skel->rodata->use_ignore_list = s->mode == LT_MODE_SYSTEM;
 	s->skel->rodata->min_size_bytes = o->min_size;
+	s->skel->rodata->sample_bytes = o->sample_bytes;
+	if (o->sample_bytes)
+		lt_sample_fill_table((uint32_t *)s->skel->rodata->exp_table, LT_EXP_TABLE_SIZE);
 	s->skel->rodata->max_size_bytes = o->max_size;
 	bpf_map__set_max_entries(s->skel->maps.events, (__u32)o->ringbuf_bytes);
 	/* Wake at 1/8 full: room to spare while the consumer catches up. */

@@ -1171,6 +1171,41 @@ def t_cxx_demangled(ctx):
     expect(any(fr['func'] == 'main' for fr in s['frames']), 'main missing from %s' % describe([s]))
 
 
+def t_sampling_estimates(ctx):
+    """--sample-bytes: per-stack estimates of bytes and counts within 4 sigma of the truth."""
+    import math
+    mean = 65536
+    leaks = {'leak_small': (20000, 1000), 'leak_big': (50, 200000)}
+    churn = 100000
+    cmd = '%s %d %d %d %d %d' % (ctx.prog('sample_leaky'), leaks['leak_small'][0], leaks['leak_small'][1],
+                                 leaks['leak_big'][0], leaks['leak_big'][1], churn)
+    p = run_to_end(ctx, ['-T', '0', '--format', 'json', '--sample-bytes', str(mean), '-c', cmd], timeout=120)
+    expect(p.popen.returncode == 0, 'exit status %s%s' % (p.popen.returncode, tail(p)))
+    rep = final_report(p)
+    expect(rep.get('sampling', {}).get('mean_bytes') == mean, 'no sampling block in the report: %r' % rep.get('sampling'))
+    expect(rep['stats']['lost_events'] == 0, 'lost events: %r' % rep['stats'])
+    # Unsampled blocks send nothing, their frees included.
+    expect(rep['stats']['free_events'] < churn // 100, 'too many free records for sampling: %d' % rep['stats']['free_events'])
+    proc = find_proc(rep, comm='sample_leaky')
+    for fn, (count, size) in leaks.items():
+        hits = [s for s in proc['stacks'] if s['frames'] and s['frames'][0]['func'] == fn]
+        expect(len(hits) == 1, 'no single stack for %s: %s' % (fn, describe(proc['stacks'])))
+        s = hits[0]
+        prob = -math.expm1(-size / mean)
+        sd_bytes = math.sqrt(count * size * size * (1 - prob) / prob)
+        sd_count = math.sqrt(count * (1 - prob) / prob)
+        expect(abs(s['bytes'] - count * size) <= 4 * sd_bytes + 1,
+               '%s: estimated %d bytes, truth %d, sd %.0f' % (fn, s['bytes'], count * size, sd_bytes))
+        expect(abs(s['allocs'] - count) <= 4 * sd_count + 1,
+               '%s: estimated %d blocks, truth %d, sd %.1f' % (fn, s['allocs'], count, sd_count))
+        expect(s['sampled_allocs'] <= count, '%s: %d sampled of %d' % (fn, s['sampled_allocs'], count))
+    small = [s for s in proc['stacks'] if s['frames'] and s['frames'][0]['func'] == 'leak_small'][0]
+    expect(small['sampled_allocs'] < leaks['leak_small'][0] // 10,
+           'leak_small: %d of %d blocks recorded: not sampling' % (small['sampled_allocs'], leaks['leak_small'][0]))
+    expect(not any(s['frames'] and s['frames'][0]['func'] == 'churn' for s in proc['stacks']),
+           'churn blocks (all freed) reported: %s' % describe(proc['stacks']))
+
+
 def t_ringbuf_overflow(ctx):
     """a stalled consumer with a 1 MiB ring buffer: drops are counted, reported and warned about."""
     t = start_waiting_leaky(ctx, churn=40000)
@@ -1331,6 +1366,7 @@ SCENARIOS = [
     ('c_failing_command', t_c_failing_command),
     ('static_other_binary', t_static_other_binary),
     ('cxx_demangled', t_cxx_demangled),
+    ('sampling_estimates', t_sampling_estimates),
     ('ringbuf_overflow', t_ringbuf_overflow),
     ('sigkill_detaches', t_sigkill_detaches),
     ('err_nonexistent_pid', t_err_nonexistent_pid),
