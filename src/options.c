@@ -36,6 +36,8 @@ static const char usage_text[] =
 	"      --sample-bytes N   sample one block per N allocated bytes on average;\n"
 	"                         reports show unbiased estimates (see README)\n"
 	"  -v, --verbose          say what is attached where\n"
+	"      --self-test        show where each probe goes in the libc of -p PID (or\n"
+	"                         leaktrace's own) and -O files, and what it costs\n"
 	"  -h, --help             this help;  --version  the version\n"
 	"\n"
 	"Signals: SIGUSR1 prints a report now; SIGINT/SIGTERM print a final report and exit.\n"
@@ -53,6 +55,7 @@ enum {
 	OPT_RINGBUF,
 	OPT_VERSION,
 	OPT_SAMPLE,
+	OPT_SELF_TEST,
 };
 
 static const struct option long_options[] = {
@@ -73,6 +76,7 @@ static const struct option long_options[] = {
 	{ "ringbuf-mb", required_argument, NULL, OPT_RINGBUF },
 	{ "version", no_argument, NULL, OPT_VERSION },
 	{ "sample-bytes", required_argument, NULL, OPT_SAMPLE },
+	{ "self-test", no_argument, NULL, OPT_SELF_TEST },
 	{},
 };
 
@@ -191,6 +195,9 @@ static int parse_one(struct lt_options *o, int c, const char *arg)
 		return 0;
 	case OPT_MMAP:
 		o->trace_mmap = true;
+		return 0;
+	case OPT_SELF_TEST:
+		o->self_test = true;
 		return 0;
 	case OPT_FORMAT:
 		if (!strcmp(arg, "text"))

@@ -31,6 +31,7 @@ struct lt_options {
 	uint64_t ringbuf_bytes; /* --ringbuf-mb, default 64 MiB */
 	uint64_t sample_bytes;  /* --sample-bytes; 0 = every block */
 	int verbose;            /* -v */
+	bool self_test;         /* --self-test: show probe placement and exit */
 };
 
 /* Parses argv. Returns 0, 1 when --help/--version was printed, or -EINVAL

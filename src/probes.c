@@ -250,6 +250,36 @@ static void *detach_some(void *arg)
  * one, tens of links make exit take seconds. Closed from several threads,
  * the waits overlap. Falls back to closing inline if threads fail.
  */
+int lt_probes_describe(FILE *out, const char *path, const char *shown_as)
+{
+	struct resolved found[NSPECS];
+	struct lt_elf_file *ef;
+	int stepped = 0, ret = lt_elf_open_path(path, &ef);
+	size_t n;
+
+	if (ret)
+		return ret;
+	n = resolve(ef, true, found);
+	fprintf(out, "%s\n", shown_as);
+	fprintf(out, "  %-15s %-10s %-7s %-16s %s\n", "function", "offset", "moved", "probe cost",
+		"instruction at the probe");
+	for (size_t i = 0; i < n; i++) {
+		const struct lt_probe_site *site = &found[i].site;
+		char off[32], moved[16];
+
+		snprintf(off, sizeof(off), "0x%llx",
+			 (unsigned long long)(found[i].offset + site->offset));
+		snprintf(moved, sizeof(moved), site->offset ? "+0x%llx" : "-",
+			 (unsigned long long)site->offset);
+		fprintf(out, "  %-15s %-10s %-7s %-16s %s%s\n", found[i].spec->symbol, off, moved,
+			site->emulated ? "emulated" : "single-stepped", site->insn,
+			found[i].spec->mmap_only ? "  (--mmap)" : "");
+		stepped += !site->emulated;
+	}
+	lt_elf_close(ef);
+	return stepped;
+}
+
 void lt_probes_destroy(struct lt_probe_set *ps)
 {
 	struct detach_share shares[LT_DETACH_THREADS];

@@ -5,6 +5,7 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdio.h>
 #include <sys/types.h>
 
 struct leaktrace_bpf;
@@ -24,6 +25,10 @@ struct lt_probe_set {
  */
 int lt_probes_attach_object(struct lt_probe_set *ps, struct leaktrace_bpf *skel, const char *path,
 			    pid_t pid, bool with_mmap, int verbose, char *err, size_t errlen);
+/* --self-test: print where each probe of the object at path would go and
+ * whether the kernel emulates the instruction there. Returns the number of
+ * single-stepped probes, or -errno. */
+int lt_probes_describe(FILE *out, const char *path, const char *shown_as);
 /* Keep any other link (tracepoints) for destruction with the set. */
 int lt_probes_keep_link(struct lt_probe_set *ps, struct bpf_link *link);
 void lt_probes_destroy(struct lt_probe_set *ps);

@@ -1206,6 +1206,24 @@ def t_sampling_estimates(ctx):
            'churn blocks (all freed) reported: %s' % describe(proc['stacks']))
 
 
+def t_self_test(ctx):
+    """--self-test: free's probe moved to an emulated instruction; single-stepped ones counted."""
+    p = run_to_end(ctx, ['--self-test'], timeout=30)
+    expect(p.popen.returncode == 0, 'exit status %s%s' % (p.popen.returncode, tail(p)))
+    rows = {}
+    for line in p.out_lines:
+        f = line.split()
+        if len(f) >= 5 and f[0] in ('malloc', 'free', 'calloc', 'realloc', 'posix_memalign'):
+            rows[f[0]] = f
+    expect(set(rows) == {'malloc', 'free', 'calloc', 'realloc', 'posix_memalign'}, 'rows: %r' % sorted(rows))
+    expect(rows['free'][2] != '-' and rows['free'][3] == 'emulated', 'free not moved to an emulated instruction: %r' % rows['free'])
+    expect(rows['malloc'][2] == '-' and rows['malloc'][3] == 'emulated', 'malloc row: %r' % rows['malloc'])
+    stepped = sum(1 for line in p.out_lines if ' single-stepped ' in line)
+    summary = [line for line in p.out_lines if line.endswith('must be probed at +0)')]
+    expect(summary and summary[-1].startswith('%d single-stepped' % stepped),
+           'summary %r does not count %d single-stepped rows' % (summary, stepped))
+
+
 def t_ringbuf_overflow(ctx):
     """a stalled consumer with a 1 MiB ring buffer: drops are counted, reported and warned about."""
     t = start_waiting_leaky(ctx, churn=40000)
@@ -1367,6 +1385,7 @@ SCENARIOS = [
     ('static_other_binary', t_static_other_binary),
     ('cxx_demangled', t_cxx_demangled),
     ('sampling_estimates', t_sampling_estimates),
+    ('self_test', t_self_test),
     ('ringbuf_overflow', t_ringbuf_overflow),
     ('sigkill_detaches', t_sigkill_detaches),
     ('err_nonexistent_pid', t_err_nonexistent_pid),
