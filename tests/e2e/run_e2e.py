@@ -1218,7 +1218,8 @@ def t_self_test(ctx):
     expect(set(rows) == {'malloc', 'free', 'calloc', 'realloc', 'posix_memalign'}, 'rows: %r' % sorted(rows))
     expect(rows['free'][2] != '-' and rows['free'][3] == 'emulated', 'free not moved to an emulated instruction: %r' % rows['free'])
     expect(rows['malloc'][2] == '-' and rows['malloc'][3] == 'emulated', 'malloc row: %r' % rows['malloc'])
-    stepped = sum(1 for line in p.out_lines if ' single-stepped ' in line)
+    stepped = sum(1 for line in p.out_lines
+                  if line.startswith('  ') and len(line.split()) >= 5 and line.split()[3] == 'single-stepped')
     summary = [line for line in p.out_lines if line.endswith('must be probed at +0)')]
     expect(summary and summary[-1].startswith('%d single-stepped' % stepped),
            'summary %r does not count %d single-stepped rows' % (summary, stepped))
