@@ -1,0 +1,695 @@
+#!/usr/bin/python3
+"""make bench: ns per malloc/free pair, side by side, on one workload.
+
+Rows, each for 1 and 2 threads of tools/bench/churn_bench:
+  untraced; the raw trap floor (tracefs uprobe_events at exactly the offsets
+  leaktrace chooses, no BPF, records written to a 1 KB trace buffer); the
+  same with tracing_on=0 (trap only, for reference); leaktrace -p with full
+  stacks; leaktrace -p
+  --sample-bytes 524288 (when built); a bpftrace memleak-style peer
+  (tools/bench/memleak.bt).
+
+Every churn_bench starts, prints "ready PID" and waits for SIGUSR1, so the
+tracer is attached before the measured run. Exit status: 0 when the
+measurements ran (targets met or not), 1 when something could not be measured
+at all, 130 on Ctrl-C. Nothing is left attached: tracefs events are removed
+and every child is ended in a finally block.
+"""
+
+import argparse
+import json
+import os
+import re
+import shutil
+import signal
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+
+TRACEFS = "/sys/kernel/tracing"
+GROUP = "ltbench"
+SAMPLE_BYTES = 524288
+ATTACH_TIMEOUT = 60.0
+EXIT_TIMEOUT = 60.0
+
+
+class BenchError(Exception):
+    pass
+
+
+def log(msg):
+    print("bench: " + msg, file=sys.stderr, flush=True)
+
+
+# ---------------------------------------------------------------- children
+
+class Child:
+    """A child process whose output lines are collected by reader threads and
+    whose rusage is taken with wait4 (CPU seconds, peak RSS)."""
+
+    def __init__(self, argv, name, ready=None, ready_stream="stderr",
+                 stdout_path=None):
+        self.name = name
+        self.lines = {"stdout": [], "stderr": []}
+        self.ready_re = re.compile(ready) if ready else None
+        self.ready_stream = ready_stream
+        self.ready_event = threading.Event()
+        self.eof = {"stdout": threading.Event(), "stderr": threading.Event()}
+        self.rusage = None
+        self.status = None
+        self.started = time.monotonic()
+        stdout = subprocess.PIPE
+        self._stdout_file = None
+        if stdout_path:
+            self._stdout_file = open(stdout_path, "wb")
+            stdout = self._stdout_file
+            self.eof["stdout"].set()
+        self.proc = subprocess.Popen(argv, stdin=subprocess.DEVNULL,
+                                     stdout=stdout, stderr=subprocess.PIPE)
+        self.pid = self.proc.pid
+        self._threads = []
+        for stream in ("stdout", "stderr"):
+            f = getattr(self.proc, stream)
+            if f is None:
+                continue
+            t = threading.Thread(target=self._read, args=(stream, f),
+                                 daemon=True)
+            t.start()
+            self._threads.append(t)
+
+    def _read(self, stream, f):
+        for raw in iter(f.readline, b""):
+            line = raw.decode("utf-8", "replace").rstrip("\n")
+            self.lines[stream].append(line)
+            if (self.ready_re and stream == self.ready_stream
+                    and self.ready_re.search(line)):
+                self.ready_event.set()
+        f.close()
+        self.eof[stream].set()
+
+    def wait_ready(self, timeout):
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if self.ready_event.wait(0.05):
+                return
+            if self.poll() is not None:
+                break
+        raise BenchError("%s did not get ready (status %s): %s" % (
+            self.name, self.status, self.tail()))
+
+    def tail(self, n=6):
+        lines = self.lines["stderr"][-n:] or self.lines["stdout"][-n:]
+        return " | ".join(lines) if lines else "(no output)"
+
+    def poll(self):
+        if self.status is not None:
+            return self.status
+        pid, status, ru = os.wait4(self.pid, os.WNOHANG)
+        if pid == 0:
+            return None
+        self._reaped(status, ru)
+        return self.status
+
+    def _reaped(self, status, ru):
+        self.rusage = ru
+        self.status = os.waitstatus_to_exitcode(status)
+        self.proc.returncode = self.status  # wait4 reaped it, not Popen
+        self.ended = time.monotonic()
+        for t in self._threads:
+            t.join(5)
+        if self._stdout_file:
+            self._stdout_file.close()
+
+    def wait(self, timeout):
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if self.poll() is not None:
+                return self.status
+            time.sleep(0.02)
+        return None
+
+    def signal(self, sig):
+        if self.status is None:
+            try:
+                os.kill(self.pid, sig)
+            except ProcessLookupError:
+                pass
+
+    def end(self):
+        """Ends it for good (SIGINT, then SIGKILL) and reaps it."""
+        if self.poll() is not None:
+            return
+        self.signal(signal.SIGINT)
+        if self.wait(15) is None:
+            self.signal(signal.SIGKILL)
+            self.wait(15)
+
+
+class Bench:
+    def __init__(self, args):
+        self.args = args
+        self.children = []
+        self.tmp = tempfile.mkdtemp(prefix="ltbench.")
+        self.mounted_tracefs = False
+        self.events_defined = False
+        self.saved_buffer_kb = None
+        self.foreign = set()
+        self.libc = None
+        self.bpftrace = None
+        self.quiet_budget = 60.0
+        self.saved_tracing_on = None
+
+    # ---------------------------------------------------------- children
+
+    def spawn(self, argv, name, **kw):
+        c = Child(argv, name, **kw)
+        self.children.append(c)
+        return c
+
+    def start_churn(self, threads):
+        c = self.spawn([self.args.churn, "-t", str(threads),
+                        "-s", str(self.args.seconds)],
+                       "churn_bench", ready=r"^ready \d+", ready_stream="stdout")
+        c.wait_ready(30)
+        return c
+
+    def finish_churn(self, churn):
+        """SIGUSR1 (go), then waits for its result line. The result is marked
+        disturbed when another process held uprobes before or after it."""
+        disturbed = self.wait_quiet()
+        churn.signal(signal.SIGUSR1)
+        st = churn.wait(self.args.seconds + EXIT_TIMEOUT)
+        if st is None:
+            churn.end()
+            raise BenchError("churn_bench did not finish")
+        churn.eof["stdout"].wait(5)
+        if st != 0:
+            raise BenchError("churn_bench exited with %s: %s" % (st, churn.tail()))
+        for line in churn.lines["stdout"]:
+            f = line.split()
+            if f and f[0] == "result":
+                kv = dict(zip(f[1::2], f[2::2]))
+                disturbed = self.note_foreign_uprobes() or disturbed
+                return {"ns": float(kv["ns_per_pair"]), "disturbed": disturbed,
+                        "pairs": int(kv["pairs"]),
+                        "throughput_ns": float(kv["throughput_ns_per_pair"])}
+        raise BenchError("no result line from churn_bench: %s" % churn.tail())
+
+    # ---------------------------------------------------------- rows
+
+    def run_untraced(self, threads):
+        return self.finish_churn(self.start_churn(threads))
+
+    def run_leaktrace(self, threads, extra):
+        churn = self.start_churn(threads)
+        out = os.path.join(self.tmp, "leaktrace-%d-%d.json" % (threads, len(extra)))
+        lt = self.spawn([self.args.leaktrace, "-p", str(churn.pid),
+                         "--format", "json", "-w", out] + extra,
+                        "leaktrace", ready=r"^leaktrace: tracing")
+        try:
+            lt.wait_ready(ATTACH_TIMEOUT)
+            res = self.finish_churn(churn)
+        finally:
+            lt.signal(signal.SIGINT)
+            if lt.wait(EXIT_TIMEOUT) is None:
+                lt.end()
+                raise BenchError("leaktrace did not exit within %d s of SIGINT"
+                                 % EXIT_TIMEOUT)
+        if lt.status != 0:
+            raise BenchError("leaktrace exited with %s: %s" % (lt.status, lt.tail()))
+        final = None
+        with open(out) as f:
+            for line in f:
+                if line.strip():
+                    final = json.loads(line)
+        if final is None:
+            raise BenchError("leaktrace wrote no report to %s" % out)
+        stats = final.get("stats", {})
+        res.update(lost=stats.get("lost_events"),
+                   seen=stats.get("alloc_events"),
+                   cpu=lt.rusage.ru_utime + lt.rusage.ru_stime,
+                   rss_kb=lt.rusage.ru_maxrss,
+                   life=lt.ended - lt.started)
+        return res
+
+    def run_bpftrace(self, threads):
+        churn = self.start_churn(threads)
+        out = os.path.join(self.tmp, "bpftrace-%d.out" % threads)
+        bt = self.spawn([self.bpftrace, "-B", "line", "-p", str(churn.pid),
+                         self.args.bpftrace_script, str(churn.pid)],
+                        "bpftrace", ready=r"^memleak\.bt: tracing",
+                        ready_stream="stdout")
+        try:
+            bt.wait_ready(ATTACH_TIMEOUT)
+            res = self.finish_churn(churn)
+        finally:
+            bt.signal(signal.SIGINT)
+            if bt.wait(EXIT_TIMEOUT) is None:
+                bt.end()
+                raise BenchError("bpftrace did not exit within %d s of SIGINT"
+                                 % EXIT_TIMEOUT)
+        bt.eof["stdout"].wait(5)
+        with open(out, "w") as f:
+            f.write("\n".join(bt.lines["stdout"] + ["--- stderr"] +
+                              bt.lines["stderr"]) + "\n")
+        if bt.status != 0:
+            raise BenchError("bpftrace exited with %s: %s" % (bt.status, bt.tail()))
+        seen = None
+        for line in bt.lines["stdout"]:
+            m = re.match(r"memleak\.bt: allocs @n_alloc: (\d+)", line)
+            if m:
+                seen = int(m.group(1))
+        if seen is None:
+            raise BenchError("bpftrace printed no counts (see %s)" % out)
+        res.update(seen=seen, cpu=bt.rusage.ru_utime + bt.rusage.ru_stime,
+                   rss_kb=bt.rusage.ru_maxrss, life=bt.ended - bt.started)
+        return res
+
+    # ---------------------------------------------------------- probe sites
+
+    def discover_offsets(self):
+        """Runs leaktrace -v -p on a waiting churn_bench and reads where it
+        put the malloc and free probes (file offsets in libc)."""
+        churn = self.start_churn(1)
+        lt = self.spawn([self.args.leaktrace, "-v", "-p", str(churn.pid),
+                         "--format", "json", "-w", os.devnull],
+                        "leaktrace -v", ready=r"^leaktrace: tracing")
+        try:
+            lt.wait_ready(ATTACH_TIMEOUT)
+            sites = {}
+            for line in lt.lines["stderr"]:
+                m = re.search(r"attached (malloc|free)\b.* at (/proc/\d+/map_files/"
+                              r"[0-9a-f]+-[0-9a-f]+)\+0x([0-9a-f]+)", line)
+                if m:
+                    sites[m.group(1)] = (m.group(2), int(m.group(3), 16))
+            if set(sites) != {"malloc", "free"}:
+                raise BenchError("leaktrace -v did not name the malloc and free "
+                                 "sites: %s" % lt.tail(20))
+            # The mapping's file, named while the process is alive.
+            path = os.path.realpath(os.readlink(sites["malloc"][0]))
+            if not os.path.exists(path):
+                path = os.path.realpath("/lib/x86_64-linux-gnu/libc.so.6")
+        finally:
+            lt.end()
+            churn.signal(signal.SIGTERM)
+            churn.wait(10)
+            churn.end()
+        return path, sites["malloc"][1], sites["free"][1]
+
+    # ---------------------------------------------------------- tracefs
+
+    def tracefs(self, name):
+        return os.path.join(TRACEFS, name)
+
+    def write_tracefs(self, name, text, append=False):
+        # One write(2) per command; no seek (tracefs files refuse lseek on
+        # open in Python's append mode).
+        flags = os.O_WRONLY | (os.O_APPEND if append else os.O_TRUNC)
+        fd = os.open(self.tracefs(name), flags)
+        try:
+            os.write(fd, text.encode())
+        finally:
+            os.close(fd)
+
+    def mount_tracefs(self):
+        if os.path.exists(self.tracefs("uprobe_events")):
+            return
+        subprocess.run(["mount", "-t", "tracefs", "nodev", TRACEFS], check=True)
+        self.mounted_tracefs = True
+
+    def remove_events(self):
+        """Disables and removes the ltbench events (also left-overs)."""
+        if not os.path.exists(self.tracefs("events/" + GROUP)):
+            return
+        try:
+            self.write_tracefs("events/%s/enable" % GROUP, "0")
+        except OSError as e:
+            log("could not disable %s events: %s" % (GROUP, e))
+        for ev in ("malloc", "malloc_ret", "free"):
+            if os.path.exists(self.tracefs("events/%s/%s" % (GROUP, ev))):
+                try:
+                    self.write_tracefs("uprobe_events", "-:%s/%s\n" % (GROUP, ev),
+                                       append=True)
+                except OSError as e:
+                    log("could not remove %s/%s: %s" % (GROUP, ev, e))
+
+    def run_floor(self, threads, libc, off_malloc, off_free, record=True):
+        """The three probes as tracefs uprobe events, no BPF. record: each hit
+        writes its record to a 1 KB trace buffer; otherwise tracing_on is 0
+        for the run, so the handler finds the buffer off and only the trap
+        (and the event dispatch) is left."""
+        churn = self.start_churn(threads)
+        self.libc = libc
+        self.remove_events()
+        self.events_defined = True
+        if self.saved_buffer_kb is None:
+            with open(self.tracefs("buffer_size_kb")) as f:
+                cur = f.read()
+            m = re.search(r"expanded: (\d+)", cur)
+            self.saved_buffer_kb = m.group(1) if m else cur.split()[0]
+        if self.saved_tracing_on is None:
+            with open(self.tracefs("tracing_on")) as f:
+                self.saved_tracing_on = f.read().strip()
+        self.write_tracefs("buffer_size_kb", "1")
+        self.write_tracefs("tracing_on", "1" if record else "0")
+        for line in ("p:%s/malloc %s:0x%x" % (GROUP, libc, off_malloc),
+                     "r:%s/malloc_ret %s:0x%x" % (GROUP, libc, off_malloc),
+                     "p:%s/free %s:0x%x" % (GROUP, libc, off_free)):
+            self.write_tracefs("uprobe_events", line + "\n", append=True)
+        hits0 = self.uprobe_hits()
+        self.write_tracefs("events/%s/enable" % GROUP, "1")
+        try:
+            res = self.finish_churn(churn)
+        finally:
+            self.write_tracefs("events/%s/enable" % GROUP, "0")
+            hits = self.uprobe_hits()
+            self.remove_events()
+            self.write_tracefs("tracing_on", self.saved_tracing_on)
+        res["seen"] = hits.get("malloc_ret", 0) - hits0.get("malloc_ret", 0)
+        return res
+
+    def uprobe_hits(self):
+        hits = {}
+        try:
+            with open(self.tracefs("uprobe_profile")) as f:
+                for line in f:
+                    p = line.split()
+                    # "FILE EVENT HITS"; EVENT with or without its group
+                    if len(p) == 3 and p[0] == self.libc and \
+                            p[1].split("/")[-1] in ("malloc", "malloc_ret", "free"):
+                        hits[p[1].split("/")[-1]] = int(p[2])
+        except OSError:
+            pass
+        return hits
+
+    # ---------------------------------------------------------- checks
+
+    def bpftool_json(self, *what):
+        try:
+            r = subprocess.run(["bpftool", "-j"] + list(what), capture_output=True,
+                               text=True, timeout=30)
+            return json.loads(r.stdout or "[]")
+        except (OSError, ValueError, subprocess.TimeoutExpired):
+            return []
+
+    def uprobe_holders(self):
+        """pids holding uprobes/uretprobes (bpftool perf list) and uprobe
+        links (bpftool link list)."""
+        held = set()
+        for e in self.bpftool_json("perf", "list"):
+            if e.get("fd_type") in ("uprobe", "uretprobe"):
+                held.add(e.get("pid"))
+        for e in self.bpftool_json("link", "list"):
+            if "uprobe" in str(e.get("type", "")):
+                for p in e.get("pids", []) or [{"pid": None}]:
+                    held.add(p.get("pid"))
+        return held
+
+    def wait_quiet(self):
+        """Waits (within a budget for the whole run) until no other process
+        holds uprobes: their probes on libc may trap in churn_bench too.
+        Returns whether some still do."""
+        deadline = time.monotonic() + min(20.0, self.quiet_budget)
+        said = False
+        while True:
+            foreign = self.note_foreign_uprobes()
+            if not foreign or time.monotonic() >= deadline:
+                break
+            if not said:
+                log("waiting up to %.0f s for other uprobe users to finish: %s" %
+                    (deadline - time.monotonic(), ", ".join(map(str, sorted(foreign)))))
+                said = True
+            time.sleep(0.5)
+            self.quiet_budget -= 0.5
+        return bool(foreign)
+
+    def note_foreign_uprobes(self):
+        """Notes the other processes that hold uprobes now; returns their pids."""
+        mine = {c.pid for c in self.children if c.status is None}
+        foreign = self.uprobe_holders() - mine
+        for pid in foreign:
+            try:
+                with open("/proc/%d/cmdline" % pid, "rb") as f:
+                    cmd = f.read().replace(b"\0", b" ").decode(errors="replace")
+            except (OSError, TypeError):
+                cmd = "?"
+            self.foreign.add("%s (%s)" % (pid, cmd.strip()[:80]))
+        return foreign
+
+    def cleanup(self):
+        for c in self.children:
+            c.end()
+        if self.events_defined:
+            self.remove_events()
+            for name, val in (("buffer_size_kb", self.saved_buffer_kb),
+                              ("tracing_on", self.saved_tracing_on)):
+                if val:
+                    try:
+                        self.write_tracefs(name, val)
+                    except OSError as e:
+                        log("could not restore %s: %s" % (name, e))
+        left = []
+        if os.path.exists(self.tracefs("uprobe_events")):
+            with open(self.tracefs("uprobe_events")) as f:
+                left = [ln for ln in f.read().splitlines() if ln.strip()]
+        mine = [ln for ln in left if (":%s/" % GROUP) in ln]
+        if self.mounted_tracefs:
+            if left:
+                log("tracefs left mounted: uprobe_events not empty: %s" % left)
+            else:
+                subprocess.run(["umount", TRACEFS], check=False)
+        held = self.uprobe_holders() & {c.pid for c in self.children}
+        return mine, left, held
+
+    # ---------------------------------------------------------- bpftrace
+
+    def ensure_bpftrace(self):
+        path = shutil.which("bpftrace")
+        if path:
+            return path
+        log("installing the Debian package bpftrace (apt-get)")
+        env = dict(os.environ, DEBIAN_FRONTEND="noninteractive")
+        subprocess.run(["apt-get", "update", "-q"], env=env, check=False,
+                       stdout=subprocess.DEVNULL)
+        subprocess.run(["apt-get", "install", "-y", "-q", "bpftrace"], env=env,
+                       check=False, stdout=subprocess.DEVNULL)
+        return shutil.which("bpftrace")
+
+
+# -------------------------------------------------------------- report
+
+def fmt_ns(r, base):
+    mark = "*" if r.get("disturbed") else ""
+    if base is None:
+        return "%.1f%s" % (r["ns"], mark)
+    return "%.0f (+%.0f)%s" % (r["ns"], r["ns"] - base["ns"], mark)
+
+
+def overhead(r, base):
+    if r is None or base is None:
+        return None
+    return r["ns"] - base["ns"]
+
+
+def ratio(a, b):
+    if a is None or b is None or b <= 0:
+        return None
+    return a / b
+
+
+def print_table(results, threads, seconds, sampled_state, errors):
+    cols = ["%d thread%s" % (t, "" if t == 1 else "s") for t in threads]
+    rows = []
+
+    def row(label, vals):
+        rows.append([label] + vals)
+
+    def get(name, t):
+        return results.get((name, t))
+
+    unt = {t: get("untraced", t) for t in threads}
+    for name, label in (("untraced", "untraced ns/pair"),
+                        ("floor", "raw trap floor ns/pair (+overhead)"),
+                        ("trap", "  trap only (tracing_on=0), for reference"),
+                        ("full", "leaktrace full stacks ns/pair"),
+                        ("sampled", "leaktrace --sample-bytes %d" % SAMPLE_BYTES),
+                        ("bpftrace", "bpftrace memleak.bt ns/pair")):
+        vals = []
+        for t in threads:
+            r = get(name, t)
+            if name == "sampled" and sampled_state:
+                vals.append(sampled_state)
+                continue
+            if r is None:
+                vals.append("n/a (%s)" % errors.get((name, t), "failed"))
+                continue
+            vals.append(fmt_ns(r, None if name == "untraced" else unt[t]))
+        row(label, vals)
+
+    floor_oh = {t: overhead(get("floor", t), unt[t]) for t in threads}
+    trap_oh = {t: overhead(get("trap", t), unt[t]) for t in threads}
+    bt_oh = {t: overhead(get("bpftrace", t), unt[t]) for t in threads}
+    for name, label in (("full", "full"), ("sampled", "sampled")):
+        if name == "sampled" and sampled_state:
+            continue
+        oh = {t: overhead(get(name, t), unt[t]) for t in threads}
+        row("  %s overhead / floor overhead" % label,
+            [fmt_ratio(ratio(oh[t], floor_oh[t])) for t in threads])
+        row("  %s overhead / trap-only overhead" % label,
+            [fmt_ratio(ratio(oh[t], trap_oh[t])) for t in threads])
+        row("  %s overhead / bpftrace overhead" % label,
+            [fmt_ratio(ratio(oh[t], bt_oh[t])) for t in threads])
+    for name, label in (("full", "leaktrace full"), ("sampled", "leaktrace sampled"),
+                        ("bpftrace", "bpftrace")):
+        if name == "sampled" and sampled_state:
+            continue
+        if name != "bpftrace":
+            row("%s lost events" % label,
+                [str(get(name, t)["lost"]) if get(name, t) else "n/a" for t in threads])
+        row("%s CPU s (user+sys)" % label,
+            ["%.2f of %.1f s alive" % (get(name, t)["cpu"], get(name, t)["life"])
+             if get(name, t) else "n/a" for t in threads])
+        row("%s peak RSS MiB" % label,
+            ["%.1f" % (get(name, t)["rss_kb"] / 1024.0) if get(name, t) else "n/a"
+             for t in threads])
+
+    w0 = max(len(r[0]) for r in rows)
+    wc = [max(len(cols[i]), max(len(r[i + 1]) for r in rows)) for i in range(len(cols))]
+    print()
+    print("churn_bench: free(malloc(64)) through 3 call frames, %.1f s per "
+          "measurement; ns/pair = time a thread spends per pair" % seconds)
+    print("%-*s  %s" % (w0, "", "  ".join("%*s" % (wc[i], c) for i, c in enumerate(cols))))
+    for r in rows:
+        print("%-*s  %s" % (w0, r[0], "  ".join("%*s" % (wc[i], v)
+                                                 for i, v in enumerate(r[1:]))))
+    print()
+    print("Targets (overhead = traced minus untraced ns per pair; the floor is "
+          "the tracefs row with records written):")
+    for t, c in zip(threads, cols):
+        full_oh = overhead(get("full", t), unt[t])
+        r1 = ratio(full_oh, floor_oh[t])
+        r2 = ratio(full_oh, bt_oh[t])
+        print("  %-9s full-stack overhead <= 1.3x raw floor's: %s;  <= 1/4 of "
+              "bpftrace's: %s" % (c + ":", verdict(r1, 1.3), verdict(r2, 0.25)))
+
+
+def fmt_ratio(x):
+    return "n/a" if x is None else "%.2fx" % x
+
+
+def verdict(x, limit):
+    if x is None:
+        return "not measured"
+    return "%s (%.2fx)" % ("met" if x <= limit else "NOT met", x)
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    ap.add_argument("--leaktrace", required=True)
+    ap.add_argument("--churn", required=True)
+    ap.add_argument("--bpftrace-script", required=True)
+    ap.add_argument("--seconds", type=float, default=2.0)
+    ap.add_argument("--threads", default="1,2")
+    args = ap.parse_args()
+    if os.geteuid() != 0:
+        print("bench: run as root (uprobes, tracefs, BPF)", file=sys.stderr)
+        return 1
+    threads = [int(x) for x in args.threads.split(",")]
+    args.leaktrace = os.path.abspath(args.leaktrace)
+    args.churn = os.path.abspath(args.churn)
+    args.bpftrace_script = os.path.abspath(args.bpftrace_script)
+
+    # SIGTERM/SIGHUP end the run like Ctrl-C: through the finally below.
+    def on_term(sig, _frame):
+        raise KeyboardInterrupt
+    signal.signal(signal.SIGTERM, on_term)
+    signal.signal(signal.SIGHUP, on_term)
+
+    bench = Bench(args)
+    results, errors = {}, {}
+    sampled_state = None
+    failed = False
+    interrupted = False
+    t_start = time.monotonic()
+    try:
+        with open("/proc/loadavg") as f:
+            load0 = f.read().split()[0]
+        bench.note_foreign_uprobes()
+        bench.bpftrace = bench.ensure_bpftrace()
+        help_text = subprocess.run([args.leaktrace, "--help"], capture_output=True,
+                                   text=True).stdout
+        if "--sample-bytes" not in help_text:
+            sampled_state = "n/a (not built yet)"
+        bench.mount_tracefs()
+        log("finding leaktrace's probe sites (leaktrace -v -p)")
+        libc, off_malloc, off_free = bench.discover_offsets()
+        log("malloc at %s:0x%x (with its return), free at 0x%x" %
+            (libc, off_malloc, off_free))
+
+        plan = [("untraced", bench.run_untraced),
+                ("floor", lambda t: bench.run_floor(t, libc, off_malloc, off_free)),
+                ("trap", lambda t: bench.run_floor(t, libc, off_malloc, off_free,
+                                                   record=False)),
+                ("full", lambda t: bench.run_leaktrace(t, []))]
+        if not sampled_state:
+            plan.append(("sampled", lambda t: bench.run_leaktrace(
+                t, ["--sample-bytes", str(SAMPLE_BYTES)])))
+        if bench.bpftrace:
+            plan.append(("bpftrace", bench.run_bpftrace))
+        else:
+            errors.update({("bpftrace", t): "bpftrace not installed" for t in threads})
+            failed = True
+        for t in threads:
+            for name, fn in plan:
+                log("%s, %d thread%s" % (name, t, "" if t == 1 else "s"))
+                try:
+                    results[(name, t)] = r = fn(t)
+                except (BenchError, OSError, subprocess.CalledProcessError) as e:
+                    log("%s, %d threads: could not measure: %s" % (name, t, e))
+                    errors[(name, t)] = "failed"
+                    failed = True
+                    continue
+                if name in ("full", "bpftrace", "floor", "trap") and r.get("seen") is not None \
+                        and r["seen"] < r["pairs"]:
+                    log("warning: %s saw %d allocations of %d pairs" %
+                        (name, r["seen"], r["pairs"]))
+    except KeyboardInterrupt:
+        interrupted = True
+        log("interrupted; cleaning up")
+    except (BenchError, OSError, subprocess.CalledProcessError) as e:
+        log("could not run: %s" % e)
+        failed = True
+    finally:
+        signal.signal(signal.SIGINT, signal.SIG_IGN)
+        mine, left, held = bench.cleanup()
+        signal.signal(signal.SIGINT, signal.SIG_DFL)
+    if interrupted:
+        return 130
+
+    if results:
+        print_table(results, threads, args.seconds, sampled_state, errors)
+    with open("/proc/loadavg") as f:
+        load1 = f.read().split()[0]
+    print()
+    print("Run took %.0f s; load average %s at start, %s at end (2 vCPUs here: other "
+          "work on the machine inflates the numbers)." %
+          (time.monotonic() - t_start, load0, load1))
+    if bench.foreign:
+        print("* other processes held uprobes around this measurement (their "
+              "probes on libc may trap in churn_bench too): %s" %
+              "; ".join(sorted(bench.foreign)[:4]) +
+              (" and %d more" % (len(bench.foreign) - 4) if len(bench.foreign) > 4 else ""))
+    print("Left behind: %s ltbench tracefs events, %s uprobes held by bench "
+          "processes%s." % (len(mine) or "no", len(held) or "no",
+                            "; uprobe_events of others: %d lines" % len(left)
+                            if left and not mine else ""))
+    print("Raw outputs: %s" % bench.tmp)
+    if mine or held:
+        failed = True
+    return 1 if failed else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
