@@ -70,16 +70,32 @@ struct inflight_call {
 	__u64 arg; /* realloc: old block; posix_memalign: memptr */
 	__u32 depth;
 	__u16 func;
-	__u8 skip_alloc; /* outside -z/-Z: the new block is not recorded */
-	__u8 pad;
+	__u8 skip_alloc; /* outside -z/-Z or not sampled: the new block is not recorded */
+	__u8 active;     /* a call is in flight */
 };
 
+/* Task-local: no hashing or shared buckets on the hot path, and freed with
+ * the thread, so a thread that dies inside malloc leaves nothing behind. */
 struct {
-	__uint(type, BPF_MAP_TYPE_HASH);
-	__uint(max_entries, 65536);
-	__type(key, __u32);
+	__uint(type, BPF_MAP_TYPE_TASK_STORAGE);
+	__uint(map_flags, BPF_F_NO_PREALLOC);
+	__type(key, int);
 	__type(value, struct inflight_call);
 } inflight SEC(".maps");
+
+static __always_inline struct inflight_call *current_call(bool create)
+{
+	return bpf_task_storage_get(&inflight, bpf_get_current_task_btf(), 0,
+				    create ? BPF_LOCAL_STORAGE_GET_F_CREATE : 0);
+}
+
+/* A call of the allocator family is in flight on this thread. */
+static __always_inline bool in_allocator(void)
+{
+	struct inflight_call *c = current_call(false);
+
+	return c && c->active;
+}
 
 /* Bytes left until the next sample point, per CPU (a Poisson process over
  * allocated bytes: by memorylessness the CPU it runs on does not matter). */
@@ -211,25 +227,27 @@ static __always_inline bool take_sampled(__u32 tgid, __u64 addr)
 
 static __always_inline int enter_call(__u16 func, __u64 size_bytes, __u64 arg)
 {
-	__u64 id = bpf_get_current_pid_tgid();
-	__u32 tid = (__u32)id;
-	struct inflight_call *outer, call = {};
+	struct inflight_call *call;
 
-	if (!alloc_wanted(id >> 32))
+	if (!alloc_wanted(bpf_get_current_pid_tgid() >> 32))
 		return 0;
-	outer = bpf_map_lookup_elem(&inflight, &tid);
-	if (outer) {
-		outer->depth++;
+	call = current_call(true);
+	if (!call) {
+		count_drop(LT_DROP_INFLIGHT_FULL);
 		return 0;
 	}
-	call.size_bytes = size_bytes;
-	call.arg = arg;
-	call.func = func;
-	call.skip_alloc = size_bytes < min_size_bytes || size_bytes > max_size_bytes;
-	if (sample_bytes && func != LT_FUNC_MMAP && !call.skip_alloc)
-		call.skip_alloc = !sample_block(size_bytes);
-	if (bpf_map_update_elem(&inflight, &tid, &call, BPF_NOEXIST))
-		count_drop(LT_DROP_INFLIGHT_FULL);
+	if (call->active) {
+		call->depth++;
+		return 0;
+	}
+	call->size_bytes = size_bytes;
+	call->arg = arg;
+	call->func = func;
+	call->depth = 0;
+	call->skip_alloc = size_bytes < min_size_bytes || size_bytes > max_size_bytes;
+	if (sample_bytes && func != LT_FUNC_MMAP && !call->skip_alloc)
+		call->skip_alloc = !sample_block(size_bytes);
+	call->active = 1;
 	return 0;
 }
 
@@ -254,6 +272,37 @@ static __always_inline void emit_free(__u32 kind, __u16 func, __u64 addr, __u64 
 	bpf_ringbuf_submit(e, heap_record_flags());
 }
 
+struct user_frame {
+	__u64 next_fp;
+	__u64 ret_addr;
+};
+
+/*
+ * The frame-pointer walk perf does for bpf_get_stack(BPF_F_USER_STACK), done
+ * here directly: at a return probe ip is the caller's return address and
+ * rbp the caller's frame. Cheaper than perf's callchain machinery; stops at
+ * a zero, unreadable or non-increasing frame pointer.
+ */
+static __always_inline __u32 walk_user_stack(struct pt_regs *regs, __u64 *frames)
+{
+	__u64 fp = PT_REGS_FP(regs);
+	struct user_frame fr;
+	int i;
+
+	frames[0] = PT_REGS_IP(regs);
+	for (i = 1; i < LT_MAX_FRAMES; i++) {
+		if (!fp || bpf_probe_read_user(&fr, sizeof(fr), (void *)fp))
+			break;
+		frames[i] = fr.ret_addr;
+		if (fr.next_fp <= fp) {
+			i++;
+			break;
+		}
+		fp = fr.next_fp;
+	}
+	return i;
+}
+
 static __always_inline void emit_alloc(void *ctx, __u32 kind, __u16 func, __u64 addr,
 				       __u64 size_bytes, __u64 released_addr)
 {
@@ -266,11 +315,7 @@ static __always_inline void emit_alloc(void *ctx, __u32 kind, __u16 func, __u64 
 	if (!e)
 		return;
 	/* Taken at the return probe, so frames[0] is malloc's caller. */
-	stack_bytes = bpf_get_stack(ctx, e->frames, sizeof(e->frames), BPF_F_USER_STACK);
-	if (stack_bytes < 0) {
-		count_drop(LT_DROP_STACK);
-		stack_bytes = 0;
-	}
+	stack_bytes = walk_user_stack(ctx, e->frames) * sizeof(__u64);
 	if (stack_bytes > (long)sizeof(e->frames))
 		stack_bytes = sizeof(e->frames);
 	e->hdr.kind = kind;
@@ -352,20 +397,18 @@ int BPF_KPROBE(mmap_entry, void *addr, __u64 len, int prot, int flags)
 SEC("uretprobe")
 int BPF_KRETPROBE(alloc_return, __u64 ret)
 {
-	__u32 tid = (__u32)bpf_get_current_pid_tgid();
-	struct inflight_call *slot, call;
+	struct inflight_call *slot = current_call(false), call;
 	__u64 addr = 0, released = 0;
 	__u32 kind = LT_EV_ALLOC;
 
-	slot = bpf_map_lookup_elem(&inflight, &tid);
-	if (!slot)
+	if (!slot || !slot->active)
 		return 0;
 	if (slot->depth) {
 		slot->depth--;
 		return 0;
 	}
 	call = *slot;
-	bpf_map_delete_elem(&inflight, &tid);
+	slot->active = 0;
 
 	switch (call.func) {
 	case LT_FUNC_POSIX_MEMALIGN:
@@ -417,12 +460,11 @@ SEC("uprobe")
 int BPF_KPROBE(free_entry, void *ptr)
 {
 	__u64 id = bpf_get_current_pid_tgid();
-	__u32 tid = (__u32)id;
 
 	if (!ptr || !alloc_wanted(id >> 32))
 		return 0;
 	/* Inside realloc etc.: the outer call's return accounts for the block. */
-	if (bpf_map_lookup_elem(&inflight, &tid))
+	if (in_allocator())
 		return 0;
 	if (!take_sampled(id >> 32, (__u64)ptr))
 		return 0;
@@ -433,12 +475,7 @@ int BPF_KPROBE(free_entry, void *ptr)
 SEC("uprobe")
 int BPF_KPROBE(munmap_entry, void *addr, __u64 len)
 {
-	__u64 id = bpf_get_current_pid_tgid();
-	__u32 tid = (__u32)id;
-
-	if (!alloc_wanted(id >> 32))
-		return 0;
-	if (bpf_map_lookup_elem(&inflight, &tid))
+	if (!alloc_wanted(bpf_get_current_pid_tgid() >> 32) || in_allocator())
 		return 0;
 	emit_free(LT_EV_MUNMAP, LT_FUNC_MUNMAP, (__u64)addr, len);
 	return 0;
@@ -496,11 +533,8 @@ int BPF_PROG(on_exec, struct task_struct *task)
 SEC("tp_btf/sched_process_exit")
 int BPF_PROG(on_exit, struct task_struct *task)
 {
-	__u32 tid = BPF_CORE_READ(task, pid);
 	__u32 tgid = BPF_CORE_READ(task, tgid);
 
-	/* A thread that died inside malloc never reaches the return probe. */
-	bpf_map_delete_elem(&inflight, &tid);
 	if (BPF_CORE_READ(task, signal, live.counter) != 0)
 		return 0; /* other threads of the process live on */
 	if (!task_event_wanted(tgid))
