@@ -137,22 +137,37 @@ struct {
 	__type(value, __u8);
 } known_files SEC(".maps");
 
-/* Ring-buffer fill level at which heap records wake the consumer; 0 keeps
- * libbpf's adaptive wakeups (wake an idle consumer at once). */
-const volatile __u64 wakeup_bytes = 0;
+/* Ring-buffer fill level at which heap records wake the consumer. */
+const volatile __u64 wakeup_bytes = 1 << 20;
+
+/* Set on a process (its group leader) once one of its heap records woke the
+ * consumer; cleared at exec. */
+struct {
+	__uint(type, BPF_MAP_TYPE_TASK_STORAGE);
+	__uint(map_flags, BPF_F_NO_PREALLOC);
+	__type(key, int);
+	__type(value, __u8);
+} woke_for_process SEC(".maps");
 
 /*
  * Waking the consumer for every record costs the traced thread an irq_work
  * and the consumer a context switch per record (~5 us a malloc/free pair
- * here). Where targets are long-running (-p, system-wide), heap records only
- * wake it once wakeup_bytes are waiting; it also polls on a short timeout.
- * -c keeps prompt wakeups: its short-lived children must be resolved while
- * they are still alive. Task and lib records always wake the consumer.
+ * here). Heap records wake it only once wakeup_bytes are waiting (it also
+ * polls every 20 ms), except the first record of each process image: that
+ * one wakes it at once, so the process's mappings are read while it lives,
+ * even if it exits a moment later. Task and lib records always wake it.
  */
 static __always_inline __u64 heap_record_flags(void)
 {
-	if (!wakeup_bytes)
-		return 0;
+	struct task_struct *task = bpf_get_current_task_btf();
+	__u8 *woke;
+
+	woke = bpf_task_storage_get(&woke_for_process, task->group_leader, 0,
+				    BPF_LOCAL_STORAGE_GET_F_CREATE);
+	if (woke && !*woke) {
+		*woke = 1;
+		return BPF_RB_FORCE_WAKEUP;
+	}
 	return bpf_ringbuf_query(&events, BPF_RB_AVAIL_DATA) >= wakeup_bytes ?
 		       BPF_RB_FORCE_WAKEUP : BPF_RB_NO_WAKEUP;
 }
@@ -523,6 +538,9 @@ SEC("tp_btf/sched_process_exec")
 int BPF_PROG(on_exec, struct task_struct *task)
 {
 	__u32 tgid = BPF_CORE_READ(task, tgid);
+
+	/* A new image: its first heap record should wake the consumer again. */
+	bpf_task_storage_delete(&woke_for_process, task->group_leader);
 
 	if (!task_event_wanted(tgid))
 		return 0;

@@ -84,8 +84,7 @@ static int open_and_load(struct lt_session *s, bool lib_watch)
 	s->skel->rodata->max_size_bytes = o->max_size;
 	bpf_map__set_max_entries(s->skel->maps.events, (__u32)o->ringbuf_bytes);
 	/* Wake at 1/8 full: room to spare while the consumer catches up. */
-	if (s->mode != LT_MODE_COMMAND)
-		s->skel->rodata->wakeup_bytes = o->ringbuf_bytes / 8;
+	s->skel->rodata->wakeup_bytes = o->ringbuf_bytes / 8;
 	if (!lib_watch)
 		bpf_program__set_autoload(s->skel->progs.on_mmap_file, false);
 	err = leaktrace_bpf__load(s->skel);
