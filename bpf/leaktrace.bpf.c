@@ -315,6 +315,8 @@ static __always_inline __u32 walk_user_stack(struct pt_regs *regs, __u64 *frames
 		}
 		fp = fr.next_fp;
 	}
+	if (i == LT_MAX_FRAMES)
+		count_drop(LT_DROP_STACK_TRUNCATED);
 	return i;
 }
 

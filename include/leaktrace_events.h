@@ -53,7 +53,7 @@ enum lt_drop {
 	LT_DROP_RINGBUF_FREE,  /* ring buffer full: free record lost */
 	LT_DROP_RINGBUF_TASK,  /* ring buffer full: fork/exec/exit/lib record lost */
 	LT_DROP_INFLIGHT_FULL, /* in-flight call table full: allocation not seen */
-	LT_DROP_STACK,         /* bpf_get_stack failed: allocation kept, no frames */
+	LT_DROP_STACK_TRUNCATED, /* stack deeper than LT_MAX_FRAMES: outer frames cut */
 	LT_DROP_SAMPLED_FULL,  /* sampled-address table full: sampled block not recorded */
 	LT_DROP_MAX,
 };

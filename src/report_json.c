@@ -61,13 +61,13 @@ void lt_report_write_json(FILE *out, const struct lt_report *r)
 	fprintf(out, ",\"stats\":{\"alloc_events\":%" PRIu64 ",\"free_events\":%" PRIu64
 		",\"lost_events\":%" PRIu64 ",\"unmatched_frees\":%" PRIu64
 		",\"mmap_events\":%" PRIu64 ",\"munmap_events\":%" PRIu64
-		",\"replaced_allocs\":%" PRIu64 ",\"stack_failures\":%" PRIu64
+		",\"replaced_allocs\":%" PRIu64 ",\"stacks_truncated\":%" PRIu64
 		",\"dropped\":{\"ringbuf_alloc\":%" PRIu64 ",\"ringbuf_free\":%" PRIu64
 		",\"ringbuf_task\":%" PRIu64 ",\"inflight_full\":%" PRIu64
 		",\"userspace_oom\":%" PRIu64 "}}",
 		r->stats.alloc_events, r->stats.free_events, r->lost_events,
 		r->stats.unmatched_frees, r->stats.mmap_events, r->stats.munmap_events,
-		r->stats.replaced_allocs, r->stats.drops[LT_DROP_STACK],
+		r->stats.replaced_allocs, r->stats.drops[LT_DROP_STACK_TRUNCATED],
 		r->stats.drops[LT_DROP_RINGBUF_ALLOC], r->stats.drops[LT_DROP_RINGBUF_FREE],
 		r->stats.drops[LT_DROP_RINGBUF_TASK], r->stats.drops[LT_DROP_INFLIGHT_FULL],
 		r->stats.out_of_memory);

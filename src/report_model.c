@@ -209,7 +209,7 @@ int lt_report_build(struct lt_session *s, bool final, struct lt_report *r)
 	read_drops(s, s->stats.drops);
 	r->stats = s->stats;
 	for (int k = 0; k < LT_DROP_MAX; k++)
-		if (k != LT_DROP_STACK)
+		if (k != LT_DROP_STACK_TRUNCATED)
 			r->lost_events += r->stats.drops[k];
 
 	n = lt_procs_list(&s->procs, &procs);

@@ -1206,6 +1206,21 @@ def t_sampling_estimates(ctx):
            'churn blocks (all freed) reported: %s' % describe(proc['stacks']))
 
 
+def t_deep_stack_truncated(ctx):
+    """a stack deeper than 127 frames is kept (cut at 127) and counted in stats.stacks_truncated."""
+    p = run_to_end(ctx, ['-T', '0', '--format', 'json', '-c', '%s 200' % ctx.prog('deep_leaky')])
+    expect(p.popen.returncode == 0, 'exit status %s%s' % (p.popen.returncode, tail(p)))
+    rep = final_report(p)
+    proc = find_proc(rep, comm='deep_leaky')
+    hits = [s for s in proc['stacks'] if s['bytes'] == 4242]
+    expect(len(hits) == 1, 'no single 4242-byte stack: %s' % describe(proc['stacks']))
+    frames = hits[0]['frames']
+    expect(len(frames) == 127, '%d frames, want 127' % len(frames))
+    expect(all(f['func'] == 'descend' for f in frames), 'not all frames are descend')
+    expect(rep['stats']['stacks_truncated'] >= 1, 'stacks_truncated %r' % rep['stats'].get('stacks_truncated'))
+    expect(rep['stats']['lost_events'] == 0, 'a truncated stack is not a lost event: %r' % rep['stats'])
+
+
 def t_self_test(ctx):
     """--self-test: free's probe moved to an emulated instruction; single-stepped ones counted."""
     p = run_to_end(ctx, ['--self-test'], timeout=30)
@@ -1387,6 +1402,7 @@ SCENARIOS = [
     ('cxx_demangled', t_cxx_demangled),
     ('sampling_estimates', t_sampling_estimates),
     ('self_test', t_self_test),
+    ('deep_stack_truncated', t_deep_stack_truncated),
     ('ringbuf_overflow', t_ringbuf_overflow),
     ('sigkill_detaches', t_sigkill_detaches),
     ('err_nonexistent_pid', t_err_nonexistent_pid),
