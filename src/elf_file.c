@@ -840,3 +840,54 @@ int lt_elf_read_code(const struct lt_elf_file *ef, uint64_t vaddr, void *buf, si
 	*got = (size_t)n;
 	return 0;
 }
+
+static Elf_Scn *section_named(const struct lt_elf_file *ef, const char *wanted, GElf_Shdr *sh)
+{
+	size_t shstrndx;
+	Elf_Scn *scn = NULL;
+
+	if (elf_getshdrstrndx(ef->elf, &shstrndx))
+		return NULL;
+	while ((scn = elf_nextscn(ef->elf, scn))) {
+		const char *name;
+
+		if (!gelf_getshdr(scn, sh))
+			continue;
+		name = elf_strptr(ef->elf, shstrndx, sh->sh_name);
+		if (name && !strcmp(name, wanted))
+			return scn;
+	}
+	return NULL;
+}
+
+bool lt_elf_has_debug_info(const struct lt_elf_file *ef)
+{
+	GElf_Shdr sh;
+	Elf_Scn *scn = section_named(ef, ".debug_info", &sh);
+
+	return scn && sh.sh_type != SHT_NOBITS && sh.sh_size > 0;
+}
+
+int lt_elf_debuglink(const struct lt_elf_file *ef, char *name, size_t len, uint32_t *crc)
+{
+	GElf_Shdr sh;
+	Elf_Scn *scn = section_named(ef, ".gnu_debuglink", &sh);
+	Elf_Data *data;
+	const char *p;
+	size_t n, crc_at;
+
+	if (!scn || sh.sh_type == SHT_NOBITS)
+		return -ENOENT;
+	data = elf_getdata(scn, NULL);
+	if (!data || !data->d_buf || data->d_size < 8)
+		return -ENOENT;
+	p = data->d_buf;
+	n = strnlen(p, data->d_size);
+	/* The name, NUL, padding to 4, then the CRC32 of the debug file. */
+	crc_at = (n + 4) & ~(size_t)3;
+	if (n == 0 || n >= len || crc_at + 4 > data->d_size || strchr(p, '/'))
+		return -ENOENT;
+	memcpy(name, p, n + 1);
+	memcpy(crc, p + crc_at, sizeof(*crc));
+	return 0;
+}

@@ -44,6 +44,12 @@ int lt_elf_offset_to_vaddr(const struct lt_elf_file *ef, uint64_t offset, uint64
 int lt_elf_read_code(const struct lt_elf_file *ef, uint64_t vaddr, void *buf, size_t len,
 		     size_t *got);
 
+/* Has DWARF of its own (a .debug_info section with contents). */
+bool lt_elf_has_debug_info(const struct lt_elf_file *ef);
+/* The .gnu_debuglink file name (a plain name, no '/') and its CRC32.
+ * Returns 0 or -ENOENT. */
+int lt_elf_debuglink(const struct lt_elf_file *ef, char *name, size_t len, uint32_t *crc);
+
 /* Source file and line for vaddr from DWARF (.debug_line), loaded on first use.
  * Returns 0 and sets *file (owned by ef) and *line, or -ENOENT. */
 int lt_elf_source_line(struct lt_elf_file *ef, uint64_t vaddr, const char **file, int *line);

@@ -9,6 +9,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "debug_file.h"
 #include "elf_file.h"
 
 void lt_module_cache_init(struct lt_module_cache *c)
@@ -25,6 +26,8 @@ void lt_module_cache_free(struct lt_module_cache *c)
 			next = m->next;
 			if (m->elf)
 				lt_elf_close(m->elf);
+			if (m->debug)
+				lt_elf_close(m->debug);
 			free(m->path);
 			free(m);
 		}
@@ -68,8 +71,11 @@ static void try_open(struct lt_module *mod, pid_t pid, const struct lt_mapping *
 		return;
 	fd = lt_open_mapped_file(pid, m);
 	/* A file we cannot read still names frames by module and offset. */
-	if (fd >= 0 && lt_elf_open_fd(fd, &mod->elf) == 0)
+	if (fd >= 0 && lt_elf_open_fd(fd, &mod->elf) == 0) {
+		if (!lt_elf_has_debug_info(mod->elf))
+			mod->debug = lt_debug_file_find(pid, m->path, mod->elf);
 		return;
+	}
 	mod->elf = NULL;
 	mod->open_attempts++;
 }

@@ -23,6 +23,7 @@ struct lt_module {
 	char *path;                 /* as the owning process names it */
 	const char *name;           /* basename of path */
 	struct lt_elf_file *elf;    /* NULL when it could not be read as ELF */
+	struct lt_elf_file *debug;  /* separate debug file, when elf has no DWARF */
 	uint32_t open_attempts;     /* failed opens; retried through other processes */
 	struct lt_module *next;     /* hash chain */
 };

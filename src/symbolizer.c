@@ -29,14 +29,19 @@ int lt_symbolize_frame(const struct lt_frame_loc *loc, uint64_t ip, struct lt_re
 		return 0;
 	out->build_id = lt_elf_build_id(ef);
 	lookup = loc->elf_vaddr ? loc->elf_vaddr - 1 : 0;
-	sym = lt_elf_symbol_at(ef, lookup);
+	/* A debug file's .symtab names static functions .dynsym lacks. */
+	sym = loc->module->debug ? lt_elf_symbol_at(loc->module->debug, lookup) : NULL;
+	if (!sym)
+		sym = lt_elf_symbol_at(ef, lookup);
 	if (sym) {
 		out->func = lt_demangle(sym->name);
 		if (!out->func)
 			return -ENOMEM;
 		out->func_offset = loc->elf_vaddr - sym->vaddr;
 	}
-	if (!lt_elf_source_line(ef, lookup, &file, &line)) {
+	if ((loc->module->debug &&
+	     !lt_elf_source_line(loc->module->debug, lookup, &file, &line)) ||
+	    !lt_elf_source_line(ef, lookup, &file, &line)) {
 		out->file = strdup(file);
 		if (!out->file)
 			return -ENOMEM;

@@ -1221,6 +1221,66 @@ def t_deep_stack_truncated(ctx):
     expect(rep['stats']['lost_events'] == 0, 'a truncated stack is not a lost event: %r' % rep['stats'])
 
 
+def stripped_copy(ctx, name):
+    """A copy of leaky without symbols or DWARF, and its debug file (returned)."""
+    d = ctx.tmpdir()
+    exe, debug = os.path.join(d, name), os.path.join(d, name + '.debug')
+    shutil.copy(ctx.prog('leaky'), exe)
+    for argv in (['objcopy', '--only-keep-debug', exe, debug],
+                 ['strip', '--strip-debug', '--strip-unneeded', exe]):
+        r = subprocess.run(argv, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+        if r.returncode:
+            raise Skip('%s failed: %s' % (argv[0], r.stdout.decode(errors='replace')))
+    return d, exe, debug
+
+
+def t_debuglink(ctx):
+    """a stripped binary is symbolized (names, lines) from its .gnu_debuglink file; a stale one is refused."""
+    d, exe, debug = stripped_copy(ctx, 'leaky_dbglink')
+    r = subprocess.run(['objcopy', '--add-gnu-debuglink=' + debug, exe])
+    expect(r.returncode == 0, 'objcopy --add-gnu-debuglink failed')
+    p = run_to_end(ctx, ['-T', '0', '--format', 'json', '-c', '%s run 1000' % exe])
+    expect(p.popen.returncode == 0, 'exit status %s%s' % (p.popen.returncode, tail(p)))
+    check_leaky(find_proc(final_report(p), comm='leaky_dbglink'), module='leaky_dbglink', exited=True)
+    # The same name with other contents (CRC mismatch) must not be used.
+    with open(debug, 'ab') as f:
+        f.write(b'stale')
+    p = run_to_end(ctx, ['-T', '0', '--format', 'json', '-c', '%s run 1000' % exe])
+    proc = find_proc(final_report(p), comm='leaky_dbglink')
+    named = [fr['func'] for s in proc['stacks'] for fr in s['frames'] if fr['func'] and fr['func'].startswith('leak_via')]
+    expect(not named, 'a debug file with the wrong CRC was used: %r' % named[:3])
+
+
+def t_build_id_debug_in_target_root(ctx):
+    """a stripped binary is symbolized from /usr/lib/debug/.build-id as its own mount namespace sees it."""
+    d, exe, debug = stripped_copy(ctx, 'leaky_buildid')
+    bid = None
+    r = subprocess.run(['readelf', '-n', debug], stdout=subprocess.PIPE)
+    for line in r.stdout.decode(errors='replace').splitlines():
+        if 'Build ID:' in line:
+            bid = line.split('Build ID:')[1].strip()
+    if not bid:
+        raise Skip('no build-id in the test binary')
+    dbgroot = os.path.join(d, 'debugroot')
+    os.makedirs(os.path.join(dbgroot, '.build-id', bid[:2]))
+    shutil.move(debug, os.path.join(dbgroot, '.build-id', bid[:2], bid[2:] + '.debug'))
+    os.makedirs('/usr/lib/debug', exist_ok=True)
+    # Only the target's mount namespace has this /usr/lib/debug.
+    t = ctx.target(['unshare', '--mount', '--propagation', 'private', 'sh', '-c',
+                    'mount --bind "$0" /usr/lib/debug && exec "$1" wait', dbgroot, exe], 'leaky_buildid')
+    if not t.expect_line('ready', 15):
+        raise Skip('cannot run a target in its own mount namespace%s' % tail(t))
+    expect(not os.path.exists(os.path.join('/usr/lib/debug/.build-id', bid[:2], bid[2:] + '.debug')),
+           'the debug file is visible on the host: the test would not prove a per-root lookup')
+    p = ctx.lt(['-T', '0', '--format', 'json', '-p', str(t.pid)])
+    wait_probes(p.pid, min_wait=0.5, max_wait=8)
+    trigger(t)
+    time.sleep(1.5)
+    rc = interrupt(p, signal.SIGINT)
+    expect(rc == 0, 'exit status %s after SIGINT%s' % (rc, tail(p)))
+    check_leaky(find_proc(final_report(p), pid=t.pid), module='leaky_buildid', exited=False, min_age=1.0)
+
+
 def t_self_test(ctx):
     """--self-test: free's probe moved to an emulated instruction; single-stepped ones counted."""
     p = run_to_end(ctx, ['--self-test'], timeout=30)
@@ -1403,6 +1463,8 @@ SCENARIOS = [
     ('sampling_estimates', t_sampling_estimates),
     ('self_test', t_self_test),
     ('deep_stack_truncated', t_deep_stack_truncated),
+    ('debuglink', t_debuglink),
+    ('build_id_debug_in_target_root', t_build_id_debug_in_target_root),
     ('ringbuf_overflow', t_ringbuf_overflow),
     ('sigkill_detaches', t_sigkill_detaches),
     ('err_nonexistent_pid', t_err_nonexistent_pid),

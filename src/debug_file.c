@@ -1,0 +1,110 @@
+// SPDX-License-Identifier: MIT
+#include "debug_file.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <string.h>
+#include <unistd.h>
+#include <zlib.h>
+
+#include "elf_file.h"
+
+#define DEBUG_ROOT "/usr/lib/debug"
+
+static uint32_t file_crc32(int fd)
+{
+	unsigned char buf[65536];
+	uLong crc = crc32(0L, Z_NULL, 0);
+	ssize_t n;
+
+	while ((n = read(fd, buf, sizeof(buf))) > 0)
+		crc = crc32(crc, buf, (uInt)n);
+	return (uint32_t)crc;
+}
+
+/* Open a candidate in the process's root, then on the host. */
+static int open_candidate(pid_t pid, const char *path)
+{
+	char full[PATH_MAX * 2 + 64];
+	int fd;
+
+	if (pid > 0) {
+		snprintf(full, sizeof(full), "/proc/%d/root%s", (int)pid, path);
+		fd = open(full, O_RDONLY | O_CLOEXEC);
+		if (fd >= 0)
+			return fd;
+	}
+	return open(path, O_RDONLY | O_CLOEXEC);
+}
+
+static struct lt_elf_file *open_debug(int fd)
+{
+	struct lt_elf_file *debug;
+
+	if (fd < 0 || lt_elf_open_fd(fd, &debug))
+		return NULL;
+	/* A debug file without DWARF or symbols adds nothing. */
+	if (!lt_elf_has_debug_info(debug) && !lt_elf_symbol_count(debug)) {
+		lt_elf_close(debug);
+		return NULL;
+	}
+	return debug;
+}
+
+static struct lt_elf_file *by_build_id(pid_t pid, const char *build_id)
+{
+	char path[PATH_MAX];
+	struct lt_elf_file *debug;
+
+	if (strlen(build_id) < 4)
+		return NULL;
+	snprintf(path, sizeof(path), DEBUG_ROOT "/.build-id/%.2s/%s.debug", build_id, build_id + 2);
+	debug = open_debug(open_candidate(pid, path));
+	/* It must describe this very file. */
+	if (debug && strcmp(lt_elf_build_id(debug), build_id)) {
+		lt_elf_close(debug);
+		return NULL;
+	}
+	return debug;
+}
+
+static struct lt_elf_file *by_debuglink(pid_t pid, const char *path, const struct lt_elf_file *ef)
+{
+	char name[256], dir[PATH_MAX], candidate[PATH_MAX * 2];
+	const char *slash = strrchr(path, '/');
+	uint32_t crc;
+
+	if (lt_elf_debuglink(ef, name, sizeof(name), &crc) || !slash || path[0] != '/')
+		return NULL;
+	snprintf(dir, sizeof(dir), "%.*s", (int)(slash - path), path);
+	for (int i = 0; i < 3; i++) {
+		const char *fmt = i == 0 ? "%s/%s" : i == 1 ? "%s/.debug/%s" : DEBUG_ROOT "%s/%s";
+		int fd;
+
+		snprintf(candidate, sizeof(candidate), fmt, dir, name);
+		fd = open_candidate(pid, candidate);
+		if (fd < 0)
+			continue;
+		/* A stale debug file from another build would name the wrong lines. */
+		if (file_crc32(fd) != crc || lseek(fd, 0, SEEK_SET) != 0) {
+			close(fd);
+			continue;
+		}
+		return open_debug(fd);
+	}
+	return NULL;
+}
+
+struct lt_elf_file *lt_debug_file_find(pid_t pid, const char *path, const struct lt_elf_file *ef)
+{
+	struct lt_elf_file *debug = NULL;
+
+	if (lt_elf_build_id(ef)[0])
+		debug = by_build_id(pid, lt_elf_build_id(ef));
+	if (!debug && path)
+		debug = by_debuglink(pid, path, ef);
+	return debug;
+}
