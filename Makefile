@@ -86,6 +86,11 @@ $(BUILD)/tests/progs/%: tests/progs/%.c | deps
 	@mkdir -p $(@D)
 	$(CC) -O0 -g -fno-omit-frame-pointer -Wall -Wextra -Werror -o $@ $< -lpthread
 
+# Inlining needs optimization: this one is built -O2 (still with frame pointers).
+$(BUILD)/tests/progs/inline_leaky: tests/progs/inline_leaky.c | deps
+	@mkdir -p $(@D)
+	$(CC) -O2 -g -fno-omit-frame-pointer -Wall -Wextra -Werror -o $@ $<
+
 $(BUILD)/tests/progs/%: tests/progs/%.cc | deps
 	@mkdir -p $(@D)
 	g++ -O0 -g -fno-omit-frame-pointer -Wall -Wextra -Werror -o $@ $< -lpthread

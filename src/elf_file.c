@@ -6,6 +6,7 @@
  */
 #include "elf_file.h"
 
+#include <dwarf.h>
 #include <elfutils/libdw.h>
 #include <errno.h>
 #include <fcntl.h>
@@ -890,4 +891,78 @@ int lt_elf_debuglink(const struct lt_elf_file *ef, char *name, size_t len, uint3
 	memcpy(name, p, n + 1);
 	memcpy(crc, p + crc_at, sizeof(*crc));
 	return 0;
+}
+
+static const char *die_function_name(Dwarf_Die *die)
+{
+	Dwarf_Attribute attr;
+	const char *name;
+
+	/* Through DW_AT_abstract_origin: inlined instances carry no name. */
+	if (dwarf_attr_integrate(die, DW_AT_linkage_name, &attr) ||
+	    dwarf_attr_integrate(die, DW_AT_MIPS_linkage_name, &attr)) {
+		name = dwarf_formstring(&attr);
+		if (name)
+			return name;
+	}
+	if (dwarf_attr_integrate(die, DW_AT_name, &attr))
+		return dwarf_formstring(&attr);
+	return NULL;
+}
+
+static void call_site(Dwarf_Die *cudie, Dwarf_Die *inlined, const char **file, int *line)
+{
+	Dwarf_Attribute attr;
+	Dwarf_Word idx, ln;
+	Dwarf_Files *files;
+	size_t nfiles;
+
+	*file = NULL;
+	*line = 0;
+	if (dwarf_formudata(dwarf_attr(inlined, DW_AT_call_line, &attr), &ln) == 0)
+		*line = ln > INT32_MAX ? 0 : (int)ln;
+	if (dwarf_formudata(dwarf_attr(inlined, DW_AT_call_file, &attr), &idx) == 0 &&
+	    dwarf_getsrcfiles(cudie, &files, &nfiles) == 0 && idx < nfiles)
+		*file = dwarf_filesrc(files, idx, NULL, NULL);
+}
+
+int lt_elf_inline_chain(struct lt_elf_file *ef, uint64_t vaddr, struct lt_inline_frame *out,
+			int max, const char **outer_file, int *outer_line)
+{
+	Dwarf *dw = get_dwarf(ef);
+	Dwarf_Die cudie, *scopes = NULL;
+	const char *file;
+	int nscopes, n = 0, line;
+
+	if (!dw || !find_cu(dw, vaddr, &cudie) || lt_elf_source_line(ef, vaddr, &file, &line))
+		return 0;
+	nscopes = dwarf_getscopes(&cudie, vaddr, &scopes);
+	if (nscopes > 0) {
+		/* dwarf_getscopes follows an inlined instance to its abstract
+		 * definition; the concrete callers come from its containers. */
+		Dwarf_Die innermost = scopes[0];
+
+		free(scopes);
+		scopes = NULL;
+		nscopes = dwarf_getscopes_die(&innermost, &scopes);
+	}
+	/* Innermost first: each inlined call is a frame at the line it has
+	 * reached; the function it sits in continues at the call site. */
+	for (int i = 0; i < nscopes && n < max; i++) {
+		int tag = dwarf_tag(&scopes[i]);
+
+		if (tag == DW_TAG_subprogram)
+			break;
+		if (tag != DW_TAG_inlined_subroutine)
+			continue;
+		out[n].name = die_function_name(&scopes[i]);
+		out[n].file = file;
+		out[n].line = line;
+		n++;
+		call_site(&cudie, &scopes[i], &file, &line);
+	}
+	free(scopes);
+	*outer_file = file;
+	*outer_line = line;
+	return n;
 }

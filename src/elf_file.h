@@ -44,6 +44,19 @@ int lt_elf_offset_to_vaddr(const struct lt_elf_file *ef, uint64_t offset, uint64
 int lt_elf_read_code(const struct lt_elf_file *ef, uint64_t vaddr, void *buf, size_t len,
 		     size_t *got);
 
+struct lt_inline_frame {
+	const char *name; /* linkage (mangled) or plain name; NULL if unknown */
+	const char *file; /* owned by the lt_elf_file */
+	int line;
+};
+
+/* Functions inlined at vaddr, innermost first, at most max: out[0] is at
+ * vaddr's line, out[i] at the call site inside out[i-1]'s caller. Returns how
+ * many; then outer_file and outer_line say where the enclosing (real) function
+ * is, i.e. the call site of the outermost inlined call. 0 when none. */
+int lt_elf_inline_chain(struct lt_elf_file *ef, uint64_t vaddr, struct lt_inline_frame *out,
+			int max, const char **outer_file, int *outer_line);
+
 /* Has DWARF of its own (a .debug_info section with contents). */
 bool lt_elf_has_debug_info(const struct lt_elf_file *ef);
 /* The .gnu_debuglink file name (a plain name, no '/') and its CRC32.

@@ -26,7 +26,7 @@ static void write_frames(FILE *out, const struct lt_report_stack *st)
 			fprintf(out, ",\"module_offset\":\"0x%" PRIx64 "\"", f->module_offset);
 		if (f->build_id[0])
 			fprintf(out, ",\"build_id\":\"%s\"", f->build_id);
-		fputs(",\"lang\":\"native\"}", out);
+		fprintf(out, ",\"inlined\":%s,\"lang\":\"native\"}", f->inlined ? "true" : "false");
 	}
 	fputc(']', out);
 }

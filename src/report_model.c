@@ -67,24 +67,25 @@ static int symbolize_stack(struct lt_process *p, const struct stack_total *t, ui
 			   struct lt_report_stack *out)
 {
 	const struct lt_stack *st = lt_stacks_get(&p->stacks, t->stack_id);
-	int err;
+	int err = 0;
 
 	out->bytes = t->bytes;
 	out->allocs = t->allocs;
 	out->sampled_allocs = t->sampled;
 	out->oldest_age_s = now_ns > t->oldest_ts_ns ? (now_ns - t->oldest_ts_ns) / 1e9 : 0;
+	struct lt_frame_list list = {};
+
 	if (!st || !st->nframes)
 		return 0;
-	out->frames = calloc(st->nframes, sizeof(*out->frames));
-	if (!out->frames)
-		return -ENOMEM;
-	out->nframes = st->nframes;
 	for (uint32_t i = 0; i < st->nframes; i++) {
-		err = lt_symbolize_frame(st->locs ? &st->locs[i] : NULL, st->ips[i], &out->frames[i]);
+		err = lt_symbolize_ip(st->locs ? &st->locs[i] : NULL, st->ips[i], &list);
 		if (err)
-			return err;
+			break;
 	}
-	return 0;
+	/* Handed over even on error, so the report's cleanup frees them. */
+	out->frames = list.v;
+	out->nframes = list.n;
+	return err;
 }
 
 /*

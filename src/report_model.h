@@ -23,6 +23,7 @@ struct lt_report_frame {
 	const char *module;   /* path of the mapped file; NULL when none */
 	uint64_t module_offset; /* ELF address within module, for later symbolization */
 	const char *build_id; /* "" when unknown */
+	bool inlined;         /* a function inlined into the next frame */
 };
 
 struct lt_report_stack {

@@ -14,7 +14,14 @@ static const char *base_name(const char *path)
 static void write_frame(FILE *out, const struct lt_report_frame *f)
 {
 	fprintf(out, "        ");
-	if (f->func) {
+	if (f->func && f->inlined) {
+		/* An inlined function has no address of its own. */
+		fprintf(out, "%s (inlined)", f->func);
+		if (f->file)
+			fprintf(out, " (%s:%d)", f->file, f->line);
+		if (f->module)
+			fprintf(out, " [%s]", base_name(f->module));
+	} else if (f->func) {
 		fprintf(out, "%s+0x%" PRIx64, f->func, f->func_offset);
 		if (f->file)
 			fprintf(out, " (%s:%d)", f->file, f->line);

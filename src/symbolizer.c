@@ -9,7 +9,9 @@
 #include "elf_file.h"
 #include "module_cache.h"
 
-int lt_symbolize_frame(const struct lt_frame_loc *loc, uint64_t ip, struct lt_report_frame *out)
+#define LT_MAX_INLINE_DEPTH 16
+
+static int symbolize_frame(const struct lt_frame_loc *loc, uint64_t ip, struct lt_report_frame *out)
 {
 	const struct lt_elf_symbol *sym;
 	struct lt_elf_file *ef;
@@ -47,6 +49,82 @@ int lt_symbolize_frame(const struct lt_frame_loc *loc, uint64_t ip, struct lt_re
 			return -ENOMEM;
 		out->line = line;
 	}
+	return 0;
+}
+
+static struct lt_report_frame *append(struct lt_frame_list *list)
+{
+	if (list->n == list->capacity) {
+		uint32_t cap = list->capacity ? list->capacity * 2 : 16;
+		struct lt_report_frame *grown = realloc(list->v, cap * sizeof(*grown));
+
+		if (!grown)
+			return NULL;
+		list->v = grown;
+		list->capacity = cap;
+	}
+	memset(&list->v[list->n], 0, sizeof(list->v[0]));
+	return &list->v[list->n++];
+}
+
+static int add_inlined(const struct lt_report_frame *base, const struct lt_inline_frame *in,
+		       struct lt_frame_list *list)
+{
+	struct lt_report_frame *f = append(list);
+
+	if (!f)
+		return -ENOMEM;
+	f->addr = base->addr;
+	f->module = base->module;
+	f->module_offset = base->module_offset;
+	f->build_id = base->build_id;
+	f->inlined = true;
+	f->line = in->line;
+	if ((in->name && !(f->func = lt_demangle(in->name))) ||
+	    (in->file && !(f->file = strdup(in->file))))
+		return -ENOMEM;
+	return 0;
+}
+
+int lt_symbolize_ip(const struct lt_frame_loc *loc, uint64_t ip, struct lt_frame_list *list)
+{
+	struct lt_inline_frame chain[LT_MAX_INLINE_DEPTH];
+	struct lt_report_frame base, *f;
+	struct lt_elf_file *dw = NULL;
+	const char *outer_file = NULL;
+	int outer_line = 0, n = 0, err;
+
+	err = symbolize_frame(loc, ip, &base);
+	if (err) {
+		lt_report_frame_clear(&base);
+		return err;
+	}
+	if (loc && loc->module && loc->module->elf) {
+		uint64_t lookup = loc->elf_vaddr ? loc->elf_vaddr - 1 : 0;
+
+		dw = loc->module->debug ? loc->module->debug : loc->module->elf;
+		n = lt_elf_inline_chain(dw, lookup, chain, LT_MAX_INLINE_DEPTH, &outer_file,
+					&outer_line);
+	}
+	for (int i = 0; i < n; i++) {
+		err = add_inlined(&base, &chain[i], list);
+		if (err) {
+			lt_report_frame_clear(&base);
+			return err;
+		}
+	}
+	if (n) {
+		/* The real function continues at the outermost inlined call. */
+		free(base.file);
+		base.file = outer_file ? strdup(outer_file) : NULL;
+		base.line = outer_file ? outer_line : 0;
+	}
+	f = append(list);
+	if (!f) {
+		lt_report_frame_clear(&base);
+		return -ENOMEM;
+	}
+	*f = base;
 	return 0;
 }
 

@@ -8,9 +8,17 @@
 #include "report_model.h"
 #include "stack_store.h"
 
-/* Fills out (func and file are malloc'd). ip is a return address: lookups use
- * ip - 1 so the call instruction's line is reported. Returns 0 or -ENOMEM. */
-int lt_symbolize_frame(const struct lt_frame_loc *loc, uint64_t ip, struct lt_report_frame *out);
+struct lt_frame_list {
+	struct lt_report_frame *v;
+	uint32_t n;
+	uint32_t capacity;
+};
+
+/* Append the frames of one return address ip: the functions inlined at it,
+ * innermost first (marked inlined), then the function that contains them.
+ * Lookups use ip - 1 so the call instruction's line is reported. func and
+ * file are malloc'd. Returns 0 or -ENOMEM. */
+int lt_symbolize_ip(const struct lt_frame_loc *loc, uint64_t ip, struct lt_frame_list *list);
 void lt_report_frame_clear(struct lt_report_frame *f);
 
 #endif

@@ -1281,6 +1281,20 @@ def t_build_id_debug_in_target_root(ctx):
     check_leaky(find_proc(final_report(p), pid=t.pid), module='leaky_buildid', exited=False, min_age=1.0)
 
 
+def t_inlined_frames(ctx):
+    """-O2 code: each inlined function is its own frame, marked inlined, with its own line."""
+    p = run_to_end(ctx, ['-T', '0', '--format', 'json', '-c', ctx.prog('inline_leaky')])
+    expect(p.popen.returncode == 0, 'exit status %s%s' % (p.popen.returncode, tail(p)))
+    proc = find_proc(final_report(p), comm='inline_leaky')
+    hits = [s for s in proc['stacks'] if (s['bytes'], s['allocs']) == (9 * 777, 9)]
+    expect(len(hits) == 1, 'no single stack of 9 x 777 bytes: %s' % describe(proc['stacks']))
+    got = [(f['func'], f['line'], f['inlined']) for f in hits[0]['frames'][:4]]
+    want = [('make_buffer', 14, True), ('make_record', 19, True), ('store_records', 25, False), ('main', 30, False)]
+    expect(got == want, 'frames %r, want %r' % (got, want))
+    expect(all(f['file'].endswith('inline_leaky.c') for f in hits[0]['frames'][:4]), 'files: %r' %
+           [f['file'] for f in hits[0]['frames'][:4]])
+
+
 def t_self_test(ctx):
     """--self-test: free's probe moved to an emulated instruction; single-stepped ones counted."""
     p = run_to_end(ctx, ['--self-test'], timeout=30)
@@ -1464,6 +1478,7 @@ SCENARIOS = [
     ('self_test', t_self_test),
     ('deep_stack_truncated', t_deep_stack_truncated),
     ('debuglink', t_debuglink),
+    ('inlined_frames', t_inlined_frames),
     ('build_id_debug_in_target_root', t_build_id_debug_in_target_root),
     ('ringbuf_overflow', t_ringbuf_overflow),
     ('sigkill_detaches', t_sigkill_detaches),
