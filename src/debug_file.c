@@ -8,6 +8,8 @@
 #include <stdio.h>
 #include <string.h>
 #include <unistd.h>
+#include <lzma.h>
+#include <sys/mman.h>
 #include <zlib.h>
 
 #include "elf_file.h"
@@ -98,6 +100,47 @@ static struct lt_elf_file *by_debuglink(pid_t pid, const char *path, const struc
 	return NULL;
 }
 
+/* A compressed section from a traced process's file is untrusted input. */
+#define LT_MINIDEBUG_MAX_BYTES (64u << 20)
+
+/* Decompress .gnu_debugdata into an anonymous memory file and open that. */
+static struct lt_elf_file *by_minidebuginfo(const struct lt_elf_file *ef)
+{
+	lzma_stream xz = LZMA_STREAM_INIT;
+	unsigned char out[65536];
+	const void *data;
+	size_t size, total = 0;
+	lzma_ret r;
+	int fd;
+
+	if (lt_elf_section_data(ef, ".gnu_debugdata", &data, &size))
+		return NULL;
+	fd = memfd_create("leaktrace-minidebuginfo", MFD_CLOEXEC);
+	if (fd < 0)
+		return NULL;
+	if (lzma_stream_decoder(&xz, UINT64_MAX, 0) != LZMA_OK)
+		goto fail;
+	xz.next_in = data;
+	xz.avail_in = size;
+	do {
+		xz.next_out = out;
+		xz.avail_out = sizeof(out);
+		r = lzma_code(&xz, LZMA_FINISH);
+		if (r != LZMA_OK && r != LZMA_STREAM_END)
+			goto fail;
+		total += sizeof(out) - xz.avail_out;
+		if (total > LT_MINIDEBUG_MAX_BYTES ||
+		    write(fd, out, sizeof(out) - xz.avail_out) != (ssize_t)(sizeof(out) - xz.avail_out))
+			goto fail;
+	} while (r != LZMA_STREAM_END);
+	lzma_end(&xz);
+	return open_debug(fd);
+fail:
+	lzma_end(&xz);
+	close(fd);
+	return NULL;
+}
+
 struct lt_elf_file *lt_debug_file_find(pid_t pid, const char *path, const struct lt_elf_file *ef)
 {
 	struct lt_elf_file *debug = NULL;
@@ -106,5 +149,7 @@ struct lt_elf_file *lt_debug_file_find(pid_t pid, const char *path, const struct
 		debug = by_build_id(pid, lt_elf_build_id(ef));
 	if (!debug && path)
 		debug = by_debuglink(pid, path, ef);
+	if (!debug)
+		debug = by_minidebuginfo(ef);
 	return debug;
 }

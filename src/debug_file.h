@@ -4,7 +4,9 @@
  * /usr/lib/debug/.build-id/xx/rest.debug by build-id, or the .gnu_debuglink
  * name (checked against its CRC32) next to the file, in its .debug/ folder
  * or under /usr/lib/debug. Looked up in the traced process's own root
- * first, then on the host.
+ * first, then on the host. Failing those, MiniDebugInfo: the xz-compressed
+ * ELF in the file's own .gnu_debugdata section, whose .symtab names the
+ * functions .dynsym lacks (no DWARF).
  */
 #ifndef LT_DEBUG_FILE_H
 #define LT_DEBUG_FILE_H

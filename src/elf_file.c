@@ -966,3 +966,20 @@ int lt_elf_inline_chain(struct lt_elf_file *ef, uint64_t vaddr, struct lt_inline
 	*outer_line = line;
 	return n;
 }
+
+int lt_elf_section_data(const struct lt_elf_file *ef, const char *name, const void **data,
+			size_t *size)
+{
+	GElf_Shdr sh;
+	Elf_Scn *scn = section_named(ef, name, &sh);
+	Elf_Data *d;
+
+	if (!scn || sh.sh_type == SHT_NOBITS)
+		return -ENOENT;
+	d = elf_getdata(scn, NULL);
+	if (!d || !d->d_buf || !d->d_size)
+		return -ENOENT;
+	*data = d->d_buf;
+	*size = d->d_size;
+	return 0;
+}

@@ -57,6 +57,10 @@ struct lt_inline_frame {
 int lt_elf_inline_chain(struct lt_elf_file *ef, uint64_t vaddr, struct lt_inline_frame *out,
 			int max, const char **outer_file, int *outer_line);
 
+/* Contents of the section called name (owned by ef). Returns 0 or -ENOENT. */
+int lt_elf_section_data(const struct lt_elf_file *ef, const char *name, const void **data,
+			size_t *size);
+
 /* Has DWARF of its own (a .debug_info section with contents). */
 bool lt_elf_has_debug_info(const struct lt_elf_file *ef);
 /* The .gnu_debuglink file name (a plain name, no '/') and its CRC32.

@@ -1281,6 +1281,59 @@ def t_build_id_debug_in_target_root(ctx):
     check_leaky(find_proc(final_report(p), pid=t.pid), module='leaky_buildid', exited=False, min_age=1.0)
 
 
+def mini_debuginfo_copy(ctx, name, payload=None):
+    """A fully stripped copy of leaky whose only symbols are MiniDebugInfo
+    (an xz-compressed ELF with the function symbols, in .gnu_debugdata), made
+    the way distributions make it; payload replaces the compressed bytes."""
+    d = ctx.tmpdir()
+    exe = os.path.join(d, name)
+    shutil.copy(ctx.prog('leaky'), exe)
+
+    def run(argv, **kw):
+        r = subprocess.run(argv, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, **kw)
+        if r.returncode:
+            raise Skip('%s failed: %s' % (argv[0], r.stdout.decode(errors='replace')[:200]))
+        return r.stdout.decode(errors='replace')
+
+    def defined(args):
+        return {f.split()[0] for f in run(['nm'] + args + ['--format=posix', '--defined-only', exe]).splitlines()
+                if len(f.split()) >= 2 and (args or f.split()[1] in ('T', 't'))}
+    keep = os.path.join(d, 'keep')
+    with open(keep, 'w') as f:
+        f.write('\n'.join(sorted(defined([]) - defined(['-D']))) + '\n')
+    full, mini = os.path.join(d, 'full.debug'), os.path.join(d, 'mini')
+    run(['objcopy', '--only-keep-debug', exe, full])
+    run(['objcopy', '-S', '--remove-section', '.gdb_index', '--remove-section', '.comment',
+         '--keep-symbols=' + keep, full, mini])
+    run(['xz', '-k', mini])
+    if payload is not None:
+        with open(mini + '.xz', 'wb') as f:
+            f.write(payload)
+    run(['strip', '--strip-all', exe])
+    run(['objcopy', '--add-section', '.gnu_debugdata=' + mini + '.xz', exe])
+    return exe
+
+
+def t_mini_debuginfo(ctx):
+    """a fully stripped binary is named from its .gnu_debugdata; a corrupt one is ignored safely."""
+    exe = mini_debuginfo_copy(ctx, 'leaky_mini')
+    p = run_to_end(ctx, ['-T', '0', '--format', 'json', '-c', '%s run 1000' % exe])
+    expect(p.popen.returncode == 0, 'exit status %s%s' % (p.popen.returncode, tail(p)))
+    proc = find_proc(final_report(p), comm='leaky_mini')
+    for fn, (count, size) in LEAKY_LEAKS.items():
+        hits = [s for s in proc['stacks'] if s['frames'] and s['frames'][0]['func'] == fn]
+        expect(len(hits) == 1 and (hits[0]['bytes'], hits[0]['allocs']) == (count * size, count),
+               '%s: not named or wrong numbers: %s' % (fn, describe(proc['stacks'], 14)))
+        expect([f['func'] for f in hits[0]['frames'][1:4]] == LEAKY_CALLERS[:3],
+               '%s callers %r' % (fn, [f['func'] for f in hits[0]['frames'][1:4]]))
+    bad = mini_debuginfo_copy(ctx, 'leaky_badmini', payload=b'\xfd7zXZ\x00' + os.urandom(4000))
+    p = run_to_end(ctx, ['-T', '0', '--format', 'json', '-c', '%s run 1000' % bad])
+    expect(p.popen.returncode == 0, 'exit status %s with a corrupt .gnu_debugdata%s' % (p.popen.returncode, tail(p)))
+    proc = find_proc(final_report(p), comm='leaky_badmini')
+    expect((proc['outstanding_bytes'], proc['outstanding_allocs']) == (LEAKY_TOTAL_BYTES, LEAKY_TOTAL_ALLOCS),
+           'numbers changed with a corrupt .gnu_debugdata')
+
+
 def t_inlined_frames(ctx):
     """-O2 code: each inlined function is its own frame, marked inlined, with its own line."""
     p = run_to_end(ctx, ['-T', '0', '--format', 'json', '-c', ctx.prog('inline_leaky')])
@@ -1479,6 +1532,7 @@ SCENARIOS = [
     ('deep_stack_truncated', t_deep_stack_truncated),
     ('debuglink', t_debuglink),
     ('inlined_frames', t_inlined_frames),
+    ('mini_debuginfo', t_mini_debuginfo),
     ('build_id_debug_in_target_root', t_build_id_debug_in_target_root),
     ('ringbuf_overflow', t_ringbuf_overflow),
     ('sigkill_detaches', t_sigkill_detaches),
