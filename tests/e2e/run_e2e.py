@@ -1334,6 +1334,26 @@ def t_mini_debuginfo(ctx):
            'numbers changed with a corrupt .gnu_debugdata')
 
 
+def t_deleted_binary(ctx):
+    """a running binary deleted (as by an upgrade) before attaching still gets names and lines."""
+    d = ctx.tmpdir()
+    exe = os.path.join(d, 'leaky_deleted')
+    shutil.copy(ctx.prog('leaky'), exe)
+    t = ctx.target([exe, 'wait'], 'leaky_deleted')
+    if not t.expect_line('ready', 15):
+        raise Fail('leaky_deleted did not start%s' % tail(t))
+    os.unlink(exe)
+    with open(exe, 'wb') as f:  # a different file under the old name
+        f.write(b'\x7fELF not really')
+    p = ctx.lt(['-T', '0', '--format', 'json', '-p', str(t.pid)])
+    wait_probes(p.pid, min_wait=0.5, max_wait=8)
+    trigger(t)
+    time.sleep(1.5)
+    rc = interrupt(p, signal.SIGINT)
+    expect(rc == 0, 'exit status %s after SIGINT%s' % (rc, tail(p)))
+    check_leaky(find_proc(final_report(p), pid=t.pid), module='leaky_deleted', exited=False, min_age=1.0)
+
+
 def t_inlined_frames(ctx):
     """-O2 code: each inlined function is its own frame, marked inlined, with its own line."""
     p = run_to_end(ctx, ['-T', '0', '--format', 'json', '-c', ctx.prog('inline_leaky')])
@@ -1533,6 +1553,7 @@ SCENARIOS = [
     ('debuglink', t_debuglink),
     ('inlined_frames', t_inlined_frames),
     ('mini_debuginfo', t_mini_debuginfo),
+    ('deleted_binary', t_deleted_binary),
     ('build_id_debug_in_target_root', t_build_id_debug_in_target_root),
     ('ringbuf_overflow', t_ringbuf_overflow),
     ('sigkill_detaches', t_sigkill_detaches),
