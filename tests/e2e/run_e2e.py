@@ -1255,7 +1255,7 @@ def t_build_id_debug_in_target_root(ctx):
     """a stripped binary is symbolized from /usr/lib/debug/.build-id as its own mount namespace sees it."""
     d, exe, debug = stripped_copy(ctx, 'leaky_buildid')
     bid = None
-    r = subprocess.run(['readelf', '-n', debug], stdout=subprocess.PIPE)
+    r = subprocess.run(['readelf', '-n', debug], stdout=subprocess.PIPE, stderr=subprocess.DEVNULL)
     for line in r.stdout.decode(errors='replace').splitlines():
         if 'Build ID:' in line:
             bid = line.split('Build ID:')[1].strip()
