@@ -775,6 +775,17 @@ def leaky_cmd(ctx, churn=None):
 # Scenarios
 # ---------------------------------------------------------------------------
 
+def leak_interrupt_check(p, t, **check_kw):
+    """With leaktrace p attached to a waiting leaky t: make t leak, let the
+    blocks age past -o, stop leaktrace with SIGINT and check its final report
+    for t (still running)."""
+    trigger(t)
+    time.sleep(1.5)
+    rc = interrupt(p, signal.SIGINT)
+    expect(rc == 0, 'exit status %s after SIGINT%s' % (rc, tail(p)))
+    check_leaky(find_proc(final_report(p), pid=t.pid), exited=False, min_age=1.0, **check_kw)
+
+
 def t_c_run(ctx):
     """-c "leaky run": every leak exact, churn and no-count paths absent."""
     p = run_to_end(ctx, ['-T', '0', '--format', 'json', '-c', leaky_cmd(ctx)], timeout=150)
@@ -850,12 +861,7 @@ def t_system_wide(ctx):
     expect(p.poll() is None, 'leaktrace exited early with status %s%s' % (p.poll(), tail(p)))
     t = start_waiting_leaky(ctx, churn=SYSTEM_WIDE_CHURN)
     time.sleep(0.3)
-    trigger(t)
-    time.sleep(1.5)
-    rc = interrupt(p, signal.SIGINT)
-    expect(rc == 0, 'exit status %s after SIGINT%s' % (rc, tail(p)))
-    rep = final_report(p)
-    check_leaky(find_proc(rep, pid=t.pid), exited=False, min_age=1.0)
+    leak_interrupt_check(p, t)
 
 
 def t_system_wide_own_libc(ctx):
@@ -881,12 +887,7 @@ def t_system_wide_own_libc(ctx):
     after = wait_probes(p.pid, above=before, min_wait=1.0, max_wait=5)
     if after <= before:
         time.sleep(0.5)
-    trigger(t)
-    time.sleep(1.5)
-    rc = interrupt(p, signal.SIGINT)
-    expect(rc == 0, 'exit status %s after SIGINT%s' % (rc, tail(p)))
-    rep = final_report(p)
-    check_leaky(find_proc(rep, pid=t.pid), exited=False, min_age=1.0)
+    leak_interrupt_check(p, t)
 
 
 def t_mmap(ctx):
@@ -1274,11 +1275,7 @@ def t_build_id_debug_in_target_root(ctx):
            'the debug file is visible on the host: the test would not prove a per-root lookup')
     p = ctx.lt(['-T', '0', '--format', 'json', '-p', str(t.pid)])
     wait_probes(p.pid, min_wait=0.5, max_wait=8)
-    trigger(t)
-    time.sleep(1.5)
-    rc = interrupt(p, signal.SIGINT)
-    expect(rc == 0, 'exit status %s after SIGINT%s' % (rc, tail(p)))
-    check_leaky(find_proc(final_report(p), pid=t.pid), module='leaky_buildid', exited=False, min_age=1.0)
+    leak_interrupt_check(p, t, module='leaky_buildid')
 
 
 def mini_debuginfo_copy(ctx, name, payload=None):
@@ -1347,11 +1344,7 @@ def t_deleted_binary(ctx):
         f.write(b'\x7fELF not really')
     p = ctx.lt(['-T', '0', '--format', 'json', '-p', str(t.pid)])
     wait_probes(p.pid, min_wait=0.5, max_wait=8)
-    trigger(t)
-    time.sleep(1.5)
-    rc = interrupt(p, signal.SIGINT)
-    expect(rc == 0, 'exit status %s after SIGINT%s' % (rc, tail(p)))
-    check_leaky(find_proc(final_report(p), pid=t.pid), module='leaky_deleted', exited=False, min_age=1.0)
+    leak_interrupt_check(p, t, module='leaky_deleted')
 
 
 def t_inlined_frames(ctx):
