@@ -87,8 +87,7 @@ int lt_resolve_stack(struct lt_process *p, struct lt_stack *st, struct lt_module
 	}
 	for (uint32_t i = 0; i < st->nframes; i++) {
 		const struct lt_mapping *m = lt_maps_find(&p->maps, st->ips[i]);
-		const struct lt_module *mod;
-		uint64_t vaddr;
+		struct lt_module *mod;
 
 		if (!m)
 			continue;
@@ -96,10 +95,8 @@ int lt_resolve_stack(struct lt_process *p, struct lt_stack *st, struct lt_module
 		if (!mod)
 			continue;
 		st->locs[i].module = mod;
-		/* Without a readable ELF, the file offset still locates the frame. */
-		st->locs[i].elf_vaddr = st->ips[i] - m->start + m->file_offset;
-		if (mod->elf && !lt_elf_offset_to_vaddr(mod->elf, st->locs[i].elf_vaddr, &vaddr))
-			st->locs[i].elf_vaddr = vaddr;
+		/* Turned into an ELF address, and named, at report time. */
+		st->locs[i].file_offset = st->ips[i] - m->start + m->file_offset;
 	}
 	st->resolved = true;
 	return 0;

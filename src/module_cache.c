@@ -24,6 +24,8 @@ void lt_module_cache_free(struct lt_module_cache *c)
 
 		for (; m; m = next) {
 			next = m->next;
+			if (m->fd >= 0)
+				close(m->fd);
 			if (m->elf)
 				lt_elf_close(m->elf);
 			if (m->debug)
@@ -67,21 +69,38 @@ static void try_open(struct lt_module *mod, pid_t pid, const struct lt_mapping *
 {
 	int fd;
 
-	if (mod->elf || mod->open_attempts >= LT_MODULE_MAX_OPEN_ATTEMPTS)
+	if (mod->parsed || mod->fd >= 0 || mod->open_attempts >= LT_MODULE_MAX_OPEN_ATTEMPTS)
 		return;
 	fd = lt_open_mapped_file(pid, m);
-	/* A file we cannot read still names frames by module and offset. */
-	if (fd >= 0 && lt_elf_open_fd(fd, &mod->elf) == 0) {
-		if (!lt_elf_has_debug_info(mod->elf))
-			mod->debug = lt_debug_file_find(pid, m->path, mod->elf);
+	if (fd < 0) {
+		/* Gone already: another process mapping the file may do. */
+		mod->open_attempts++;
 		return;
 	}
-	mod->elf = NULL;
-	mod->open_attempts++;
+	mod->fd = fd;
+	mod->opened_by = pid;
 }
 
-const struct lt_module *lt_module_for_mapping(struct lt_module_cache *c, pid_t pid,
-					      const struct lt_mapping *m)
+struct lt_elf_file *lt_module_elf(struct lt_module *mod)
+{
+	int fd = mod->fd;
+
+	if (mod->parsed || fd < 0)
+		return mod->elf;
+	mod->fd = -1;
+	mod->parsed = true;
+	/* A file we cannot read still names frames by module and offset. */
+	if (lt_elf_open_fd(fd, &mod->elf)) {
+		mod->elf = NULL;
+		return NULL;
+	}
+	if (!lt_elf_has_debug_info(mod->elf))
+		mod->debug = lt_debug_file_find(mod->opened_by, mod->path, mod->elf);
+	return mod->elf;
+}
+
+struct lt_module *lt_module_for_mapping(struct lt_module_cache *c, pid_t pid,
+					const struct lt_mapping *m)
 {
 	size_t b;
 	struct lt_module *mod;
@@ -108,6 +127,7 @@ const struct lt_module *lt_module_for_mapping(struct lt_module_cache *c, pid_t p
 	}
 	slash = strrchr(mod->path, '/');
 	mod->name = slash ? slash + 1 : mod->path;
+	mod->fd = -1;
 	mod->dev_major = m->dev_major;
 	mod->dev_minor = m->dev_minor;
 	mod->inode = m->inode;

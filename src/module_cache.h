@@ -3,6 +3,9 @@
  * Every distinct mapped file (by device and inode) opened once, through the
  * process that maps it (/proc/PID/map_files, /proc/PID/root), so files of
  * other mount namespaces and deleted files are read, not their host namesakes.
+ * Opening is cheap and done while events are handled (the process may not
+ * live long); parsing ELF, debug files and DWARF waits for first use, at
+ * report time, so it never delays the event stream.
  */
 #ifndef LT_MODULE_CACHE_H
 #define LT_MODULE_CACHE_H
@@ -22,6 +25,9 @@ struct lt_module {
 	uint64_t inode;
 	char *path;                 /* as the owning process names it */
 	const char *name;           /* basename of path */
+	int fd;                     /* opened, not parsed yet; -1 otherwise */
+	pid_t opened_by;            /* whose root to search for debug files */
+	bool parsed;                /* fd was handed to the ELF reader */
 	struct lt_elf_file *elf;    /* NULL when it could not be read as ELF */
 	struct lt_elf_file *debug;  /* separate debug file, when elf has no DWARF */
 	uint32_t open_attempts;     /* failed opens; retried through other processes */
@@ -40,8 +46,11 @@ void lt_module_cache_free(struct lt_module_cache *c);
 /* The module of a file-backed mapping of pid, opened on first use (and
  * again, a few times, if that failed: the process may have been gone);
  * NULL for anonymous mappings or on allocation failure. */
-const struct lt_module *lt_module_for_mapping(struct lt_module_cache *c, pid_t pid,
-					      const struct lt_mapping *m);
+struct lt_module *lt_module_for_mapping(struct lt_module_cache *c, pid_t pid,
+					const struct lt_mapping *m);
+/* The module's ELF, parsed (with its debug companion) on first call; NULL
+ * when the file could not be opened or is not ELF. */
+struct lt_elf_file *lt_module_elf(struct lt_module *mod);
 /* Open the modules of pid's executable file mappings now, while it lives. */
 void lt_module_prime(struct lt_module_cache *c, pid_t pid, const struct lt_maps *maps);
 /* Open the file of mapping m as pid sees it; returns an fd or -errno. */

@@ -38,8 +38,11 @@ static void write_stacks(FILE *out, const struct lt_report_group *g)
 		const struct lt_report_stack *st = &g->stacks[i];
 
 		fprintf(out, "%s{\"bytes\":%" PRIu64 ",\"allocs\":%" PRIu64
-			",\"sampled_allocs\":%" PRIu64 ",\"oldest_age_s\":",
+			",\"sampled_allocs\":%" PRIu64 ",",
 			i ? "," : "", st->bytes, st->allocs, st->sampled_allocs);
+		if (st->processes)
+			fprintf(out, "\"processes\":%u,", st->processes);
+		fputs("\"oldest_age_s\":", out);
 		lt_json_double(out, st->oldest_age_s);
 		fputc(',', out);
 		write_frames(out, st);
@@ -95,6 +98,9 @@ void lt_report_write_json(FILE *out, const struct lt_report *r)
 		}
 		fputc('}', out);
 	}
-	fputs("]}\n", out);
+	fprintf(out, "],\"summary\":{\"outstanding_bytes\":%" PRIu64 ",\"outstanding_allocs\":%" PRIu64 ",",
+		r->summary.outstanding_bytes, r->summary.outstanding_allocs);
+	write_stacks(out, &r->summary);
+	fputs("}}\n", out);
 	fflush(out);
 }

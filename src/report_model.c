@@ -10,6 +10,7 @@
 #include <bpf/libbpf.h>
 
 #include "leaktrace.skel.h"
+#include "module_cache.h"
 #include "sampling.h"
 #include "symbolizer.h"
 
@@ -26,6 +27,84 @@ struct stack_total {
 };
 
 static enum lt_sort sort_key;
+
+/* One process's stack, on its way into the cross-process summary. */
+struct summary_item {
+	uint64_t key;
+	struct lt_process *proc;
+	struct stack_total total;
+	uint64_t ref_ns; /* ages are measured at exit for exited processes */
+};
+
+struct summary_builder {
+	struct summary_item *v;
+	size_t n;
+	size_t capacity;
+};
+
+/* A frame's identity across processes: module file and address in it;
+ * frames outside any module keep their raw address. */
+static void frame_id(const struct lt_stack *st, uint32_t i, uint64_t id[2])
+{
+	const struct lt_frame_loc *loc = st->locs ? &st->locs[i] : NULL;
+
+	if (loc && loc->module) {
+		id[0] = loc->module->inode ^ ((uint64_t)loc->module->dev_major << 52) ^
+			((uint64_t)loc->module->dev_minor << 32);
+		id[1] = loc->file_offset;
+	} else {
+		id[0] = 0;
+		id[1] = st->ips[i];
+	}
+}
+
+static uint64_t stack_key(const struct lt_stack *st)
+{
+	uint64_t h = 0x9e3779b97f4a7c15ULL ^ st->nframes, id[2];
+
+	for (uint32_t i = 0; i < st->nframes; i++) {
+		frame_id(st, i, id);
+		h = (h ^ id[0]) * 0x100000001b3ULL;
+		h = (h ^ id[1]) * 0x100000001b3ULL;
+		h ^= h >> 29;
+	}
+	return h;
+}
+
+static bool same_frames(const struct lt_stack *a, const struct lt_stack *b)
+{
+	uint64_t x[2], y[2];
+
+	if (a->nframes != b->nframes)
+		return false;
+	for (uint32_t i = 0; i < a->nframes; i++) {
+		frame_id(a, i, x);
+		frame_id(b, i, y);
+		if (x[0] != y[0] || x[1] != y[1])
+			return false;
+	}
+	return true;
+}
+
+static int summary_add(struct summary_builder *b, struct lt_process *p,
+		       const struct stack_total *t, uint64_t ref_ns)
+{
+	const struct lt_stack *st = lt_stacks_get(&p->stacks, t->stack_id);
+
+	if (!st)
+		return 0;
+	if (b->n == b->capacity) {
+		size_t cap = b->capacity ? b->capacity * 2 : 64;
+		struct summary_item *grown = realloc(b->v, cap * sizeof(*grown));
+
+		if (!grown)
+			return -ENOMEM;
+		b->v = grown;
+		b->capacity = cap;
+	}
+	b->v[b->n++] = (struct summary_item){ stack_key(st), p, *t, ref_ns };
+	return 0;
+}
 
 static int by_sort_key(const void *a, const void *b)
 {
@@ -93,7 +172,8 @@ static int symbolize_stack(struct lt_process *p, const struct stack_total *t, ui
  * (leaked at exit); live ones only blocks older than -o.
  */
 static int build_group(struct lt_session *s, struct lt_process *p, struct lt_live_table *table,
-		       bool sampled, uint64_t now_ns, struct lt_report_group *g)
+		       bool sampled, uint64_t now_ns, struct lt_report_group *g,
+		       struct summary_builder *summary)
 {
 	size_t nstacks = p->stacks.count, nused = 0, iter = 0, keep;
 	uint64_t min_age_ns = s->opts->min_age_ms * 1000000ULL;
@@ -150,6 +230,11 @@ static int build_group(struct lt_session *s, struct lt_process *p, struct lt_liv
 	for (size_t i = 0, j = 0; i < nstacks; i++)
 		if (totals[i].sampled)
 			totals[j++] = totals[i];
+	for (size_t i = 0; summary && i < nused; i++) {
+		err = summary_add(summary, p, &totals[i], p->exited ? p->exit_ns : now_ns);
+		if (err)
+			goto cleanup;
+	}
 	sort_key = s->opts->sort;
 	qsort(totals, nused, sizeof(*totals), by_sort_key);
 	keep = s->opts->top > 0 && (size_t)s->opts->top < nused ? (size_t)s->opts->top : nused;
@@ -193,8 +278,93 @@ static int by_outstanding(const void *a, const void *b)
 	return (x->pid > y->pid) - (x->pid < y->pid);
 }
 
+static int by_key(const void *a, const void *b)
+{
+	const struct summary_item *x = a, *y = b;
+
+	return (x->key > y->key) - (x->key < y->key);
+}
+
+struct summary_group {
+	struct summary_item *first; /* its frames stand for the group */
+	struct stack_total total;
+	uint32_t processes;
+	double oldest_age_s;
+};
+
+static int by_group_sort_key(const void *a, const void *b)
+{
+	return by_sort_key(&((const struct summary_group *)a)->total,
+			   &((const struct summary_group *)b)->total);
+}
+
+/* Merge equal stacks (sorted by key, then compared frame by frame), order
+ * them like per-process stacks and symbolize the top ones. */
+static int build_summary(struct lt_session *s, struct summary_builder *b,
+			 struct lt_report_group *g)
+{
+	struct summary_group *groups;
+	size_t ngroups = 0, keep;
+	int err = 0;
+
+	if (!b->n)
+		return 0;
+	groups = calloc(b->n, sizeof(*groups));
+	if (!groups)
+		return -ENOMEM;
+	qsort(b->v, b->n, sizeof(*b->v), by_key);
+	for (size_t i = 0; i < b->n; i++) {
+		struct summary_item *it = &b->v[i];
+		struct summary_group *grp = ngroups ? &groups[ngroups - 1] : NULL;
+		double age = it->ref_ns > it->total.oldest_ts_ns ?
+				     (it->ref_ns - it->total.oldest_ts_ns) / 1e9 : 0;
+
+		if (!grp || grp->first->key != it->key ||
+		    !same_frames(lt_stacks_get(&grp->first->proc->stacks, grp->first->total.stack_id),
+				 lt_stacks_get(&it->proc->stacks, it->total.stack_id))) {
+			grp = &groups[ngroups++];
+			grp->first = it;
+			grp->total.stack_id = (uint32_t)i;
+		}
+		grp->total.bytes += it->total.bytes;
+		grp->total.allocs += it->total.allocs;
+		grp->total.sampled += it->total.sampled;
+		grp->processes++;
+		if (age > grp->oldest_age_s)
+			grp->oldest_age_s = age;
+		g->outstanding_bytes += it->total.bytes;
+		g->outstanding_allocs += it->total.allocs;
+		g->sampled_allocs += it->total.sampled;
+	}
+	sort_key = s->opts->sort;
+	qsort(groups, ngroups, sizeof(*groups), by_group_sort_key);
+	keep = s->opts->top > 0 && (size_t)s->opts->top < ngroups ? (size_t)s->opts->top : ngroups;
+	g->stacks = calloc(keep ? keep : 1, sizeof(*g->stacks));
+	if (!g->stacks) {
+		err = -ENOMEM;
+		goto cleanup;
+	}
+	for (size_t i = 0; i < keep; i++) {
+		struct stack_total t = groups[i].first->total;
+
+		g->nstacks++;
+		t.bytes = groups[i].total.bytes;
+		t.allocs = groups[i].total.allocs;
+		t.sampled = groups[i].total.sampled;
+		err = symbolize_stack(groups[i].first->proc, &t, 0, &g->stacks[i]);
+		g->stacks[i].oldest_age_s = groups[i].oldest_age_s;
+		g->stacks[i].processes = groups[i].processes;
+		if (err)
+			break;
+	}
+cleanup:
+	free(groups);
+	return err;
+}
+
 int lt_report_build(struct lt_session *s, bool final, struct lt_report *r)
 {
+	struct summary_builder summary = {};
 	struct lt_process **procs = NULL;
 	uint64_t now_ns = lt_now_ns();
 	long n;
@@ -233,9 +403,9 @@ int lt_report_build(struct lt_session *s, bool final, struct lt_report *r)
 		rp->exe = p->exe ? strdup(p->exe) : NULL;
 		rp->exited = p->exited;
 		/* mmap regions are never sampled. */
-		err = build_group(s, p, &p->heap, true, now_ns, &rp->heap);
+		err = build_group(s, p, &p->heap, true, now_ns, &rp->heap, &summary);
 		if (!err)
-			err = build_group(s, p, &p->mmaps, false, now_ns, &rp->mmap);
+			err = build_group(s, p, &p->mmaps, false, now_ns, &rp->mmap, NULL);
 		if (err)
 			goto cleanup;
 		if (!has_content(p, rp)) {
@@ -244,7 +414,9 @@ int lt_report_build(struct lt_session *s, bool final, struct lt_report *r)
 		}
 	}
 	qsort(r->procs, r->nprocs, sizeof(*r->procs), by_outstanding);
+	err = build_summary(s, &summary, &r->summary);
 cleanup:
+	free(summary.v);
 	free(procs);
 	if (err)
 		lt_report_free(r);
@@ -273,6 +445,7 @@ void lt_report_free(struct lt_report *r)
 {
 	for (size_t i = 0; i < r->nprocs; i++)
 		free_process(&r->procs[i]);
+	free_group(&r->summary);
 	free(r->procs);
 	memset(r, 0, sizeof(*r));
 }

@@ -33,6 +33,7 @@ struct lt_report_stack {
 	double oldest_age_s;
 	struct lt_report_frame *frames; /* innermost first */
 	uint32_t nframes;
+	uint32_t processes;      /* summary only: processes holding this stack */
 };
 
 struct lt_report_group {
@@ -63,6 +64,9 @@ struct lt_report {
 	uint64_t sample_bytes; /* 0: exact counts */
 	struct lt_report_process *procs;
 	size_t nprocs;
+	/* Heap stacks summed over processes: the same frames in the same
+	 * modules (whatever the load addresses) are one stack. */
+	struct lt_report_group summary;
 };
 
 /* Build from the session's tables. Returns 0 or -ENOMEM. */

@@ -91,6 +91,18 @@ void lt_report_write_text(FILE *out, const struct lt_report *r)
 			write_group(out, "region", &p->mmap, p->exited, r->min_age_ms);
 		}
 	}
+	if (r->nprocs > 1 && r->summary.nstacks) {
+		fprintf(out, "\nacross processes (same stacks in the same files summed):\n");
+		for (size_t i = 0; i < r->summary.nstacks; i++) {
+			const struct lt_report_stack *st = &r->summary.stacks[i];
+
+			fprintf(out, "    %" PRIu64 " bytes in %" PRIu64 " allocation%s in %u process%s, oldest %.1f s:\n",
+				st->bytes, st->allocs, st->allocs == 1 ? "" : "s", st->processes,
+				st->processes == 1 ? "" : "es", st->oldest_age_s);
+			for (uint32_t f = 0; f < st->nframes; f++)
+				write_frame(out, &st->frames[f]);
+		}
+	}
 	if (r->lost_events)
 		fprintf(out, "\nwarning: %" PRIu64 " events were lost (ring buffer full): counts may be off\n",
 			r->lost_events);

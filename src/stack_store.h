@@ -16,8 +16,8 @@ struct lt_module;
 
 /* Where a frame lives, resolved while the process is alive. */
 struct lt_frame_loc {
-	const struct lt_module *module; /* NULL: no file-backed mapping covered it */
-	uint64_t elf_vaddr;             /* address in the module's ELF address space */
+	struct lt_module *module; /* NULL: no file-backed mapping covered it */
+	uint64_t file_offset;     /* of the address in the module's file */
 };
 
 struct lt_stack {

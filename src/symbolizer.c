@@ -11,26 +11,32 @@
 
 #define LT_MAX_INLINE_DEPTH 16
 
-static int symbolize_frame(const struct lt_frame_loc *loc, uint64_t ip, struct lt_report_frame *out)
+/* Sets *in_elf when out->module_offset is an address in the module's ELF. */
+static int symbolize_frame(const struct lt_frame_loc *loc, uint64_t ip, struct lt_report_frame *out,
+			   bool *in_elf)
 {
 	const struct lt_elf_symbol *sym;
 	struct lt_elf_file *ef;
 	const char *file;
-	uint64_t lookup;
+	uint64_t lookup, vaddr;
 	int line;
 
 	memset(out, 0, sizeof(*out));
+	*in_elf = false;
 	out->addr = ip;
 	out->build_id = "";
 	if (!loc || !loc->module)
 		return 0;
 	out->module = loc->module->path;
-	out->module_offset = loc->elf_vaddr;
-	ef = loc->module->elf;
-	if (!ef)
+	/* Without a readable ELF the file offset still locates the frame. */
+	out->module_offset = loc->file_offset;
+	ef = lt_module_elf(loc->module);
+	if (!ef || lt_elf_offset_to_vaddr(ef, loc->file_offset, &vaddr))
 		return 0;
+	out->module_offset = vaddr;
+	*in_elf = true;
 	out->build_id = lt_elf_build_id(ef);
-	lookup = loc->elf_vaddr ? loc->elf_vaddr - 1 : 0;
+	lookup = vaddr ? vaddr - 1 : 0;
 	/* A debug file's .symtab names static functions .dynsym lacks. */
 	sym = loc->module->debug ? lt_elf_symbol_at(loc->module->debug, lookup) : NULL;
 	if (!sym)
@@ -39,7 +45,7 @@ static int symbolize_frame(const struct lt_frame_loc *loc, uint64_t ip, struct l
 		out->func = lt_demangle(sym->name);
 		if (!out->func)
 			return -ENOMEM;
-		out->func_offset = loc->elf_vaddr - sym->vaddr;
+		out->func_offset = vaddr - sym->vaddr;
 	}
 	if ((loc->module->debug &&
 	     !lt_elf_source_line(loc->module->debug, lookup, &file, &line)) ||
@@ -93,14 +99,15 @@ int lt_symbolize_ip(const struct lt_frame_loc *loc, uint64_t ip, struct lt_frame
 	struct lt_elf_file *dw = NULL;
 	const char *outer_file = NULL;
 	int outer_line = 0, n = 0, err;
+	bool in_elf;
 
-	err = symbolize_frame(loc, ip, &base);
+	err = symbolize_frame(loc, ip, &base, &in_elf);
 	if (err) {
 		lt_report_frame_clear(&base);
 		return err;
 	}
-	if (loc && loc->module && loc->module->elf) {
-		uint64_t lookup = loc->elf_vaddr ? loc->elf_vaddr - 1 : 0;
+	if (in_elf) {
+		uint64_t lookup = base.module_offset ? base.module_offset - 1 : 0;
 
 		dw = loc->module->debug ? loc->module->debug : loc->module->elf;
 		n = lt_elf_inline_chain(dw, lookup, chain, LT_MAX_INLINE_DEPTH, &outer_file,

@@ -1347,6 +1347,31 @@ def t_deleted_binary(ctx):
     leak_interrupt_check(p, t, module='leaky_deleted')
 
 
+def t_summary_across_processes(ctx):
+    """two processes of one binary: identical stacks are summed in the summary, with processes = 2."""
+    a = start_waiting_leaky(ctx, churn=1000, name='leaky A')
+    b = start_waiting_leaky(ctx, churn=1000, name='leaky B')
+    p = ctx.lt(['-T', '0', '--format', 'json', '-p', str(a.pid), '-p', str(b.pid)])
+    wait_probes(p.pid, min_wait=0.5, max_wait=8)
+    trigger(a)
+    trigger(b)
+    time.sleep(1.5)
+    rc = interrupt(p, signal.SIGINT)
+    expect(rc == 0, 'exit status %s after SIGINT%s' % (rc, tail(p)))
+    rep = final_report(p)
+    summ = rep.get('summary')
+    expect(summ is not None, 'no summary in the report')
+    expect((summ['outstanding_bytes'], summ['outstanding_allocs']) == (2 * LEAKY_TOTAL_BYTES, 2 * LEAKY_TOTAL_ALLOCS),
+           'summary totals %d/%d, want %d/%d' % (summ['outstanding_bytes'], summ['outstanding_allocs'],
+                                                 2 * LEAKY_TOTAL_BYTES, 2 * LEAKY_TOTAL_ALLOCS))
+    for fn, (count, size) in LEAKY_LEAKS.items():
+        hits = [s for s in summ['stacks'] if s['frames'] and s['frames'][0]['func'] == fn]
+        expect(len(hits) == 1, '%s: %d summary stacks (ASLR must not split them): %s' % (fn, len(hits), describe(summ['stacks'], 14)))
+        s = hits[0]
+        expect((s['bytes'], s['allocs'], s.get('processes')) == (2 * count * size, 2 * count, 2),
+               '%s: %d bytes in %d in %r processes, want %d in %d in 2' % (fn, s['bytes'], s['allocs'], s.get('processes'), 2 * count * size, 2 * count))
+
+
 def t_inlined_frames(ctx):
     """-O2 code: each inlined function is its own frame, marked inlined, with its own line."""
     p = run_to_end(ctx, ['-T', '0', '--format', 'json', '-c', ctx.prog('inline_leaky')])
@@ -1547,6 +1572,7 @@ SCENARIOS = [
     ('inlined_frames', t_inlined_frames),
     ('mini_debuginfo', t_mini_debuginfo),
     ('deleted_binary', t_deleted_binary),
+    ('summary_across_processes', t_summary_across_processes),
     ('build_id_debug_in_target_root', t_build_id_debug_in_target_root),
     ('ringbuf_overflow', t_ringbuf_overflow),
     ('sigkill_detaches', t_sigkill_detaches),
