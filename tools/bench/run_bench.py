@@ -202,21 +202,24 @@ class Bench:
     def run_untraced(self, threads):
         return self.finish_churn(self.start_churn(threads))
 
+    def churn_under(self, churn, tracer, name):
+        """Run the churn once tracer has attached, then stop tracer with SIGINT."""
+        try:
+            tracer.wait_ready(ATTACH_TIMEOUT)
+            return self.finish_churn(churn)
+        finally:
+            tracer.signal(signal.SIGINT)
+            if tracer.wait(EXIT_TIMEOUT) is None:
+                tracer.end()
+                raise BenchError("%s did not exit within %d s of SIGINT" % (name, EXIT_TIMEOUT))
+
     def run_leaktrace(self, threads, extra):
         churn = self.start_churn(threads)
         out = os.path.join(self.tmp, "leaktrace-%d-%d.json" % (threads, len(extra)))
         lt = self.spawn([self.args.leaktrace, "-p", str(churn.pid),
                          "--format", "json", "-w", out] + extra,
                         "leaktrace", ready=r"^leaktrace: tracing")
-        try:
-            lt.wait_ready(ATTACH_TIMEOUT)
-            res = self.finish_churn(churn)
-        finally:
-            lt.signal(signal.SIGINT)
-            if lt.wait(EXIT_TIMEOUT) is None:
-                lt.end()
-                raise BenchError("leaktrace did not exit within %d s of SIGINT"
-                                 % EXIT_TIMEOUT)
+        res = self.churn_under(churn, lt, "leaktrace")
         if lt.status != 0:
             raise BenchError("leaktrace exited with %s: %s" % (lt.status, lt.tail()))
         final = None
@@ -241,15 +244,7 @@ class Bench:
                          self.args.bpftrace_script, str(churn.pid)],
                         "bpftrace", ready=r"^memleak\.bt: tracing",
                         ready_stream="stdout")
-        try:
-            bt.wait_ready(ATTACH_TIMEOUT)
-            res = self.finish_churn(churn)
-        finally:
-            bt.signal(signal.SIGINT)
-            if bt.wait(EXIT_TIMEOUT) is None:
-                bt.end()
-                raise BenchError("bpftrace did not exit within %d s of SIGINT"
-                                 % EXIT_TIMEOUT)
+        res = self.churn_under(churn, bt, "bpftrace")
         bt.eof["stdout"].wait(5)
         with open(out, "w") as f:
             f.write("\n".join(bt.lines["stdout"] + ["--- stderr"] +
