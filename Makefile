@@ -50,7 +50,7 @@ deps:
 		apt-get update -q && DEBIAN_FRONTEND=noninteractive apt-get install -y -q $$missing; \
 	fi
 
-$(BUILD)/leaktrace.bpf.o: bpf/leaktrace.bpf.c include/leaktrace_events.h vmlinux/$(ARCH)/vmlinux.h | deps
+$(BUILD)/leaktrace.bpf.o: bpf/leaktrace.bpf.c $(wildcard bpf/*.h) include/leaktrace_events.h vmlinux/$(ARCH)/vmlinux.h | deps
 	@mkdir -p $(@D)
 	$(CLANG) $(BPF_CFLAGS) -c $< -o $@
 

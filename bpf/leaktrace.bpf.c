@@ -38,6 +38,8 @@ const volatile __u64 sample_bytes = 0;
 const volatile __u32 exp_table[LT_EXP_TABLE_SIZE] = {};
 const volatile __u64 min_size_bytes = 0;
 const volatile __u64 max_size_bytes = ~0ULL;
+/* --unwind dwarf: every executable file mapping is reported, for its unwind table. */
+const volatile bool report_all_exec_maps = false;
 
 struct {
 	__uint(type, BPF_MAP_TYPE_RINGBUF);
@@ -287,10 +289,7 @@ static __always_inline void emit_free(__u32 kind, __u16 func, __u64 addr, __u64 
 	bpf_ringbuf_submit(e, heap_record_flags());
 }
 
-struct user_frame {
-	__u64 next_fp;
-	__u64 ret_addr;
-};
+#include "unwind_user.bpf.h"
 
 /*
  * The frame-pointer walk perf does for bpf_get_stack(BPF_F_USER_STACK), done
@@ -301,7 +300,7 @@ struct user_frame {
 static __always_inline __u32 walk_user_stack(struct pt_regs *regs, __u64 *frames)
 {
 	__u64 fp = PT_REGS_FP(regs);
-	struct user_frame fr;
+	struct lt_user_frame fr;
 	int i;
 
 	frames[0] = PT_REGS_IP(regs);
@@ -332,7 +331,8 @@ static __always_inline void emit_alloc(void *ctx, __u32 kind, __u16 func, __u64 
 	if (!e)
 		return;
 	/* Taken at the return probe, so frames[0] is malloc's caller. */
-	stack_bytes = walk_user_stack(ctx, e->frames) * sizeof(__u64);
+	stack_bytes = (dwarf_unwind ? unwind_by_rules(ctx, e->frames) :
+				      walk_user_stack(ctx, e->frames)) * sizeof(__u64);
 	if (stack_bytes > (long)sizeof(e->frames))
 		stack_bytes = sizeof(e->frames);
 	e->hdr.kind = kind;
@@ -631,8 +631,12 @@ int BPF_PROG(on_mmap_file, struct pt_regs *regs, long id)
 		return 0;
 	}
 	name = BPF_CORE_READ(file, f_path.dentry, d_name.name);
-	if (bpf_probe_read_kernel_str(e->name, sizeof(e->name), name) < 0 ||
-	    !looks_like_libc(e->name)) {
+	if (bpf_probe_read_kernel_str(e->name, sizeof(e->name), name) < 0) {
+		bpf_ringbuf_discard(e, 0);
+		return 0;
+	}
+	e->is_libc = looks_like_libc(e->name);
+	if (!e->is_libc && !report_all_exec_maps) {
 		bpf_ringbuf_discard(e, 0);
 		return 0;
 	}
@@ -642,7 +646,6 @@ int BPF_PROG(on_mmap_file, struct pt_regs *regs, long id)
 	e->hdr.tgid = tgid;
 	e->hdr.ts_ns = bpf_ktime_get_ns();
 	e->dev = key.dev;
-	e->pad = 0;
 	e->ino = key.ino;
 	bpf_ringbuf_submit(e, BPF_RB_FORCE_WAKEUP);
 	return 0;

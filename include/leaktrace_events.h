@@ -44,7 +44,7 @@ enum lt_event_kind {
 	LT_EV_FORK,      /* struct lt_task_event: new process (other = parent) */
 	LT_EV_EXEC,      /* struct lt_task_event: process image replaced */
 	LT_EV_EXIT,      /* struct lt_task_event: whole thread group gone */
-	LT_EV_LIB_MAP,   /* struct lt_lib_event: a libc-like file mapped executable */
+	LT_EV_LIB_MAP,   /* struct lt_lib_event: a file mapped executable (is_libc: libc-like) */
 };
 
 /* Reasons a record or an allocation can be lost; each has a counter. */
@@ -97,7 +97,7 @@ struct lt_task_event {
 struct lt_lib_event {
 	struct lt_event_hdr hdr;
 	__u32 dev; /* kernel dev_t of the file's superblock: major << 20 | minor */
-	__u32 pad;
+	__u32 is_libc; /* else reported only for its unwind table */
 	__u64 ino;
 	char name[LT_LIBNAME_LEN];
 };
@@ -118,6 +118,53 @@ struct lt_file_key {
 	__u64 ino;
 	__u32 dev;
 	__u32 pad;
+};
+
+/*
+ * Unwinding without frame pointers: userspace turns each file's .eh_frame
+ * into rows of rules, one row per change of the rules, keyed by file offset
+ * and split into 4 KiB pages so that BPF finds a frame's page with one hash
+ * lookup and its row with a short binary search.
+ */
+#define LT_UNWIND_PAGE_SHIFT 12
+#define LT_UNWIND_PAGE_BYTES (1u << LT_UNWIND_PAGE_SHIFT)
+
+/* How to find the canonical frame address (the caller's stack pointer). */
+enum lt_cfa_rule {
+	LT_CFA_NONE = 0,    /* no call-frame information here: try the frame pointer */
+	LT_CFA_RSP,         /* rsp + cfa_offset */
+	LT_CFA_RBP,         /* rbp + cfa_offset */
+	LT_CFA_PLT,         /* PLT stub: rsp + cfa_offset, + 8 once (rip & 15) >= aux */
+	LT_CFA_END,         /* return address undefined: the outermost frame */
+	LT_CFA_UNSUPPORTED, /* a rule BPF cannot follow: the stack ends here */
+};
+
+/* Where the caller's rbp is. The return address is always at CFA - 8 (x86-64 ABI). */
+enum lt_rbp_rule {
+	LT_RBP_SAME = 0,  /* unchanged by this frame */
+	LT_RBP_AT_CFA,    /* saved at CFA + aux */
+	LT_RBP_LOST,      /* undefined or an expression: unknown from here on */
+};
+
+struct lt_unwind_row {
+	__u16 page_offset; /* the row applies from here to the next row */
+	__u8 cfa_rule;     /* enum lt_cfa_rule */
+	__u8 rbp_rule;     /* enum lt_rbp_rule */
+	__s16 cfa_offset;
+	__s16 aux;         /* LT_RBP_AT_CFA: rbp offset from CFA; LT_CFA_PLT: threshold */
+};
+
+struct lt_unwind_page_key {
+	__u64 ino;
+	__u32 dev;  /* kernel dev_t, as in struct lt_lib_event */
+	__u32 page; /* file offset >> LT_UNWIND_PAGE_SHIFT */
+};
+
+/* rows[first_row, first_row + nrows) of the rows map; the first row starts at
+ * page_offset 0 (it carries the rule in effect where the page begins). */
+struct lt_unwind_page {
+	__u32 first_row;
+	__u32 nrows;
 };
 
 #endif /* LEAKTRACE_EVENTS_H */

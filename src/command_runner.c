@@ -111,6 +111,7 @@ int lt_command_prepare(const char *cmdline, struct lt_command *cmd, char *err, s
 	}
 	cmd->go_fd = go[1];
 	cmd->err_fd = ep[0];
+	snprintf(cmd->path, sizeof(cmd->path), "%s", path);
 	go[1] = ep[0] = -1;
 	ret = 0;
 cleanup:

@@ -4,12 +4,14 @@
 #define LT_COMMAND_RUNNER_H
 
 #include <stddef.h>
+#include <limits.h>
 #include <sys/types.h>
 
 struct lt_command {
 	pid_t pid;
 	int go_fd;   /* write end: one byte lets the child exec */
 	int err_fd;  /* read end: the child's errno if exec failed; EOF on success */
+	char path[PATH_MAX]; /* the program, as found on PATH */
 };
 
 /* Split cmdline like a shell would (quotes, no command substitution), find

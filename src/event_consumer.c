@@ -2,6 +2,7 @@
 #include "event_consumer.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <stdio.h>
 #include <string.h>
 #include <unistd.h>
@@ -12,6 +13,7 @@
 #include "frame_resolver.h"
 #include "leaktrace.skel.h"
 #include "session.h"
+#include "unwind_loader.h"
 
 /* Another leaktrace tracing the whole system: each would record the
  * other's bookkeeping allocations, which make more events, without end. */
@@ -205,6 +207,22 @@ static void on_process_exit(struct lt_session *s, const struct lt_task_event *e)
 	p->exit_ns = e->hdr.ts_ns;
 }
 
+/* A library being mapped: its table should be ready before its code runs much. */
+static void request_unwind_table(struct lt_session *s, pid_t pid, uint32_t kdev, uint64_t ino)
+{
+	struct lt_object_ref ref;
+	int fd;
+
+	/* ld.so maps the whole file read-only before the executable part. */
+	if (!s->unwind || lt_find_mapped_file(pid, kdev, ino, &ref))
+		return;
+	fd = open(ref.path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return;
+	lt_unwind_loader_request(s->unwind, fd, kdev, ino);
+	close(fd);
+}
+
 static void on_lib_map(struct lt_session *s, const struct lt_lib_event *e)
 {
 	struct lt_object_ref ref;
@@ -213,6 +231,9 @@ static void on_lib_map(struct lt_session *s, const struct lt_lib_event *e)
 	char err[512];
 	int ret = -ENOENT;
 
+	request_unwind_table(s, pid, e->dev, e->ino);
+	if (!e->is_libc)
+		return;
 	if (attach_pid == -1 && lt_object_list_has(&s->attached, e->dev, e->ino))
 		return;
 	/* The hook runs before the new mapping exists; ld.so's first, non-exec

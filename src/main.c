@@ -16,6 +16,8 @@
 
 #include "command_runner.h"
 #include "event_consumer.h"
+#include "frame_resolver.h"
+#include "needed_libs.h"
 #include "options.h"
 #include "libc_discovery.h"
 #include "privileges.h"
@@ -24,6 +26,7 @@
 #include "report_writers.h"
 #include "session.h"
 #include "tracer.h"
+#include "unwind_loader.h"
 
 /* Heap records do not wake us (see the BPF side): poll at least this often. */
 #define LT_POLL_MS 20
@@ -188,6 +191,31 @@ static int run_loop(struct lt_session *s)
 	return emit_report(s, true);
 }
 
+/*
+ * Tables for what the targets run, before they run (-c) or before we say we
+ * are tracing (-p): the first allocations then already get whole stacks.
+ * Files mapped later are loaded as their mappings are seen.
+ */
+static void prepare_unwind_tables(struct lt_session *s, const struct lt_command *cmd)
+{
+	struct lt_path_list libs;
+
+	if (!s->unwind)
+		return;
+	if (s->mode == LT_MODE_COMMAND && !lt_needed_libs(cmd->path, &libs)) {
+		for (size_t i = 0; i < libs.n; i++)
+			lt_unwind_loader_request_path(s->unwind, libs.v[i]);
+		lt_path_list_free(&libs);
+	}
+	for (size_t i = 0; s->mode == LT_MODE_PIDS && i < s->opts->npids; i++) {
+		struct lt_process *p = lt_procs_get(&s->procs, (uint32_t)s->opts->pids[i]);
+
+		if (p)
+			lt_reload_maps(p, &s->modules);
+	}
+	lt_unwind_loader_wait(s->unwind);
+}
+
 static const char *mode_text(const struct lt_session *s, char *buf, size_t len)
 {
 	if (s->mode == LT_MODE_COMMAND)
@@ -320,6 +348,7 @@ int main(int argc, char **argv)
 		fprintf(stderr, "leaktrace: %s\n", err);
 		goto cleanup;
 	}
+	prepare_unwind_tables(&s, &cmd);
 	s.start_ns = lt_now_ns();
 	clock_gettime(CLOCK_REALTIME, &s.start_wall);
 	if (s.mode == LT_MODE_COMMAND) {

@@ -65,7 +65,8 @@ int lt_open_mapped_file(pid_t pid, const struct lt_mapping *m)
 
 #define LT_MODULE_MAX_OPEN_ATTEMPTS 8
 
-static void try_open(struct lt_module *mod, pid_t pid, const struct lt_mapping *m)
+static void try_open(struct lt_module_cache *c, struct lt_module *mod, pid_t pid,
+		     const struct lt_mapping *m)
 {
 	int fd;
 
@@ -79,6 +80,8 @@ static void try_open(struct lt_module *mod, pid_t pid, const struct lt_mapping *
 	}
 	mod->fd = fd;
 	mod->opened_by = pid;
+	if (c->on_open)
+		c->on_open(c->on_open_ctx, mod);
 }
 
 struct lt_elf_file *lt_module_elf(struct lt_module *mod)
@@ -112,7 +115,7 @@ struct lt_module *lt_module_for_mapping(struct lt_module_cache *c, pid_t pid,
 	for (mod = c->buckets[b]; mod; mod = mod->next) {
 		if (mod->inode == m->inode && mod->dev_major == m->dev_major &&
 		    mod->dev_minor == m->dev_minor) {
-			try_open(mod, pid, m);
+			try_open(c, mod, pid, m);
 			return mod;
 		}
 	}
@@ -131,7 +134,7 @@ struct lt_module *lt_module_for_mapping(struct lt_module_cache *c, pid_t pid,
 	mod->dev_major = m->dev_major;
 	mod->dev_minor = m->dev_minor;
 	mod->inode = m->inode;
-	try_open(mod, pid, m);
+	try_open(c, mod, pid, m);
 	mod->next = c->buckets[b];
 	c->buckets[b] = mod;
 	c->count++;

@@ -39,6 +39,10 @@ struct lt_module {
 struct lt_module_cache {
 	struct lt_module *buckets[LT_MODULE_BUCKETS];
 	size_t count;
+	/* Called once a module's file is open (mod->fd valid), e.g. to build
+	 * its unwind table while the file can still be read. */
+	void (*on_open)(void *ctx, struct lt_module *mod);
+	void *on_open_ctx;
 };
 
 void lt_module_cache_init(struct lt_module_cache *c);

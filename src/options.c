@@ -35,6 +35,12 @@ static const char usage_text[] =
 	"      --ringbuf-mb MB    BPF ring buffer size (default 64)\n"
 	"      --sample-bytes N   sample one block per N allocated bytes on average;\n"
 	"                         reports show unbiased estimates (see README)\n"
+	"      --unwind dwarf|fp  how stacks are walked: by each file's .eh_frame, which\n"
+	"                         works without frame pointers (default), or by frame\n"
+	"                         pointers only (cheaper, but code built without them\n"
+	"                         ends the stack)\n"
+	"      --unwind-rows N    room for N unwind rules in the kernel, 8 bytes each\n"
+	"                         (default 2097152; libc needs ~29000)\n"
 	"  -v, --verbose          say what is attached where\n"
 	"      --self-test        show where each probe goes in the libc of -p PID (or\n"
 	"                         leaktrace's own) and -O files, and what it costs\n"
@@ -56,6 +62,8 @@ enum {
 	OPT_VERSION,
 	OPT_SAMPLE,
 	OPT_SELF_TEST,
+	OPT_UNWIND,
+	OPT_UNWIND_ROWS,
 };
 
 static const struct option long_options[] = {
@@ -77,6 +85,8 @@ static const struct option long_options[] = {
 	{ "version", no_argument, NULL, OPT_VERSION },
 	{ "sample-bytes", required_argument, NULL, OPT_SAMPLE },
 	{ "self-test", no_argument, NULL, OPT_SELF_TEST },
+	{ "unwind", required_argument, NULL, OPT_UNWIND },
+	{ "unwind-rows", required_argument, NULL, OPT_UNWIND_ROWS },
 	{},
 };
 
@@ -139,6 +149,8 @@ static void set_defaults(struct lt_options *o)
 	o->sort = LT_SORT_BYTES;
 	o->format = LT_FORMAT_TEXT;
 	o->ringbuf_bytes = 64ULL << 20;
+	o->unwind_dwarf = true;
+	o->unwind_rows = LT_DEFAULT_UNWIND_ROWS;
 }
 
 static int parse_one(struct lt_options *o, int c, const char *arg)
@@ -212,6 +224,19 @@ static int parse_one(struct lt_options *o, int c, const char *arg)
 		if (parse_u64(arg, &o->sample_bytes) || !o->sample_bytes ||
 		    o->sample_bytes > (1ULL << 40))
 			return fail("--sample-bytes takes 1..2^40", arg);
+		return 0;
+	case OPT_UNWIND:
+		if (!strcmp(arg, "dwarf"))
+			o->unwind_dwarf = true;
+		else if (!strcmp(arg, "fp"))
+			o->unwind_dwarf = false;
+		else
+			return fail("--unwind takes dwarf or fp", arg);
+		return 0;
+	case OPT_UNWIND_ROWS:
+		if (parse_u64(arg, &v) || v < 1024 || v > (1u << 28))
+			return fail("--unwind-rows takes 1024..268435456", arg);
+		o->unwind_rows = (uint32_t)v;
 		return 0;
 	case OPT_RINGBUF:
 		if (parse_u64(arg, &v) || v == 0 || v > 4096)

@@ -11,6 +11,9 @@
 enum lt_format { LT_FORMAT_TEXT, LT_FORMAT_JSON };
 enum lt_sort { LT_SORT_BYTES, LT_SORT_COUNT };
 
+/* 8 bytes each: 16 MiB of kernel memory, room for ~60 libc-sized files. */
+#define LT_DEFAULT_UNWIND_ROWS (2u << 20)
+
 struct lt_options {
 	pid_t *pids;            /* -p, repeatable */
 	size_t npids;
@@ -30,6 +33,8 @@ struct lt_options {
 	char *output_path;      /* -w; NULL = stdout */
 	uint64_t ringbuf_bytes; /* --ringbuf-mb, default 64 MiB */
 	uint64_t sample_bytes;  /* --sample-bytes; 0 = every block */
+	bool unwind_dwarf;      /* --unwind dwarf (default) or fp */
+	uint32_t unwind_rows;   /* --unwind-rows, default LT_DEFAULT_UNWIND_ROWS */
 	int verbose;            /* -v */
 	bool self_test;         /* --self-test: show probe placement and exit */
 };

@@ -18,6 +18,7 @@
 
 struct leaktrace_bpf;
 struct ring_buffer;
+struct lt_unwind_loader;
 
 enum lt_mode {
 	LT_MODE_SYSTEM,  /* no target: every libc, probes for all processes */
@@ -45,6 +46,7 @@ struct lt_session {
 	struct lt_object_list attached; /* files attached with pid -1 */
 	struct lt_process_table procs;
 	struct lt_module_cache modules;
+	struct lt_unwind_loader *unwind; /* --unwind dwarf: builds tables for BPF */
 	struct lt_stats stats;
 	uint64_t start_ns;
 	struct timespec start_wall;

@@ -16,6 +16,7 @@
 #include "event_consumer.h"
 #include "leaktrace.skel.h"
 #include "sampling.h"
+#include "unwind_loader.h"
 
 int lt_tracer_validate_targets(const struct lt_options *o, char *err, size_t errlen)
 {
@@ -63,6 +64,37 @@ static void mark_known(struct lt_session *s, uint32_t kdev, uint64_t ino, pid_t 
 			     BPF_ANY);
 }
 
+/* Pages hold ~100 rows on average (libc: 28,600 rows in 342 pages). */
+static uint32_t unwind_pages_for(uint32_t rows)
+{
+	return rows / 16 > 1024 ? rows / 16 : 1024;
+}
+
+static void request_unwind_table(void *ctx, struct lt_module *mod)
+{
+	struct lt_session *s = ctx;
+
+	lt_unwind_loader_request(s->unwind, mod->fd, (mod->dev_major << 20) | mod->dev_minor,
+				 mod->inode);
+}
+
+static int start_unwind_loader(struct lt_session *s)
+{
+	int err;
+
+	if (!s->opts->unwind_dwarf)
+		return 0;
+	err = lt_unwind_loader_start(bpf_map__fd(s->skel->maps.unwind_pages),
+				     bpf_map__max_entries(s->skel->maps.unwind_pages),
+				     bpf_map__fd(s->skel->maps.unwind_rows),
+				     bpf_map__max_entries(s->skel->maps.unwind_rows), &s->unwind);
+	if (err)
+		return err;
+	s->modules.on_open = request_unwind_table;
+	s->modules.on_open_ctx = s;
+	return 0;
+}
+
 static int open_and_load(struct lt_session *s, bool lib_watch)
 {
 	const struct lt_options *o = s->opts;
@@ -85,6 +117,12 @@ static int open_and_load(struct lt_session *s, bool lib_watch)
 	bpf_map__set_max_entries(s->skel->maps.events, (__u32)o->ringbuf_bytes);
 	/* Wake at 1/8 full: room to spare while the consumer catches up. */
 	s->skel->rodata->wakeup_bytes = o->ringbuf_bytes / 8;
+	s->skel->rodata->dwarf_unwind = o->unwind_dwarf;
+	s->skel->rodata->report_all_exec_maps = o->unwind_dwarf;
+	/* Without unwinding by rules the maps stay (almost) empty. */
+	bpf_map__set_max_entries(s->skel->maps.unwind_rows, o->unwind_dwarf ? o->unwind_rows : 1);
+	bpf_map__set_max_entries(s->skel->maps.unwind_pages,
+				 o->unwind_dwarf ? unwind_pages_for(o->unwind_rows) : 1);
 	if (!lib_watch)
 		bpf_program__set_autoload(s->skel->progs.on_mmap_file, false);
 	err = leaktrace_bpf__load(s->skel);
@@ -206,6 +244,11 @@ int lt_tracer_start(struct lt_session *s, char *err, size_t errlen)
 		snprintf(err, errlen, "cannot load BPF programs: %s", strerror(-ret));
 		return ret;
 	}
+	ret = start_unwind_loader(s);
+	if (ret) {
+		snprintf(err, errlen, "cannot start the unwind-table loader: %s", strerror(-ret));
+		goto fail;
+	}
 	if (s->mode == LT_MODE_COMMAND)
 		ret = set_traced(s, s->command_pid);
 	for (size_t i = 0; i < s->opts->npids && !ret; i++)
@@ -245,6 +288,9 @@ void lt_tracer_stop(struct lt_session *s)
 	ring_buffer__free(s->ringbuf);
 	s->ringbuf = NULL;
 	lt_probes_destroy(&s->probes);
+	s->modules.on_open = NULL;
+	lt_unwind_loader_stop(s->unwind);
+	s->unwind = NULL;
 	leaktrace_bpf__destroy(s->skel);
 	s->skel = NULL;
 	lt_object_list_free(&s->attached);

@@ -1,0 +1,23 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * The files a dynamically linked program will map before main: its
+ * interpreter and the DT_NEEDED closure, found roughly as ld.so finds them
+ * (DT_RPATH/DT_RUNPATH with $ORIGIN, LD_LIBRARY_PATH, ld.so.conf, the
+ * default directories). Used to prepare unwind tables before a -c command
+ * runs; a library missed here is still picked up later from its mappings.
+ */
+#ifndef LT_NEEDED_LIBS_H
+#define LT_NEEDED_LIBS_H
+
+#include <stddef.h>
+
+struct lt_path_list {
+	char **v;
+	size_t n;
+};
+
+/* exe itself first, then what it needs. Returns 0 or -errno (-ENOMEM). */
+int lt_needed_libs(const char *exe, struct lt_path_list *out);
+void lt_path_list_free(struct lt_path_list *l);
+
+#endif
