@@ -99,7 +99,21 @@ $(DEMO): tools/demo/leaky_service.c | deps
 	@mkdir -p $(@D)
 	$(CC) -O0 -g -fno-omit-frame-pointer -Wall -Wextra -Werror -o $@ $<
 
-progs: $(PROGS_C) $(PROGS_CXX)
+# Built the way Debian builds packages (dpkg-buildflags): -O2 -g and no
+# frame pointers, so only .eh_frame unwinding walks their stacks.
+DEBIAN_CFLAGS := -g -O2 -fstack-protector-strong -Wformat -Werror=format-security \
+	-fomit-frame-pointer -Wall -Wextra -Werror
+NOFP_PROGS := $(BUILD)/tests/progs/libnofp.so $(BUILD)/tests/progs/nofp_leaky
+
+$(BUILD)/tests/progs/libnofp.so: tests/progs/nofp/nofp_lib.cc tests/progs/nofp/nofp_lib.h | deps
+	@mkdir -p $(@D)
+	g++ $(DEBIAN_CFLAGS) -fPIC -shared -o $@ $<
+
+$(BUILD)/tests/progs/nofp_leaky: tests/progs/nofp/nofp_leaky.c tests/progs/nofp/nofp_lib.h \
+		$(BUILD)/tests/progs/libnofp.so
+	$(CC) $(DEBIAN_CFLAGS) -o $@ $< -L$(BUILD)/tests/progs -lnofp -Wl,-rpath,'$$ORIGIN'
+
+progs: $(PROGS_C) $(PROGS_CXX) $(NOFP_PROGS)
 
 unit: deps $(UNIT_BINS) $(FIXTURES)
 	@set -e; for t in $(UNIT_BINS); do echo "== $$t"; LT_FIXTURE_DIR=$(BUILD)/tests/fixtures $$t; done

@@ -32,6 +32,42 @@ struct {
 /* Rows in a 4 KiB page are fewer than 2^13: a row per 1-byte change at most. */
 #define UNWIND_SEARCH_STEPS 13
 
+/* Bumped by userspace each time it loads a file's rules: rules cached as
+ * "none" may exist now. */
+volatile __u32 unwind_tables_gen = 0;
+
+/*
+ * Per-thread cache of the rule found for each recent pc. Finding it costs
+ * a bpf_find_vma (~250 ns here), a hash lookup and a bisection; a thread
+ * allocating in a loop asks for the same few pcs again and again. A pc's
+ * rule depends only on what is mapped there, so the cache is valid while
+ * the address space's mapping sequence count (mm->mm_lock_seq, bumped by
+ * every mmap/munmap/brk under the write lock) and the table generation stay
+ * what they were.
+ */
+#define UNWIND_CACHE_SLOTS 32
+
+struct lt_unwind_cache_slot {
+	__u64 pc;
+	__u32 epoch; /* the cache's epoch when filled; older ones are stale */
+	struct lt_unwind_row row;
+};
+
+struct lt_unwind_cache {
+	__u64 mm;
+	__u32 mm_seq;
+	__u32 tables_gen;
+	__u32 epoch;
+	struct lt_unwind_cache_slot slots[UNWIND_CACHE_SLOTS];
+};
+
+struct {
+	__uint(type, BPF_MAP_TYPE_TASK_STORAGE);
+	__uint(map_flags, BPF_F_NO_PREALLOC);
+	__type(key, int);
+	__type(value, struct lt_unwind_cache);
+} unwind_caches SEC(".maps");
+
 struct lt_unwind_walk {
 	__u64 ip;
 	__u64 sp;
@@ -43,7 +79,7 @@ struct lt_unwind_walk {
 	__u64 ino;       /* 0: anonymous mapping */
 	__u32 dev;
 	__u32 nframes;
-	bool truncated;
+	struct lt_unwind_cache *cache; /* NULL: mappings are changing right now */
 };
 
 struct lt_user_frame {
@@ -54,15 +90,18 @@ struct lt_user_frame {
 static long remember_vma(struct task_struct *task, struct vm_area_struct *vma,
 			 struct lt_unwind_walk *st)
 {
-	struct file *file = BPF_CORE_READ(vma, vm_file);
+	/* Trusted BTF pointers: plain loads, no probe-read helper calls. */
+	struct file *file = vma->vm_file;
+	struct inode *inode;
 
-	st->vma_start = BPF_CORE_READ(vma, vm_start);
-	st->vma_end = BPF_CORE_READ(vma, vm_end);
-	st->file_base = st->vma_start - (BPF_CORE_READ(vma, vm_pgoff) << 12);
+	st->vma_start = vma->vm_start;
+	st->vma_end = vma->vm_end;
+	st->file_base = st->vma_start - (vma->vm_pgoff << 12);
 	st->ino = 0;
 	if (file) {
-		st->ino = BPF_CORE_READ(file, f_inode, i_ino);
-		st->dev = BPF_CORE_READ(file, f_inode, i_sb, s_dev);
+		inode = file->f_inode;
+		st->ino = inode->i_ino;
+		st->dev = inode->i_sb->s_dev;
 	}
 	return 0;
 }
@@ -96,37 +135,107 @@ static long search_step(__u32 index, struct row_search *s)
 	return 0;
 }
 
-/* The row for pc, or NULL when its file has no rules loaded for that page. */
-static __always_inline struct lt_unwind_row *find_row(struct lt_unwind_walk *st, __u64 pc)
+enum find_result {
+	FOUND,   /* *out is the rule */
+	NO_RULE, /* nothing loaded for pc's file and page (LT_CFA_NONE in *out) */
+	UNKNOWN, /* the mapping could not be looked up now */
+};
+
+static __always_inline enum find_result find_row(struct lt_unwind_walk *st, __u64 pc,
+						 struct lt_unwind_row *out)
 {
 	struct lt_unwind_page_key key = {};
 	struct lt_unwind_page *page;
+	struct lt_unwind_row *row;
 	struct row_search search = {};
 	__u32 idx;
 	__u64 offset;
 
+	*out = (struct lt_unwind_row){ .cfa_rule = LT_CFA_NONE };
 	if (pc < st->vma_start || pc >= st->vma_end) {
 		st->vma_start = st->vma_end = 0;
-		if (bpf_find_vma(bpf_get_current_task_btf(), pc, remember_vma, st, 0) ||
-		    pc < st->vma_start || pc >= st->vma_end)
-			return NULL;
+		/* -EBUSY when another thread holds the mmap lock. */
+		if (bpf_find_vma(bpf_get_current_task_btf(), pc, remember_vma, st, 0))
+			return UNKNOWN;
+		if (pc < st->vma_start || pc >= st->vma_end)
+			return NO_RULE;
 	}
 	if (!st->ino)
-		return NULL;
+		return NO_RULE;
 	offset = pc - st->file_base;
 	key.ino = st->ino;
 	key.dev = st->dev;
 	key.page = offset >> LT_UNWIND_PAGE_SHIFT;
 	page = bpf_map_lookup_elem(&unwind_pages, &key);
 	if (!page)
-		return NULL;
+		return NO_RULE;
 	search.first = page->first_row;
 	search.right = page->nrows;
 	search.target = offset & (LT_UNWIND_PAGE_BYTES - 1);
 	/* rows[first] starts at page offset 0: find the last row at or before target. */
 	bpf_loop(UNWIND_SEARCH_STEPS, search_step, &search, 0);
 	idx = search.first + search.left;
-	return bpf_map_lookup_elem(&unwind_rows, &idx);
+	row = bpf_map_lookup_elem(&unwind_rows, &idx);
+	if (!row)
+		return NO_RULE;
+	*out = *row;
+	return FOUND;
+}
+
+static __always_inline __u32 cache_slot(__u64 pc)
+{
+	return (pc ^ (pc >> 6) ^ (pc >> 13)) & (UNWIND_CACHE_SLOTS - 1);
+}
+
+/* The rule for pc, from the cache or found (and cached); false if unknown. */
+static __always_inline bool rule_for(struct lt_unwind_walk *st, __u64 pc,
+				     struct lt_unwind_row *out)
+{
+	struct lt_unwind_cache *cache = st->cache;
+	struct lt_unwind_cache_slot *slot = NULL;
+	enum find_result res;
+
+	if (cache) {
+		slot = &cache->slots[cache_slot(pc)];
+		if (slot->pc == pc && slot->epoch == cache->epoch) {
+			*out = slot->row;
+			return true;
+		}
+	}
+	res = find_row(st, pc, out);
+	if (res == UNKNOWN)
+		return false;
+	if (slot) {
+		slot->pc = pc;
+		slot->epoch = cache->epoch;
+		slot->row = *out;
+	}
+	return true;
+}
+
+/* This thread's cache, emptied if the address space or the tables changed. */
+static __always_inline struct lt_unwind_cache *current_cache(void)
+{
+	struct task_struct *task = bpf_get_current_task_btf();
+	struct lt_unwind_cache *cache;
+	struct mm_struct *mm = task->mm;
+	__u32 seq, gen = unwind_tables_gen;
+
+	if (!mm || !bpf_core_field_exists(mm->mm_lock_seq))
+		return NULL;
+	seq = mm->mm_lock_seq.sequence;
+	if (seq & 1) /* a writer is changing the mappings */
+		return NULL;
+	cache = bpf_task_storage_get(&unwind_caches, task, 0, BPF_LOCAL_STORAGE_GET_F_CREATE);
+	if (!cache)
+		return NULL;
+	if (cache->mm != (__u64)mm || cache->mm_seq != seq || cache->tables_gen != gen) {
+		cache->mm = (__u64)mm;
+		cache->mm_seq = seq;
+		cache->tables_gen = gen;
+		cache->epoch++;
+	}
+	return cache;
 }
 
 /* One frame up by the frame pointer; false when there is none to follow. */
@@ -163,9 +272,19 @@ static __always_inline int step_by_rules(struct lt_unwind_walk *st, struct lt_un
 	default:
 		return -1;
 	}
-	if (cfa <= st->sp || bpf_probe_read_user(&ra, sizeof(ra), (void *)(cfa - 8)))
+	if (cfa <= st->sp)
 		return -1;
-	if (row->rbp_rule == LT_RBP_AT_CFA) {
+	if (row->rbp_rule == LT_RBP_AT_CFA && row->aux == -16) {
+		/* push %rbp right after the call: one read for both. */
+		struct lt_user_frame fr;
+
+		if (bpf_probe_read_user(&fr, sizeof(fr), (void *)(cfa - 16)))
+			return -1;
+		bp = fr.next_fp;
+		ra = fr.ret_addr;
+	} else if (bpf_probe_read_user(&ra, sizeof(ra), (void *)(cfa - 8))) {
+		return -1;
+	} else if (row->rbp_rule == LT_RBP_AT_CFA) {
 		if (bpf_probe_read_user(&bp, sizeof(bp), (void *)(cfa + row->aux)))
 			bp = 0;
 	} else if (row->rbp_rule == LT_RBP_LOST) {
@@ -177,33 +296,35 @@ static __always_inline int step_by_rules(struct lt_unwind_walk *st, struct lt_un
 	return 0;
 }
 
+/*
+ * Frame index + 1 comes from bpf_loop's index, which the verifier knows only
+ * as a bounded unknown: a counter kept in st would be tracked exactly and
+ * make it check the callback once per value.
+ */
 static long unwind_step(__u32 index, struct lt_unwind_walk *st)
 {
-	struct lt_unwind_row *row;
-	__u32 zero = 0;
+	struct lt_unwind_row row = {};
+	__u32 zero = 0, n = index + 1;
 	__u64 pc;
 	struct lt_alloc_event *e = bpf_map_lookup_elem(&scratch, &zero);
-	__u32 n;
 
-	(void)index;
-	if (!e)
+	if (!e || n >= LT_MAX_FRAMES)
 		return 1;
 	/* frames[0] holds the exact pc; return addresses point past their call. */
-	pc = st->nframes == 1 ? st->ip : st->ip - 1;
-	row = find_row(st, pc);
-	if (!row || row->cfa_rule == LT_CFA_NONE) {
+	pc = index == 0 ? st->ip : st->ip - 1;
+	if (!rule_for(st, pc, &row) || row.cfa_rule == LT_CFA_NONE) {
 		if (!step_by_frame_pointer(st))
 			return 1;
-	} else if (row->cfa_rule == LT_CFA_END || step_by_rules(st, row)) {
+	} else if (row.cfa_rule == LT_CFA_END || step_by_rules(st, &row)) {
 		return 1;
 	}
 	if (!st->ip || st->ip >= (1ULL << 47))
 		return 1;
-	n = st->nframes;
-	if (n >= LT_MAX_FRAMES) {
-		st->truncated = true;
+	/* Checked again on the register used for the store, which clang
+	 * would otherwise take from a copy the verifier cannot bound. */
+	asm volatile("" : "+r"(n));
+	if (n >= LT_MAX_FRAMES)
 		return 1;
-	}
 	e->frames[n] = st->ip;
 	st->nframes = n + 1;
 	return 0;
@@ -217,11 +338,13 @@ static __always_inline __u32 unwind_by_rules(struct pt_regs *regs, __u64 *frames
 		.sp = PT_REGS_SP(regs),
 		.bp = PT_REGS_FP(regs),
 		.nframes = 1,
+		.cache = current_cache(),
 	};
 
 	frames[0] = st.ip;
-	bpf_loop(LT_MAX_FRAMES, unwind_step, &st, 0);
-	if (st.truncated)
+	/* Every step ran and filled the last slot: there may have been more. */
+	if (bpf_loop(LT_MAX_FRAMES - 1, unwind_step, &st, 0) == LT_MAX_FRAMES - 1 &&
+	    st.nframes == LT_MAX_FRAMES)
 		count_drop(LT_DROP_STACK_TRUNCATED);
 	return st.nframes;
 }

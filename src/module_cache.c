@@ -4,9 +4,12 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <inttypes.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <sys/sysmacros.h>
 #include <unistd.h>
 
 #include "debug_file.h"
@@ -45,6 +48,28 @@ static size_t bucket_of(uint32_t major, uint32_t minor, uint64_t inode)
 	return (size_t)(h >> 40) % LT_MODULE_BUCKETS;
 }
 
+/* The file open at fd is the one mapped: same device and inode. */
+static bool is_mapped_file(int fd, const struct lt_mapping *m)
+{
+	struct stat st;
+
+	return !fstat(fd, &st) && st.st_ino == m->inode && major(st.st_dev) == m->dev_major &&
+	       minor(st.st_dev) == m->dev_minor;
+}
+
+static int open_if_mapped_file(const char *path, const struct lt_mapping *m)
+{
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+
+	if (fd < 0)
+		return -errno;
+	if (!is_mapped_file(fd, m)) {
+		close(fd);
+		return -ESTALE;
+	}
+	return fd;
+}
+
 int lt_open_mapped_file(pid_t pid, const struct lt_mapping *m)
 {
 	char path[4200];
@@ -58,9 +83,14 @@ int lt_open_mapped_file(pid_t pid, const struct lt_mapping *m)
 		return fd;
 	if (!m->path || m->path[0] != '/')
 		return -ENOENT;
+	/* The path as the process sees it, if that is still the mapped file. */
 	snprintf(path, sizeof(path), "/proc/%d/root%s", (int)pid, m->path);
-	fd = open(path, O_RDONLY | O_CLOEXEC);
-	return fd >= 0 ? fd : -errno;
+	fd = open_if_mapped_file(path, m);
+	if (fd >= 0)
+		return fd;
+	/* A process that lived only milliseconds is gone before we look; the
+	 * same path here is good enough when it is the very same inode. */
+	return open_if_mapped_file(m->path, m);
 }
 
 #define LT_MODULE_MAX_OPEN_ATTEMPTS 8

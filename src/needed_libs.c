@@ -213,11 +213,14 @@ static int resolve(const char *name, const struct lt_path_list *dirs, char *out,
 int lt_needed_libs(const char *exe, struct lt_path_list *out)
 {
 	struct lt_path_list system_dirs = { 0 };
-	char interp[PATH_MAX] = "";
+	char interp[PATH_MAX] = "", real[PATH_MAX];
 	int err;
 
 	memset(out, 0, sizeof(*out));
-	err = add(out, exe);
+	/* $ORIGIN is the directory of the file itself, links resolved. */
+	if (!realpath(exe, real))
+		return -errno;
+	err = add(out, real);
 	if (!err && getenv("LD_LIBRARY_PATH"))
 		err = add_search_path(&system_dirs, getenv("LD_LIBRARY_PATH"), ".");
 	if (!err)
@@ -235,11 +238,12 @@ int lt_needed_libs(const char *exe, struct lt_path_list *out)
 			for (size_t j = 0; !err && j < system_dirs.n; j++)
 				err = add(&dirs, system_dirs.v[j]);
 			for (size_t j = 0; !err && j < needed.n; j++)
-				if (!resolve(needed.v[j], &dirs, path, sizeof(path)))
-					err = add(out, path);
+				if (!resolve(needed.v[j], &dirs, path, sizeof(path)) &&
+				    realpath(path, real))
+					err = add(out, real);
 		}
-		if (i == 0 && interp[0] && !err)
-			err = add(out, interp);
+		if (i == 0 && interp[0] && !err && realpath(interp, real))
+			err = add(out, real);
 		lt_path_list_free(&needed);
 		lt_path_list_free(&dirs);
 	}

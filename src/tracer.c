@@ -87,7 +87,8 @@ static int start_unwind_loader(struct lt_session *s)
 	err = lt_unwind_loader_start(bpf_map__fd(s->skel->maps.unwind_pages),
 				     bpf_map__max_entries(s->skel->maps.unwind_pages),
 				     bpf_map__fd(s->skel->maps.unwind_rows),
-				     bpf_map__max_entries(s->skel->maps.unwind_rows), &s->unwind);
+				     bpf_map__max_entries(s->skel->maps.unwind_rows),
+				     &s->skel->bss->unwind_tables_gen, &s->unwind);
 	if (err)
 		return err;
 	s->modules.on_open = request_unwind_table;

@@ -40,6 +40,7 @@ struct lt_unwind_loader {
 	size_t seen_cap, seen_count;
 	int pages_fd, rows_fd;
 	uint32_t pages_cap, rows_cap;
+	volatile uint32_t *generation;
 	struct lt_unwind_stats stats; /* under lock */
 	bool warned_full;
 };
@@ -178,6 +179,8 @@ static void handle(struct lt_unwind_loader *l, struct request *r)
 		err = load_table(l, &t, r->kdev, r->ino);
 		lt_unwind_table_free(&t);
 	}
+	if (!err && l->generation)
+		__atomic_add_fetch(l->generation, 1, __ATOMIC_RELEASE);
 	pthread_mutex_lock(&l->lock);
 	if (!err) {
 		l->stats.files_loaded++;
@@ -229,7 +232,8 @@ static void *worker(void *arg)
 }
 
 int lt_unwind_loader_start(int pages_fd, uint32_t pages_capacity, int rows_fd,
-			   uint32_t rows_capacity, struct lt_unwind_loader **out)
+			   uint32_t rows_capacity, volatile uint32_t *generation,
+			   struct lt_unwind_loader **out)
 {
 	struct lt_unwind_loader *l = calloc(1, sizeof(*l));
 	int err;
@@ -243,6 +247,7 @@ int lt_unwind_loader_start(int pages_fd, uint32_t pages_capacity, int rows_fd,
 	l->rows_fd = rows_fd;
 	l->pages_cap = pages_capacity;
 	l->rows_cap = rows_capacity;
+	l->generation = generation;
 	l->stats.rows_capacity = rows_capacity;
 	err = -pthread_create(&l->thread, NULL, worker, l);
 	if (err) {

@@ -22,9 +22,12 @@ struct lt_unwind_stats {
 	uint64_t pages_used;
 };
 
-/* pages_fd, rows_fd: the unwind_pages and unwind_rows maps; their sizes. */
+/* pages_fd, rows_fd: the unwind_pages and unwind_rows maps; their sizes.
+ * generation: the BPF side's unwind_tables_gen (in its mmapped .bss), bumped
+ * after each file is loaded so rules cached as "none" are looked up again. */
 int lt_unwind_loader_start(int pages_fd, uint32_t pages_capacity, int rows_fd,
-			   uint32_t rows_capacity, struct lt_unwind_loader **out);
+			   uint32_t rows_capacity, volatile uint32_t *generation,
+			   struct lt_unwind_loader **out);
 /* Stops the worker (abandoning queued files) and frees everything. */
 void lt_unwind_loader_stop(struct lt_unwind_loader *l);
 

@@ -47,6 +47,12 @@ static int vaddr_to_offset(const struct builder *b, uint64_t vaddr, uint64_t *of
 	return -ENOENT;
 }
 
+static bool same_rule(const struct lt_unwind_file_row *a, const struct lt_unwind_file_row *b)
+{
+	return a->cfa_rule == b->cfa_rule && a->rbp_rule == b->rbp_rule &&
+	       a->cfa_offset == b->cfa_offset && a->aux == b->aux;
+}
+
 static int push_row(struct builder *b, uint64_t vaddr, const struct lt_unwind_file_row *rule)
 {
 	struct lt_unwind_file_row *last = b->nrows ? &b->rows[b->nrows - 1] : NULL;
@@ -54,9 +60,7 @@ static int push_row(struct builder *b, uint64_t vaddr, const struct lt_unwind_fi
 
 	if (vaddr_to_offset(b, vaddr, &offset))
 		return 0; /* not in the file image: no process runs it */
-	if (last && last->cfa_rule == rule->cfa_rule && last->rbp_rule == rule->rbp_rule &&
-	    last->cfa_offset == rule->cfa_offset && last->aux == rule->aux &&
-	    last->file_offset <= offset)
+	if (last && same_rule(last, rule) && last->file_offset <= offset)
 		return 0;
 	if (b->nrows == b->cap) {
 		size_t cap = b->cap ? b->cap * 2 : 4096;
@@ -234,11 +238,16 @@ static void sort_and_dedupe(struct builder *b)
 {
 	size_t out = 0;
 
+	if (!b->nrows)
+		return; /* rows is NULL then, which qsort must not be given */
 	qsort(b->rows, b->nrows, sizeof(*b->rows), compare_rows);
 	for (size_t i = 0; i < b->nrows; i++) {
 		/* Overlapping FDEs (broken files): the later row wins. */
 		if (out && b->rows[out - 1].file_offset == b->rows[i].file_offset)
 			out--;
+		/* Rows pushed out of order only meet their neighbours here. */
+		if (out && same_rule(&b->rows[out - 1], &b->rows[i]))
+			continue;
 		b->rows[out++] = b->rows[i];
 	}
 	b->nrows = out;

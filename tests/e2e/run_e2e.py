@@ -1278,6 +1278,154 @@ def t_build_id_debug_in_target_root(ctx):
     leak_interrupt_check(p, t, module='leaky_buildid')
 
 
+# tests/progs/nofp: built with Debian's default flags, no frame pointers.
+# Each leak: (count, size, [(func, module, source file, site or None), ...]
+# from frames[0] outwards); every stack must then reach _start.
+NOFP_SRC = 'nofp/nofp_leaky.c'
+NOFP_LIB_SRC = 'nofp/nofp_lib.cc'
+
+
+def nofp_leaks(exe_module='nofp_leaky'):
+    c, lib = source_sites(NOFP_SRC), source_sites(NOFP_LIB_SRC)
+    main = [('run_leaks', exe_module, 'nofp_leaky.c', None), ('main', exe_module, 'nofp_leaky.c', c['main'])]
+    return {
+        'direct': (7, 48, [('leak_direct', exe_module, 'nofp_leaky.c', c['leak_direct']),
+                           ('via_direct', exe_module, 'nofp_leaky.c', c['via_direct']),
+                           ('run_leaks', exe_module, 'nofp_leaky.c', c['run_leaks_direct']), main[1]]),
+        'strdup': (5, 24, [(None, 'libc.so.6', None, None),
+                           ('leak_strdup', exe_module, 'nofp_leaky.c', c['leak_strdup']),
+                           ('via_strdup', exe_module, 'nofp_leaky.c', c['via_strdup']),
+                           ('run_leaks', exe_module, 'nofp_leaky.c', c['run_leaks_strdup']), main[1]]),
+        'cxx': (3, 40, [('operator new(unsigned long)', 'libstdc++.so.6', None, None),
+                        ('nofp::Registry::add(int)', 'libnofp.so', 'nofp_lib.cc', lib['registry_add']),
+                        ('nofp_lib_make_record', 'libnofp.so', 'nofp_lib.cc', lib['nofp_lib_make_record']),
+                        ('via_cxx', exe_module, 'nofp_leaky.c', c['via_cxx']),
+                        ('run_leaks', exe_module, 'nofp_leaky.c', c['run_leaks_cxx']), main[1]]),
+    }
+
+
+def module_is(fr, want):
+    m = os.path.basename(fr.get('module') or '')
+    return m == want or m.startswith(want + '.')
+
+
+def check_nofp(proc, exe_module='nofp_leaky'):
+    """Every nofp leak in one stack: exact bytes and count, each expected
+    frame in order from frames[0] with its module, file and line, and the
+    stack complete down to _start."""
+    problems = []
+    for what, (count, size, want) in nofp_leaks(exe_module).items():
+        anchor = want[1][0]  # the program's own function next to the allocator call
+        hits = [s for s in proc['stacks'] if anchor in stack_funcs(s)]
+        if len(hits) != 1:
+            problems.append('%s: %d stacks with %s (stacks: %s)' % (what, len(hits), anchor, describe(proc['stacks'], 8)))
+            continue
+        s = hits[0]
+        if (s['bytes'], s['allocs']) != (count * size, count):
+            problems.append('%s: %d bytes in %d allocs, expected %d in %d' % (
+                what, s['bytes'], s['allocs'], count * size, count))
+        fr = s['frames']
+        names = [frame_name(f) for f in fr]
+        for i, (func, module, src, line) in enumerate(want):
+            if i >= len(fr):
+                problems.append('%s: stack ends after %d frames: %s' % (what, len(fr), names))
+                break
+            f = fr[i]
+            if func is not None and f.get('func') != func:
+                problems.append('%s: frames[%d] is %r, expected %r (frames: %s)' % (what, i, f.get('func'), func, names[:8]))
+                break
+            if not module_is(f, module):
+                problems.append('%s: frames[%d] module %r, expected %s' % (what, i, f.get('module'), module))
+            if src is not None and os.path.basename(f.get('file') or '') != src:
+                problems.append('%s: frames[%d] file %r, expected %s' % (what, i, f.get('file'), src))
+            if line is not None and f.get('line') != line:
+                problems.append('%s: frames[%d] (%s) line %r, expected %d' % (what, i, func, f.get('line'), line))
+        if not fr or fr[-1].get('func') != '_start' or not module_is(fr[-1], exe_module):
+            problems.append('%s: the stack does not end at %s\'s _start: %s' % (what, exe_module, names))
+    if problems:
+        raise Fail('pid %d: %s%s' % (proc['pid'], '; '.join(problems[:4]),
+                                     ' (+%d more)' % (len(problems) - 4) if len(problems) > 4 else ''))
+
+
+def start_waiting_nofp(ctx, exe=None, argv_prefix=(), name='nofp_leaky'):
+    t = ctx.target(list(argv_prefix) + [exe or ctx.prog('nofp_leaky'), 'wait'], name)
+    if not t.expect_line('ready', 15):
+        raise Fail('%s did not print "ready" (rc=%s)%s' % (name, t.poll(), tail(t)))
+    return t
+
+
+def nofp_attach_and_check(ctx, t, exe_module='nofp_leaky'):
+    p = ctx.lt(['-T', '0', '--format', 'json', '-p', str(t.pid)])
+    wait_probes(p.pid, min_wait=0.5, max_wait=8)
+    expect(p.poll() is None, 'leaktrace exited early with status %s%s' % (p.poll(), tail(p)))
+    trigger(t)
+    time.sleep(0.7)
+    rc = interrupt(p, signal.SIGINT)
+    expect(rc == 0, 'exit status %s after SIGINT%s' % (rc, tail(p)))
+    check_nofp(find_proc(final_report(p), pid=t.pid), exe_module)
+
+
+def t_nofp_c_run(ctx):
+    """no frame pointers (Debian flags): malloc, strdup and C++ new in a library, each stack exact to main and _start."""
+    p = run_to_end(ctx, ['-T', '0', '--format', 'json', '-c', ctx.prog('nofp_leaky') + ' run'])
+    expect(p.popen.returncode == 0, 'exit status %s%s' % (p.popen.returncode, tail(p)))
+    check_nofp(find_proc(final_report(p, strict=True), comm='nofp_leaky'))
+
+
+def t_nofp_unwind_fp_cannot(ctx):
+    """--unwind fp on the no-frame-pointer program loses the callers: the check above would fail without .eh_frame unwinding."""
+    p = run_to_end(ctx, ['-T', '0', '--format', 'json', '--unwind', 'fp', '-c', ctx.prog('nofp_leaky') + ' run'])
+    expect(p.popen.returncode == 0, 'exit status %s%s' % (p.popen.returncode, tail(p)))
+    proc = find_proc(final_report(p), comm='nofp_leaky')
+    try:
+        check_nofp(proc)
+    except Fail:
+        pass
+    else:
+        raise Fail('frame pointers alone produced complete stacks: this binary does not test unwinding')
+    reached = [s for s in proc['stacks'] if 'main' in stack_funcs(s)]
+    expect(not reached, '--unwind fp reached main through frames without frame pointers: %s' % describe(reached))
+
+
+def t_nofp_p_attach(ctx):
+    """-p on a running no-frame-pointer program: tables built at attach, stacks exact to _start."""
+    nofp_attach_and_check(ctx, start_waiting_nofp(ctx))
+
+
+def t_nofp_stripped_debuglink(ctx):
+    """the no-frame-pointer program stripped, its debug info in a .gnu_debuglink file: unwound and named exactly."""
+    d = ctx.tmpdir()
+    exe, debug = os.path.join(d, 'nofp_leaky'), os.path.join(d, 'nofp_leaky.debug')
+    shutil.copy(ctx.prog('nofp_leaky'), exe)
+    shutil.copy(ctx.prog('libnofp.so'), d)
+    for argv in (['objcopy', '--only-keep-debug', exe, debug],
+                 ['strip', '--strip-debug', '--strip-unneeded', exe],
+                 ['objcopy', '--add-gnu-debuglink=' + debug, exe]):
+        r = subprocess.run(argv, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+        if r.returncode:
+            raise Skip('%s failed: %s' % (argv[0], r.stdout.decode(errors='replace')))
+    r = subprocess.run(['nm', exe], stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+    expect(b'leak_direct' not in r.stdout, 'strip left the symbols in place')
+    p = run_to_end(ctx, ['-T', '0', '--format', 'json', '-c', exe + ' run'])
+    expect(p.popen.returncode == 0, 'exit status %s%s' % (p.popen.returncode, tail(p)))
+    check_nofp(find_proc(final_report(p), comm='nofp_leaky'))
+
+
+def t_nofp_own_root(ctx):
+    """a program in its own mount namespace, whose path shows another binary on the host, is unwound and named from its own file."""
+    d = ctx.tmpdir()
+    app = os.path.join(d, 'app')
+    shutil.copy(ctx.prog('leaky'), app)       # what the host sees at that path
+    shutil.copy(ctx.prog('libnofp.so'), d)
+    inner = os.path.join(d, 'inner')
+    os.makedirs(inner)
+    shutil.copy(ctx.prog('nofp_leaky'), os.path.join(inner, 'app'))
+    t = start_waiting_nofp(ctx, exe=app, name='app', argv_prefix=[
+        'unshare', '--mount', '--propagation', 'private', 'sh', '-c',
+        'mount --bind "$0" "$1" && exec "$@"', os.path.join(inner, 'app')])
+    nofp_attach_and_check(ctx, t, exe_module='app')
+
+
 def mini_debuginfo_copy(ctx, name, payload=None):
     """A fully stripped copy of leaky whose only symbols are MiniDebugInfo
     (an xz-compressed ELF with the function symbols, in .gnu_debugdata), made
@@ -1574,6 +1722,11 @@ SCENARIOS = [
     ('deleted_binary', t_deleted_binary),
     ('summary_across_processes', t_summary_across_processes),
     ('build_id_debug_in_target_root', t_build_id_debug_in_target_root),
+    ('nofp_c_run', t_nofp_c_run),
+    ('nofp_unwind_fp_cannot', t_nofp_unwind_fp_cannot),
+    ('nofp_p_attach', t_nofp_p_attach),
+    ('nofp_stripped_debuglink', t_nofp_stripped_debuglink),
+    ('nofp_own_root', t_nofp_own_root),
     ('ringbuf_overflow', t_ringbuf_overflow),
     ('sigkill_detaches', t_sigkill_detaches),
     ('err_nonexistent_pid', t_err_nonexistent_pid),

@@ -5,7 +5,9 @@ Rows, each for 1 and 2 threads of tools/bench/churn_bench:
   untraced; the raw trap floor (tracefs uprobe_events at exactly the offsets
   leaktrace chooses, no BPF, records written to a 1 KB trace buffer); the
   same with tracing_on=0 (trap only, for reference); leaktrace -p with full
-  stacks; leaktrace -p
+  stacks (unwound by .eh_frame rules, the default); the same with
+  --unwind fp, whose difference is the cost of unwinding by rules per
+  allocation event; leaktrace -p
   --sample-bytes 524288 (when built); a bpftrace memleak-style peer
   (tools/bench/memleak.bt).
 
@@ -509,6 +511,7 @@ def print_table(results, threads, seconds, sampled_state, errors):
                         ("floor", "raw trap floor ns/pair (+overhead)"),
                         ("trap", "  trap only (tracing_on=0), for reference"),
                         ("full", "leaktrace full stacks ns/pair"),
+                        ("fp", "leaktrace --unwind fp ns/pair"),
                         ("sampled", "leaktrace --sample-bytes %d" % SAMPLE_BYTES),
                         ("bpftrace", "bpftrace memleak.bt ns/pair")):
         vals = []
@@ -526,6 +529,9 @@ def print_table(results, threads, seconds, sampled_state, errors):
     floor_oh = {t: overhead(get("floor", t), unt[t]) for t in threads}
     trap_oh = {t: overhead(get("trap", t), unt[t]) for t in threads}
     bt_oh = {t: overhead(get("bpftrace", t), unt[t]) for t in threads}
+    row("  unwinding by .eh_frame rules, ns/event (full - fp)",
+        ["%.0f" % (get("full", t)["ns"] - get("fp", t)["ns"])
+         if get("full", t) and get("fp", t) else "n/a" for t in threads])
     for name, label in (("full", "full"), ("sampled", "sampled")):
         if name == "sampled" and sampled_state:
             continue
@@ -627,7 +633,8 @@ def main():
                 ("floor", lambda t: bench.run_floor(t, libc, off_malloc, off_free)),
                 ("trap", lambda t: bench.run_floor(t, libc, off_malloc, off_free,
                                                    record=False)),
-                ("full", lambda t: bench.run_leaktrace(t, []))]
+                ("full", lambda t: bench.run_leaktrace(t, [])),
+                ("fp", lambda t: bench.run_leaktrace(t, ["--unwind", "fp"]))]
         if not sampled_state:
             plan.append(("sampled", lambda t: bench.run_leaktrace(
                 t, ["--sample-bytes", str(SAMPLE_BYTES)])))
