@@ -473,6 +473,8 @@ int BPF_KRETPROBE(alloc_return, __u64 ret)
 	return 0;
 }
 
+#include "python.bpf.h"
+
 SEC("uprobe")
 int BPF_KPROBE(free_entry, void *ptr)
 {
@@ -537,17 +539,101 @@ int BPF_PROG(on_fork, struct task_struct *parent, struct task_struct *child)
 }
 
 SEC("tp_btf/sched_process_exec")
-int BPF_PROG(on_exec, struct task_struct *task)
+int BPF_PROG(on_exec, struct task_struct *task, pid_t old_pid, struct linux_binprm *bprm)
 {
 	__u32 tgid = BPF_CORE_READ(task, tgid);
+	struct lt_exec_event *e;
 
 	/* A new image: its first heap record should wake the consumer again. */
 	bpf_task_storage_delete(&woke_for_process, task->group_leader);
 
 	if (!task_event_wanted(tgid))
 		return 0;
-	emit_task(LT_EV_EXEC, tgid, 0, task);
+	e = bpf_ringbuf_reserve(&events, sizeof(*e), 0);
+	if (!e) {
+		count_drop(LT_DROP_RINGBUF_TASK);
+		return 0;
+	}
+	e->task.hdr.kind = LT_EV_EXEC;
+	e->task.hdr.tgid = tgid;
+	e->task.hdr.ts_ns = bpf_ktime_get_ns();
+	e->task.other_tgid = 0;
+	e->task.pad = 0;
+	bpf_probe_read_kernel_str(e->task.comm, sizeof(e->task.comm), task->comm);
+	if (bpf_probe_read_kernel_str(e->filename, sizeof(e->filename), bprm->filename) < 0)
+		e->filename[0] = '\0';
+	bpf_ringbuf_submit(e, BPF_RB_FORCE_WAKEUP);
 	return 0;
+}
+
+extern int bpf_iter_task_vma_new(struct bpf_iter_task_vma *it, struct task_struct *task,
+				 __u64 addr) __weak __ksym;
+extern struct vm_area_struct *bpf_iter_task_vma_next(struct bpf_iter_task_vma *it) __weak __ksym;
+extern void bpf_iter_task_vma_destroy(struct bpf_iter_task_vma *it) __weak __ksym;
+
+#define VM_EXEC 0x4
+
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct lt_exit_maps_event);
+} exit_maps_scratch SEC(".maps");
+
+/*
+ * The exiting process's code mappings. This kernel fires the exit
+ * tracepoint before the address space is torn down (the tracepoint's
+ * group_dead argument came with that change); older kernels give an empty
+ * list and the mappings are read from /proc as before.
+ */
+static __always_inline void emit_exit_maps(struct task_struct *task, __u32 tgid)
+{
+	struct lt_exit_maps_event *e;
+	struct bpf_iter_task_vma it;
+	struct vm_area_struct *vma;
+	__u32 zero = 0, n = 0;
+	__u8 *woke;
+
+	if (!bpf_iter_task_vma_new || !task->mm)
+		return;
+	/* Only processes that sent heap records have stacks to name. */
+	woke = bpf_task_storage_get(&woke_for_process, task->group_leader, 0, 0);
+	if (!woke || !*woke)
+		return;
+	e = bpf_map_lookup_elem(&exit_maps_scratch, &zero);
+	if (!e)
+		return;
+	bpf_iter_task_vma_new(&it, task, 0);
+	while ((vma = bpf_iter_task_vma_next(&it))) {
+		struct lt_vma_entry *v;
+		struct file *file = vma->vm_file;
+
+		if (!file || !(vma->vm_flags & VM_EXEC))
+			continue;
+		if (n >= LT_EXIT_MAPS_MAX)
+			break;
+		v = &e->vmas[n];
+		v->start = vma->vm_start;
+		v->end = vma->vm_end;
+		v->file_offset = vma->vm_pgoff << 12;
+		v->ino = file->f_inode->i_ino;
+		v->dev = file->f_inode->i_sb->s_dev;
+		v->pad = 0;
+		bpf_probe_read_kernel_str(v->name, sizeof(v->name), file->f_path.dentry->d_name.name);
+		n++;
+	}
+	bpf_iter_task_vma_destroy(&it);
+	if (!n)
+		return;
+	e->hdr.kind = LT_EV_EXIT_MAPS;
+	e->hdr.tgid = tgid;
+	e->hdr.ts_ns = bpf_ktime_get_ns();
+	e->count = n;
+	e->pad = 0;
+	if (n > LT_EXIT_MAPS_MAX)
+		n = LT_EXIT_MAPS_MAX;
+	if (bpf_ringbuf_output(&events, e, LT_EXIT_MAPS_HDR_BYTES + n * sizeof(e->vmas[0]), 0))
+		count_drop(LT_DROP_RINGBUF_TASK);
 }
 
 SEC("tp_btf/sched_process_exit")
@@ -559,6 +645,7 @@ int BPF_PROG(on_exit, struct task_struct *task)
 		return 0; /* other threads of the process live on */
 	if (!task_event_wanted(tgid))
 		return 0;
+	emit_exit_maps(task, tgid);
 	emit_task(LT_EV_EXIT, tgid, 0, task);
 	bpf_map_delete_elem(&traced_tgids, &tgid);
 	return 0;

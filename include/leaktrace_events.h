@@ -33,6 +33,11 @@ enum lt_func {
 	LT_FUNC_FREE,
 	LT_FUNC_MMAP,
 	LT_FUNC_MUNMAP,
+	/* CPython object allocation (the type is the first argument). */
+	LT_FUNC_PY_GENERIC_ALLOC, /* PyType_GenericAlloc(type, nitems) */
+	LT_FUNC_PY_GC_NEW,        /* _PyObject_GC_New(type) */
+	LT_FUNC_PY_GC_NEWVAR,     /* _PyObject_GC_NewVar(type, nitems) */
+	LT_FUNC_PY_GC_DEL,        /* PyObject_GC_Del(op) */
 	LT_FUNC_MAX,
 };
 
@@ -42,9 +47,12 @@ enum lt_event_kind {
 	LT_EV_MMAP,      /* struct lt_alloc_event: anonymous mapping created */
 	LT_EV_MUNMAP,    /* struct lt_free_event: range unmapped */
 	LT_EV_FORK,      /* struct lt_task_event: new process (other = parent) */
-	LT_EV_EXEC,      /* struct lt_task_event: process image replaced */
+	LT_EV_EXEC,      /* struct lt_exec_event: process image replaced */
 	LT_EV_EXIT,      /* struct lt_task_event: whole thread group gone */
 	LT_EV_LIB_MAP,   /* struct lt_lib_event: a file mapped executable (is_libc: libc-like) */
+	LT_EV_EXIT_MAPS, /* struct lt_exit_maps_event: a process's code mappings as it exits */
+	LT_EV_PY_ALLOC,  /* struct lt_py_alloc_event: a Python object created */
+	LT_EV_PY_FREE,   /* struct lt_free_event: a Python object's memory released */
 };
 
 /* Reasons a record or an allocation can be lost; each has a counter. */
@@ -94,6 +102,16 @@ struct lt_task_event {
 	char comm[LT_COMM_LEN];
 };
 
+#define LT_EXEC_PATH_LEN 256
+
+/* The program's path as given to execve (relative ones are relative to the
+ * caller's cwd): a process that lives a few ms is gone before /proc/PID/exe
+ * can be read. */
+struct lt_exec_event {
+	struct lt_task_event task;
+	char filename[LT_EXEC_PATH_LEN];
+};
+
 struct lt_lib_event {
 	struct lt_event_hdr hdr;
 	__u32 dev; /* kernel dev_t of the file's superblock: major << 20 | minor */
@@ -101,6 +119,35 @@ struct lt_lib_event {
 	__u64 ino;
 	char name[LT_LIBNAME_LEN];
 };
+
+/*
+ * Sent just before LT_EV_EXIT for a process that had heap records: its
+ * executable file mappings, read in the kernel while its address space still
+ * exists. A process living a few ms is gone before userspace, woken a timer
+ * tick or two later, can read /proc/PID/maps.
+ */
+#define LT_EXIT_MAPS_MAX 64
+#define LT_VMA_NAME_LEN 64
+
+struct lt_vma_entry {
+	__u64 start;
+	__u64 end;
+	__u64 file_offset;
+	__u64 ino;
+	__u32 dev; /* kernel dev_t */
+	__u32 pad;
+	char name[LT_VMA_NAME_LEN]; /* the file's base name */
+};
+
+/* Variable length: only count entries are present. */
+struct lt_exit_maps_event {
+	struct lt_event_hdr hdr;
+	__u32 count;
+	__u32 pad;
+	struct lt_vma_entry vmas[LT_EXIT_MAPS_MAX];
+};
+
+#define LT_EXIT_MAPS_HDR_BYTES ((unsigned long)&((struct lt_exit_maps_event *)0)->vmas)
 
 /* --sample-bytes: gaps between samples are mean * table[rand] >> 16, with
  * table[i] = -ln((i + 0.5) / LT_EXP_TABLE_SIZE) in 16.16 fixed point. */
@@ -166,5 +213,63 @@ struct lt_unwind_page {
 	__u32 first_row;
 	__u32 nrows;
 };
+
+/*
+ * CPython. Userspace finds the interpreter in a process and puts where its
+ * structures are (struct lt_py_layout) in a map keyed by tgid; at each object
+ * allocation BPF walks the interpreter's frames and records, per frame, the
+ * code object and the raw position (3.8-3.10: f_lasti; 3.11+: the
+ * instruction pointer), which userspace turns into file:line.
+ */
+#define LT_PY_MAX_FRAMES 64
+
+enum lt_py_tstate_from {
+	LT_PY_TSTATE_RUNTIME = 1, /* *(runtime + tstate_current): 3.8-3.11 */
+	LT_PY_TSTATE_TSD,         /* glibc TSD slot of the key at runtime + tss_key: 3.12+ */
+};
+
+enum lt_py_pos_kind {
+	LT_PY_POS_LASTI = 1, /* a 32-bit int in the frame (3.8-3.10) */
+	LT_PY_POS_POINTER,   /* a pointer into the code object (3.11+) */
+};
+
+struct lt_py_layout {
+	__u64 runtime;         /* address of _PyRuntime in the process */
+	__u32 minor;           /* 3.minor */
+	__u32 tstate_from;     /* enum lt_py_tstate_from */
+	__u32 tstate_current;  /* offset in _PyRuntime (LT_PY_TSTATE_RUNTIME) */
+	__u32 tss_key;         /* offset of the pthread key in _PyRuntime (LT_PY_TSTATE_TSD) */
+	__u32 tsd_first;       /* glibc: struct pthread's specific_1stblock (784 in 2.36) */
+	__u32 tstate_frame;    /* tstate -> current frame, or -> cframe when cframe_frame >= 0 */
+	__s32 cframe_frame;    /* cframe -> current frame (3.11, 3.12); -1 none */
+	__u32 frame_code;      /* frame -> code object */
+	__u32 frame_back;      /* frame -> previous frame */
+	__u32 frame_pos;       /* frame -> position (enum lt_py_pos_kind) */
+	__u32 pos_kind;
+	__s32 frame_owner;     /* frame -> owner byte; -1 none */
+	__u32 owner_skip;      /* frames whose owner is this are C-stack shims */
+	__u32 type_basicsize;  /* PyTypeObject: tp_basicsize (tp_itemsize follows it) */
+	__u32 type_flags;      /* PyTypeObject: tp_flags */
+	__u32 pad;
+};
+
+struct lt_py_frame {
+	__u64 code;
+	__u64 pos; /* raw: f_lasti (sign-extended) or instruction pointer */
+};
+
+/* Variable length: only npy entries of frames[] are present. */
+struct lt_py_alloc_event {
+	struct lt_event_hdr hdr;
+	__u32 tid;
+	__u16 func;   /* enum lt_func */
+	__u16 npy;
+	__u64 addr;   /* the object */
+	__u64 type;   /* its PyTypeObject */
+	__u64 size_bytes; /* tp_basicsize + nitems * tp_itemsize */
+	struct lt_py_frame frames[LT_PY_MAX_FRAMES]; /* innermost first */
+};
+
+#define LT_PY_ALLOC_EVENT_HDR_BYTES ((unsigned long)&((struct lt_py_alloc_event *)0)->frames)
 
 #endif /* LEAKTRACE_EVENTS_H */

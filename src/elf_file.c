@@ -20,6 +20,7 @@
 
 /* Longer than any real build-id (sha1 is 20 bytes); longer notes are ignored. */
 #define BUILD_ID_MAX 64
+_Static_assert(BUILD_ID_MAX * 2 + 1 == LT_ELF_BUILD_ID_LEN, "hex build-id room");
 #define VERSYM_HIDDEN 0x8000
 
 /* Preference among symbols of the same name or address; lower is better. */
@@ -55,7 +56,7 @@ struct lt_elf_file {
 	Elf *elf;
 	uint64_t file_size;
 	bool is_dyn;
-	char build_id[BUILD_ID_MAX * 2 + 1];
+	char build_id[LT_ELF_BUILD_ID_LEN];
 
 	struct elf_segment *segs;
 	size_t nsegs;
@@ -546,21 +547,29 @@ out:
 
 /* --- open / close --- */
 
-static int load(struct lt_elf_file *ef)
+/* Headers only: what every use of the file needs before its tables. */
+static int begin(struct lt_elf_file *ef, int fd)
 {
 	struct stat st;
-	int err;
 
-	if (fstat(ef->fd, &st))
+	if (fstat(fd, &st))
 		return -errno;
 	if (!S_ISREG(st.st_mode))
 		return -ENOEXEC;
 	ef->file_size = (uint64_t)st.st_size;
-	/* ELF_C_READ rather than mmap: a file truncated under us must not SIGBUS. */
-	ef->elf = elf_begin(ef->fd, ELF_C_READ, NULL);
+	/* ELF_C_READ rather than mmap: a file truncated under us must not SIGBUS.
+	 * It also reads lazily, so the build-id alone costs a few small reads. */
+	ef->elf = elf_begin(fd, ELF_C_READ, NULL);
 	if (!ef->elf || elf_kind(ef->elf) != ELF_K_ELF)
 		return -ENOEXEC;
-	err = check_headers(ef);
+	return check_headers(ef);
+}
+
+static int load(struct lt_elf_file *ef)
+{
+	int err;
+
+	err = begin(ef, ef->fd);
 	if (!err)
 		err = load_segments(ef);
 	if (!err)
@@ -598,6 +607,25 @@ int lt_elf_open_fd(int fd, struct lt_elf_file **out)
 	return 0;
 }
 
+int lt_elf_read_build_id(int fd, char out[LT_ELF_BUILD_ID_LEN])
+{
+	struct lt_elf_file ef = { .fd = -1 };
+	int err;
+
+	out[0] = '\0';
+	pthread_once(&elf_once, elf_init);
+	if (!elf_usable)
+		return -ENOSYS;
+	err = begin(&ef, fd);
+	if (!err) {
+		load_build_id(&ef);
+		memcpy(out, ef.build_id, sizeof(ef.build_id));
+	}
+	if (ef.elf)
+		elf_end(ef.elf);
+	return err;
+}
+
 int lt_elf_open_path(const char *path, struct lt_elf_file **out)
 {
 	int fd = open(path, O_RDONLY | O_CLOEXEC);
@@ -628,6 +656,13 @@ void lt_elf_close(struct lt_elf_file *ef)
 }
 
 /* --- queries --- */
+
+int lt_elf_dup_fd(const struct lt_elf_file *ef)
+{
+	int fd = fcntl(ef->fd, F_DUPFD_CLOEXEC, 0);
+
+	return fd < 0 ? -errno : fd;
+}
 
 bool lt_elf_is_dyn(const struct lt_elf_file *ef)
 {
@@ -664,6 +699,53 @@ int lt_elf_find_function(const struct lt_elf_file *ef, const char *name, struct 
 		return -ENOENT;
 	*out = *s;
 	return 0;
+}
+
+static int find_in_symtab(const struct lt_elf_file *ef, Elf_Scn *scn, const GElf_Shdr *sh,
+			  const char *name, struct lt_elf_symbol *out)
+{
+	size_t entsize = gelf_fsize(ef->elf, ELF_T_SYM, 1, EV_CURRENT), i, count;
+	size_t len = base_len(name);
+	Elf_Data *data = elf_getdata(scn, NULL);
+	const char *sname;
+	GElf_Sym s;
+
+	if (!data || !entsize)
+		return -ENOENT;
+	count = data->d_size / entsize;
+	if (count > INT32_MAX)
+		return -ENOENT;
+	for (i = 1; i < count; i++) {
+		if (!gelf_getsym(data, (int)i, &s) || s.st_shndx == SHN_UNDEF)
+			continue;
+		sname = elf_strptr(ef->elf, sh->sh_link, s.st_name);
+		if (!sname || cmp_base(sname, base_len(sname), name, len))
+			continue;
+		*out = (struct lt_elf_symbol){ s.st_value, s.st_size, sname };
+		return 0;
+	}
+	return -ENOENT;
+}
+
+int lt_elf_find_symbol(const struct lt_elf_file *ef, const char *name, struct lt_elf_symbol *out)
+{
+	/* .dynsym first: it is what the dynamic linker resolves, and it is
+	 * small; .symtab may be stripped or hold local namesakes. */
+	static const Elf64_Word types[] = { SHT_DYNSYM, SHT_SYMTAB };
+	Elf_Scn *scn;
+	GElf_Shdr sh;
+	size_t t;
+
+	for (t = 0; t < sizeof(types) / sizeof(types[0]); t++) {
+		scn = NULL;
+		while ((scn = elf_nextscn(ef->elf, scn))) {
+			if (!gelf_getshdr(scn, &sh) || sh.sh_type != types[t])
+				continue;
+			if (!find_in_symtab(ef, scn, &sh, name, out))
+				return 0;
+		}
+	}
+	return -ENOENT;
 }
 
 const struct lt_elf_symbol *lt_elf_symbol_at(const struct lt_elf_file *ef, uint64_t vaddr)
@@ -840,6 +922,77 @@ int lt_elf_read_code(const struct lt_elf_file *ef, uint64_t vaddr, void *buf, si
 		return -errno;
 	*got = (size_t)n;
 	return 0;
+}
+
+/* --- memory estimate --- */
+
+/*
+ * What a parsed file costs: our own tables exactly, plus what libelf and
+ * libdw read into memory (ELF_C_READ copies each section it is asked for).
+ * That is the symbol, string, version and note sections the parser reads,
+ * every other non-loaded section (debuglink, MiniDebugInfo, section names),
+ * and the DWARF sections: counted from the start, since symbolizing the
+ * first frame loads them. Compressed DWARF is read inflated, and libdw's
+ * decoded units, abbreviations and line tables come on top of the section
+ * bytes. The DWARF constants were measured with mallinfo2() after looking
+ * up every function of gcc -O0/-O2 -g binaries (leaktrace itself: 2.5x its
+ * 390 KB of DWARF; small test programs: 12-50 KB over 1-30 KB), rounded up.
+ */
+#define ESTIMATE_COMPRESSED_RATIO 4  /* inflated / compressed DWARF bytes */
+#define ESTIMATE_DWARF_FACTOR 3      /* memory / DWARF section bytes, after use */
+#define ESTIMATE_DWARF_BASE 16384    /* libdw's handle and per-file tables */
+#define ESTIMATE_SECTION_BYTES 256   /* libelf's descriptor of each section */
+
+static uint64_t add_sat(uint64_t a, uint64_t b)
+{
+	return add_overflows(a, b) ? UINT64_MAX : a + b;
+}
+
+static bool is_dwarf_section(const char *name)
+{
+	return !strncmp(name, ".debug_", 7) || !strncmp(name, ".zdebug_", 8);
+}
+
+static uint64_t section_estimate(const struct lt_elf_file *ef, size_t shstrndx, Elf_Scn *scn,
+				 bool *dwarf)
+{
+	const char *name;
+	uint64_t bytes;
+	GElf_Shdr sh;
+
+	if (!gelf_getshdr(scn, &sh) || sh.sh_type == SHT_NOBITS)
+		return ESTIMATE_SECTION_BYTES;
+	/* A corrupt header may claim any size; no more than the file is read. */
+	bytes = sh.sh_size < ef->file_size ? sh.sh_size : ef->file_size;
+	name = elf_strptr(ef->elf, shstrndx, sh.sh_name);
+	if (name && is_dwarf_section(name)) {
+		if ((sh.sh_flags & SHF_COMPRESSED) || name[1] == 'z')
+			bytes *= ESTIMATE_COMPRESSED_RATIO;
+		bytes *= ESTIMATE_DWARF_FACTOR;
+		*dwarf = true;
+	} else if (sh.sh_flags & SHF_ALLOC) {
+		/* Code and data stay on disk; only the tables below are read. */
+		if (sh.sh_type != SHT_DYNSYM && sh.sh_type != SHT_STRTAB &&
+		    sh.sh_type != SHT_NOTE && sh.sh_type != SHT_GNU_versym)
+			bytes = 0;
+	}
+	return ESTIMATE_SECTION_BYTES + bytes;
+}
+
+uint64_t lt_elf_memory_estimate(const struct lt_elf_file *ef)
+{
+	uint64_t total = sizeof(*ef);
+	Elf_Scn *scn = NULL;
+	bool dwarf = false;
+	size_t shstrndx;
+
+	total += ef->nsegs * sizeof(*ef->segs) + ef->nexec * sizeof(*ef->exec);
+	total += ef->nsyms * (sizeof(*ef->syms) + sizeof(*ef->sym_end) + sizeof(*ef->by_name));
+	if (elf_getshdrstrndx(ef->elf, &shstrndx))
+		shstrndx = 0;
+	while ((scn = elf_nextscn(ef->elf, scn)))
+		total = add_sat(total, section_estimate(ef, shstrndx, scn, &dwarf));
+	return dwarf ? add_sat(total, ESTIMATE_DWARF_BASE) : total;
 }
 
 static Elf_Scn *section_named(const struct lt_elf_file *ef, const char *wanted, GElf_Shdr *sh)

@@ -27,9 +27,25 @@ void lt_elf_close(struct lt_elf_file *ef);
 bool lt_elf_is_dyn(const struct lt_elf_file *ef); /* ET_DYN (PIE or shared library) */
 /* Build-id as lowercase hex, "" if none. */
 const char *lt_elf_build_id(const struct lt_elf_file *ef);
+/* Room for any build-id lt_elf_build_id() returns, with its NUL. */
+#define LT_ELF_BUILD_ID_LEN 129
+/* Just the build-id of the ELF file open at fd (not taken over), without
+ * reading its symbols: out is "" when it has none. Returns 0 or -errno
+ * (-ENOEXEC for a file that is not a valid ELF). */
+int lt_elf_read_build_id(int fd, char out[LT_ELF_BUILD_ID_LEN]);
+/* A new descriptor (close-on-exec) of the file ef reads, or -errno. */
+int lt_elf_dup_fd(const struct lt_elf_file *ef);
+/* Bytes ef holds or will hold once its DWARF is read; an estimate (see
+ * elf_file.c), for keeping caches of parsed files within a budget. */
+uint64_t lt_elf_memory_estimate(const struct lt_elf_file *ef);
 
 /* A defined function symbol by exact name (version suffixes like @@GLIBC_2.2.5 ignored). */
 int lt_elf_find_function(const struct lt_elf_file *ef, const char *name, struct lt_elf_symbol *out);
+/* Any defined symbol (object, function, ...) by exact name, version suffix
+ * ignored: .dynsym first, then .symtab. Unlike lt_elf_find_function it scans
+ * the tables (no index), so it suits a few lookups per file; out->name is
+ * owned by ef. Returns 0 or -ENOENT. */
+int lt_elf_find_symbol(const struct lt_elf_file *ef, const char *name, struct lt_elf_symbol *out);
 /* The function symbol whose [vaddr, vaddr+size) contains vaddr; symbols of size 0
  * match up to the next symbol. Returns NULL when none. */
 const struct lt_elf_symbol *lt_elf_symbol_at(const struct lt_elf_file *ef, uint64_t vaddr);
@@ -40,7 +56,8 @@ int lt_elf_vaddr_to_offset(const struct lt_elf_file *ef, uint64_t vaddr, uint64_
 int lt_elf_offset_to_vaddr(const struct lt_elf_file *ef, uint64_t offset, uint64_t *vaddr);
 
 /* Read up to len bytes of the file's image at vaddr (within one PT_LOAD
- * segment's file contents); *got says how many. Returns 0 or -errno. */
+ * segment's file contents, so code, .rodata and initialised .data alike);
+ * *got says how many. Returns 0 or -errno. */
 int lt_elf_read_code(const struct lt_elf_file *ef, uint64_t vaddr, void *buf, size_t len,
 		     size_t *got);
 

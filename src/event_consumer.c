@@ -3,6 +3,10 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
+#include <stdlib.h>
+#include <sys/stat.h>
+#include <sys/sysmacros.h>
 #include <stdio.h>
 #include <string.h>
 #include <unistd.h>
@@ -11,6 +15,7 @@
 #include <bpf/libbpf.h>
 
 #include "frame_resolver.h"
+#include "needed_libs.h"
 #include "leaktrace.skel.h"
 #include "session.h"
 #include "unwind_loader.h"
@@ -171,16 +176,40 @@ static void forget_sampled(struct lt_session *s, const struct lt_process *p)
 	}
 }
 
-static void on_process_exec(struct lt_session *s, const struct lt_task_event *e)
+/*
+ * The new program and the libraries it names, queued for unwind tables now:
+ * ld.so maps and starts running them within a millisecond or two, sooner
+ * than their mappings could be seen and read.
+ */
+static void prepare_exec_tables(struct lt_session *s, const char *path)
 {
-	struct lt_process *p = lt_procs_get(&s->procs, e->hdr.tgid);
+	struct lt_path_list libs;
+
+	if (!s->unwind || path[0] != '/' || lt_needed_libs(path, &libs))
+		return;
+	for (size_t i = 0; i < libs.n; i++)
+		lt_unwind_loader_request_path(s->unwind, libs.v[i]);
+	lt_path_list_free(&libs);
+}
+
+static void on_process_exec(struct lt_session *s, const struct lt_exec_event *e)
+{
+	struct lt_process *p = lt_procs_get(&s->procs, e->task.hdr.tgid);
+	char filename[LT_EXEC_PATH_LEN + 1];
 
 	if (!p)
 		return;
+	memcpy(filename, e->filename, LT_EXEC_PATH_LEN);
+	filename[LT_EXEC_PATH_LEN] = '\0';
+	prepare_exec_tables(s, filename);
 	forget_sampled(s, p);
 	lt_process_reset_image(p);
-	lt_process_refresh_identity(p);
-	snprintf(p->comm, sizeof(p->comm), "%.*s", LT_COMM_LEN, e->comm);
+	/* Gone already? Then the kernel's name for the program must do. */
+	if (!lt_process_refresh_identity(p) && filename[0]) {
+		free(p->exe);
+		p->exe = strdup(filename);
+	}
+	snprintf(p->comm, sizeof(p->comm), "%.*s", LT_COMM_LEN, e->task.comm);
 	if (ignore_if_tracer(s, p))
 		return;
 	/* At least the new executable and ld.so, in case it exits quickly. */
@@ -207,19 +236,102 @@ static void on_process_exit(struct lt_session *s, const struct lt_task_event *e)
 	p->exit_ns = e->hdr.ts_ns;
 }
 
-/* A library being mapped: its table should be ready before its code runs much. */
-static void request_unwind_table(struct lt_session *s, pid_t pid, uint32_t kdev, uint64_t ino)
+/* A path for a file the kernel named only by base name and inode. */
+static char *exit_vma_path(const struct lt_process *p, const struct lt_vma_entry *v,
+			   uint32_t dev_major, uint32_t dev_minor)
 {
+	char name[LT_VMA_NAME_LEN + 1], path[PATH_MAX];
+	const char *exe_base;
+
+	memcpy(name, v->name, LT_VMA_NAME_LEN);
+	name[LT_VMA_NAME_LEN] = '\0';
+	exe_base = p->exe ? strrchr(p->exe, '/') : NULL;
+	if (exe_base && !strcmp(exe_base + 1, name))
+		return strdup(p->exe);
+	/* Beside the program, as $ORIGIN run paths put libraries. */
+	if (exe_base) {
+		struct stat st;
+
+		snprintf(path, sizeof(path), "%.*s/%s", (int)(exe_base - p->exe), p->exe, name);
+		if (!stat(path, &st) && st.st_ino == v->ino && major(st.st_dev) == dev_major &&
+		    minor(st.st_dev) == dev_minor)
+			return strdup(path);
+	}
+	if (!lt_find_library(name, dev_major, dev_minor, v->ino, path, sizeof(path)))
+		return strdup(path);
+	/* Still names the module; opened only if another process maps it. */
+	return strdup(name);
+}
+
+static void on_exit_maps(struct lt_session *s, const struct lt_exit_maps_event *e, size_t size)
+{
+	struct lt_process *p = lt_procs_get(&s->procs, e->hdr.tgid);
+	struct lt_maps snapshot = { 0 };
+	uint32_t n = e->count;
+
+	if (!p)
+		return;
+	if (n > LT_EXIT_MAPS_MAX || size < LT_EXIT_MAPS_HDR_BYTES + n * sizeof(e->vmas[0]))
+		return;
+	snapshot.v = calloc(n ? n : 1, sizeof(*snapshot.v));
+	if (!snapshot.v)
+		goto oom;
+	for (uint32_t i = 0; i < n; i++) {
+		const struct lt_vma_entry *v = &e->vmas[i];
+		struct lt_mapping *m = &snapshot.v[snapshot.n];
+
+		m->start = v->start;
+		m->end = v->end;
+		m->file_offset = v->file_offset;
+		m->dev_major = v->dev >> 20;
+		m->dev_minor = v->dev & 0xfffff;
+		m->inode = v->ino;
+		m->readable = m->executable = true;
+		m->path = exit_vma_path(p, v, m->dev_major, m->dev_minor);
+		if (!m->path)
+			goto oom;
+		snapshot.n++;
+	}
+	if (lt_apply_exit_maps(p, &snapshot, &s->modules))
+		goto oom;
+	lt_maps_free(&snapshot);
+	return;
+oom:
+	lt_maps_free(&snapshot);
+	s->stats.out_of_memory++;
+}
+
+/* A library being mapped: its table should be ready before its code runs much. */
+static void request_unwind_table(struct lt_session *s, const struct lt_lib_event *e)
+{
+	struct lt_vma_entry v = { .ino = e->ino, .dev = e->dev };
+	struct lt_process *p = lt_procs_get(&s->procs, e->hdr.tgid);
 	struct lt_object_ref ref;
+	const char *path = ref.path;
+	char *found = NULL;
 	int fd;
 
-	/* ld.so maps the whole file read-only before the executable part. */
-	if (!s->unwind || lt_find_mapped_file(pid, kdev, ino, &ref))
+	if (!s->unwind)
 		return;
-	fd = open(ref.path, O_RDONLY | O_CLOEXEC);
+	/* ld.so maps the whole file read-only before the executable part. */
+	if (lt_find_mapped_file((pid_t)e->hdr.tgid, e->dev, e->ino, &ref)) {
+		/* Gone already: look where the program's libraries would be. */
+		if (!p)
+			return;
+		_Static_assert(sizeof(v.name) == sizeof(e->name), "one name length");
+		memcpy(v.name, e->name, sizeof(v.name));
+		found = exit_vma_path(p, &v, e->dev >> 20, e->dev & 0xfffff);
+		if (!found || found[0] != '/') {
+			free(found);
+			return;
+		}
+		path = found;
+	}
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	free(found);
 	if (fd < 0)
 		return;
-	lt_unwind_loader_request(s->unwind, fd, kdev, ino);
+	lt_unwind_loader_request(s->unwind, fd, e->dev, e->ino);
 	close(fd);
 }
 
@@ -231,7 +343,7 @@ static void on_lib_map(struct lt_session *s, const struct lt_lib_event *e)
 	char err[512];
 	int ret = -ENOENT;
 
-	request_unwind_table(s, pid, e->dev, e->ino);
+	request_unwind_table(s, e);
 	if (!e->is_libc)
 		return;
 	if (attach_pid == -1 && lt_object_list_has(&s->attached, e->dev, e->ino))
@@ -291,7 +403,7 @@ int lt_handle_event(void *ctx, void *data, size_t size)
 			on_process_fork(s, data);
 		break;
 	case LT_EV_EXEC:
-		if (size >= sizeof(struct lt_task_event))
+		if (size >= sizeof(struct lt_exec_event))
 			on_process_exec(s, data);
 		break;
 	case LT_EV_EXIT:
@@ -301,6 +413,10 @@ int lt_handle_event(void *ctx, void *data, size_t size)
 	case LT_EV_LIB_MAP:
 		if (size >= sizeof(struct lt_lib_event))
 			on_lib_map(s, data);
+		break;
+	case LT_EV_EXIT_MAPS:
+		if (size >= LT_EXIT_MAPS_HDR_BYTES)
+			on_exit_maps(s, data, size);
 		break;
 	}
 	/* libbpf has already consumed this record: yield only after it. */

@@ -75,22 +75,30 @@ static bool all_covered(const struct lt_process *p, const struct lt_stack *st)
 
 int lt_resolve_stack(struct lt_process *p, struct lt_stack *st, struct lt_module_cache *modules)
 {
+	bool complete = true;
+
 	if (st->resolved)
 		return 0;
 	/* Libraries loaded since the last read (dlopen) show up as misses. */
 	if (!p->maps_loaded || !all_covered(p, st))
 		lt_reload_maps(p, modules);
-	if (st->nframes) {
+	if (st->nframes && !st->locs) {
 		st->locs = calloc(st->nframes, sizeof(*st->locs));
 		if (!st->locs)
 			return -ENOMEM;
 	}
 	for (uint32_t i = 0; i < st->nframes; i++) {
-		const struct lt_mapping *m = lt_maps_find(&p->maps, st->ips[i]);
+		const struct lt_mapping *m;
 		struct lt_module *mod;
 
-		if (!m)
+		if (st->locs[i].module)
 			continue;
+		m = lt_maps_find(&p->maps, st->ips[i]);
+		if (!m) {
+			/* Retried when the exit snapshot of the mappings comes. */
+			complete = false;
+			continue;
+		}
 		mod = lt_module_for_mapping(modules, (pid_t)p->tgid, m);
 		if (!mod)
 			continue;
@@ -98,6 +106,24 @@ int lt_resolve_stack(struct lt_process *p, struct lt_stack *st, struct lt_module
 		/* Turned into an ELF address, and named, at report time. */
 		st->locs[i].file_offset = st->ips[i] - m->start + m->file_offset;
 	}
-	st->resolved = true;
+	st->resolved = complete;
+	return 0;
+}
+
+int lt_apply_exit_maps(struct lt_process *p, struct lt_maps *snapshot,
+		       struct lt_module_cache *modules)
+{
+	int err = merge_old(&p->maps, snapshot);
+
+	if (err)
+		return err;
+	qsort(p->maps.v, p->maps.n, sizeof(*p->maps.v), by_start);
+	p->maps_loaded = p->maps.n > 0;
+	lt_module_prime(modules, (pid_t)p->tgid, &p->maps);
+	for (uint32_t id = 0; id < p->stacks.count; id++) {
+		err = lt_resolve_stack(p, lt_stacks_get(&p->stacks, id), modules);
+		if (err)
+			return err;
+	}
 	return 0;
 }

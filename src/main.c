@@ -5,10 +5,12 @@
  * whole system.
  */
 #include <errno.h>
+#include <inttypes.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -271,6 +273,21 @@ static int self_test(const struct lt_options *o)
 	return 0;
 }
 
+/* Each parsed file stays open so the symbol cache can parse it again after
+ * eviction, when its process may be gone: take all the descriptors allowed.
+ * Called once the -c command is forked, which keeps the usual limit. */
+static void raise_fd_limit(void)
+{
+	struct rlimit rl;
+
+	if (!getrlimit(RLIMIT_NOFILE, &rl) && rl.rlim_cur < rl.rlim_max) {
+		rl.rlim_cur = rl.rlim_max;
+		if (setrlimit(RLIMIT_NOFILE, &rl) && verbosity)
+			fprintf(stderr, "leaktrace: cannot raise the open file limit: %s\n",
+				strerror(errno));
+	}
+}
+
 int main(int argc, char **argv)
 {
 	struct lt_options opts;
@@ -296,6 +313,7 @@ int main(int argc, char **argv)
 	s.mode = opts.command ? LT_MODE_COMMAND : opts.npids ? LT_MODE_PIDS : LT_MODE_SYSTEM;
 	lt_procs_init(&s.procs);
 	lt_module_cache_init(&s.modules);
+	lt_module_cache_set_limit(&s.modules, opts.symbol_cache_bytes);
 	libbpf_set_print(libbpf_print);
 
 	ret = lt_check_privileges(err, sizeof(err));
@@ -331,6 +349,7 @@ int main(int argc, char **argv)
 		}
 		s.command_pid = cmd.pid;
 	}
+	raise_fd_limit();
 	for (size_t i = 0; i < opts.npids; i++) {
 		struct lt_process *p = lt_procs_add(&s.procs, (uint32_t)opts.pids[i]);
 
@@ -363,6 +382,17 @@ int main(int argc, char **argv)
 	ret = run_loop(&s);
 cleanup:
 	lt_command_abort(&cmd);
+	if (s.unwind && opts.verbose) {
+		struct lt_unwind_stats us;
+
+		lt_unwind_loader_stats(s.unwind, &us);
+		fprintf(stderr,
+			"leaktrace: unwind tables: %" PRIu64 " files loaded, %" PRIu64
+			" without .eh_frame_hdr, %" PRIu64 " skipped; %" PRIu64 " of %" PRIu64
+			" rows used\n",
+			us.files_loaded, us.files_without_cfi, us.files_skipped, us.rows_used,
+			us.rows_capacity);
+	}
 	lt_tracer_stop(&s);
 	lt_procs_free(&s.procs);
 	lt_module_cache_free(&s.modules);

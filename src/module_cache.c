@@ -12,12 +12,20 @@
 #include <sys/sysmacros.h>
 #include <unistd.h>
 
-#include "debug_file.h"
-#include "elf_file.h"
-
 void lt_module_cache_init(struct lt_module_cache *c)
 {
 	memset(c, 0, sizeof(*c));
+	lt_symbol_cache_init(&c->symbols, (uint64_t)LT_SYMBOL_CACHE_DEFAULT_MB << 20);
+}
+
+void lt_module_cache_set_limit(struct lt_module_cache *c, uint64_t bytes)
+{
+	c->symbols.cap_bytes = bytes;
+}
+
+void lt_module_cache_stats(const struct lt_module_cache *c, struct lt_symbol_cache_stats *out)
+{
+	*out = c->symbols.stats;
 }
 
 void lt_module_cache_free(struct lt_module_cache *c)
@@ -29,10 +37,7 @@ void lt_module_cache_free(struct lt_module_cache *c)
 			next = m->next;
 			if (m->fd >= 0)
 				close(m->fd);
-			if (m->elf)
-				lt_elf_close(m->elf);
-			if (m->debug)
-				lt_elf_close(m->debug);
+			lt_symbols_put(&c->symbols, m->symbols);
 			free(m->path);
 			free(m);
 		}
@@ -116,20 +121,29 @@ static void try_open(struct lt_module_cache *c, struct lt_module *mod, pid_t pid
 
 struct lt_elf_file *lt_module_elf(struct lt_module *mod)
 {
-	int fd = mod->fd;
-
-	if (mod->parsed || fd < 0)
-		return mod->elf;
-	mod->fd = -1;
-	mod->parsed = true;
-	/* A file we cannot read still names frames by module and offset. */
-	if (lt_elf_open_fd(fd, &mod->elf)) {
-		mod->elf = NULL;
-		return NULL;
+	if (!mod->parsed) {
+		if (mod->fd < 0)
+			return NULL;
+		/* The entry keeps the file open, to parse it again after eviction. */
+		mod->symbols = lt_symbols_get(&mod->cache->symbols, mod->fd, mod->opened_by,
+					      mod->path);
+		mod->fd = -1;
+		mod->parsed = true;
 	}
-	if (!lt_elf_has_debug_info(mod->elf))
-		mod->debug = lt_debug_file_find(mod->opened_by, mod->path, mod->elf);
-	return mod->elf;
+	/* A file we cannot read still names frames by module and offset. */
+	if (!mod->symbols)
+		return NULL;
+	return lt_symbols_load(&mod->cache->symbols, mod->symbols);
+}
+
+struct lt_elf_file *lt_module_debug(const struct lt_module *mod)
+{
+	return mod->symbols ? lt_symbols_debug(mod->symbols) : NULL;
+}
+
+const char *lt_module_build_id(const struct lt_module *mod)
+{
+	return mod->symbols ? lt_symbols_build_id(mod->symbols) : "";
 }
 
 struct lt_module *lt_module_for_mapping(struct lt_module_cache *c, pid_t pid,
@@ -161,6 +175,7 @@ struct lt_module *lt_module_for_mapping(struct lt_module_cache *c, pid_t pid,
 	slash = strrchr(mod->path, '/');
 	mod->name = slash ? slash + 1 : mod->path;
 	mod->fd = -1;
+	mod->cache = c;
 	mod->dev_major = m->dev_major;
 	mod->dev_minor = m->dev_minor;
 	mod->inode = m->inode;

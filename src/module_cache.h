@@ -5,7 +5,8 @@
  * other mount namespaces and deleted files are read, not their host namesakes.
  * Opening is cheap and done while events are handled (the process may not
  * live long); parsing ELF, debug files and DWARF waits for first use, at
- * report time, so it never delays the event stream.
+ * report time, so it never delays the event stream. Parsed files are shared
+ * by build-id and kept within a memory budget (symbol_cache.h).
  */
 #ifndef LT_MODULE_CACHE_H
 #define LT_MODULE_CACHE_H
@@ -16,8 +17,10 @@
 #include <sys/types.h>
 
 #include "proc_maps.h"
+#include "symbol_cache.h"
 
 struct lt_elf_file;
+struct lt_module_cache;
 
 struct lt_module {
 	uint32_t dev_major;
@@ -27,9 +30,9 @@ struct lt_module {
 	const char *name;           /* basename of path */
 	int fd;                     /* opened, not parsed yet; -1 otherwise */
 	pid_t opened_by;            /* whose root to search for debug files */
-	bool parsed;                /* fd was handed to the ELF reader */
-	struct lt_elf_file *elf;    /* NULL when it could not be read as ELF */
-	struct lt_elf_file *debug;  /* separate debug file, when elf has no DWARF */
+	bool parsed;                /* fd was handed to the symbol cache */
+	struct lt_symbols *symbols; /* its parsed ELF, maybe shared; NULL if none */
+	struct lt_module_cache *cache;
 	uint32_t open_attempts;     /* failed opens; retried through other processes */
 	struct lt_module *next;     /* hash chain */
 };
@@ -43,18 +46,32 @@ struct lt_module_cache {
 	 * its unwind table while the file can still be read. */
 	void (*on_open)(void *ctx, struct lt_module *mod);
 	void *on_open_ctx;
+	struct lt_symbol_cache symbols;
 };
 
+/* Parsed files are held within LT_SYMBOL_CACHE_DEFAULT_MB until told otherwise. */
 void lt_module_cache_init(struct lt_module_cache *c);
 void lt_module_cache_free(struct lt_module_cache *c);
+/* The budget for parsed files (estimated bytes); applies from the next parse. */
+void lt_module_cache_set_limit(struct lt_module_cache *c, uint64_t bytes);
+/* Parses, parses again after eviction, sharing and evictions so far. */
+void lt_module_cache_stats(const struct lt_module_cache *c, struct lt_symbol_cache_stats *out);
 /* The module of a file-backed mapping of pid, opened on first use (and
  * again, a few times, if that failed: the process may have been gone);
  * NULL for anonymous mappings or on allocation failure. */
 struct lt_module *lt_module_for_mapping(struct lt_module_cache *c, pid_t pid,
 					const struct lt_mapping *m);
-/* The module's ELF, parsed (with its debug companion) on first call; NULL
- * when the file could not be opened or is not ELF. */
+/* The module's ELF, parsed (with its debug companion) on first call, or
+ * parsed again if it was evicted since; NULL when the file could not be
+ * opened or is not ELF. It and lt_module_debug(mod) stay valid until
+ * lt_module_elf() is called for a module of another file. */
 struct lt_elf_file *lt_module_elf(struct lt_module *mod);
+/* Its separate debug file (when the ELF has no DWARF) after lt_module_elf(),
+ * or NULL. */
+struct lt_elf_file *lt_module_debug(const struct lt_module *mod);
+/* Build-id as lowercase hex, "" if none or not parsed; valid until
+ * lt_module_cache_free(). */
+const char *lt_module_build_id(const struct lt_module *mod);
 /* Open the modules of pid's executable file mappings now, while it lives. */
 void lt_module_prime(struct lt_module_cache *c, pid_t pid, const struct lt_maps *maps);
 /* Open the file of mapping m as pid sees it; returns an fd or -errno. */

@@ -11,6 +11,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <sys/sysmacros.h>
 #include <unistd.h>
 
 /* ld.so would not load more; a loop in broken metadata stops here too. */
@@ -252,5 +254,31 @@ int lt_needed_libs(const char *exe, struct lt_path_list *out)
 		err = 0;
 	if (err)
 		lt_path_list_free(out);
+	return err;
+}
+
+int lt_find_library(const char *name, uint32_t dev_major, uint32_t dev_minor, uint64_t inode,
+		    char *out, size_t len)
+{
+	struct lt_path_list dirs = { 0 };
+	int err = conf_dirs(&dirs);
+
+	for (size_t i = 0; !err && i < sizeof(default_dirs) / sizeof(default_dirs[0]); i++)
+		err = add(&dirs, default_dirs[i]);
+	err = -ENOENT;
+	if (strchr(name, '/') || !name[0])
+		goto cleanup;
+	for (size_t i = 0; i < dirs.n; i++) {
+		struct stat st;
+
+		snprintf(out, len, "%s/%s", dirs.v[i], name);
+		if (!stat(out, &st) && st.st_ino == inode && major(st.st_dev) == dev_major &&
+		    minor(st.st_dev) == dev_minor) {
+			err = 0;
+			break;
+		}
+	}
+cleanup:
+	lt_path_list_free(&dirs);
 	return err;
 }

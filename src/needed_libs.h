@@ -10,6 +10,7 @@
 #define LT_NEEDED_LIBS_H
 
 #include <stddef.h>
+#include <stdint.h>
 
 struct lt_path_list {
 	char **v;
@@ -19,5 +20,10 @@ struct lt_path_list {
 /* exe itself first, then what it needs. Returns 0 or -errno (-ENOMEM). */
 int lt_needed_libs(const char *exe, struct lt_path_list *out);
 void lt_path_list_free(struct lt_path_list *l);
+
+/* A library called name in the system's library directories that is the
+ * file (dev major:minor, inode); its path in out. Returns 0 or -ENOENT. */
+int lt_find_library(const char *name, uint32_t dev_major, uint32_t dev_minor, uint64_t inode,
+		    char *out, size_t len);
 
 #endif

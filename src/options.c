@@ -9,6 +9,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "symbol_cache.h"
+
 #define LT_VERSION "0.1.0"
 
 static const char usage_text[] =
@@ -41,6 +43,10 @@ static const char usage_text[] =
 	"                         ends the stack)\n"
 	"      --unwind-rows N    room for N unwind rules in the kernel, 8 bytes each\n"
 	"                         (default 2097152; libc needs ~29000)\n"
+	"      --symbol-cache-mb MB\n"
+	"                         memory for parsed symbol tables and debug info\n"
+	"                         (estimated; default 512): past it the least recently\n"
+	"                         used files are dropped, and parsed again if needed\n"
 	"  -v, --verbose          say what is attached where\n"
 	"      --self-test        show where each probe goes in the libc of -p PID (or\n"
 	"                         leaktrace's own) and -O files, and what it costs\n"
@@ -64,6 +70,7 @@ enum {
 	OPT_SELF_TEST,
 	OPT_UNWIND,
 	OPT_UNWIND_ROWS,
+	OPT_SYMBOL_CACHE,
 };
 
 static const struct option long_options[] = {
@@ -87,6 +94,7 @@ static const struct option long_options[] = {
 	{ "self-test", no_argument, NULL, OPT_SELF_TEST },
 	{ "unwind", required_argument, NULL, OPT_UNWIND },
 	{ "unwind-rows", required_argument, NULL, OPT_UNWIND_ROWS },
+	{ "symbol-cache-mb", required_argument, NULL, OPT_SYMBOL_CACHE },
 	{},
 };
 
@@ -151,6 +159,7 @@ static void set_defaults(struct lt_options *o)
 	o->ringbuf_bytes = 64ULL << 20;
 	o->unwind_dwarf = true;
 	o->unwind_rows = LT_DEFAULT_UNWIND_ROWS;
+	o->symbol_cache_bytes = (uint64_t)LT_SYMBOL_CACHE_DEFAULT_MB << 20;
 }
 
 static int parse_one(struct lt_options *o, int c, const char *arg)
@@ -242,6 +251,11 @@ static int parse_one(struct lt_options *o, int c, const char *arg)
 		if (parse_u64(arg, &v) || v == 0 || v > 4096)
 			return fail("--ringbuf-mb takes 1..4096", arg);
 		o->ringbuf_bytes = v << 20;
+		return 0;
+	case OPT_SYMBOL_CACHE:
+		if (parse_u64(arg, &v) || v == 0 || v > (1u << 20))
+			return fail("--symbol-cache-mb takes 1..1048576", arg);
+		o->symbol_cache_bytes = v << 20;
 		return 0;
 	}
 	return -EINVAL;

@@ -35,6 +35,7 @@ struct lt_options {
 	uint64_t sample_bytes;  /* --sample-bytes; 0 = every block */
 	bool unwind_dwarf;      /* --unwind dwarf (default) or fp */
 	uint32_t unwind_rows;   /* --unwind-rows, default LT_DEFAULT_UNWIND_ROWS */
+	uint64_t symbol_cache_bytes; /* --symbol-cache-mb, default LT_SYMBOL_CACHE_DEFAULT_MB */
 	int verbose;            /* -v */
 	bool self_test;         /* --self-test: show probe placement and exit */
 };

@@ -24,6 +24,8 @@ enum entry_prog {
 	ENTRY_FREE,
 	ENTRY_MMAP,
 	ENTRY_MUNMAP,
+	ENTRY_PY_ALLOC,
+	ENTRY_PY_GC_DEL,
 };
 
 struct probe_spec {
@@ -54,6 +56,20 @@ static const struct probe_spec specs[] = {
 
 #define NSPECS (sizeof(specs) / sizeof(specs[0]))
 
+/* CPython's object allocators: the type (and item count) at entry, the
+ * object at return; PyObject_GC_Del ends GC-tracked objects. */
+static const struct probe_spec py_specs[] = {
+	{ "PyType_GenericAlloc", LT_FUNC_PY_GENERIC_ALLOC, ENTRY_PY_ALLOC, true, false,
+	  LT_ARG_RDI | LT_ARG_RSI },
+	{ "_PyObject_GC_New", LT_FUNC_PY_GC_NEW, ENTRY_PY_ALLOC, true, false, LT_ARG_RDI },
+	{ "_PyObject_GC_NewVar", LT_FUNC_PY_GC_NEWVAR, ENTRY_PY_ALLOC, true, false,
+	  LT_ARG_RDI | LT_ARG_RSI },
+	{ "PyObject_GC_Del", LT_FUNC_PY_GC_DEL, ENTRY_PY_GC_DEL, false, false, LT_ARG_RDI },
+};
+
+#define NPYSPECS (sizeof(py_specs) / sizeof(py_specs[0]))
+#define MAX_SPECS (NSPECS > NPYSPECS ? NSPECS : NPYSPECS)
+
 static struct bpf_program *entry_program(struct leaktrace_bpf *skel, enum entry_prog e)
 {
 	switch (e) {
@@ -66,6 +82,8 @@ static struct bpf_program *entry_program(struct leaktrace_bpf *skel, enum entry_
 	case ENTRY_FREE: return skel->progs.free_entry;
 	case ENTRY_MMAP: return skel->progs.mmap_entry;
 	case ENTRY_MUNMAP: return skel->progs.munmap_entry;
+	case ENTRY_PY_ALLOC: return skel->progs.py_alloc_entry;
+	case ENTRY_PY_GC_DEL: return skel->progs.py_gc_del;
 	}
 	return NULL;
 }
@@ -124,11 +142,12 @@ static void choose_site(struct lt_elf_file *ef, const struct lt_elf_symbol *sym,
 
 /* Symbol file offsets, skipping aliases of a function already listed
  * (glibc's memalign and aligned_alloc can be one function). */
-static size_t resolve(struct lt_elf_file *ef, bool with_mmap, struct resolved *out)
+static size_t resolve_specs(struct lt_elf_file *ef, const struct probe_spec *specs, size_t nspecs,
+			    bool with_mmap, struct resolved *out)
 {
 	size_t n = 0;
 
-	for (size_t i = 0; i < NSPECS; i++) {
+	for (size_t i = 0; i < nspecs; i++) {
 		struct lt_elf_symbol sym;
 		uint64_t off;
 		bool dup = false;
@@ -150,6 +169,11 @@ static size_t resolve(struct lt_elf_file *ef, bool with_mmap, struct resolved *o
 	return n;
 }
 
+static size_t resolve(struct lt_elf_file *ef, bool with_mmap, struct resolved *out)
+{
+	return resolve_specs(ef, specs, NSPECS, with_mmap, out);
+}
+
 static void report_site(const struct probe_spec *s, const struct resolved *r, const char *path,
 			pid_t pid)
 {
@@ -169,12 +193,49 @@ static void report_site(const struct probe_spec *s, const struct resolved *r, co
 					"; no safe emulated instruction follows");
 }
 
+/* Returns first: an entry without its return probe would leave a stale
+ * in-flight slot that hides the thread's later calls. All or nothing. */
+static int attach_resolved(struct lt_probe_set *ps, struct leaktrace_bpf *skel,
+			   struct bpf_program *return_prog, const struct resolved *found, size_t n,
+			   const char *path, pid_t pid, int verbose, char *err, size_t errlen)
+{
+	size_t first_link = ps->nlinks;
+	int ret = 0;
+
+	for (int pass = 0; pass < 2 && !ret; pass++) {
+		for (size_t i = 0; i < n; i++) {
+			const struct probe_spec *s = found[i].spec;
+			bool retprobe = pass == 0;
+			struct bpf_program *prog;
+
+			if (retprobe && !s->has_return)
+				continue;
+			prog = retprobe ? return_prog : entry_program(skel, s->entry);
+			ret = attach_one(ps, prog, path, pid,
+					 found[i].offset + (retprobe ? 0 : found[i].site.offset),
+					 s->func, retprobe);
+			if (ret) {
+				snprintf(err, errlen, "%s: attaching %s%s failed: %s", path, s->symbol,
+					 retprobe ? " return" : "", strerror(-ret));
+				break;
+			}
+			if (verbose && !retprobe)
+				report_site(s, &found[i], path, pid);
+		}
+	}
+	if (ret) {
+		while (ps->nlinks > first_link)
+			bpf_link__destroy(ps->links[--ps->nlinks]);
+	}
+	return ret;
+}
+
 int lt_probes_attach_object(struct lt_probe_set *ps, struct leaktrace_bpf *skel, const char *path,
 			    pid_t pid, bool with_mmap, int verbose, char *err, size_t errlen)
 {
 	struct resolved found[NSPECS];
 	struct lt_elf_file *ef = NULL;
-	size_t n, first_link = ps->nlinks;
+	size_t n;
 	bool has_malloc = false, has_free = false;
 	int ret;
 
@@ -194,34 +255,37 @@ int lt_probes_attach_object(struct lt_probe_set *ps, struct leaktrace_bpf *skel,
 		ret = -ESRCH;
 		goto cleanup;
 	}
-	/* Returns first: an entry without its return probe would leave a
-	 * stale in-flight slot that hides the thread's later calls. */
-	for (int pass = 0; pass < 2; pass++) {
-		for (size_t i = 0; i < n; i++) {
-			const struct probe_spec *s = found[i].spec;
-			bool retprobe = pass == 0;
-			struct bpf_program *prog;
-
-			if (retprobe && !s->has_return)
-				continue;
-			prog = retprobe ? skel->progs.alloc_return : entry_program(skel, s->entry);
-			ret = attach_one(ps, prog, path, pid,
-					 found[i].offset + (retprobe ? 0 : found[i].site.offset),
-					 s->func, retprobe);
-			if (ret) {
-				snprintf(err, errlen, "%s: attaching %s%s failed: %s", path, s->symbol,
-					 retprobe ? " return" : "", strerror(-ret));
-				goto cleanup;
-			}
-			if (verbose && !retprobe)
-				report_site(s, &found[i], path, pid);
-		}
-	}
-	ret = 0;
+	ret = attach_resolved(ps, skel, skel->progs.alloc_return, found, n, path, pid, verbose, err,
+			      errlen);
 cleanup:
+	lt_elf_close(ef);
+	return ret;
+}
+
+int lt_probes_attach_python(struct lt_probe_set *ps, struct leaktrace_bpf *skel, const char *path,
+			    pid_t pid, int verbose, char *err, size_t errlen)
+{
+	struct resolved found[MAX_SPECS];
+	struct lt_elf_file *ef = NULL;
+	bool has_del = false;
+	size_t n;
+	int ret;
+
+	ret = lt_elf_open_path(path, &ef);
 	if (ret) {
-		while (ps->nlinks > first_link)
-			bpf_link__destroy(ps->links[--ps->nlinks]);
+		snprintf(err, errlen, "%s: %s", path,
+			 ret == -ENOEXEC ? "not an ELF file" : strerror(-ret));
+		return ret;
+	}
+	n = resolve_specs(ef, py_specs, NPYSPECS, false, found);
+	for (size_t i = 0; i < n; i++)
+		has_del |= found[i].spec->func == LT_FUNC_PY_GC_DEL;
+	if (n < 2 || !has_del) {
+		snprintf(err, errlen, "%s: no CPython object allocator symbols", path);
+		ret = -ESRCH;
+	} else {
+		ret = attach_resolved(ps, skel, skel->progs.py_alloc_return, found, n, path, pid,
+				      verbose, err, errlen);
 	}
 	lt_elf_close(ef);
 	return ret;

@@ -48,7 +48,7 @@ struct lt_process *lt_procs_get(struct lt_process_table *t, uint32_t tgid)
 	return NULL;
 }
 
-void lt_process_refresh_identity(struct lt_process *p)
+bool lt_process_refresh_identity(struct lt_process *p)
 {
 	char path[64], buf[PATH_MAX];
 	ssize_t n;
@@ -65,11 +65,12 @@ void lt_process_refresh_identity(struct lt_process *p)
 	}
 	snprintf(path, sizeof(path), "/proc/%u/exe", p->tgid);
 	n = readlink(path, buf, sizeof(buf) - 1);
-	if (n > 0) {
-		buf[n] = '\0';
-		free(p->exe);
-		p->exe = strdup(buf);
-	}
+	if (n <= 0)
+		return false;
+	buf[n] = '\0';
+	free(p->exe);
+	p->exe = strdup(buf);
+	return true;
 }
 
 struct lt_process *lt_procs_add(struct lt_process_table *t, uint32_t tgid)

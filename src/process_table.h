@@ -44,8 +44,8 @@ struct lt_process *lt_procs_add(struct lt_process_table *t, uint32_t tgid);
 void lt_procs_remove(struct lt_process_table *t, uint32_t tgid);
 /* exec replaced the image: its allocations, stacks and mappings are gone. */
 void lt_process_reset_image(struct lt_process *p);
-/* Reread comm and exe from /proc (after exec). */
-void lt_process_refresh_identity(struct lt_process *p);
+/* Reread comm and exe from /proc (after exec). False if exe could not be read. */
+bool lt_process_refresh_identity(struct lt_process *p);
 /* All records, sorted by tgid, in a malloc'd array. Returns count or -ENOMEM. */
 long lt_procs_list(const struct lt_process_table *t, struct lt_process ***out);
 

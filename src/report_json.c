@@ -67,13 +67,17 @@ void lt_report_write_json(FILE *out, const struct lt_report *r)
 		",\"replaced_allocs\":%" PRIu64 ",\"stacks_truncated\":%" PRIu64
 		",\"dropped\":{\"ringbuf_alloc\":%" PRIu64 ",\"ringbuf_free\":%" PRIu64
 		",\"ringbuf_task\":%" PRIu64 ",\"inflight_full\":%" PRIu64
-		",\"userspace_oom\":%" PRIu64 "}}",
+		",\"userspace_oom\":%" PRIu64 "}",
 		r->stats.alloc_events, r->stats.free_events, r->lost_events,
 		r->stats.unmatched_frees, r->stats.mmap_events, r->stats.munmap_events,
 		r->stats.replaced_allocs, r->stats.drops[LT_DROP_STACK_TRUNCATED],
 		r->stats.drops[LT_DROP_RINGBUF_ALLOC], r->stats.drops[LT_DROP_RINGBUF_FREE],
 		r->stats.drops[LT_DROP_RINGBUF_TASK], r->stats.drops[LT_DROP_INFLIGHT_FULL],
 		r->stats.out_of_memory);
+	fprintf(out, ",\"symbol_cache\":{\"parses\":%" PRIu64 ",\"reparses\":%" PRIu64
+		",\"shared\":%" PRIu64 ",\"evictions\":%" PRIu64 ",\"bytes\":%" PRIu64 "}}",
+		r->symbols.parses, r->symbols.reparses, r->symbols.shared, r->symbols.evictions,
+		r->symbols.bytes);
 	if (r->sample_bytes)
 		fprintf(out, ",\"sampling\":{\"mean_bytes\":%" PRIu64 "}", r->sample_bytes);
 	fputs(",\"processes\":[", out);

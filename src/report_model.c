@@ -415,6 +415,7 @@ int lt_report_build(struct lt_session *s, bool final, struct lt_report *r)
 	}
 	qsort(r->procs, r->nprocs, sizeof(*r->procs), by_outstanding);
 	err = build_summary(s, &summary, &r->summary);
+	lt_module_cache_stats(&s->modules, &r->symbols);
 cleanup:
 	free(summary.v);
 	free(procs);

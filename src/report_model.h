@@ -62,6 +62,7 @@ struct lt_report {
 	bool has_mmap;
 	uint64_t min_age_ms;
 	uint64_t sample_bytes; /* 0: exact counts */
+	struct lt_symbol_cache_stats symbols; /* after symbolizing this report */
 	struct lt_report_process *procs;
 	size_t nprocs;
 	/* Heap stacks summed over processes: the same frames in the same

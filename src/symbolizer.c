@@ -11,18 +11,19 @@
 
 #define LT_MAX_INLINE_DEPTH 16
 
-/* Sets *in_elf when out->module_offset is an address in the module's ELF. */
+/* Sets *dwarf, when out->module_offset is an address in the module's ELF,
+ * to the file holding its DWARF (the debug file if any); NULL otherwise. */
 static int symbolize_frame(const struct lt_frame_loc *loc, uint64_t ip, struct lt_report_frame *out,
-			   bool *in_elf)
+			   struct lt_elf_file **dwarf)
 {
 	const struct lt_elf_symbol *sym;
-	struct lt_elf_file *ef;
+	struct lt_elf_file *ef, *debug;
 	const char *file;
 	uint64_t lookup, vaddr;
 	int line;
 
 	memset(out, 0, sizeof(*out));
-	*in_elf = false;
+	*dwarf = NULL;
 	out->addr = ip;
 	out->build_id = "";
 	if (!loc || !loc->module)
@@ -34,11 +35,13 @@ static int symbolize_frame(const struct lt_frame_loc *loc, uint64_t ip, struct l
 	if (!ef || lt_elf_offset_to_vaddr(ef, loc->file_offset, &vaddr))
 		return 0;
 	out->module_offset = vaddr;
-	*in_elf = true;
-	out->build_id = lt_elf_build_id(ef);
+	debug = lt_module_debug(loc->module);
+	*dwarf = debug ? debug : ef;
+	/* The module's copy outlives ef, which the cache may unload. */
+	out->build_id = lt_module_build_id(loc->module);
 	lookup = vaddr ? vaddr - 1 : 0;
 	/* A debug file's .symtab names static functions .dynsym lacks. */
-	sym = loc->module->debug ? lt_elf_symbol_at(loc->module->debug, lookup) : NULL;
+	sym = debug ? lt_elf_symbol_at(debug, lookup) : NULL;
 	if (!sym)
 		sym = lt_elf_symbol_at(ef, lookup);
 	if (sym) {
@@ -47,8 +50,7 @@ static int symbolize_frame(const struct lt_frame_loc *loc, uint64_t ip, struct l
 			return -ENOMEM;
 		out->func_offset = vaddr - sym->vaddr;
 	}
-	if ((loc->module->debug &&
-	     !lt_elf_source_line(loc->module->debug, lookup, &file, &line)) ||
+	if ((debug && !lt_elf_source_line(debug, lookup, &file, &line)) ||
 	    !lt_elf_source_line(ef, lookup, &file, &line)) {
 		out->file = strdup(file);
 		if (!out->file)
@@ -99,17 +101,15 @@ int lt_symbolize_ip(const struct lt_frame_loc *loc, uint64_t ip, struct lt_frame
 	struct lt_elf_file *dw = NULL;
 	const char *outer_file = NULL;
 	int outer_line = 0, n = 0, err;
-	bool in_elf;
 
-	err = symbolize_frame(loc, ip, &base, &in_elf);
+	err = symbolize_frame(loc, ip, &base, &dw);
 	if (err) {
 		lt_report_frame_clear(&base);
 		return err;
 	}
-	if (in_elf) {
+	if (dw) {
 		uint64_t lookup = base.module_offset ? base.module_offset - 1 : 0;
 
-		dw = loc->module->debug ? loc->module->debug : loc->module->elf;
 		n = lt_elf_inline_chain(dw, lookup, chain, LT_MAX_INLINE_DEPTH, &outer_file,
 					&outer_line);
 	}

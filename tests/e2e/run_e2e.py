@@ -316,6 +316,17 @@ class Proc:
             if line.strip() == text:
                 return True
 
+    def expect_err_line(self, prefix, timeout):
+        """Wait for a stderr line starting with prefix; return whether it came."""
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if any(line.startswith(prefix) for line in list(self.err_lines)):
+                return True
+            if self.poll() is not None:
+                return False
+            time.sleep(0.05)
+        return False
+
     def send(self, text):
         try:
             self.popen.stdin.write(text.encode())
@@ -1426,6 +1437,54 @@ def t_nofp_own_root(ctx):
     nofp_attach_and_check(ctx, t, exe_module='app')
 
 
+def t_short_lived_children(ctx):
+    """children of a shell living a few ms: every frame named (code mappings sent by the kernel at exit); stacks whole once the files' unwind tables are in."""
+    prog = ctx.prog('nofp_leaky')
+    p = run_to_end(ctx, ['-T', '0', '--format', 'json', '-c', "sh -c '%s run; sleep 0.3; %s run; %s run'" % (prog, prog, prog)])
+    expect(p.popen.returncode == 0, 'exit status %s%s' % (p.popen.returncode, tail(p)))
+    procs = sorted((q for q in final_report(p)['processes'] if q['comm'] == 'nofp_leaky'),
+                   key=lambda q: q['pid'])
+    expect(len(procs) == 3, '%d nofp_leaky processes in the report, expected 3' % len(procs))
+    for q in procs:
+        # The innermost frames are named in every one, even the first, which
+        # can run before its files' unwind tables are loaded.
+        for what, (count, size, want) in nofp_leaks().items():
+            hits = [s for s in q['stacks'] if s['frames'] and module_is(s['frames'][0], want[0][1])
+                    and (s['bytes'], s['allocs']) == (count * size, count)]
+            expect(hits, 'pid %d: no %s stack of %d x %d bytes at %s (stacks: %s)' % (
+                q['pid'], what, count, size, want[0][1], describe(q['stacks'], 8)))
+            unnamed = [fr for s in hits for fr in s['frames'][:1] if not fr.get('func')]
+            expect(not unnamed, 'pid %d: %s frame 0 unnamed: %r' % (q['pid'], what, unnamed[:1]))
+    for q in procs[1:]:
+        check_nofp(q)
+
+
+def t_exited_before_read(ctx):
+    """processes gone before leaktrace reads anything (it is stopped meanwhile) are still named: the kernel sends their code mappings at exit."""
+    prog = ctx.prog('nofp_leaky')
+    p = ctx.lt(['-T', '0', '--format', 'json', '-c', "sh -c 'sleep 1; %s run; %s run'" % (prog, prog)])
+    expect(p.expect_err_line('leaktrace: tracing', 30), 'leaktrace did not start tracing' + tail(p))
+    p.signal(signal.SIGSTOP)
+    try:
+        time.sleep(2.5)  # sleep 1, then both runs start and exit while we are stopped
+    finally:
+        p.signal(signal.SIGCONT)
+    rc = p.wait(60)
+    expect(rc == 0, 'exit status %s%s' % (rc, tail(p)))
+    procs = [q for q in final_report(p)['processes'] if q['comm'] == 'nofp_leaky']
+    expect(len(procs) == 2, '%d nofp_leaky processes in the report, expected 2' % len(procs))
+    for q in procs:
+        for what, (count, size, want) in nofp_leaks().items():
+            func, module = want[0][0], want[0][1]
+            hits = [s for s in q['stacks'] if s['frames'] and module_is(s['frames'][0], module)
+                    and (s['bytes'], s['allocs']) == (count * size, count)]
+            expect(hits, 'pid %d: no %s stack of %d x %d bytes at %s (stacks: %s)' % (
+                q['pid'], what, count, size, module, describe(q['stacks'], 8)))
+            f0 = hits[0]['frames'][0]
+            expect(f0.get('func') and (func is None or f0['func'] == func),
+                   'pid %d: %s frame 0 is %r, expected %r' % (q['pid'], what, f0.get('func'), func))
+
+
 def mini_debuginfo_copy(ctx, name, payload=None):
     """A fully stripped copy of leaky whose only symbols are MiniDebugInfo
     (an xz-compressed ELF with the function symbols, in .gnu_debugdata), made
@@ -1727,6 +1786,8 @@ SCENARIOS = [
     ('nofp_p_attach', t_nofp_p_attach),
     ('nofp_stripped_debuglink', t_nofp_stripped_debuglink),
     ('nofp_own_root', t_nofp_own_root),
+    ('short_lived_children', t_short_lived_children),
+    ('exited_before_read', t_exited_before_read),
     ('ringbuf_overflow', t_ringbuf_overflow),
     ('sigkill_detaches', t_sigkill_detaches),
     ('err_nonexistent_pid', t_err_nonexistent_pid),

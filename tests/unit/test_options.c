@@ -56,6 +56,7 @@ static void test_defaults(void **state)
 	assert_int_equal(o.format, LT_FORMAT_TEXT);
 	assert_null(o.output_path);
 	assert_int_equal(o.ringbuf_bytes, 64ULL << 20);
+	assert_int_equal(o.symbol_cache_bytes, 512ULL << 20);
 	assert_int_equal(o.verbose, 0);
 	lt_options_free(&o);
 }
@@ -295,13 +296,15 @@ static void test_other_options(void **state)
 	(void)state;
 
 	assert_int_equal(PARSE(&o, "-d", "2.5", "-T", "0", "-o", "1000", "-w", "/tmp/out",
-			       "-w", "/tmp/out2", "-v", "-v", "--ringbuf-mb", "128"), 0);
+			       "-w", "/tmp/out2", "-v", "-v", "--ringbuf-mb", "128",
+			       "--symbol-cache-mb", "3"), 0);
 	assert_true(o.duration_s == 2.5);
 	assert_int_equal(o.top, 0);
 	assert_int_equal(o.min_age_ms, 1000);
 	assert_string_equal(o.output_path, "/tmp/out2");
 	assert_int_equal(o.verbose, 2);
 	assert_int_equal(o.ringbuf_bytes, 128ULL << 20);
+	assert_int_equal(o.symbol_cache_bytes, 3ULL << 20);
 	lt_options_free(&o);
 	assert_null(o.output_path);
 
@@ -310,6 +313,8 @@ static void test_other_options(void **state)
 	EXPECT_EINVAL("-o", "soon");
 	EXPECT_EINVAL("--ringbuf-mb", "0");
 	EXPECT_EINVAL("--ringbuf-mb", "4097");
+	EXPECT_EINVAL("--symbol-cache-mb", "0");
+	EXPECT_EINVAL("--symbol-cache-mb", "1048577");
 }
 
 static void test_version_returns_one(void **state)

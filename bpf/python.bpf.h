@@ -1,0 +1,224 @@
+/* SPDX-License-Identifier: (MIT OR GPL-2.0) */
+/*
+ * CPython objects: probes on the interpreter's object allocators record each
+ * GC-tracked object with its type, size and the Python frames that created
+ * it; PyObject_GC_Del records its end. Where the interpreter keeps its
+ * thread state and frames comes from userspace per process (struct
+ * lt_py_layout), so one program serves 3.8 to 3.13.
+ *
+ * Included by leaktrace.bpf.c; uses its filters, drop counters and emit_free().
+ */
+#ifndef LT_PYTHON_BPF_H
+#define LT_PYTHON_BPF_H
+
+#define PY_TPFLAGS_HAVE_GC (1UL << 14)
+
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, 4096);
+	__type(key, __u32);
+	__type(value, struct lt_py_layout);
+} py_layouts SEC(".maps");
+
+/*
+ * Allocations in flight per thread. They nest: an allocation can start a
+ * collection, whose finalizers run Python code that allocates.
+ */
+#define PY_INFLIGHT_DEPTH 4
+
+struct py_call {
+	__u64 type;
+	__u64 nitems;
+	__u16 func;
+};
+
+struct py_inflight {
+	__u32 depth; /* calls entered; only the innermost PY_INFLIGHT_DEPTH are kept */
+	struct py_call calls[PY_INFLIGHT_DEPTH];
+};
+
+struct {
+	__uint(type, BPF_MAP_TYPE_TASK_STORAGE);
+	__uint(map_flags, BPF_F_NO_PREALLOC);
+	__type(key, int);
+	__type(value, struct py_inflight);
+} py_inflight SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct lt_py_alloc_event);
+} py_scratch SEC(".maps");
+
+SEC("uprobe")
+int BPF_KPROBE(py_alloc_entry, __u64 type, __u64 nitems)
+{
+	struct py_inflight *in;
+	struct py_call *c;
+	__u32 d;
+
+	if (!alloc_wanted(bpf_get_current_pid_tgid() >> 32))
+		return 0;
+	in = bpf_task_storage_get(&py_inflight, bpf_get_current_task_btf(), 0,
+				  BPF_LOCAL_STORAGE_GET_F_CREATE);
+	if (!in) {
+		count_drop(LT_DROP_INFLIGHT_FULL);
+		return 0;
+	}
+	d = in->depth++;
+	if (d >= PY_INFLIGHT_DEPTH)
+		return 0;
+	c = &in->calls[d];
+	c->type = type;
+	/* _PyObject_GC_New has no item count; its register is garbage. */
+	c->nitems = bpf_get_attach_cookie(ctx) == LT_FUNC_PY_GC_NEW ? 0 : nitems;
+	c->func = bpf_get_attach_cookie(ctx);
+	return 0;
+}
+
+struct py_walk {
+	const struct lt_py_layout *layout;
+	__u64 frame;
+	__u32 n;
+};
+
+static __always_inline __u64 read_u64(__u64 addr)
+{
+	__u64 v = 0;
+
+	if (bpf_probe_read_user(&v, sizeof(v), (void *)addr))
+		return 0;
+	return v;
+}
+
+static long py_frame_step(__u32 index, struct py_walk *w)
+{
+	const struct lt_py_layout *l = w->layout;
+	struct lt_py_alloc_event *e;
+	__u32 zero = 0, n = w->n;
+	__u64 frame = w->frame, code, pos = 0;
+	__u8 owner;
+
+	(void)index;
+	e = bpf_map_lookup_elem(&py_scratch, &zero);
+	if (!e || !frame)
+		return 1;
+	code = read_u64(frame + l->frame_code);
+	w->frame = read_u64(frame + l->frame_back);
+	if (l->frame_owner >= 0 &&
+	    !bpf_probe_read_user(&owner, sizeof(owner), (void *)(frame + l->frame_owner)) &&
+	    owner == l->owner_skip)
+		return 0; /* a C-stack shim frame: not Python code */
+	if (!code)
+		return 0;
+	if (l->pos_kind == LT_PY_POS_LASTI) {
+		__s32 lasti = 0;
+
+		bpf_probe_read_user(&lasti, sizeof(lasti), (void *)(frame + l->frame_pos));
+		pos = (__u64)(__s64)lasti;
+	} else {
+		pos = read_u64(frame + l->frame_pos);
+	}
+	asm volatile("" : "+r"(n));
+	if (n >= LT_PY_MAX_FRAMES)
+		return 1;
+	e->frames[n].code = code;
+	e->frames[n].pos = pos;
+	w->n = n + 1;
+	return 0;
+}
+
+/* The calling thread holds the GIL (it is allocating an object), so the
+ * interpreter's current thread state is its own. */
+static __always_inline __u64 py_thread_state(const struct lt_py_layout *l)
+{
+	if (l->tstate_from == LT_PY_TSTATE_RUNTIME)
+		return read_u64(l->runtime + l->tstate_current);
+	if (l->tstate_from == LT_PY_TSTATE_TSD) {
+		struct task_struct *task = bpf_get_current_task_btf();
+		__u32 key = 0;
+
+		if (bpf_probe_read_user(&key, sizeof(key), (void *)(l->runtime + l->tss_key)) ||
+		    key >= 32)
+			return 0;
+		/* glibc: struct pthread is at fs_base; specific_1stblock[key].data. */
+		return read_u64(task->thread.fsbase + l->tsd_first + 16 * key + 8);
+	}
+	return 0;
+}
+
+static __always_inline __u32 py_walk_frames(const struct lt_py_layout *l)
+{
+	struct py_walk w = { .layout = l };
+	__u64 tstate = py_thread_state(l);
+
+	if (!tstate)
+		return 0;
+	w.frame = read_u64(tstate + l->tstate_frame);
+	if (l->cframe_frame >= 0 && w.frame)
+		w.frame = read_u64(w.frame + l->cframe_frame);
+	bpf_loop(LT_PY_MAX_FRAMES * 2, py_frame_step, &w, 0);
+	return w.n;
+}
+
+SEC("uretprobe")
+int BPF_KRETPROBE(py_alloc_return, __u64 obj)
+{
+	__u32 tgid = bpf_get_current_pid_tgid() >> 32, zero = 0, d;
+	const struct lt_py_layout *l;
+	struct lt_py_alloc_event *e;
+	struct py_inflight *in;
+	struct py_call call;
+	__u64 sizes[2] = {}, flags = 0;
+	__u32 npy = 0;
+
+	in = bpf_task_storage_get(&py_inflight, bpf_get_current_task_btf(), 0, 0);
+	if (!in || !in->depth)
+		return 0;
+	d = --in->depth;
+	if (d >= PY_INFLIGHT_DEPTH || !obj)
+		return 0;
+	call = in->calls[d];
+	l = bpf_map_lookup_elem(&py_layouts, &tgid);
+	if (!l)
+		return 0;
+	/* A type without GC support gets PyObject_Free, not PyObject_GC_Del:
+	 * its objects' ends would be missed, so they are not counted. */
+	if (bpf_probe_read_user(&flags, sizeof(flags), (void *)(call.type + l->type_flags)) ||
+	    !(flags & PY_TPFLAGS_HAVE_GC))
+		return 0;
+	bpf_probe_read_user(sizes, sizeof(sizes), (void *)(call.type + l->type_basicsize));
+	e = bpf_map_lookup_elem(&py_scratch, &zero);
+	if (!e)
+		return 0;
+	npy = py_walk_frames(l);
+	if (npy > LT_PY_MAX_FRAMES)
+		npy = LT_PY_MAX_FRAMES;
+	e->hdr.kind = LT_EV_PY_ALLOC;
+	e->hdr.tgid = tgid;
+	e->hdr.ts_ns = bpf_ktime_get_ns();
+	e->tid = (__u32)bpf_get_current_pid_tgid();
+	e->func = call.func;
+	e->npy = npy;
+	e->addr = obj;
+	e->type = call.type;
+	e->size_bytes = sizes[0] + call.nitems * sizes[1];
+	if (bpf_ringbuf_output(&events, e, LT_PY_ALLOC_EVENT_HDR_BYTES + npy * sizeof(e->frames[0]),
+			       heap_record_flags()))
+		count_drop(LT_DROP_RINGBUF_ALLOC);
+	return 0;
+}
+
+SEC("uprobe")
+int BPF_KPROBE(py_gc_del, __u64 op)
+{
+	__u32 tgid = bpf_get_current_pid_tgid() >> 32;
+
+	if (!op || !alloc_wanted(tgid) || !bpf_map_lookup_elem(&py_layouts, &tgid))
+		return 0;
+	emit_free(LT_EV_PY_FREE, LT_FUNC_PY_GC_DEL, op, 0);
+	return 0;
+}
+
+#endif
