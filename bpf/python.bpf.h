@@ -221,4 +221,18 @@ int BPF_KPROBE(py_gc_del, __u64 op)
 	return 0;
 }
 
+/* Interpreter shutdown frees every module's objects: what was alive when it
+ * began is what the program held. Nothing after it is recorded. */
+SEC("uprobe")
+int BPF_KPROBE(py_finalize)
+{
+	__u32 tgid = bpf_get_current_pid_tgid() >> 32;
+
+	if (!alloc_wanted(tgid) || !bpf_map_lookup_elem(&py_layouts, &tgid))
+		return 0;
+	bpf_map_delete_elem(&py_layouts, &tgid);
+	emit_free(LT_EV_PY_FINALIZE, LT_FUNC_PY_FINALIZE, 0, 0);
+	return 0;
+}
+
 #endif

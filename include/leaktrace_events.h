@@ -38,6 +38,7 @@ enum lt_func {
 	LT_FUNC_PY_GC_NEW,        /* _PyObject_GC_New(type) */
 	LT_FUNC_PY_GC_NEWVAR,     /* _PyObject_GC_NewVar(type, nitems) */
 	LT_FUNC_PY_GC_DEL,        /* PyObject_GC_Del(op) */
+	LT_FUNC_PY_FINALIZE,      /* Py_FinalizeEx(): the interpreter shuts down */
 	LT_FUNC_MAX,
 };
 
@@ -53,6 +54,8 @@ enum lt_event_kind {
 	LT_EV_EXIT_MAPS, /* struct lt_exit_maps_event: a process's code mappings as it exits */
 	LT_EV_PY_ALLOC,  /* struct lt_py_alloc_event: a Python object created */
 	LT_EV_PY_FREE,   /* struct lt_free_event: a Python object's memory released */
+	LT_EV_PY_FINALIZE, /* struct lt_free_event: Py_FinalizeEx began (objects freed after
+			    * it are shutdown, not the program: they are not counted) */
 };
 
 /* Reasons a record or an allocation can be lost; each has a counter. */

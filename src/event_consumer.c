@@ -16,6 +16,8 @@
 
 #include "frame_resolver.h"
 #include "needed_libs.h"
+#include "python_attach.h"
+#include "python_objects.h"
 #include "leaktrace.skel.h"
 #include "session.h"
 #include "unwind_loader.h"
@@ -90,6 +92,36 @@ static void on_alloc(struct lt_session *s, const struct lt_alloc_event *e, size_
 		s->stats.out_of_memory++;
 	else if (replaced)
 		s->stats.replaced_allocs++;
+	/* New mappings (libpython is mapped after exec) may be an interpreter. */
+	if (!p->py && p->maps.n != p->py_checked_maps && lt_python_track(s, p) == -ENOMEM)
+		s->stats.out_of_memory++;
+}
+
+static void on_py_alloc(struct lt_session *s, const struct lt_py_alloc_event *e, size_t size)
+{
+	struct lt_process *p = lt_procs_get(&s->procs, e->hdr.tgid);
+	uint32_t npy = e->npy;
+
+	s->stats.py_alloc_events++;
+	if (!p || !p->py || p->exited || p->py->finalizing)
+		return;
+	if (npy > (size - LT_PY_ALLOC_EVENT_HDR_BYTES) / sizeof(e->frames[0]))
+		npy = (size - LT_PY_ALLOC_EVENT_HDR_BYTES) / sizeof(e->frames[0]);
+	if (lt_py_process_add(p->py, e, npy))
+		s->stats.out_of_memory++;
+}
+
+static void on_py_free(struct lt_session *s, const struct lt_free_event *e)
+{
+	struct lt_process *p = lt_procs_get(&s->procs, e->hdr.tgid);
+
+	s->stats.py_free_events++;
+	if (!p || !p->py || p->exited || p->py->finalizing)
+		return;
+	if (e->hdr.kind == LT_EV_PY_FINALIZE)
+		p->py->finalizing = true;
+	else
+		lt_py_process_remove(p->py, e->addr);
 }
 
 /* munmap may cover several regions, or cut one at either end or inside. */
@@ -203,6 +235,7 @@ static void on_process_exec(struct lt_session *s, const struct lt_exec_event *e)
 	filename[LT_EXEC_PATH_LEN] = '\0';
 	prepare_exec_tables(s, filename);
 	forget_sampled(s, p);
+	lt_python_forget(s, p->tgid);
 	lt_process_reset_image(p);
 	/* Gone already? Then the kernel's name for the program must do. */
 	if (!lt_process_refresh_identity(p) && filename[0]) {
@@ -214,6 +247,8 @@ static void on_process_exec(struct lt_session *s, const struct lt_exec_event *e)
 		return;
 	/* At least the new executable and ld.so, in case it exits quickly. */
 	lt_reload_maps(p, &s->modules);
+	if (lt_python_track(s, p) == -ENOMEM)
+		s->stats.out_of_memory++;
 }
 
 static void on_process_exit(struct lt_session *s, const struct lt_task_event *e)
@@ -222,6 +257,7 @@ static void on_process_exit(struct lt_session *s, const struct lt_task_event *e)
 
 	if (e->hdr.tgid == (uint32_t)s->command_pid)
 		s->command_done = true;
+	lt_python_forget(s, e->hdr.tgid);
 	if (!p)
 		return;
 	if (s->mode == LT_MODE_PIDS && p->target && !p->exited && s->live_targets)
@@ -417,6 +453,15 @@ int lt_handle_event(void *ctx, void *data, size_t size)
 	case LT_EV_EXIT_MAPS:
 		if (size >= LT_EXIT_MAPS_HDR_BYTES)
 			on_exit_maps(s, data, size);
+		break;
+	case LT_EV_PY_ALLOC:
+		if (size >= LT_PY_ALLOC_EVENT_HDR_BYTES)
+			on_py_alloc(s, data, size);
+		break;
+	case LT_EV_PY_FREE:
+	case LT_EV_PY_FINALIZE:
+		if (size >= sizeof(struct lt_free_event))
+			on_py_free(s, data);
 		break;
 	}
 	/* libbpf has already consumed this record: yield only after it. */

@@ -23,6 +23,7 @@
 #include "options.h"
 #include "libc_discovery.h"
 #include "privileges.h"
+#include "python_attach.h"
 #include "probes.h"
 #include "report_model.h"
 #include "report_writers.h"
@@ -218,6 +219,23 @@ static void prepare_unwind_tables(struct lt_session *s, const struct lt_command 
 	lt_unwind_loader_wait(s->unwind);
 }
 
+/* Python objects: the command's interpreter is probed before it runs; -p
+ * targets running one are traced from now on. */
+static void prepare_python(struct lt_session *s, const struct lt_command *cmd)
+{
+	if (s->mode == LT_MODE_COMMAND)
+		lt_python_prepare_program(s, cmd->path);
+	for (size_t i = 0; s->mode == LT_MODE_PIDS && i < s->opts->npids; i++) {
+		struct lt_process *p = lt_procs_get(&s->procs, (uint32_t)s->opts->pids[i]);
+
+		if (!p)
+			continue;
+		if (!p->maps_loaded)
+			lt_reload_maps(p, &s->modules);
+		lt_python_track(s, p);
+	}
+}
+
 static const char *mode_text(const struct lt_session *s, char *buf, size_t len)
 {
 	if (s->mode == LT_MODE_COMMAND)
@@ -368,6 +386,7 @@ int main(int argc, char **argv)
 		goto cleanup;
 	}
 	prepare_unwind_tables(&s, &cmd);
+	prepare_python(&s, &cmd);
 	s.start_ns = lt_now_ns();
 	clock_gettime(CLOCK_REALTIME, &s.start_wall);
 	if (s.mode == LT_MODE_COMMAND) {

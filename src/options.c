@@ -37,6 +37,8 @@ static const char usage_text[] =
 	"      --ringbuf-mb MB    BPF ring buffer size (default 64)\n"
 	"      --sample-bytes N   sample one block per N allocated bytes on average;\n"
 	"                         reports show unbiased estimates (see README)\n"
+	"      --group traceback|lineno  Python objects by the whole traceback that\n"
+	"                         created them (default) or by the allocating line\n"
 	"      --unwind dwarf|fp  how stacks are walked: by each file's .eh_frame, which\n"
 	"                         works without frame pointers (default), or by frame\n"
 	"                         pointers only (cheaper, but code built without them\n"
@@ -71,6 +73,7 @@ enum {
 	OPT_UNWIND,
 	OPT_UNWIND_ROWS,
 	OPT_SYMBOL_CACHE,
+	OPT_GROUP,
 };
 
 static const struct option long_options[] = {
@@ -93,6 +96,7 @@ static const struct option long_options[] = {
 	{ "sample-bytes", required_argument, NULL, OPT_SAMPLE },
 	{ "self-test", no_argument, NULL, OPT_SELF_TEST },
 	{ "unwind", required_argument, NULL, OPT_UNWIND },
+	{ "group", required_argument, NULL, OPT_GROUP },
 	{ "unwind-rows", required_argument, NULL, OPT_UNWIND_ROWS },
 	{ "symbol-cache-mb", required_argument, NULL, OPT_SYMBOL_CACHE },
 	{},
@@ -241,6 +245,14 @@ static int parse_one(struct lt_options *o, int c, const char *arg)
 			o->unwind_dwarf = false;
 		else
 			return fail("--unwind takes dwarf or fp", arg);
+		return 0;
+	case OPT_GROUP:
+		if (!strcmp(arg, "traceback"))
+			o->py_group_lineno = false;
+		else if (!strcmp(arg, "lineno"))
+			o->py_group_lineno = true;
+		else
+			return fail("--group takes traceback or lineno", arg);
 		return 0;
 	case OPT_UNWIND_ROWS:
 		if (parse_u64(arg, &v) || v < 1024 || v > (1u << 28))

@@ -26,6 +26,7 @@ enum entry_prog {
 	ENTRY_MUNMAP,
 	ENTRY_PY_ALLOC,
 	ENTRY_PY_GC_DEL,
+	ENTRY_PY_FINALIZE,
 };
 
 struct probe_spec {
@@ -65,6 +66,7 @@ static const struct probe_spec py_specs[] = {
 	{ "_PyObject_GC_NewVar", LT_FUNC_PY_GC_NEWVAR, ENTRY_PY_ALLOC, true, false,
 	  LT_ARG_RDI | LT_ARG_RSI },
 	{ "PyObject_GC_Del", LT_FUNC_PY_GC_DEL, ENTRY_PY_GC_DEL, false, false, LT_ARG_RDI },
+	{ "Py_FinalizeEx", LT_FUNC_PY_FINALIZE, ENTRY_PY_FINALIZE, false, false, 0 },
 };
 
 #define NPYSPECS (sizeof(py_specs) / sizeof(py_specs[0]))
@@ -84,6 +86,7 @@ static struct bpf_program *entry_program(struct leaktrace_bpf *skel, enum entry_
 	case ENTRY_MUNMAP: return skel->progs.munmap_entry;
 	case ENTRY_PY_ALLOC: return skel->progs.py_alloc_entry;
 	case ENTRY_PY_GC_DEL: return skel->progs.py_gc_del;
+	case ENTRY_PY_FINALIZE: return skel->progs.py_finalize;
 	}
 	return NULL;
 }

@@ -8,13 +8,26 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "python_objects.h"
+
 void lt_procs_init(struct lt_process_table *t)
 {
 	memset(t, 0, sizeof(*t));
 }
 
+static void free_python(struct lt_process *p)
+{
+	if (p->py) {
+		lt_py_process_free(p->py);
+		free(p->py);
+		p->py = NULL;
+	}
+	p->py_checked_maps = 0;
+}
+
 static void process_free(struct lt_process *p)
 {
+	free_python(p);
 	lt_live_free(&p->heap);
 	lt_live_free(&p->mmaps);
 	lt_stacks_free(&p->stacks);
@@ -111,6 +124,7 @@ void lt_procs_remove(struct lt_process_table *t, uint32_t tgid)
 
 void lt_process_reset_image(struct lt_process *p)
 {
+	free_python(p);
 	lt_live_free(&p->heap);
 	lt_live_free(&p->mmaps);
 	lt_stacks_free(&p->stacks);

@@ -13,6 +13,8 @@
 
 #define LT_PROC_COMM_LEN 16
 
+struct lt_py_process;
+
 struct lt_process {
 	uint32_t tgid;
 	char comm[LT_PROC_COMM_LEN];
@@ -25,6 +27,8 @@ struct lt_process {
 	struct lt_stack_store stacks;
 	struct lt_maps maps;
 	bool maps_loaded;
+	struct lt_py_process *py;  /* a CPython interpreter whose objects are traced */
+	size_t py_checked_maps;    /* mappings there were when last looked for one */
 	struct lt_process *next; /* hash chain */
 };
 

@@ -11,6 +11,18 @@ static void write_frames(FILE *out, const struct lt_report_stack *st)
 	for (uint32_t i = 0; i < st->nframes; i++) {
 		const struct lt_report_frame *f = &st->frames[i];
 
+		if (f->python) {
+			fputs(i ? ",{\"lang\":\"python\",\"func\":" : "{\"lang\":\"python\",\"func\":",
+			      out);
+			lt_json_string(out, f->func);
+			fputs(",\"file\":", out);
+			lt_json_string(out, f->file);
+			if (f->line)
+				fprintf(out, ",\"line\":%d}", f->line);
+			else
+				fputs(",\"line\":null}", out);
+			continue;
+		}
 		fputs(i ? ",{\"func\":" : "{\"func\":", out);
 		lt_json_string(out, f->func);
 		fputs(",\"file\":", out);
@@ -51,6 +63,23 @@ static void write_stacks(FILE *out, const struct lt_report_group *g)
 	fputc(']', out);
 }
 
+static void write_python(FILE *out, const struct lt_report_python *py)
+{
+	fputs(",\"types\":[", out);
+	for (size_t i = 0; i < py->ntypes; i++) {
+		fputs(i ? ",{\"type\":" : "{\"type\":", out);
+		lt_json_string(out, py->types[i].name);
+		fprintf(out, ",\"objects\":%" PRIu64 ",\"bytes\":%" PRIu64 ",\"delta_objects\":%" PRId64 "}",
+			py->types[i].objects, py->types[i].bytes, py->types[i].delta_objects);
+	}
+	fprintf(out, "],\"python\":{\"version\":\"3.%u%s%.0u\",\"objects\":%" PRIu64
+		",\"bytes\":%" PRIu64 ",\"unmatched_frees\":%" PRIu64 ",\"at_shutdown\":%s,",
+		py->minor, py->micro ? "." : "", py->micro, py->objects, py->bytes,
+		py->unmatched_frees, py->at_shutdown ? "true" : "false");
+	write_stacks(out, &py->stacks);
+	fputc('}', out);
+}
+
 void lt_report_write_json(FILE *out, const struct lt_report *r)
 {
 	char when[64];
@@ -65,12 +94,14 @@ void lt_report_write_json(FILE *out, const struct lt_report *r)
 		",\"lost_events\":%" PRIu64 ",\"unmatched_frees\":%" PRIu64
 		",\"mmap_events\":%" PRIu64 ",\"munmap_events\":%" PRIu64
 		",\"replaced_allocs\":%" PRIu64 ",\"stacks_truncated\":%" PRIu64
+		",\"py_alloc_events\":%" PRIu64 ",\"py_free_events\":%" PRIu64
 		",\"dropped\":{\"ringbuf_alloc\":%" PRIu64 ",\"ringbuf_free\":%" PRIu64
 		",\"ringbuf_task\":%" PRIu64 ",\"inflight_full\":%" PRIu64
 		",\"userspace_oom\":%" PRIu64 "}",
 		r->stats.alloc_events, r->stats.free_events, r->lost_events,
 		r->stats.unmatched_frees, r->stats.mmap_events, r->stats.munmap_events,
 		r->stats.replaced_allocs, r->stats.drops[LT_DROP_STACK_TRUNCATED],
+		r->stats.py_alloc_events, r->stats.py_free_events,
 		r->stats.drops[LT_DROP_RINGBUF_ALLOC], r->stats.drops[LT_DROP_RINGBUF_FREE],
 		r->stats.drops[LT_DROP_RINGBUF_TASK], r->stats.drops[LT_DROP_INFLIGHT_FULL],
 		r->stats.out_of_memory);
@@ -100,6 +131,8 @@ void lt_report_write_json(FILE *out, const struct lt_report *r)
 			write_stacks(out, &p->mmap);
 			fputc('}', out);
 		}
+		if (p->python)
+			write_python(out, p->python);
 		fputc('}', out);
 	}
 	fprintf(out, "],\"summary\":{\"outstanding_bytes\":%" PRIu64 ",\"outstanding_allocs\":%" PRIu64 ",",

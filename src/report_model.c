@@ -258,13 +258,13 @@ cleanup:
 
 static bool worth_reporting(const struct lt_process *p)
 {
-	return p->target || p->heap.count || p->mmaps.count;
+	return p->target || p->heap.count || p->mmaps.count || p->py;
 }
 
 /* Named targets always appear; others only when a stack passed the filters. */
 static bool has_content(const struct lt_process *p, const struct lt_report_process *rp)
 {
-	return p->target || rp->heap.nstacks || rp->mmap.nstacks;
+	return p->target || rp->heap.nstacks || rp->mmap.nstacks || rp->python;
 }
 
 static void free_process(struct lt_report_process *rp);
@@ -376,6 +376,7 @@ int lt_report_build(struct lt_session *s, bool final, struct lt_report *r)
 	r->elapsed_s = (now_ns - s->start_ns) / 1e9;
 	r->has_mmap = s->opts->trace_mmap;
 	r->min_age_ms = s->opts->min_age_ms;
+	r->top = s->opts->top;
 	r->sample_bytes = s->opts->sample_bytes;
 	read_drops(s, s->stats.drops);
 	r->stats = s->stats;
@@ -406,6 +407,8 @@ int lt_report_build(struct lt_session *s, bool final, struct lt_report *r)
 		err = build_group(s, p, &p->heap, true, now_ns, &rp->heap, &summary);
 		if (!err)
 			err = build_group(s, p, &p->mmaps, false, now_ns, &rp->mmap, NULL);
+		if (!err && p->py)
+			err = lt_report_build_python(s, p, now_ns, &rp->python);
 		if (err)
 			goto cleanup;
 		if (!has_content(p, rp)) {
@@ -424,7 +427,7 @@ cleanup:
 	return err;
 }
 
-static void free_group(struct lt_report_group *g)
+void lt_report_free_group(struct lt_report_group *g)
 {
 	for (size_t i = 0; i < g->nstacks; i++) {
 		for (uint32_t f = 0; f < g->stacks[i].nframes; f++)
@@ -437,8 +440,9 @@ static void free_group(struct lt_report_group *g)
 static void free_process(struct lt_report_process *rp)
 {
 	free(rp->exe);
-	free_group(&rp->heap);
-	free_group(&rp->mmap);
+	lt_report_free_group(&rp->heap);
+	lt_report_free_group(&rp->mmap);
+	lt_report_free_python(rp->python);
 	memset(rp, 0, sizeof(*rp));
 }
 
@@ -446,7 +450,7 @@ void lt_report_free(struct lt_report *r)
 {
 	for (size_t i = 0; i < r->nprocs; i++)
 		free_process(&r->procs[i]);
-	free_group(&r->summary);
+	lt_report_free_group(&r->summary);
 	free(r->procs);
 	memset(r, 0, sizeof(*r));
 }

@@ -24,6 +24,7 @@ struct lt_report_frame {
 	uint64_t module_offset; /* ELF address within module, for later symbolization */
 	const char *build_id; /* "" when unknown */
 	bool inlined;         /* a function inlined into the next frame */
+	bool python;          /* a Python frame: func, file and line only */
 };
 
 struct lt_report_stack {
@@ -44,6 +45,25 @@ struct lt_report_group {
 	size_t nstacks;
 };
 
+struct lt_report_py_type {
+	char *name;
+	uint64_t objects;
+	uint64_t bytes;
+	int64_t delta_objects; /* since the previous report (since tracing began, at the first) */
+};
+
+/* The objects of a traced CPython interpreter. */
+struct lt_report_python {
+	uint32_t minor, micro;
+	uint64_t objects;          /* live GC-tracked objects seen created */
+	uint64_t bytes;
+	uint64_t unmatched_frees;  /* objects created before tracing started, then freed */
+	bool at_shutdown;          /* counts are from when Py_FinalizeEx began */
+	struct lt_report_py_type *types; /* by objects, largest first */
+	size_t ntypes;
+	struct lt_report_group stacks;   /* Python tracebacks (or lines, --group lineno) */
+};
+
 struct lt_report_process {
 	uint32_t pid;
 	char comm[LT_PROC_COMM_LEN];
@@ -51,6 +71,7 @@ struct lt_report_process {
 	bool exited;
 	struct lt_report_group heap;
 	struct lt_report_group mmap;
+	struct lt_report_python *python; /* NULL: not a traced Python process */
 };
 
 struct lt_report {
@@ -61,6 +82,7 @@ struct lt_report {
 	uint64_t lost_events;
 	bool has_mmap;
 	uint64_t min_age_ms;
+	long top;              /* -T: rows per table */
 	uint64_t sample_bytes; /* 0: exact counts */
 	struct lt_symbol_cache_stats symbols; /* after symbolizing this report */
 	struct lt_report_process *procs;
@@ -69,6 +91,12 @@ struct lt_report {
 	 * modules (whatever the load addresses) are one stack. */
 	struct lt_report_group summary;
 };
+
+/* Python objects of p (report_python.c). Returns 0 or -ENOMEM. */
+int lt_report_build_python(struct lt_session *s, struct lt_process *p, uint64_t now_ns,
+			   struct lt_report_python **out);
+void lt_report_free_python(struct lt_report_python *py);
+void lt_report_free_group(struct lt_report_group *g);
 
 /* Build from the session's tables. Returns 0 or -ENOMEM. */
 int lt_report_build(struct lt_session *s, bool final, struct lt_report *r);

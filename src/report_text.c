@@ -14,6 +14,11 @@ static const char *base_name(const char *path)
 static void write_frame(FILE *out, const struct lt_report_frame *f)
 {
 	fprintf(out, "        ");
+	if (f->python) {
+		fprintf(out, "%s (%s:%d) [python]\n", f->func ? f->func : "?", f->file ? f->file : "?",
+			f->line);
+		return;
+	}
 	if (f->func && f->inlined) {
 		/* An inlined function has no address of its own. */
 		fprintf(out, "%s (inlined)", f->func);
@@ -56,6 +61,26 @@ static void write_group(FILE *out, const char *what, const struct lt_report_grou
 		fprintf(out, "    (none older than %" PRIu64 " ms)\n", min_age_ms);
 }
 
+/* objgraph.show_growth's table, then where the objects were created. */
+static void write_python(FILE *out, const struct lt_report_python *py, bool exited,
+			 uint64_t min_age_ms, long top)
+{
+	size_t ntypes = top > 0 && (size_t)top < py->ntypes ? (size_t)top : py->ntypes;
+
+	fprintf(out, "  Python 3.%u%s%.0u: %" PRIu64 " objects, %" PRIu64
+		" bytes created since tracing began and still alive%s\n",
+		py->minor, py->micro ? "." : "", py->micro, py->objects, py->bytes,
+		py->at_shutdown ? " when the interpreter began to shut down" :
+		exited ? " at exit" : "");
+	if (ntypes)
+		fprintf(out, "    %-32s %10s %12s %10s\n", "type", "objects", "bytes", "+delta");
+	for (size_t i = 0; i < ntypes; i++)
+		fprintf(out, "    %-32s %10" PRIu64 " %12" PRIu64 " %+10" PRId64 "\n",
+			py->types[i].name, py->types[i].objects, py->types[i].bytes,
+			py->types[i].delta_objects);
+	write_group(out, "object", &py->stacks, exited, min_age_ms);
+}
+
 void lt_report_write_text(FILE *out, const struct lt_report *r)
 {
 	char when[64];
@@ -90,6 +115,8 @@ void lt_report_write_text(FILE *out, const struct lt_report *r)
 				p->mmap.outstanding_allocs == 1 ? "" : "s");
 			write_group(out, "region", &p->mmap, p->exited, r->min_age_ms);
 		}
+		if (p->python)
+			write_python(out, p->python, p->exited, r->min_age_ms, r->top);
 	}
 	if (r->nprocs > 1 && r->summary.nstacks) {
 		fprintf(out, "\nacross processes (same stacks in the same files summed):\n");

@@ -34,6 +34,8 @@ struct lt_stats {
 	uint64_t unmatched_frees;  /* frees of blocks not seen allocated */
 	uint64_t replaced_allocs;  /* a block returned while we thought it live */
 	uint64_t out_of_memory;    /* records we could not keep (userspace ENOMEM) */
+	uint64_t py_alloc_events;  /* Python objects created */
+	uint64_t py_free_events;   /* Python objects released */
 	uint64_t drops[LT_DROP_MAX]; /* read from the BPF counters at report time */
 };
 
@@ -44,6 +46,7 @@ struct lt_session {
 	struct ring_buffer *ringbuf;
 	struct lt_probe_set probes;
 	struct lt_object_list attached; /* files attached with pid -1 */
+	struct lt_object_list py_files; /* CPython interpreter files attached with pid -1 */
 	struct lt_process_table procs;
 	struct lt_module_cache modules;
 	struct lt_unwind_loader *unwind; /* --unwind dwarf: builds tables for BPF */

@@ -295,4 +295,5 @@ void lt_tracer_stop(struct lt_session *s)
 	leaktrace_bpf__destroy(s->skel);
 	s->skel = NULL;
 	lt_object_list_free(&s->attached);
+	lt_object_list_free(&s->py_files);
 }

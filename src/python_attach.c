@@ -1,0 +1,131 @@
+// SPDX-License-Identifier: MIT
+#include "python_attach.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/sysmacros.h>
+
+#include <bpf/libbpf.h>
+
+#include "leaktrace.skel.h"
+#include "libc_discovery.h"
+#include "needed_libs.h"
+#include "python_objects.h"
+#include "python_target.h"
+
+/* libpython3.X.so or a python3.X executable: worth a look at its symbols. */
+static bool maps_may_hold_python(const struct lt_maps *maps)
+{
+	for (size_t i = 0; i < maps->n; i++) {
+		const char *path = maps->v[i].path, *base;
+
+		if (!path || !maps->v[i].executable)
+			continue;
+		base = strrchr(path, '/');
+		base = base ? base + 1 : path;
+		if (!strncmp(base, "libpython", 9) || !strncmp(base, "python", 6))
+			return true;
+	}
+	return false;
+}
+
+/* Probes on the interpreter file, once per file unless per process (-p). */
+static int attach_interpreter(struct lt_session *s, const char *path, pid_t pid, char *err,
+			      size_t errlen)
+{
+	struct lt_object_ref ref = { 0 };
+	struct stat st;
+	int ret;
+
+	if (pid < 0) {
+		if (stat(path, &st))
+			return -errno;
+		ref.kdev = (major(st.st_dev) << 20) | minor(st.st_dev);
+		ref.ino = st.st_ino;
+		if (lt_object_list_has(&s->py_files, ref.kdev, ref.ino))
+			return 0;
+	}
+	ret = lt_probes_attach_python(&s->probes, s->skel, path, pid, s->opts->verbose, err,
+				      errlen);
+	if (ret || pid >= 0)
+		return ret;
+	snprintf(ref.path, sizeof(ref.path), "%s", path);
+	return lt_object_list_add(&s->py_files, &ref);
+}
+
+int lt_python_track(struct lt_session *s, struct lt_process *p)
+{
+	struct lt_py_interp interp;
+	struct lt_py_process *pp;
+	pid_t pid = (pid_t)p->tgid;
+	char err[512] = "";
+	int ret;
+
+	if (p->py || p->exited || !p->maps_loaded || p->maps.n == p->py_checked_maps)
+		return 0;
+	p->py_checked_maps = p->maps.n;
+	if (!maps_may_hold_python(&p->maps))
+		return 0;
+	ret = lt_py_find_interp(pid, &p->maps, &interp, err, sizeof(err));
+	if (ret == -ENOENT)
+		return 0;
+	if (ret) {
+		fprintf(stderr, "leaktrace: pid %d: Python objects not traced: %s\n", (int)pid,
+			err[0] ? err : strerror(-ret));
+		return ret;
+	}
+	ret = attach_interpreter(s, interp.path, s->mode == LT_MODE_PIDS ? pid : -1, err,
+				 sizeof(err));
+	if (ret) {
+		fprintf(stderr, "leaktrace: pid %d: Python objects not traced: %s\n", (int)pid, err);
+		return ret;
+	}
+	pp = calloc(1, sizeof(*pp));
+	if (!pp)
+		return -ENOMEM;
+	ret = lt_py_process_init(pp, pid, &interp);
+	if (ret) {
+		free(pp);
+		return ret;
+	}
+	ret = bpf_map__update_elem(s->skel->maps.py_layouts, &p->tgid, sizeof(p->tgid),
+				   &interp.layout, sizeof(interp.layout), BPF_ANY);
+	if (ret) {
+		lt_py_process_free(pp);
+		free(pp);
+		return ret;
+	}
+	p->py = pp;
+	if (s->opts->verbose)
+		fprintf(stderr, "leaktrace: pid %d runs Python 3.%u.%u (%s): tracing its objects\n",
+			(int)pid, interp.minor, interp.micro, interp.path);
+	return 0;
+}
+
+void lt_python_prepare_program(struct lt_session *s, const char *path)
+{
+	struct lt_path_list files;
+	char err[512];
+
+	if (lt_needed_libs(path, &files))
+		return;
+	for (size_t i = 0; i < files.n; i++) {
+		struct lt_py_interp interp;
+
+		if (lt_py_find_interp_file(files.v[i], &interp, NULL, 0))
+			continue;
+		if (attach_interpreter(s, files.v[i], -1, err, sizeof(err)))
+			fprintf(stderr, "leaktrace: warning: %s\n", err);
+		break;
+	}
+	lt_path_list_free(&files);
+}
+
+void lt_python_forget(struct lt_session *s, uint32_t tgid)
+{
+	if (s->skel)
+		bpf_map__delete_elem(s->skel->maps.py_layouts, &tgid, sizeof(tgid), 0);
+}

@@ -1,0 +1,309 @@
+// SPDX-License-Identifier: MIT
+#include "python_code.h"
+
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "python_lines.h"
+#include "python_memory.h"
+#include "string_pool.h"
+
+#define CODE_BUCKETS 4096
+#define TYPE_BUCKETS 512
+#define LINE_SLOTS 4096
+/* Bounds for a process that keeps creating code or types: past them the
+ * cache starts over (names live on in the string pool). */
+#define CODE_MAX 65536
+#define TYPE_MAX 65536
+/* Distinct names kept per process. */
+#define STRING_BUDGET (64ull << 20)
+
+struct code_entry {
+	uint64_t code;
+	const char *func, *file; /* interned */
+	int firstlineno;
+	uint8_t *table; /* NULL when the table could not be read */
+	size_t table_len;
+	struct code_entry *next;
+};
+
+struct type_entry {
+	uint64_t type;
+	const char *name; /* interned */
+	struct type_entry *next;
+};
+
+/* Decoding a long table (a big module's) for every sample would be slow:
+ * remember recent positions, direct-mapped. */
+struct line_slot {
+	uint64_t code, pos;
+	int line;
+	bool used;
+};
+
+struct lt_py_cache {
+	struct code_entry *codes[CODE_BUCKETS];
+	size_t ncodes;
+	struct type_entry *types[TYPE_BUCKETS];
+	size_t ntypes;
+	struct line_slot lines[LINE_SLOTS];
+	struct lt_string_pool strings;
+};
+
+static size_t bucket(uint64_t addr, size_t n)
+{
+	/* Objects are 16-byte aligned; mix the higher bits in. */
+	return (size_t)(((addr >> 4) * 0x9e3779b97f4a7c15ull) >> 40) % n;
+}
+
+int lt_py_reader_init(struct lt_py_reader *r, pid_t pid, uint32_t minor, uint64_t code_type)
+{
+	memset(r, 0, sizeof(*r));
+	r->info = lt_py_version_info(minor);
+	if (!r->info)
+		return -ENOTSUP;
+	r->cache = calloc(1, sizeof(*r->cache));
+	if (!r->cache)
+		return -ENOMEM;
+	if (lt_string_pool_init(&r->cache->strings, STRING_BUDGET)) {
+		free(r->cache);
+		r->cache = NULL;
+		return -ENOMEM;
+	}
+	r->pid = pid;
+	r->code_type = code_type;
+	return 0;
+}
+
+static void drop_codes(struct lt_py_cache *c)
+{
+	struct code_entry *e, *next;
+	size_t i;
+
+	for (i = 0; i < CODE_BUCKETS; i++) {
+		for (e = c->codes[i]; e; e = next) {
+			next = e->next;
+			free(e->table);
+			free(e);
+		}
+		c->codes[i] = NULL;
+	}
+	c->ncodes = 0;
+	memset(c->lines, 0, sizeof(c->lines));
+}
+
+static void drop_types(struct lt_py_cache *c)
+{
+	struct type_entry *e, *next;
+	size_t i;
+
+	for (i = 0; i < TYPE_BUCKETS; i++) {
+		for (e = c->types[i]; e; e = next) {
+			next = e->next;
+			free(e);
+		}
+		c->types[i] = NULL;
+	}
+	c->ntypes = 0;
+}
+
+void lt_py_reader_free(struct lt_py_reader *r)
+{
+	if (!r->cache)
+		return;
+	drop_codes(r->cache);
+	drop_types(r->cache);
+	lt_string_pool_free(&r->cache->strings);
+	free(r->cache);
+	r->cache = NULL;
+}
+
+/* A name from a str object, interned; "?" when it cannot be read. */
+static const char *read_name(struct lt_py_reader *r, uint64_t str)
+{
+	const char *name = NULL;
+	char *text;
+
+	if (!lt_py_read_str(r->pid, r->info, str, &text)) {
+		name = lt_string_pool_intern(&r->cache->strings, text);
+		free(text);
+	}
+	return name ? name : "?";
+}
+
+static int64_t field_ptr(const uint8_t *hdr, int32_t off)
+{
+	uint64_t v;
+
+	memcpy(&v, hdr + off, sizeof(v));
+	return (int64_t)v;
+}
+
+static size_t code_header_len(const struct lt_py_version_info *info)
+{
+	int32_t offs[] = { info->co_firstlineno, info->co_filename, info->co_name,
+			   info->co_qualname, info->co_linetable };
+	int32_t max = LT_PY_OB_TYPE;
+	size_t i;
+
+	for (i = 0; i < sizeof(offs) / sizeof(offs[0]); i++)
+		if (offs[i] > max)
+			max = offs[i];
+	return (size_t)max + 8;
+}
+
+static int load_code(struct lt_py_reader *r, uint64_t code, struct code_entry **out)
+{
+	const struct lt_py_version_info *info = r->info;
+	uint8_t hdr[256];
+	size_t len = code_header_len(info);
+	struct code_entry *e;
+	int32_t first;
+	int err;
+
+	if (len > sizeof(hdr))
+		return -EINVAL;
+	err = lt_py_read(r->pid, code, hdr, len);
+	if (err)
+		return err;
+	if (r->code_type && (uint64_t)field_ptr(hdr, LT_PY_OB_TYPE) != r->code_type)
+		return -EINVAL;
+	e = calloc(1, sizeof(*e));
+	if (!e)
+		return -ENOMEM;
+	e->code = code;
+	memcpy(&first, hdr + info->co_firstlineno, sizeof(first));
+	e->firstlineno = first;
+	e->func = read_name(r, (uint64_t)field_ptr(hdr, info->co_qualname >= 0 ?
+						     info->co_qualname : info->co_name));
+	e->file = read_name(r, (uint64_t)field_ptr(hdr, info->co_filename));
+	/* Without its table a frame still has a function and a file. */
+	if (lt_py_read_bytes(r->pid, (uint64_t)field_ptr(hdr, info->co_linetable),
+			     LT_PY_TABLE_MAX, &e->table, &e->table_len))
+		e->table = NULL;
+	*out = e;
+	return 0;
+}
+
+static int find_code(struct lt_py_reader *r, uint64_t code, struct code_entry **out)
+{
+	struct lt_py_cache *c = r->cache;
+	size_t b = bucket(code, CODE_BUCKETS);
+	struct code_entry *e;
+	int err;
+
+	for (e = c->codes[b]; e; e = e->next)
+		if (e->code == code) {
+			*out = e;
+			return 0;
+		}
+	err = load_code(r, code, &e);
+	if (err)
+		return err;
+	if (c->ncodes >= CODE_MAX)
+		drop_codes(c);
+	e->next = c->codes[b];
+	c->codes[b] = e;
+	c->ncodes++;
+	*out = e;
+	return 0;
+}
+
+bool lt_py_pos_to_offset(const struct lt_py_version_info *info, uint64_t code, uint64_t raw_pos,
+			 int64_t *offset)
+{
+	int64_t v;
+
+	switch (info->pos) {
+	case LT_PY_POS_BYTES:
+		v = (int64_t)raw_pos;
+		break;
+	case LT_PY_POS_UNITS:
+		v = (int64_t)raw_pos;
+		if (v > INT32_MAX || v < INT32_MIN)
+			return false;
+		v *= 2;
+		break;
+	case LT_PY_POS_IPTR:
+		if (!raw_pos)
+			return false;
+		v = (int64_t)(raw_pos - (code + (uint64_t)info->co_code_adaptive));
+		break;
+	default:
+		return false;
+	}
+	/* Bytecode fits in an int in every version: anything else is garbage. */
+	if (v > INT32_MAX || v < INT32_MIN)
+		return false;
+	*offset = v;
+	return true;
+}
+
+static int line_of(struct lt_py_reader *r, const struct code_entry *e, uint64_t raw_pos)
+{
+	struct line_slot *s = &r->cache->lines[bucket(e->code ^ (raw_pos * 0x100000001b3ull),
+						      LINE_SLOTS)];
+	int64_t offset;
+	int line;
+
+	if (s->used && s->code == e->code && s->pos == raw_pos)
+		return s->line;
+	if (!e->table || !lt_py_pos_to_offset(r->info, e->code, raw_pos, &offset))
+		line = -1;
+	else
+		line = lt_py_line_decode(r->info->lines, e->table, e->table_len, e->firstlineno,
+					 offset);
+	*s = (struct line_slot){ e->code, raw_pos, line, true };
+	return line;
+}
+
+int lt_py_resolve_frame(struct lt_py_reader *r, uint64_t code, uint64_t raw_pos,
+			struct lt_py_location *out)
+{
+	struct code_entry *e;
+	int err, line;
+
+	memset(out, 0, sizeof(*out));
+	err = find_code(r, code, &e);
+	if (err)
+		return err;
+	line = line_of(r, e, raw_pos);
+	out->func = e->func;
+	out->file = e->file;
+	out->line = line > 0 ? line : 0;
+	/* 3.12+ interpreter-made code (3.13's __init__ shim after
+	 * CALL_ALLOC_AND_ENTER_INIT, 3.12's trampoline) has no source line. */
+	out->drop = r->info->minor >= 12 && e->firstlineno == 0;
+	return 0;
+}
+
+const char *lt_py_type_name(struct lt_py_reader *r, uint64_t type)
+{
+	struct lt_py_cache *c = r->cache;
+	size_t b = bucket(type, TYPE_BUCKETS);
+	const char *name = NULL;
+	struct type_entry *e;
+	uint64_t ptr;
+	char *text;
+
+	for (e = c->types[b]; e; e = e->next)
+		if (e->type == type)
+			return e->name;
+	if (lt_py_read(r->pid, type + LT_PY_TP_NAME, &ptr, sizeof(ptr)) ||
+	    lt_py_read_cstr(r->pid, ptr, LT_PY_NAME_MAX, &text))
+		return NULL;
+	name = lt_string_pool_intern(&c->strings, text);
+	free(text);
+	if (!name)
+		return NULL;
+	e = malloc(sizeof(*e));
+	if (!e)
+		return name;
+	if (c->ntypes >= TYPE_MAX)
+		drop_types(c);
+	*e = (struct type_entry){ type, name, c->types[b] };
+	c->types[b] = e;
+	c->ntypes++;
+	return name;
+}

@@ -1,0 +1,145 @@
+// SPDX-License-Identifier: MIT
+#include "python_objects.h"
+
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+int lt_py_process_init(struct lt_py_process *pp, pid_t pid, const struct lt_py_interp *interp)
+{
+	memset(pp, 0, sizeof(*pp));
+	pp->interp = *interp;
+	lt_live_init(&pp->objects);
+	lt_stacks_init(&pp->stacks);
+	return lt_py_reader_init(&pp->reader, pid, interp->minor, interp->code_type);
+}
+
+static void free_traceback(struct lt_py_traceback *tb)
+{
+	for (uint32_t i = 0; i < tb->nframes; i++) {
+		free(tb->frames[i].func);
+		free(tb->frames[i].file);
+	}
+	free(tb->frames);
+}
+
+void lt_py_process_free(struct lt_py_process *pp)
+{
+	for (size_t i = 0; i < pp->ntracebacks; i++)
+		free_traceback(&pp->tracebacks[i]);
+	free(pp->tracebacks);
+	for (size_t i = 0; i < pp->ntypes; i++)
+		free(pp->types[i].name);
+	free(pp->types);
+	lt_live_free(&pp->objects);
+	lt_stacks_free(&pp->stacks);
+	lt_py_reader_free(&pp->reader);
+	memset(pp, 0, sizeof(*pp));
+}
+
+/* Index of type in pp->types, added (with its name read now) if new. */
+static long type_index(struct lt_py_process *pp, uint64_t type)
+{
+	const char *name;
+
+	/* Few types per process, and the last one seen usually comes again. */
+	for (size_t i = pp->ntypes; i-- > 0;)
+		if (pp->types[i].type == type)
+			return (long)i;
+	if (pp->ntypes == pp->types_cap) {
+		size_t cap = pp->types_cap ? pp->types_cap * 2 : 64;
+		struct lt_py_type *grown = realloc(pp->types, cap * sizeof(*grown));
+
+		if (!grown)
+			return -ENOMEM;
+		pp->types = grown;
+		pp->types_cap = cap;
+	}
+	name = lt_py_type_name(&pp->reader, type);
+	memset(&pp->types[pp->ntypes], 0, sizeof(pp->types[0]));
+	pp->types[pp->ntypes].type = type;
+	pp->types[pp->ntypes].name = strdup(name ? name : "?");
+	if (!pp->types[pp->ntypes].name)
+		return -ENOMEM;
+	return (long)pp->ntypes++;
+}
+
+/* Reads the code objects now: they can be freed once the frames return. */
+static int resolve_traceback(struct lt_py_process *pp, uint32_t id, const struct lt_py_frame *fr,
+			     uint32_t n)
+{
+	struct lt_py_traceback *tb;
+
+	if (id >= pp->ntracebacks) {
+		size_t cap = pp->ntracebacks ? pp->ntracebacks * 2 : 64;
+		struct lt_py_traceback *grown;
+
+		while (cap <= id)
+			cap *= 2;
+		grown = realloc(pp->tracebacks, cap * sizeof(*grown));
+		if (!grown)
+			return -ENOMEM;
+		memset(grown + pp->ntracebacks, 0, (cap - pp->ntracebacks) * sizeof(*grown));
+		pp->tracebacks = grown;
+		pp->ntracebacks = cap;
+	}
+	tb = &pp->tracebacks[id];
+	tb->frames = calloc(n ? n : 1, sizeof(*tb->frames));
+	if (!tb->frames)
+		return -ENOMEM;
+	for (uint32_t i = 0; i < n; i++) {
+		struct lt_py_location loc;
+		struct lt_py_frame_loc *out = &tb->frames[tb->nframes];
+
+		if (lt_py_resolve_frame(&pp->reader, fr[i].code, fr[i].pos, &loc)) {
+			loc.func = "?";
+			loc.file = "?";
+			loc.line = 0;
+			loc.drop = false;
+		}
+		if (loc.drop)
+			continue;
+		out->func = strdup(loc.func);
+		out->file = strdup(loc.file);
+		out->line = loc.line;
+		tb->nframes++;
+		if (!out->func || !out->file)
+			return -ENOMEM;
+	}
+	return 0;
+}
+
+int lt_py_process_add(struct lt_py_process *pp, const struct lt_py_alloc_event *e, uint32_t npy)
+{
+	struct lt_live_alloc a = { 0 };
+	bool is_new, replaced;
+	long t;
+	int err;
+
+	pp->alloc_events++;
+	t = type_index(pp, e->type);
+	if (t < 0)
+		return (int)t;
+	/* (code, pos) pairs are two words each: the stack store dedups them exactly. */
+	err = lt_stacks_intern(&pp->stacks, (const uint64_t *)e->frames, npy * 2, &a.stack_id,
+			       &is_new);
+	if (err)
+		return err;
+	if (is_new) {
+		err = resolve_traceback(pp, a.stack_id, e->frames, npy);
+		if (err)
+			return err;
+	}
+	a.addr = e->addr;
+	a.size_bytes = e->size_bytes;
+	a.ts_ns = e->hdr.ts_ns;
+	a.pad = (uint32_t)t;
+	return lt_live_put(&pp->objects, &a, &replaced);
+}
+
+void lt_py_process_remove(struct lt_py_process *pp, uint64_t addr)
+{
+	pp->free_events++;
+	if (!lt_live_remove(&pp->objects, addr, NULL))
+		pp->unmatched_frees++;
+}
