@@ -10,7 +10,8 @@ ARCH       := x86
 
 # Debian packages the build, the tests and the demo need.
 DEB_PACKAGES := make gcc g++ libc6-dev binutils clang llvm bpftool libbpf-dev libelf-dev libdw-dev \
-                zlib1g-dev liblzma-dev xz-utils libcapstone-dev libcmocka-dev pkg-config python3 util-linux
+                zlib1g-dev liblzma-dev xz-utils libcapstone-dev libcmocka-dev pkg-config python3 util-linux \
+                libjemalloc-dev python3-objgraph
 
 CFLAGS_COMMON := -std=gnu11 -D_GNU_SOURCE -Wall -Wextra -Werror -g -Iinclude -Isrc -I$(BUILD)
 CFLAGS     ?= -O2
@@ -65,8 +66,11 @@ $(BUILD)/san/%.o: src/%.c $(HDRS) $(SKEL)
 	@mkdir -p $(@D)
 	$(CLANG) $(CFLAGS_COMMON) -O1 $(SAN_FLAGS) -c $< -o $@
 
+# leaktrace's own allocator is jemalloc, linked in: its malloc calls then
+# never reach libc's, where its probes are (with -c and system-wide they are
+# set for every process, leaktrace included, and each call would trap).
 $(BUILD)/leaktrace: $(BUILD)/obj/main.o $(CORE_OBJS)
-	$(CC) -o $@ $^ $(LDLIBS)
+	$(CC) -o $@ $^ -Wl,-Bstatic -ljemalloc -Wl,-Bdynamic $(LDLIBS) -ldl
 
 # Unit tests: every tests/unit/test_*.c links against the core (all of src/ but main.c).
 $(BUILD)/tests/unit/%: tests/unit/%.c $(CORE_OBJS)

@@ -299,7 +299,7 @@ static __always_inline void emit_free(__u32 kind, __u16 func, __u64 addr, __u64 
  */
 static __always_inline __u32 walk_user_stack(struct pt_regs *regs, __u64 *frames)
 {
-	__u64 fp = PT_REGS_FP(regs);
+	__u64 fp = PT_REGS_FP(regs), trampoline = uretprobe_trampoline();
 	struct lt_user_frame fr;
 	int i;
 
@@ -307,7 +307,7 @@ static __always_inline __u32 walk_user_stack(struct pt_regs *regs, __u64 *frames
 	for (i = 1; i < LT_MAX_FRAMES; i++) {
 		if (!fp || bpf_probe_read_user(&fr, sizeof(fr), (void *)fp))
 			break;
-		frames[i] = fr.ret_addr;
+		frames[i] = real_return_address(fr.ret_addr, fp + 8, trampoline);
 		if (fr.next_fp <= fp) {
 			i++;
 			break;

@@ -79,6 +79,7 @@ struct lt_unwind_walk {
 	__u64 ino;       /* 0: anonymous mapping */
 	__u32 dev;
 	__u32 nframes;
+	__u64 trampoline; /* uretprobe trampoline: return addresses to look up */
 	struct lt_unwind_cache *cache; /* NULL: mappings are changing right now */
 };
 
@@ -86,6 +87,42 @@ struct lt_user_frame {
 	__u64 next_fp;
 	__u64 ret_addr;
 };
+
+/* Return probes nest (malloc inside PyType_GenericAlloc, both probed). */
+#define RETURN_PROBES_SEARCHED 8
+
+/* The address the kernel's return-probe trampoline runs at in this process. */
+static __always_inline __u64 uretprobe_trampoline(void)
+{
+	struct task_struct *task = bpf_get_current_task_btf();
+	struct xol_area *area;
+
+	if (!task->mm)
+		return 0;
+	area = task->mm->uprobes_state.xol_area;
+	return area ? area->vaddr : 0;
+}
+
+/*
+ * A function with a return probe (ours, or anyone's) has its return address
+ * replaced by the trampoline's. The kernel keeps the real one, with the
+ * stack slot it came from, in the thread's list of pending returns.
+ */
+static __always_inline __u64 real_return_address(__u64 ra, __u64 slot, __u64 trampoline)
+{
+	struct task_struct *task = bpf_get_current_task_btf();
+	struct return_instance *ri;
+
+	if (!trampoline || ra != trampoline || !task->utask)
+		return ra;
+	ri = task->utask->return_instances;
+	for (int i = 0; i < RETURN_PROBES_SEARCHED && ri; i++) {
+		if (ri->stack == slot)
+			return ri->orig_ret_vaddr;
+		ri = ri->next;
+	}
+	return ra;
+}
 
 static long remember_vma(struct task_struct *task, struct vm_area_struct *vma,
 			 struct lt_unwind_walk *st)
@@ -246,7 +283,7 @@ static __always_inline bool step_by_frame_pointer(struct lt_unwind_walk *st)
 	if (!st->bp || st->bp < st->sp || bpf_probe_read_user(&fr, sizeof(fr), (void *)st->bp))
 		return false;
 	st->sp = st->bp + sizeof(fr);
-	st->ip = fr.ret_addr;
+	st->ip = real_return_address(fr.ret_addr, st->bp + 8, st->trampoline);
 	/* A frame pointer that does not climb the stack is garbage. */
 	st->bp = fr.next_fp > st->bp ? fr.next_fp : 0;
 	return true;
@@ -292,7 +329,7 @@ static __always_inline int step_by_rules(struct lt_unwind_walk *st, struct lt_un
 	}
 	st->sp = cfa;
 	st->bp = bp;
-	st->ip = ra;
+	st->ip = real_return_address(ra, cfa - 8, st->trampoline);
 	return 0;
 }
 
@@ -338,6 +375,7 @@ static __always_inline __u32 unwind_by_rules(struct pt_regs *regs, __u64 *frames
 		.sp = PT_REGS_SP(regs),
 		.bp = PT_REGS_FP(regs),
 		.nframes = 1,
+		.trampoline = uretprobe_trampoline(),
 		.cache = current_cache(),
 	};
 

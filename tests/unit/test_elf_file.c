@@ -242,6 +242,33 @@ static void test_deleted_file(void **state)
 	lt_elf_close(ef);
 }
 
+/* Objects too, and their initialised bytes from the file (.data). */
+static void test_libc_object_symbols(void **state)
+{
+	struct lt_elf_symbol sym, fn;
+	struct lt_elf_file *ef;
+	uint32_t flags;
+	size_t got;
+	(void)state;
+
+	assert_int_equal(lt_elf_open_path(LIBC_PATH, &ef), 0);
+	assert_int_equal(lt_elf_find_symbol(ef, "_IO_2_1_stdout_", &sym), 0);
+	assert_true(sym.size >= sizeof(flags));
+	assert_string_equal(sym.name, "_IO_2_1_stdout_");
+	/* FILE._flags starts as _IO_MAGIC (0xfbad0000) plus mode bits. */
+	assert_int_equal(lt_elf_read_code(ef, sym.vaddr, &flags, sizeof(flags), &got), 0);
+	assert_int_equal(got, sizeof(flags));
+	assert_int_equal(flags & 0xffff0000u, 0xfbad0000u);
+	/* Functions are found the same way, version suffix ignored. */
+	assert_int_equal(lt_elf_find_symbol(ef, "malloc@@GLIBC_2.2.5", &sym), 0);
+	assert_int_equal(lt_elf_find_function(ef, "malloc", &fn), 0);
+	assert_int_equal(sym.vaddr, fn.vaddr);
+	/* Imported (undefined) symbols are not definitions. */
+	assert_int_equal(lt_elf_find_symbol(ef, "_dl_argv", &sym), -ENOENT);
+	assert_int_equal(lt_elf_find_symbol(ef, "lt_no_such_symbol", &sym), -ENOENT);
+	lt_elf_close(ef);
+}
+
 static void test_libc(void **state)
 {
 	struct lt_elf_symbol malloc_sym, free_sym, memcpy_sym;
@@ -491,6 +518,7 @@ int main(void)
 		cmocka_unit_test(test_fixture_offsets),
 		cmocka_unit_test(test_deleted_file),
 		cmocka_unit_test(test_libc),
+		cmocka_unit_test(test_libc_object_symbols),
 		cmocka_unit_test(test_libc_live_address),
 		cmocka_unit_test(test_open_errors),
 		cmocka_unit_test(test_corrupt_truncated),

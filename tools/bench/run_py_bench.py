@@ -1,0 +1,446 @@
+#!/usr/bin/python3
+"""make bench, Python part: ns per Python object, side by side, on one workload.
+
+For each interpreter (default: /usr/bin/python3.11 and the newest pyenv 3.11
+build, when present) tools/bench/py_churn.py runs
+  (a) untraced;
+  (b) under -X tracemalloc=25 (the in-process peer: CPython's own allocation
+      tracer, 25 frames per traceback);
+  (c) under leaktrace: the workload starts and waits; leaktrace -p PID
+      --format json -w OUT attaches; once it prints "leaktrace: tracing" on
+      stderr the workload gets SIGUSR1 and runs; then leaktrace gets SIGINT
+      and writes its final report.
+and the table gives ns per object, leaktrace/tracemalloc and
+leaktrace/untraced, and whether leaktrace <= tracemalloc (the target).
+
+With --runs N each cell is the median of N runs (the rows interleaved).
+Exit status: 0 when everything was measured (target met or not), 1 when
+something could not be measured (a failing leaktrace included: its reason is
+printed and its cells read n/a), 130 on Ctrl-C. Every child is ended in a
+finally block (SIGINT or SIGTERM, then SIGKILL).
+"""
+
+import argparse
+import glob
+import json
+import os
+import re
+import signal
+import statistics
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+REPO = os.path.dirname(os.path.dirname(HERE))
+ATTACH_TIMEOUT = 60.0
+EXIT_TIMEOUT = 60.0
+READY_TIMEOUT = 30.0
+MODES = ("untraced", "tracemalloc", "leaktrace")
+
+
+class BenchError(Exception):
+    pass
+
+
+def log(msg):
+    print("py-bench: " + msg, file=sys.stderr, flush=True)
+
+
+class Child:
+    """A child whose stdout and stderr lines are collected by reader threads;
+    reaped with wait4 (for its rusage)."""
+
+    def __init__(self, argv, name, ready=None, ready_stream="stderr"):
+        self.name = name
+        self.lines = {"stdout": [], "stderr": []}
+        self.ready_re = re.compile(ready) if ready else None
+        self.ready_stream = ready_stream
+        self.ready_event = threading.Event()
+        self.status = None
+        self.rusage = None
+        self.started = time.monotonic()
+        self.ended = None
+        self.proc = subprocess.Popen(argv, stdin=subprocess.DEVNULL,
+                                     stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+        self.pid = self.proc.pid
+        self.threads = []
+        for stream in ("stdout", "stderr"):
+            t = threading.Thread(target=self._read,
+                                 args=(stream, getattr(self.proc, stream)), daemon=True)
+            t.start()
+            self.threads.append(t)
+
+    def _read(self, stream, f):
+        for raw in iter(f.readline, b""):
+            line = raw.decode("utf-8", "replace").rstrip("\n")
+            self.lines[stream].append(line)
+            if self.ready_re and stream == self.ready_stream and self.ready_re.search(line):
+                self.ready_event.set()
+        f.close()
+
+    def wait_ready(self, timeout):
+        """Waits for the ready line; BenchError when the child exits first
+        or the time runs out."""
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if self.ready_event.wait(0.05):
+                return
+            if self.poll() is not None:
+                # Its last lines may still be in the reader threads.
+                for t in self.threads:
+                    t.join(2)
+                if self.ready_event.is_set():
+                    return
+                raise BenchError("%s exited with %s before it was ready: %s" % (
+                    self.name, self.status, self.tail()))
+        raise BenchError("%s not ready within %.0f s: %s" % (self.name, timeout, self.tail()))
+
+    def tail(self, n=6):
+        lines = self.lines["stderr"][-n:] or self.lines["stdout"][-n:]
+        return " | ".join(lines) if lines else "(no output)"
+
+    def poll(self):
+        if self.status is not None:
+            return self.status
+        try:
+            pid, status, ru = os.wait4(self.pid, os.WNOHANG)
+        except ChildProcessError:
+            pid, status, ru = self.pid, 0, None
+        if pid == 0:
+            return None
+        self.rusage = ru
+        self.status = os.waitstatus_to_exitcode(status) if hasattr(
+            os, "waitstatus_to_exitcode") else (status >> 8 if os.WIFEXITED(status)
+                                                else -os.WTERMSIG(status))
+        self.proc.returncode = self.status  # reaped by wait4, not by Popen
+        self.ended = time.monotonic()
+        for t in self.threads:
+            t.join(5)
+        return self.status
+
+    def wait(self, timeout):
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if self.poll() is not None:
+                return self.status
+            time.sleep(0.02)
+        return None
+
+    def send(self, sig):
+        if self.poll() is None:
+            try:
+                os.kill(self.pid, sig)
+            except ProcessLookupError:
+                pass
+
+    def end(self, first=signal.SIGTERM):
+        """Ends it for good (first, then SIGKILL) and reaps it."""
+        if self.poll() is not None:
+            return
+        self.send(first)
+        if self.wait(15) is None:
+            self.send(signal.SIGKILL)
+            self.wait(15)
+
+
+class Bench:
+    def __init__(self, args):
+        self.args = args
+        self.children = []
+        self.tmp = tempfile.mkdtemp(prefix="ltpybench.")
+
+    def spawn(self, argv, name, **kw):
+        c = Child(argv, name, **kw)
+        self.children.append(c)
+        return c
+
+    def start_workload(self, python, extra):
+        c = self.spawn([python] + extra + [self.args.workload, "-s", str(self.args.seconds)],
+                       "py_churn", ready=r"^ready \d+", ready_stream="stdout")
+        c.wait_ready(READY_TIMEOUT)
+        return c
+
+    def finish_workload(self, w):
+        """SIGUSR1 (go), then waits for its result line."""
+        w.send(signal.SIGUSR1)
+        st = w.wait(self.args.seconds + EXIT_TIMEOUT)
+        if st is None:
+            w.end(signal.SIGKILL)
+            raise BenchError("py_churn did not finish within %.0f s" %
+                             (self.args.seconds + EXIT_TIMEOUT))
+        if st != 0:
+            raise BenchError("py_churn exited with %s: %s" % (st, w.tail()))
+        for line in w.lines["stdout"]:
+            f = line.split()
+            if f and f[0] == "result":
+                kv = dict(zip(f[1::2], f[2::2]))
+                return {"ns": float(kv["ns_per_object"]), "objects": int(kv["objects"]),
+                        "cpu": w.rusage.ru_utime + w.rusage.ru_stime if w.rusage else None,
+                        "rss_kb": w.rusage.ru_maxrss if w.rusage else None}
+        raise BenchError("no result line from py_churn: %s" % w.tail())
+
+    def run_untraced(self, python):
+        return self.finish_workload(self.start_workload(python, []))
+
+    def run_tracemalloc(self, python):
+        return self.finish_workload(self.start_workload(python, ["-X", "tracemalloc=25"]))
+
+    def run_leaktrace(self, python, n):
+        w = self.start_workload(python, [])
+        out = os.path.join(self.tmp, "leaktrace-%s-%d.json" %
+                           (re.sub(r"[^\w.]+", "_", python.strip("/")), n))
+        try:
+            lt = self.spawn([self.args.leaktrace, "-p", str(w.pid), "--format", "json",
+                             "-w", out], "leaktrace", ready=r"^leaktrace: tracing")
+        except OSError as e:
+            w.end()
+            raise BenchError("cannot start %s: %s" % (self.args.leaktrace, e))
+        try:
+            lt.wait_ready(ATTACH_TIMEOUT)
+            res = self.finish_workload(w)
+        finally:
+            w.end()
+            lt.send(signal.SIGINT)
+            if lt.wait(EXIT_TIMEOUT) is None:
+                lt.end(signal.SIGKILL)
+                raise BenchError("leaktrace did not exit within %.0f s of SIGINT" % EXIT_TIMEOUT)
+        if lt.status != 0:
+            raise BenchError("leaktrace exited with %s: %s" % (lt.status, lt.tail()))
+        final = None
+        try:
+            with open(out) as f:
+                for line in f:
+                    if line.strip():
+                        final = json.loads(line)
+        except (OSError, ValueError) as e:
+            raise BenchError("cannot read leaktrace's report %s: %s" % (out, e))
+        if final is None:
+            raise BenchError("leaktrace wrote no report to %s" % out)
+        stats = final.get("stats", {}) if isinstance(final, dict) else {}
+        res.update(lost=stats.get("lost_events"), seen=stats.get("alloc_events"),
+                   lt_cpu=lt.rusage.ru_utime + lt.rusage.ru_stime if lt.rusage else None,
+                   lt_rss_kb=lt.rusage.ru_maxrss if lt.rusage else None,
+                   life=lt.ended - lt.started)
+        return res
+
+    def cleanup(self):
+        left = []
+        for c in self.children:
+            if c.poll() is None:
+                c.end(signal.SIGINT if c.name == "leaktrace" else signal.SIGTERM)
+            if c.poll() is None:
+                left.append("%s %d" % (c.name, c.pid))
+        return left
+
+
+# -------------------------------------------------------------- report
+
+def version_of(python):
+    try:
+        r = subprocess.run([python, "-c", "import platform; print(platform.python_version())"],
+                           capture_output=True, text=True, timeout=30)
+        return r.stdout.strip() or None
+    except (OSError, subprocess.TimeoutExpired):
+        return None
+
+
+def default_pythons():
+    found = []
+    if os.access("/usr/bin/python3.11", os.X_OK):
+        found.append("/usr/bin/python3.11")
+
+    def key(path):
+        v = path.split("/versions/")[1].split("/")[0]
+        return [int(x) if x.isdigit() else 0 for x in re.split(r"[.]", v)]
+    pyenv = sorted(glob.glob(os.path.expanduser("~/.pyenv/versions/3.11.*/bin/python3.11")),
+                   key=key)
+    if pyenv:
+        found.append(pyenv[-1])
+    return found
+
+
+def ratio(a, b):
+    if a is None or b is None or b <= 0:
+        return None
+    return a / b
+
+
+def fmt_ratio(x):
+    return "n/a" if x is None else "%.2fx" % x
+
+
+def median_of(runs):
+    if not runs:
+        return None
+    res = dict(runs[len(runs) // 2])
+    res["ns"] = statistics.median(r["ns"] for r in runs)
+    res["spread"] = (min(r["ns"] for r in runs), max(r["ns"] for r in runs))
+    return res
+
+
+def print_table(pythons, versions, cells, errors, args):
+    hdr = ["python", "untraced", "tracemalloc=25", "leaktrace", "tm/untraced",
+           "lt/tm", "lt/untraced", "lt <= tm"]
+    rows = []
+    notes = []
+    for py in pythons:
+        c = {m: cells.get((py, m)) for m in MODES}
+        vals = []
+        for m in MODES:
+            r = c[m]
+            if r is None:
+                vals.append("n/a")
+                notes.append("%s %s: %s" % (py, m, errors.get((py, m), "not measured")))
+            elif args.runs > 1:
+                vals.append("%.1f [%.1f-%.1f]" % (r["ns"], r["spread"][0], r["spread"][1]))
+            else:
+                vals.append("%.1f" % r["ns"])
+        ns = {m: c[m]["ns"] if c[m] else None for m in MODES}
+        lt_tm = ratio(ns["leaktrace"], ns["tracemalloc"])
+        target = "n/a" if lt_tm is None else ("met" if lt_tm <= 1.0 else "NOT met")
+        rows.append(["%s (%s)" % (py, versions.get(py) or "?")] + vals +
+                    [fmt_ratio(ratio(ns["tracemalloc"], ns["untraced"])),
+                     fmt_ratio(lt_tm), fmt_ratio(ratio(ns["leaktrace"], ns["untraced"])),
+                     target])
+    w = [max(len(hdr[i]), max(len(r[i]) for r in rows)) for i in range(len(hdr))]
+    print()
+    print("py_churn: create and drop an instance, a dict, a list and a tuple per "
+          "iteration, %.1f s per measurement; ns per object (lower is better)%s" %
+          (args.seconds, ", median [min-max] of %d runs" % args.runs if args.runs > 1 else ""))
+    print("  ".join("%-*s" % (w[0], hdr[0]) if i == 0 else "%*s" % (w[i], h)
+                    for i, h in enumerate(hdr)))
+    for r in rows:
+        print("  ".join("%-*s" % (w[0], v) if i == 0 else "%*s" % (w[i], v)
+                        for i, v in enumerate(r)))
+    lt_rows = [(py, cells[(py, "leaktrace")]) for py in pythons if cells.get((py, "leaktrace"))]
+    if lt_rows:
+        print()
+        for py, r in lt_rows:
+            print("leaktrace on %s: alloc events %s, lost events %s, CPU %s s of %.1f s "
+                  "alive, peak RSS %s MiB" % (
+                      py, r.get("seen", "?"), r.get("lost", "?"),
+                      "%.2f" % r["lt_cpu"] if r.get("lt_cpu") is not None else "?",
+                      r.get("life") or 0,
+                      "%.1f" % (r["lt_rss_kb"] / 1024.0) if r.get("lt_rss_kb") else "?"))
+    if notes:
+        print()
+        for n in notes:
+            print("n/a: " + n)
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    ap.add_argument("--leaktrace", default=os.path.join(REPO, "build", "leaktrace"),
+                    help="leaktrace binary (default: build/leaktrace)")
+    ap.add_argument("--no-leaktrace", action="store_true",
+                    help="measure (a) and (b) only; exit 0 without (c)")
+    ap.add_argument("--pythons", default=None,
+                    help="comma-separated interpreters (default: /usr/bin/python3.11 "
+                         "and the pyenv 3.11 build)")
+    ap.add_argument("--workload", default=os.path.join(HERE, "py_churn.py"))
+    ap.add_argument("-s", "--seconds", type=float, default=3.0)
+    ap.add_argument("--runs", type=int, default=1, help="runs per cell (median)")
+    args = ap.parse_args()
+    if args.seconds <= 0 or args.runs < 1:
+        ap.error("--seconds must be > 0 and --runs >= 1")
+    args.workload = os.path.abspath(args.workload)
+    args.leaktrace = os.path.abspath(args.leaktrace)
+    pythons = args.pythons.split(",") if args.pythons else default_pythons()
+    if not pythons:
+        log("no interpreter found")
+        return 1
+
+    def on_term(sig, _frame):
+        raise KeyboardInterrupt
+    # Also when started with SIGINT ignored (a background job of a shell):
+    # Ctrl-C still cleans up, and the children do not inherit SIG_IGN (an
+    # ignored SIGINT would survive their exec and keep leaktrace running).
+    signal.signal(signal.SIGINT, signal.default_int_handler)
+    signal.signal(signal.SIGTERM, on_term)
+    signal.signal(signal.SIGHUP, on_term)
+
+    modes = list(MODES)
+    errors = {}
+    lt_skip = None
+    if args.no_leaktrace:
+        modes.remove("leaktrace")
+        lt_skip = "skipped (--no-leaktrace)"
+    elif not os.access(args.leaktrace, os.X_OK):
+        lt_skip = "no executable %s" % args.leaktrace
+    elif os.geteuid() != 0:
+        lt_skip = "leaktrace needs root (uprobes, BPF)"
+    if lt_skip and "leaktrace" in modes:
+        modes.remove("leaktrace")
+        log("leaktrace: n/a: " + lt_skip)
+    for py in pythons:
+        if lt_skip:
+            errors[(py, "leaktrace")] = lt_skip
+
+    bench = Bench(args)
+    versions = {}
+    runs = {}
+    failed = bool(lt_skip) and not args.no_leaktrace
+    interrupted = False
+    t0 = time.monotonic()
+    try:
+        with open("/proc/loadavg") as f:
+            load0 = f.read().split()[0]
+        live = []
+        for py in pythons:
+            versions[py] = version_of(py)
+            if versions[py] is None:
+                log("%s: not runnable" % py)
+                for m in MODES:
+                    errors.setdefault((py, m), "interpreter not runnable")
+                failed = True
+            else:
+                live.append(py)
+        for n in range(args.runs):
+            for py in live:
+                for m in modes:
+                    if (py, m) in errors:
+                        continue  # failed before: do not repeat
+                    log("%s %s%s" % (py, m, "" if args.runs == 1 else
+                                     " (run %d of %d)" % (n + 1, args.runs)))
+                    try:
+                        if m == "untraced":
+                            r = bench.run_untraced(py)
+                        elif m == "tracemalloc":
+                            r = bench.run_tracemalloc(py)
+                        else:
+                            r = bench.run_leaktrace(py, n)
+                    except (BenchError, OSError) as e:
+                        log("%s %s: could not measure: %s" % (py, m, e))
+                        errors[(py, m)] = str(e)
+                        runs.pop((py, m), None)
+                        failed = True
+                        continue
+                    runs.setdefault((py, m), []).append(r)
+    except KeyboardInterrupt:
+        interrupted = True
+        log("interrupted; cleaning up")
+    finally:
+        signal.signal(signal.SIGINT, signal.SIG_IGN)
+        left = bench.cleanup()
+        signal.signal(signal.SIGINT, signal.SIG_DFL)
+    if left:
+        log("could not end: %s" % ", ".join(left))
+    if interrupted:
+        return 130
+
+    cells = {k: median_of(sorted(v, key=lambda r: r["ns"])) for k, v in runs.items()}
+    print_table(pythons, versions, cells, errors, args)
+    with open("/proc/loadavg") as f:
+        load1 = f.read().split()[0]
+    print()
+    print("Run took %.0f s; load average %s at start, %s at end (other work on the "
+          "machine inflates the numbers)." % (time.monotonic() - t0, load0, load1))
+    print("Raw outputs: %s" % bench.tmp)
+    return 1 if failed or left else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
