@@ -143,10 +143,16 @@ clean:
 # side (tools/bench/). BENCH_SECONDS: wall time of each measurement.
 BENCH_SECONDS ?= 2
 .PHONY: bench
+# Native churn (run_bench.py), then Python objects (run_py_bench.py); both
+# always run, and the target fails if either could not measure.
 bench: deps $(BUILD)/leaktrace $(BUILD)/bench/churn_bench
+	@status=0; \
 	$(PYTHON) tools/bench/run_bench.py --leaktrace $(BUILD)/leaktrace \
 		--churn $(BUILD)/bench/churn_bench --bpftrace-script tools/bench/memleak.bt \
-		--seconds $(BENCH_SECONDS)
+		--seconds $(BENCH_SECONDS) || status=1; \
+	$(PYTHON) tools/bench/run_py_bench.py --leaktrace $(BUILD)/leaktrace \
+		--seconds $(BENCH_SECONDS) || status=1; \
+	exit $$status
 
 $(BUILD)/bench/churn_bench: tools/bench/churn_bench.c | deps
 	@mkdir -p $(@D)

@@ -28,6 +28,7 @@
 #include "report_model.h"
 #include "report_writers.h"
 #include "session.h"
+#include "symbolizer.h"
 #include "tracer.h"
 #include "unwind_loader.h"
 
@@ -414,6 +415,7 @@ cleanup:
 	}
 	lt_tracer_stop(&s);
 	lt_procs_free(&s.procs);
+	lt_symbolizer_forget();
 	lt_module_cache_free(&s.modules);
 	if (s.out && s.out != stdout)
 		fclose(s.out);

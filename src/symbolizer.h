@@ -20,5 +20,7 @@ struct lt_frame_list {
  * file are malloc'd. Returns 0 or -ENOMEM. */
 int lt_symbolize_ip(const struct lt_frame_loc *loc, uint64_t ip, struct lt_frame_list *list);
 void lt_report_frame_clear(struct lt_report_frame *f);
+/* Drop the names remembered per (module, offset), e.g. before the modules go. */
+void lt_symbolizer_forget(void);
 
 #endif
