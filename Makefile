@@ -11,7 +11,7 @@ ARCH       := x86
 # Debian packages the build, the tests and the demo need.
 DEB_PACKAGES := make gcc g++ libc6-dev binutils clang llvm bpftool libbpf-dev libelf-dev libdw-dev \
                 zlib1g-dev liblzma-dev xz-utils libcapstone-dev libcmocka-dev pkg-config python3 util-linux \
-                libjemalloc-dev python3-objgraph
+                libjemalloc-dev python3-objgraph python3.11-dev
 
 CFLAGS_COMMON := -std=gnu11 -D_GNU_SOURCE -Wall -Wextra -Werror -g -Iinclude -Isrc -I$(BUILD)
 CFLAGS     ?= -O2
@@ -117,7 +117,15 @@ $(BUILD)/tests/progs/nofp_leaky: tests/progs/nofp/nofp_leaky.c tests/progs/nofp/
 		$(BUILD)/tests/progs/libnofp.so
 	$(CC) $(DEBIAN_CFLAGS) -o $@ $< -L$(BUILD)/tests/progs -lnofp -Wl,-rpath,'$$ORIGIN'
 
-progs: $(PROGS_C) $(PROGS_CXX) $(NOFP_PROGS)
+# A CPython extension for Debian's python3.11 (--native test), Debian flags.
+PYEXT := $(BUILD)/tests/progs/pyext/leakyext.so
+
+$(PYEXT): tests/progs/pyext/leakyext.c | deps
+	@mkdir -p $(@D)
+	$(CC) $(DEBIAN_CFLAGS) -Wno-cast-function-type -fPIC -shared \
+		-I/usr/include/python3.11 -o $@ $<
+
+progs: $(PROGS_C) $(PROGS_CXX) $(NOFP_PROGS) $(PYEXT)
 
 unit: deps $(UNIT_BINS) $(FIXTURES)
 	@set -e; for t in $(UNIT_BINS); do echo "== $$t"; LT_FIXTURE_DIR=$(BUILD)/tests/fixtures $$t; done

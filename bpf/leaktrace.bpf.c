@@ -286,7 +286,9 @@ static __always_inline void emit_free(__u32 kind, __u16 func, __u64 addr, __u64 
 	e->pad = 0;
 	e->addr = addr;
 	e->len_bytes = len_bytes;
-	bpf_ringbuf_submit(e, heap_record_flags());
+	/* Shutdown frees the code objects the waiting records name: wake the
+	 * consumer now, while they can still be read. */
+	bpf_ringbuf_submit(e, kind == LT_EV_PY_FINALIZE ? BPF_RB_FORCE_WAKEUP : heap_record_flags());
 }
 
 #include "unwind_user.bpf.h"
@@ -319,13 +321,15 @@ static __always_inline __u32 walk_user_stack(struct pt_regs *regs, __u64 *frames
 	return i;
 }
 
+#include "python.bpf.h"
+
 static __always_inline void emit_alloc(void *ctx, __u32 kind, __u16 func, __u64 addr,
 				       __u64 size_bytes, __u64 released_addr)
 {
 	__u64 id = bpf_get_current_pid_tgid();
-	__u32 zero = 0;
+	__u32 zero = 0, npy;
 	struct lt_alloc_event *e;
-	long stack_bytes;
+	long stack_bytes, record_bytes;
 
 	e = bpf_map_lookup_elem(&scratch, &zero);
 	if (!e)
@@ -344,8 +348,17 @@ static __always_inline void emit_alloc(void *ctx, __u32 kind, __u16 func, __u64 
 	e->addr = addr;
 	e->size_bytes = size_bytes;
 	e->released_addr = released_addr;
-	if (bpf_ringbuf_output(&events, e, LT_ALLOC_EVENT_HDR_BYTES + stack_bytes,
-			       heap_record_flags()))
+	npy = py_frames_for_native(e);
+	if (npy > LT_PY_MAX_FRAMES)
+		npy = LT_PY_MAX_FRAMES;
+	e->npy = npy;
+	e->pad = 0;
+	/* With Python frames the record runs to them, past every native slot. */
+	record_bytes = npy ? (long)(sizeof(*e) - sizeof(e->pyframes) + npy * sizeof(e->pyframes[0])) :
+			     (long)(LT_ALLOC_EVENT_HDR_BYTES + stack_bytes);
+	if (record_bytes > (long)sizeof(*e))
+		record_bytes = sizeof(*e);
+	if (bpf_ringbuf_output(&events, e, record_bytes, heap_record_flags()))
 		count_drop(LT_DROP_RINGBUF_ALLOC);
 }
 
@@ -472,8 +485,6 @@ int BPF_KRETPROBE(alloc_return, __u64 ret)
 		emit_free(LT_EV_FREE, call.func, released, 0);
 	return 0;
 }
-
-#include "python.bpf.h"
 
 SEC("uprobe")
 int BPF_KPROBE(free_entry, void *ptr)

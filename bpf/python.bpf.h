@@ -13,6 +13,9 @@
 
 #define PY_TPFLAGS_HAVE_GC (1UL << 14)
 
+/* --native: native allocations in Python processes carry Python frames. */
+const volatile bool python_native = false;
+
 struct {
 	__uint(type, BPF_MAP_TYPE_HASH);
 	__uint(max_entries, 4096);
@@ -129,12 +132,20 @@ static long py_frame_step(__u32 index, struct py_walk *w)
 	return 0;
 }
 
-/* The calling thread holds the GIL (it is allocating an object), so the
- * interpreter's current thread state is its own. */
+/* The interpreter's thread state of the calling thread, or 0. Up to 3.11
+ * it is the GIL holder's: right for an object allocation (which holds the
+ * GIL), checked against the thread for a native one (which may not). */
 static __always_inline __u64 py_thread_state(const struct lt_py_layout *l)
 {
-	if (l->tstate_from == LT_PY_TSTATE_RUNTIME)
-		return read_u64(l->runtime + l->tstate_current);
+	if (l->tstate_from == LT_PY_TSTATE_RUNTIME) {
+		struct task_struct *task = bpf_get_current_task_btf();
+		__u64 tstate = read_u64(l->runtime + l->tstate_current);
+
+		/* thread_id is pthread_self(), which is fs_base on x86-64. */
+		if (tstate && read_u64(tstate + l->tstate_thread_id) != task->thread.fsbase)
+			return 0;
+		return tstate;
+	}
 	if (l->tstate_from == LT_PY_TSTATE_TSD) {
 		struct task_struct *task = bpf_get_current_task_btf();
 		__u32 key = 0;
@@ -233,6 +244,25 @@ int BPF_KPROBE(py_finalize)
 	bpf_map_delete_elem(&py_layouts, &tgid);
 	emit_free(LT_EV_PY_FINALIZE, LT_FUNC_PY_FINALIZE, 0, 0);
 	return 0;
+}
+
+/* --native: the Python frames of a native allocation, into e->pyframes. */
+static __always_inline __u32 py_frames_for_native(struct lt_alloc_event *e)
+{
+	__u32 tgid = bpf_get_current_pid_tgid() >> 32, zero = 0, n;
+	const struct lt_py_layout *l;
+	struct lt_py_alloc_event *pe;
+
+	if (!python_native)
+		return 0;
+	l = bpf_map_lookup_elem(&py_layouts, &tgid);
+	pe = bpf_map_lookup_elem(&py_scratch, &zero);
+	if (!l || !pe)
+		return 0;
+	n = py_walk_frames(l);
+	if (n)
+		__builtin_memcpy(e->pyframes, pe->frames, sizeof(e->pyframes));
+	return n;
 }
 
 #endif

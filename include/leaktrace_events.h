@@ -75,7 +75,17 @@ struct lt_event_hdr {
 	__u64 ts_ns; /* CLOCK_MONOTONIC */
 };
 
-/* Variable length: only nframes entries of frames[] are present. */
+#define LT_PY_MAX_FRAMES 64
+
+/* A Python frame as BPF records it (see struct lt_py_layout). */
+struct lt_py_frame {
+	__u64 code;
+	__u64 pos; /* raw: f_lasti (sign-extended) or instruction pointer */
+};
+
+/* Variable length: only nframes entries of frames[] are present, or, when
+ * npy > 0 (--native in a Python process), all of frames[] and npy entries
+ * of pyframes[]: the Python frames running when the block was allocated. */
 struct lt_alloc_event {
 	struct lt_event_hdr hdr;
 	__u32 tid;
@@ -84,7 +94,10 @@ struct lt_alloc_event {
 	__u64 addr;
 	__u64 size_bytes;
 	__u64 released_addr; /* realloc: the old block it released, else 0 */
+	__u32 npy;
+	__u32 pad;
 	__u64 frames[LT_MAX_FRAMES]; /* innermost first; frames[0] = caller */
+	struct lt_py_frame pyframes[LT_PY_MAX_FRAMES]; /* innermost first */
 };
 
 #define LT_ALLOC_EVENT_HDR_BYTES ((unsigned long)&((struct lt_alloc_event *)0)->frames)
@@ -224,7 +237,6 @@ struct lt_unwind_page {
  * code object and the raw position (3.8-3.10: f_lasti; 3.11+: the
  * instruction pointer), which userspace turns into file:line.
  */
-#define LT_PY_MAX_FRAMES 64
 
 enum lt_py_tstate_from {
 	LT_PY_TSTATE_RUNTIME = 1, /* *(runtime + tstate_current): 3.8-3.11 */
@@ -253,13 +265,9 @@ struct lt_py_layout {
 	__u32 owner_skip;      /* frames whose owner is this are C-stack shims */
 	__u32 type_basicsize;  /* PyTypeObject: tp_basicsize (tp_itemsize follows it) */
 	__u32 type_flags;      /* PyTypeObject: tp_flags */
-	__u32 pad;
+	__u32 tstate_thread_id; /* PyThreadState: thread_id (pthread_self) */
 };
 
-struct lt_py_frame {
-	__u64 code;
-	__u64 pos; /* raw: f_lasti (sign-extended) or instruction pointer */
-};
 
 /* Variable length: only npy entries of frames[] are present. */
 struct lt_py_alloc_event {

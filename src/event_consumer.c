@@ -87,6 +87,19 @@ static void on_alloc(struct lt_session *s, const struct lt_alloc_event *e, size_
 	a.addr = e->addr;
 	a.size_bytes = e->size_bytes;
 	a.ts_ns = e->hdr.ts_ns;
+	/* --native: the Python traceback, as its id + 1 (0: none). */
+	if (e->npy && p->py && size >= sizeof(*e) - sizeof(e->pyframes)) {
+		uint32_t npy = e->npy, py_id;
+
+		if (npy > (size - (sizeof(*e) - sizeof(e->pyframes))) / sizeof(e->pyframes[0]))
+			npy = (size - (sizeof(*e) - sizeof(e->pyframes))) / sizeof(e->pyframes[0]);
+		if (npy > LT_PY_MAX_FRAMES)
+			npy = LT_PY_MAX_FRAMES;
+		if (lt_py_process_traceback(p->py, e->pyframes, npy, &py_id))
+			s->stats.out_of_memory++;
+		else
+			a.pad = py_id + 1;
+	}
 	table = e->hdr.kind == LT_EV_MMAP ? &p->mmaps : &p->heap;
 	if (lt_live_put(table, &a, &replaced))
 		s->stats.out_of_memory++;

@@ -37,6 +37,8 @@ static const char usage_text[] =
 	"      --ringbuf-mb MB    BPF ring buffer size (default 64)\n"
 	"      --sample-bytes N   sample one block per N allocated bytes on average;\n"
 	"                         reports show unbiased estimates (see README)\n"
+	"      --native           in Python processes, native stacks also show the\n"
+	"                         Python lines that led to them (mixed stacks)\n"
 	"      --group traceback|lineno  Python objects by the whole traceback that\n"
 	"                         created them (default) or by the allocating line\n"
 	"      --unwind dwarf|fp  how stacks are walked: by each file's .eh_frame, which\n"
@@ -74,6 +76,7 @@ enum {
 	OPT_UNWIND_ROWS,
 	OPT_SYMBOL_CACHE,
 	OPT_GROUP,
+	OPT_NATIVE,
 };
 
 static const struct option long_options[] = {
@@ -97,6 +100,7 @@ static const struct option long_options[] = {
 	{ "self-test", no_argument, NULL, OPT_SELF_TEST },
 	{ "unwind", required_argument, NULL, OPT_UNWIND },
 	{ "group", required_argument, NULL, OPT_GROUP },
+	{ "native", no_argument, NULL, OPT_NATIVE },
 	{ "unwind-rows", required_argument, NULL, OPT_UNWIND_ROWS },
 	{ "symbol-cache-mb", required_argument, NULL, OPT_SYMBOL_CACHE },
 	{},
@@ -245,6 +249,9 @@ static int parse_one(struct lt_options *o, int c, const char *arg)
 			o->unwind_dwarf = false;
 		else
 			return fail("--unwind takes dwarf or fp", arg);
+		return 0;
+	case OPT_NATIVE:
+		o->py_native = true;
 		return 0;
 	case OPT_GROUP:
 		if (!strcmp(arg, "traceback"))

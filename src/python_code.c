@@ -21,6 +21,7 @@
 
 struct code_entry {
 	uint64_t code;
+	uint64_t fingerprint; /* of the header's name, file and table pointers */
 	const char *func, *file; /* interned */
 	int firstlineno;
 	uint8_t *table; /* NULL when the table could not be read */
@@ -153,6 +154,33 @@ static size_t code_header_len(const struct lt_py_version_info *info)
 	return (size_t)max + 8;
 }
 
+/* What tells one code object from another that later took its address. */
+static uint64_t header_fingerprint(const struct lt_py_version_info *info, const uint8_t *hdr)
+{
+	uint64_t h = (uint64_t)field_ptr(hdr, info->co_filename);
+	int32_t first;
+
+	memcpy(&first, hdr + info->co_firstlineno, sizeof(first));
+	h = h * 0x9e3779b97f4a7c15ULL ^ (uint64_t)field_ptr(hdr, info->co_name);
+	h = h * 0x9e3779b97f4a7c15ULL ^ (uint64_t)field_ptr(hdr, info->co_linetable);
+	return h * 0x9e3779b97f4a7c15ULL ^ (uint32_t)first;
+}
+
+/* A cached entry still describes the object at its address: code objects
+ * die and their memory is reused by others (imports make and drop many). */
+static bool still_valid(struct lt_py_reader *r, const struct code_entry *e)
+{
+	const struct lt_py_version_info *info = r->info;
+	uint8_t hdr[256];
+	size_t len = code_header_len(info);
+
+	if (len > sizeof(hdr) || lt_py_read(r->pid, e->code, hdr, len))
+		return false;
+	if (r->code_type && (uint64_t)field_ptr(hdr, LT_PY_OB_TYPE) != r->code_type)
+		return false;
+	return header_fingerprint(info, hdr) == e->fingerprint;
+}
+
 static int load_code(struct lt_py_reader *r, uint64_t code, struct code_entry **out)
 {
 	const struct lt_py_version_info *info = r->info;
@@ -173,6 +201,7 @@ static int load_code(struct lt_py_reader *r, uint64_t code, struct code_entry **
 	if (!e)
 		return -ENOMEM;
 	e->code = code;
+	e->fingerprint = header_fingerprint(info, hdr);
 	memcpy(&first, hdr + info->co_firstlineno, sizeof(first));
 	e->firstlineno = first;
 	e->func = read_name(r, (uint64_t)field_ptr(hdr, info->co_qualname >= 0 ?
@@ -193,11 +222,22 @@ static int find_code(struct lt_py_reader *r, uint64_t code, struct code_entry **
 	struct code_entry *e;
 	int err;
 
-	for (e = c->codes[b]; e; e = e->next)
-		if (e->code == code) {
+	for (struct code_entry **pe = &c->codes[b]; (e = *pe); pe = &e->next) {
+		if (e->code != code)
+			continue;
+		if (still_valid(r, e)) {
 			*out = e;
 			return 0;
 		}
+		/* Unlinked, not freed: its interned strings stay valid anyway. */
+		*pe = e->next;
+		free(e->table);
+		free(e);
+		c->ncodes--;
+		/* Lines remembered per (code, position) may be the old object's. */
+		memset(c->lines, 0, sizeof(c->lines));
+		break;
+	}
 	err = load_code(r, code, &e);
 	if (err)
 		return err;

@@ -109,10 +109,23 @@ static int resolve_traceback(struct lt_py_process *pp, uint32_t id, const struct
 	return 0;
 }
 
+int lt_py_process_traceback(struct lt_py_process *pp, const struct lt_py_frame *frames,
+			    uint32_t npy, uint32_t *id)
+{
+	bool is_new;
+	int err;
+
+	/* (code, pos) pairs are two words each: the stack store dedups them exactly. */
+	err = lt_stacks_intern(&pp->stacks, (const uint64_t *)frames, npy * 2, id, &is_new);
+	if (err || !is_new)
+		return err;
+	return resolve_traceback(pp, *id, frames, npy);
+}
+
 int lt_py_process_add(struct lt_py_process *pp, const struct lt_py_alloc_event *e, uint32_t npy)
 {
 	struct lt_live_alloc a = { 0 };
-	bool is_new, replaced;
+	bool replaced;
 	long t;
 	int err;
 
@@ -120,16 +133,9 @@ int lt_py_process_add(struct lt_py_process *pp, const struct lt_py_alloc_event *
 	t = type_index(pp, e->type);
 	if (t < 0)
 		return (int)t;
-	/* (code, pos) pairs are two words each: the stack store dedups them exactly. */
-	err = lt_stacks_intern(&pp->stacks, (const uint64_t *)e->frames, npy * 2, &a.stack_id,
-			       &is_new);
+	err = lt_py_process_traceback(pp, e->frames, npy, &a.stack_id);
 	if (err)
 		return err;
-	if (is_new) {
-		err = resolve_traceback(pp, a.stack_id, e->frames, npy);
-		if (err)
-			return err;
-	}
 	a.addr = e->addr;
 	a.size_bytes = e->size_bytes;
 	a.ts_ns = e->hdr.ts_ns;

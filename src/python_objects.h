@@ -56,6 +56,10 @@ int lt_py_process_init(struct lt_py_process *pp, pid_t pid, const struct lt_py_i
 void lt_py_process_free(struct lt_py_process *pp);
 /* A new object (npy frames of e are valid). Returns 0 or -ENOMEM. */
 int lt_py_process_add(struct lt_py_process *pp, const struct lt_py_alloc_event *e, uint32_t npy);
+/* The id of the traceback of frames (resolved now if new), for native
+ * allocations made under Python code (--native). Returns 0 or -ENOMEM. */
+int lt_py_process_traceback(struct lt_py_process *pp, const struct lt_py_frame *frames,
+			    uint32_t npy, uint32_t *id);
 /* An object's memory was released. */
 void lt_py_process_remove(struct lt_py_process *pp, uint64_t addr);
 

@@ -12,10 +12,12 @@
 #include "leaktrace.skel.h"
 #include "module_cache.h"
 #include "sampling.h"
+#include "python_objects.h"
 #include "symbolizer.h"
 
 struct stack_total {
 	uint32_t stack_id;
+	uint32_t py_id;  /* --native: Python traceback id + 1; 0 none */
 	uint64_t bytes;  /* estimates when sampling, else exact */
 	uint64_t allocs;
 	uint64_t sampled; /* blocks actually recorded */
@@ -118,7 +120,9 @@ static int by_sort_key(const void *a, const void *b)
 		return kx < ky ? 1 : -1;
 	if (tx != ty)
 		return tx < ty ? 1 : -1;
-	return (x->stack_id > y->stack_id) - (x->stack_id < y->stack_id);
+	if (x->stack_id != y->stack_id)
+		return (x->stack_id > y->stack_id) - (x->stack_id < y->stack_id);
+	return (x->py_id > y->py_id) - (x->py_id < y->py_id);
 }
 
 static void read_drops(struct lt_session *s, uint64_t *drops)
@@ -142,6 +146,57 @@ static void read_drops(struct lt_session *s, uint64_t *drops)
 	free(per_cpu);
 }
 
+/* The interpreter's eval loop: where Python frames go in a native stack. */
+static bool is_eval_loop(const struct lt_report_frame *f)
+{
+	return f->func && (!strncmp(f->func, "_PyEval_EvalFrame", 17) ||
+			   !strcmp(f->func, "PyEval_EvalFrameEx"));
+}
+
+/*
+ * --native: the Python frames that were running go where the native stack
+ * enters the eval loop, innermost eval frame first (all of them there: which
+ * C-level eval call ran which Python frames is not recorded).
+ */
+static int splice_python(struct lt_process *p, uint32_t py_id, struct lt_frame_list *list)
+{
+	const struct lt_py_traceback *tb;
+	struct lt_report_frame *grown;
+	uint32_t at = list->n;
+
+	if (!p->py || !py_id || py_id - 1 >= p->py->ntracebacks)
+		return 0;
+	tb = &p->py->tracebacks[py_id - 1];
+	if (!tb->nframes)
+		return 0;
+	for (uint32_t i = 0; i < list->n; i++) {
+		if (is_eval_loop(&list->v[i])) {
+			at = i;
+			break;
+		}
+	}
+	grown = realloc(list->v, (list->n + tb->nframes) * sizeof(*grown));
+	if (!grown)
+		return -ENOMEM;
+	list->v = grown;
+	list->capacity = list->n + tb->nframes;
+	memmove(&list->v[at + tb->nframes], &list->v[at], (list->n - at) * sizeof(*grown));
+	memset(&list->v[at], 0, tb->nframes * sizeof(*grown));
+	list->n += tb->nframes;
+	for (uint32_t i = 0; i < tb->nframes; i++) {
+		struct lt_report_frame *f = &list->v[at + i];
+
+		f->python = true;
+		f->build_id = "";
+		f->line = tb->frames[i].line;
+		f->func = strdup(tb->frames[i].func);
+		f->file = strdup(tb->frames[i].file);
+		if (!f->func || !f->file)
+			return -ENOMEM;
+	}
+	return 0;
+}
+
 static int symbolize_stack(struct lt_process *p, const struct stack_total *t, uint64_t now_ns,
 			   struct lt_report_stack *out)
 {
@@ -161,6 +216,8 @@ static int symbolize_stack(struct lt_process *p, const struct stack_total *t, ui
 		if (err)
 			break;
 	}
+	if (!err)
+		err = splice_python(p, t->py_id, &list);
 	/* Handed over even on error, so the report's cleanup frees them. */
 	out->frames = list.v;
 	out->nframes = list.n;
@@ -171,11 +228,66 @@ static int symbolize_stack(struct lt_process *p, const struct stack_total *t, ui
  * Sum live blocks per stack. Exited processes keep all they held at exit
  * (leaked at exit); live ones only blocks older than -o.
  */
+/*
+ * --native: blocks whose native stack is the same but whose Python
+ * traceback differs are different stacks. Those (stack, traceback) pairs
+ * get slots after the plain stacks, found through this index.
+ */
+struct mixed_index {
+	uint64_t *keys; /* (stack_id << 32 | py_id); 0 = empty (py_id is never 0 here) */
+	uint32_t *slots;
+	size_t cap, n;
+};
+
+static long mixed_slot(struct mixed_index *m, uint32_t stack_id, uint32_t py_id, bool add)
+{
+	uint64_t key = ((uint64_t)stack_id << 32) | py_id;
+	size_t i;
+
+	if (add && (m->n + 1) * 2 > m->cap) {
+		size_t cap = m->cap ? m->cap * 2 : 256;
+		uint64_t *keys = calloc(cap, sizeof(*keys));
+		uint32_t *slots = calloc(cap, sizeof(*slots));
+
+		if (!keys || !slots) {
+			free(keys);
+			free(slots);
+			return -ENOMEM;
+		}
+		for (size_t j = 0; j < m->cap; j++) {
+			if (!m->keys[j])
+				continue;
+			for (i = (m->keys[j] * 0x9e3779b97f4a7c15ULL >> 20) & (cap - 1); keys[i];
+			     i = (i + 1) & (cap - 1))
+				;
+			keys[i] = m->keys[j];
+			slots[i] = m->slots[j];
+		}
+		free(m->keys);
+		free(m->slots);
+		m->keys = keys;
+		m->slots = slots;
+		m->cap = cap;
+	}
+	if (!m->cap)
+		return -ENOENT;
+	for (i = (key * 0x9e3779b97f4a7c15ULL >> 20) & (m->cap - 1); m->keys[i];
+	     i = (i + 1) & (m->cap - 1))
+		if (m->keys[i] == key)
+			return m->slots[i];
+	if (!add)
+		return -ENOENT;
+	m->keys[i] = key;
+	m->slots[i] = (uint32_t)m->n;
+	return (long)m->n++;
+}
+
 static int build_group(struct lt_session *s, struct lt_process *p, struct lt_live_table *table,
 		       bool sampled, uint64_t now_ns, struct lt_report_group *g,
 		       struct summary_builder *summary)
 {
-	size_t nstacks = p->stacks.count, nused = 0, iter = 0, keep;
+	struct mixed_index mix = { 0 };
+	size_t nstacks = p->stacks.count, nslots, nused = 0, iter = 0, keep;
 	uint64_t min_age_ns = s->opts->min_age_ms * 1000000ULL;
 	uint64_t mean = sampled ? s->opts->sample_bytes : 0;
 	struct stack_total *totals;
@@ -187,26 +299,38 @@ static int build_group(struct lt_session *s, struct lt_process *p, struct lt_liv
 	g->sampled_allocs = table->count;
 	if (!table->count)
 		return 0;
-	totals = calloc(nstacks ? nstacks : 1, sizeof(*totals));
-	if (!totals)
-		return -ENOMEM;
+	/* Native heap entries keep a Python traceback id + 1 in pad (--native). */
+	while (p->py && sampled && (a = lt_live_next(table, &iter)))
+		if (a->pad && a->stack_id < nstacks && mixed_slot(&mix, a->stack_id, a->pad, true) < 0) {
+			err = -ENOMEM;
+			goto cleanup_mix;
+		}
+	iter = 0;
+	nslots = nstacks + mix.n;
+	totals = calloc(nslots ? nslots : 1, sizeof(*totals));
+	if (!totals) {
+		err = -ENOMEM;
+		goto cleanup_mix;
+	}
 	while ((a = lt_live_next(table, &iter))) {
 		double w = mean ? lt_sample_weight(a->size_bytes, mean) : 1.0;
 		struct stack_total *t;
+		size_t slot = a->stack_id;
 
-		if (a->stack_id < nstacks) {
-			totals[a->stack_id].all_bytes += w * (double)a->size_bytes;
-			totals[a->stack_id].all_allocs += w;
-		}
-		if (!p->exited && (a->ts_ns > now_ns || now_ns - a->ts_ns < min_age_ns))
-			continue;
 		if (a->stack_id >= nstacks)
 			continue;
-		t = &totals[a->stack_id];
+		if (mix.n && a->pad)
+			slot = nstacks + (size_t)mixed_slot(&mix, a->stack_id, a->pad, false);
+		totals[slot].all_bytes += w * (double)a->size_bytes;
+		totals[slot].all_allocs += w;
+		if (!p->exited && (a->ts_ns > now_ns || now_ns - a->ts_ns < min_age_ns))
+			continue;
+		t = &totals[slot];
 		if (!t->sampled) {
 			t->oldest_ts_ns = a->ts_ns;
 			nused++;
 		}
+		t->py_id = mix.n ? a->pad : 0;
 		t->stack_id = a->stack_id;
 		t->sampled++;
 		t->est_bytes += w * (double)a->size_bytes;
@@ -218,7 +342,7 @@ static int build_group(struct lt_session *s, struct lt_process *p, struct lt_liv
 	 * never add up to more than their process (exact without sampling). */
 	if (mean)
 		g->outstanding_bytes = g->outstanding_allocs = 0;
-	for (size_t i = 0; i < nstacks; i++) {
+	for (size_t i = 0; i < nslots; i++) {
 		totals[i].bytes = (uint64_t)llround(totals[i].est_bytes);
 		totals[i].allocs = (uint64_t)llround(totals[i].est_allocs);
 		if (mean) {
@@ -227,7 +351,7 @@ static int build_group(struct lt_session *s, struct lt_process *p, struct lt_liv
 		}
 	}
 	/* Compact the used entries, then order them. */
-	for (size_t i = 0, j = 0; i < nstacks; i++)
+	for (size_t i = 0, j = 0; i < nslots; i++)
 		if (totals[i].sampled)
 			totals[j++] = totals[i];
 	for (size_t i = 0; summary && i < nused; i++) {
@@ -253,6 +377,9 @@ static int build_group(struct lt_session *s, struct lt_process *p, struct lt_liv
 	}
 cleanup:
 	free(totals);
+cleanup_mix:
+	free(mix.keys);
+	free(mix.slots);
 	return err;
 }
 

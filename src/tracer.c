@@ -119,6 +119,7 @@ static int open_and_load(struct lt_session *s, bool lib_watch)
 	/* Wake at 1/8 full: room to spare while the consumer catches up. */
 	s->skel->rodata->wakeup_bytes = o->ringbuf_bytes / 8;
 	s->skel->rodata->dwarf_unwind = o->unwind_dwarf;
+	s->skel->rodata->python_native = o->py_native;
 	s->skel->rodata->report_all_exec_maps = o->unwind_dwarf;
 	/* Without unwinding by rules the maps stay (almost) empty. */
 	bpf_map__set_max_entries(s->skel->maps.unwind_rows, o->unwind_dwarf ? o->unwind_rows : 1);

@@ -131,7 +131,8 @@ def source_sites(name):
     try:
         with open(path) as f:
             for no, line in enumerate(f, 1):
-                m = re.search(r'/\*\s*site:\s*(\w+)\s*\*/', line)
+                m = re.search(r'/\*\s*site:\s*(\w+)\s*\*/', line) or \
+                    re.search(r'#\s*site:\s*(\w+)\s*$', line)
                 if m:
                     sites[m.group(1)] = no
     except OSError:
@@ -544,6 +545,15 @@ def validate_stack(s, where):
         w = '%s frame %d' % (where, i)
         if not isinstance(fr, dict):
             errs.append('%s: not an object' % w)
+            continue
+        if fr.get('lang') == 'python':
+            # A Python frame: function, file and line only.
+            if set(fr) != {'lang', 'func', 'file', 'line'}:
+                errs.append('%s: Python frame keys %s' % (w, sorted(fr)))
+            if not isinstance(fr.get('func'), str) or not isinstance(fr.get('file'), str):
+                errs.append('%s: bad Python func/file %r' % (w, fr))
+            if not (fr.get('line') is None or is_int(fr.get('line'))):
+                errs.append('%s: bad Python "line" %r' % (w, fr.get('line')))
             continue
         for key in ('func', 'file', 'module'):
             if key not in fr or not (fr[key] is None or isinstance(fr[key], str)):
@@ -1546,8 +1556,9 @@ def check_python_proc(proc, truth, *, within=0.02, key='objects'):
         expect(files == {'py_leaky.py'}, '%s: frames in files %s' % (site, files))
         expect(all(fr.get('lang') == 'python' for s in hits for fr in s['frames']),
                '%s: frames not marked "lang":"python"' % site)
+    churn_line = truth['churn_sites']['churn_item']
     for s in stacks:
-        expect(not any(fr['func'] == 'churn' or fr['line'] == truth['churn_sites']['churn_item']
+        expect(not any(fr['line'] == churn_line and os.path.basename(fr['file']) == 'py_leaky.py'
                        for fr in s['frames'][:1]), 'the churn line holds objects: %s' % s['frames'][:2])
 
 
@@ -1612,6 +1623,37 @@ def t_python_system_wide(ctx):
     check_python_proc(find_proc(final_report(p), pid=t.pid), truth, key='delta_objects')
     t.send('exit\n')
     t.wait(10)
+
+
+def t_python_native_mixed(ctx):
+    """--native: a leak in a C extension shows the C function (file:line) and, spliced in, the Python lines that called it."""
+    exe = '/usr/bin/python3.11'
+    if not os.access(exe, os.X_OK):
+        raise Skip('Debian python3.11 not installed')
+    ext_dir = os.path.join(ctx.args.progs, 'pyext')
+    script = os.path.join(SRC_PROGS, 'pyext', 'py_native.py')
+    c_sites, py_sites = source_sites('pyext/leakyext.c'), source_sites('pyext/py_native.py')
+    p = run_to_end(ctx, ['-T', '0', '--native', '--format', 'json', '-c', '%s %s %s' % (exe, script, ext_dir)])
+    expect(p.popen.returncode == 0, 'exit status %s%s' % (p.popen.returncode, tail(p)))
+    proc = find_proc(final_report(p), comm='python3.11')
+    hits = [s for s in proc['stacks'] if s['frames'] and s['frames'][0]['func'] == 'leak_block']
+    expect(len(hits) == 1, '%d stacks at leak_block (stacks: %s)' % (len(hits), describe(proc['stacks'])))
+    s = hits[0]
+    expect((s['bytes'], s['allocs']) == (9 * 777, 9), 'leak_block: %d bytes in %d, want %d in 9' % (
+        s['bytes'], s['allocs'], 9 * 777))
+    fr = s['frames']
+    expect(fr[0]['line'] == c_sites['leak_block'], 'leak_block line %r, want %d' % (fr[0]['line'], c_sites['leak_block']))
+    expect(fr[1]['func'] == 'leakyext_leak' and fr[1]['line'] == c_sites['leakyext_leak'],
+           'frames[1] is %r line %r, want leakyext_leak:%d' % (fr[1]['func'], fr[1]['line'], c_sites['leakyext_leak']))
+    py = [(f['func'], f['line']) for f in fr if f.get('lang') == 'python']
+    want = [('call_ext', py_sites['call_ext']), ('main', py_sites['main']), ('<module>', py_sites['module'])]
+    expect(py == want, 'Python frames %s, want %s' % (py, want))
+    first_py = next(i for i, f in enumerate(fr) if f.get('lang') == 'python')
+    expect(all(f.get('lang') != 'python' for f in fr[:first_py]) and first_py >= 2,
+           'Python frames not spliced after the C frames: %s' % [frame_name(f) for f in fr[:first_py + 3]])
+    expect(any(f['func'] == 'Py_RunMain' for f in fr[first_py:]) and fr[-1]['func'] == '_start',
+           'the native stack does not go on to Py_RunMain and _start after the Python frames: %s' %
+           [frame_name(f) for f in fr[first_py:]])
 
 
 def t_python_c_run(ctx):
@@ -1940,6 +1982,7 @@ SCENARIOS = [
     ('python_p_attach', t_python_p_attach),
     ('python_c_run', t_python_c_run),
     ('python_system_wide', t_python_system_wide),
+    ('python_native_mixed', t_python_native_mixed),
     ('ringbuf_overflow', t_ringbuf_overflow),
     ('sigkill_detaches', t_sigkill_detaches),
     ('err_nonexistent_pid', t_err_nonexistent_pid),
