@@ -174,6 +174,13 @@ static __always_inline __u64 heap_record_flags(void)
 		       BPF_RB_FORCE_WAKEUP : BPF_RB_NO_WAKEUP;
 }
 
+static __always_inline void fill_hdr(struct lt_event_hdr *h, __u32 kind, __u32 tgid)
+{
+	h->kind = kind;
+	h->tgid = tgid;
+	h->ts_ns = bpf_ktime_get_ns();
+}
+
 static __always_inline void count_drop(__u32 reason)
 {
 	__u64 *n = bpf_map_lookup_elem(&drops, &reason);
@@ -278,9 +285,7 @@ static __always_inline void emit_free(__u32 kind, __u16 func, __u64 addr, __u64 
 		count_drop(LT_DROP_RINGBUF_FREE);
 		return;
 	}
-	e->hdr.kind = kind;
-	e->hdr.tgid = id >> 32;
-	e->hdr.ts_ns = bpf_ktime_get_ns();
+	fill_hdr(&e->hdr, kind, id >> 32);
 	e->tid = (__u32)id;
 	e->func = func;
 	e->pad = 0;
@@ -339,9 +344,7 @@ static __always_inline void emit_alloc(void *ctx, __u32 kind, __u16 func, __u64 
 				      walk_user_stack(ctx, e->frames)) * sizeof(__u64);
 	if (stack_bytes > (long)sizeof(e->frames))
 		stack_bytes = sizeof(e->frames);
-	e->hdr.kind = kind;
-	e->hdr.tgid = id >> 32;
-	e->hdr.ts_ns = bpf_ktime_get_ns();
+	fill_hdr(&e->hdr, kind, id >> 32);
 	e->tid = (__u32)id;
 	e->func = func;
 	e->nframes = stack_bytes / sizeof(__u64);
@@ -521,9 +524,7 @@ static __always_inline void emit_task(__u32 kind, __u32 tgid, __u32 other_tgid,
 		count_drop(LT_DROP_RINGBUF_TASK);
 		return;
 	}
-	e->hdr.kind = kind;
-	e->hdr.tgid = tgid;
-	e->hdr.ts_ns = bpf_ktime_get_ns();
+	fill_hdr(&e->hdr, kind, tgid);
 	e->other_tgid = other_tgid;
 	e->pad = 0;
 	bpf_probe_read_kernel_str(e->comm, sizeof(e->comm), task->comm);
@@ -565,9 +566,7 @@ int BPF_PROG(on_exec, struct task_struct *task, pid_t old_pid, struct linux_binp
 		count_drop(LT_DROP_RINGBUF_TASK);
 		return 0;
 	}
-	e->task.hdr.kind = LT_EV_EXEC;
-	e->task.hdr.tgid = tgid;
-	e->task.hdr.ts_ns = bpf_ktime_get_ns();
+	fill_hdr(&e->task.hdr, LT_EV_EXEC, tgid);
 	e->task.other_tgid = 0;
 	e->task.pad = 0;
 	bpf_probe_read_kernel_str(e->task.comm, sizeof(e->task.comm), task->comm);
@@ -636,9 +635,7 @@ static __always_inline void emit_exit_maps(struct task_struct *task, __u32 tgid)
 	bpf_iter_task_vma_destroy(&it);
 	if (!n)
 		return;
-	e->hdr.kind = LT_EV_EXIT_MAPS;
-	e->hdr.tgid = tgid;
-	e->hdr.ts_ns = bpf_ktime_get_ns();
+	fill_hdr(&e->hdr, LT_EV_EXIT_MAPS, tgid);
 	e->count = n;
 	e->pad = 0;
 	if (n > LT_EXIT_MAPS_MAX)
@@ -740,9 +737,7 @@ int BPF_PROG(on_mmap_file, struct pt_regs *regs, long id)
 	}
 	/* Report each file once; userspace attaches and keeps the entry. */
 	bpf_map_update_elem(&known_files, &key, &one, BPF_NOEXIST);
-	e->hdr.kind = LT_EV_LIB_MAP;
-	e->hdr.tgid = tgid;
-	e->hdr.ts_ns = bpf_ktime_get_ns();
+	fill_hdr(&e->hdr, LT_EV_LIB_MAP, tgid);
 	e->dev = key.dev;
 	e->ino = key.ino;
 	bpf_ringbuf_submit(e, BPF_RB_FORCE_WAKEUP);

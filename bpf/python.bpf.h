@@ -206,9 +206,7 @@ int BPF_KRETPROBE(py_alloc_return, __u64 obj)
 	npy = py_walk_frames(l);
 	if (npy > LT_PY_MAX_FRAMES)
 		npy = LT_PY_MAX_FRAMES;
-	e->hdr.kind = LT_EV_PY_ALLOC;
-	e->hdr.tgid = tgid;
-	e->hdr.ts_ns = bpf_ktime_get_ns();
+	fill_hdr(&e->hdr, LT_EV_PY_ALLOC, tgid);
 	e->tid = (__u32)bpf_get_current_pid_tgid();
 	e->func = call.func;
 	e->npy = npy;

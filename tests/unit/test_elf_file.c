@@ -16,6 +16,8 @@
 
 #include <cmocka.h>
 
+#include "test_files.h"
+
 #include "elf_file.h"
 #include "proc_maps.h"
 
@@ -37,35 +39,7 @@ struct fixture {
 	struct lt_elf_file *ef;
 };
 
-static unsigned char *slurp(const char *path, size_t *len)
-{
-	struct stat st;
-	unsigned char *buf;
-	int fd = open(path, O_RDONLY);
 
-	if (fd < 0)
-		return NULL;
-	if (fstat(fd, &st) || !(buf = malloc((size_t)st.st_size + 1))) {
-		close(fd);
-		return NULL;
-	}
-	if (read(fd, buf, (size_t)st.st_size) != st.st_size) {
-		free(buf);
-		buf = NULL;
-	}
-	*len = (size_t)st.st_size;
-	close(fd);
-	return buf;
-}
-
-static void write_file(const char *path, const void *buf, size_t len)
-{
-	int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC, 0600);
-
-	assert_true(fd >= 0);
-	assert_int_equal(write(fd, buf, len), (ssize_t)len);
-	assert_int_equal(close(fd), 0);
-}
 
 static int setup(void **state)
 {
@@ -81,7 +55,7 @@ static int setup(void **state)
 	}
 	snprintf(f->path, sizeof(f->path), "%s/symbols_fixture", dir);
 	snprintf(f->tmpdir, sizeof(f->tmpdir), "/tmp/lt_elf_test.XXXXXX");
-	f->bytes = slurp(f->path, &f->len);
+	f->bytes = test_slurp(f->path, &f->len);
 	if (!f->bytes || !mkdtemp(f->tmpdir) || lt_elf_open_path(f->path, &f->ef)) {
 		fprintf(stderr, "cannot load fixture %s\n", f->path);
 		free(f->bytes);
@@ -233,7 +207,7 @@ static void test_deleted_file(void **state)
 	char path[PATH_MAX + 32];
 
 	snprintf(path, sizeof(path), "%s/copy", f->tmpdir);
-	write_file(path, f->bytes, f->len);
+	test_write_file(path, f->bytes, f->len, 0600);
 	assert_int_equal(lt_elf_open_path(path, &ef), 0);
 	assert_int_equal(unlink(path), 0);
 	alpha = find(ef, "lt_fixture_alpha");
@@ -348,7 +322,7 @@ static void expect_rejected(struct fixture *f, const void *buf, size_t len)
 	char path[PATH_MAX + 32];
 
 	snprintf(path, sizeof(path), "%s/corrupt", f->tmpdir);
-	write_file(path, buf, len);
+	test_write_file(path, buf, len, 0600);
 	assert_int_equal(lt_elf_open_path(path, &ef), -ENOEXEC);
 	assert_null(ef);
 	unlink(path);
@@ -448,7 +422,7 @@ static void test_corrupt_dwarf_strings(void **state)
 		memcpy(copy, f->bytes, f->len);
 		assert_int_equal(copy[last], 0);
 		memset(copy + last - 7, 'X', 8);
-		write_file(path, copy, f->len);
+		test_write_file(path, copy, f->len, 0600);
 		assert_int_equal(lt_elf_open_path(path, &ef), 0);
 		alpha = find(ef, "lt_fixture_alpha");
 		assert_int_equal(lt_elf_source_line(ef, alpha.vaddr, &file, &line), -ENOENT);
@@ -493,7 +467,7 @@ static void test_corrupt_mutations(void **state)
 			pos = (size_t)rand() % f->len;
 			copy[pos] = (unsigned char)rand();
 		}
-		write_file(path, copy, f->len);
+		test_write_file(path, copy, f->len, 0600);
 		err = lt_elf_open_path(path, &ef);
 		if (err) {
 			assert_int_equal(err, -ENOEXEC);

@@ -21,6 +21,8 @@
 
 #include <cmocka.h>
 
+#include "test_files.h"
+
 #include "elf_file.h"
 #include "module_cache.h"
 
@@ -75,39 +77,17 @@ static int teardown(void **state)
 	return 0;
 }
 
-static unsigned char *slurp(const char *path, size_t *len)
-{
-	unsigned char *buf;
-	struct stat st;
-	int fd = open(path, O_RDONLY | O_CLOEXEC);
 
-	assert_true(fd >= 0);
-	assert_int_equal(fstat(fd, &st), 0);
-	buf = malloc((size_t)st.st_size);
-	assert_non_null(buf);
-	assert_int_equal(read(fd, buf, (size_t)st.st_size), st.st_size);
-	close(fd);
-	*len = (size_t)st.st_size;
-	return buf;
-}
-
-static void write_file(const char *path, const void *buf, size_t len)
-{
-	int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0700);
-
-	assert_true(fd >= 0);
-	assert_int_equal(write(fd, buf, len), (ssize_t)len);
-	assert_int_equal(close(fd), 0);
-}
 
 /* A copy of src in the temp dir: same contents, another inode. */
 static void copy_to(const struct fixture *f, const char *src, const char *name, char *out)
 {
 	size_t len;
-	unsigned char *buf = slurp(src, &len);
+	unsigned char *buf = test_slurp(src, &len);
 
+	assert_non_null(buf);
 	snprintf(out, PATH_MAX, "%s/%s", f->tmpdir, name);
-	write_file(out, buf, len);
+	test_write_file(out, buf, len, 0700);
 	free(buf);
 }
 
@@ -133,13 +113,14 @@ static void copy_without_build_id(const struct fixture *f, const char *src, cons
 	memcpy(needle, "GNU", 4);
 	for (size_t i = 0; i < n; i++)
 		needle[4 + i] = (unsigned char)(hex_digit(id[2 * i]) << 4 | hex_digit(id[2 * i + 1]));
-	buf = slurp(src, &len);
+	buf = test_slurp(src, &len);
+	assert_non_null(buf);
 	hit = memmem(buf, len, needle, 4 + n);
 	assert_non_null(hit);
 	/* namesz, descsz, type, then the name: the type is just before it. */
 	memset(hit - 4, 0, 4);
 	snprintf(out, PATH_MAX, "%s/%s", f->tmpdir, name);
-	write_file(out, buf, len);
+	test_write_file(out, buf, len, 0700);
 	free(buf);
 	fd = open(out, O_RDONLY | O_CLOEXEC);
 	assert_int_equal(lt_elf_read_build_id(fd, id), 0);
@@ -376,7 +357,7 @@ static void test_not_elf(void **state)
 	struct lt_module *mod;
 
 	snprintf(path, sizeof(path), "%s/text", f->tmpdir);
-	write_file(path, "not an ELF file\n", 16);
+	test_write_file(path, "not an ELF file\n", 16, 0700);
 	mod = module_of(f, path);
 	assert_null(lt_module_elf(mod));
 	assert_null(lt_module_elf(mod));

@@ -16,6 +16,8 @@
 
 #include <cmocka.h>
 
+#include "test_files.h"
+
 #include "elf_file.h"
 #include "unwind_table.h"
 
@@ -46,35 +48,7 @@ struct fixture {
 	struct lt_unwind_table table;
 };
 
-static unsigned char *slurp(const char *path, size_t *len)
-{
-	struct stat st;
-	unsigned char *buf;
-	int fd = open(path, O_RDONLY);
 
-	if (fd < 0)
-		return NULL;
-	if (fstat(fd, &st) || !(buf = malloc((size_t)st.st_size + 1))) {
-		close(fd);
-		return NULL;
-	}
-	if (read(fd, buf, (size_t)st.st_size) != st.st_size) {
-		free(buf);
-		buf = NULL;
-	}
-	*len = (size_t)st.st_size;
-	close(fd);
-	return buf;
-}
-
-static void write_file(const char *path, const void *buf, size_t len)
-{
-	int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC, 0600);
-
-	assert_true(fd >= 0);
-	assert_int_equal(write(fd, buf, len), (ssize_t)len);
-	assert_int_equal(close(fd), 0);
-}
 
 static int build_path(const char *path, struct lt_unwind_table *t)
 {
@@ -102,7 +76,7 @@ static int setup(void **state)
 	}
 	snprintf(f->path, sizeof(f->path), "%s/cfi_fixture", dir);
 	snprintf(f->tmpdir, sizeof(f->tmpdir), "/tmp/lt_unwind_test.XXXXXX");
-	f->bytes = slurp(f->path, &f->len);
+	f->bytes = test_slurp(f->path, &f->len);
 	if (!f->bytes || !mkdtemp(f->tmpdir) || lt_elf_open_path(f->path, &f->ef) ||
 	    build_path(f->path, &f->table)) {
 		fprintf(stderr, "cannot load fixture %s\n", f->path);
@@ -454,7 +428,7 @@ static int build_bytes(struct fixture *f, const void *buf, size_t len)
 	int err;
 
 	snprintf(path, sizeof(path), "%s/input", f->tmpdir);
-	write_file(path, buf, len);
+	test_write_file(path, buf, len, 0600);
 	err = build_path(path, &t);
 	unlink(path);
 	if (err) {

@@ -27,8 +27,12 @@ import signal
 import subprocess
 import sys
 import tempfile
-import threading
 import time
+
+# No __pycache__ in the source tree from importing bench_child.
+sys.dont_write_bytecode = True
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from bench_child import BenchError, Child, make_log  # noqa: E402
 
 TRACEFS = "/sys/kernel/tracing"
 GROUP = "ltbench"
@@ -36,117 +40,7 @@ SAMPLE_BYTES = 524288
 ATTACH_TIMEOUT = 60.0
 EXIT_TIMEOUT = 60.0
 
-
-class BenchError(Exception):
-    pass
-
-
-def log(msg):
-    print("bench: " + msg, file=sys.stderr, flush=True)
-
-
-# ---------------------------------------------------------------- children
-
-class Child:
-    """A child process whose output lines are collected by reader threads and
-    whose rusage is taken with wait4 (CPU seconds, peak RSS)."""
-
-    def __init__(self, argv, name, ready=None, ready_stream="stderr",
-                 stdout_path=None):
-        self.name = name
-        self.lines = {"stdout": [], "stderr": []}
-        self.ready_re = re.compile(ready) if ready else None
-        self.ready_stream = ready_stream
-        self.ready_event = threading.Event()
-        self.eof = {"stdout": threading.Event(), "stderr": threading.Event()}
-        self.rusage = None
-        self.status = None
-        self.started = time.monotonic()
-        stdout = subprocess.PIPE
-        self._stdout_file = None
-        if stdout_path:
-            self._stdout_file = open(stdout_path, "wb")
-            stdout = self._stdout_file
-            self.eof["stdout"].set()
-        self.proc = subprocess.Popen(argv, stdin=subprocess.DEVNULL,
-                                     stdout=stdout, stderr=subprocess.PIPE)
-        self.pid = self.proc.pid
-        self._threads = []
-        for stream in ("stdout", "stderr"):
-            f = getattr(self.proc, stream)
-            if f is None:
-                continue
-            t = threading.Thread(target=self._read, args=(stream, f),
-                                 daemon=True)
-            t.start()
-            self._threads.append(t)
-
-    def _read(self, stream, f):
-        for raw in iter(f.readline, b""):
-            line = raw.decode("utf-8", "replace").rstrip("\n")
-            self.lines[stream].append(line)
-            if (self.ready_re and stream == self.ready_stream
-                    and self.ready_re.search(line)):
-                self.ready_event.set()
-        f.close()
-        self.eof[stream].set()
-
-    def wait_ready(self, timeout):
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            if self.ready_event.wait(0.05):
-                return
-            if self.poll() is not None:
-                break
-        raise BenchError("%s did not get ready (status %s): %s" % (
-            self.name, self.status, self.tail()))
-
-    def tail(self, n=6):
-        lines = self.lines["stderr"][-n:] or self.lines["stdout"][-n:]
-        return " | ".join(lines) if lines else "(no output)"
-
-    def poll(self):
-        if self.status is not None:
-            return self.status
-        pid, status, ru = os.wait4(self.pid, os.WNOHANG)
-        if pid == 0:
-            return None
-        self._reaped(status, ru)
-        return self.status
-
-    def _reaped(self, status, ru):
-        self.rusage = ru
-        self.status = os.waitstatus_to_exitcode(status)
-        self.proc.returncode = self.status  # wait4 reaped it, not Popen
-        self.ended = time.monotonic()
-        for t in self._threads:
-            t.join(5)
-        if self._stdout_file:
-            self._stdout_file.close()
-
-    def wait(self, timeout):
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            if self.poll() is not None:
-                return self.status
-            time.sleep(0.02)
-        return None
-
-    def signal(self, sig):
-        if self.status is None:
-            try:
-                os.kill(self.pid, sig)
-            except ProcessLookupError:
-                pass
-
-    def end(self):
-        """Ends it for good (SIGINT, then SIGKILL) and reaps it."""
-        if self.poll() is not None:
-            return
-        self.signal(signal.SIGINT)
-        if self.wait(15) is None:
-            self.signal(signal.SIGKILL)
-            self.wait(15)
+log = make_log("bench: ")
 
 
 class Bench:
@@ -181,10 +75,10 @@ class Bench:
         """SIGUSR1 (go), then waits for its result line. The result is marked
         disturbed when another process held uprobes before or after it."""
         disturbed = self.wait_quiet()
-        churn.signal(signal.SIGUSR1)
+        churn.send(signal.SIGUSR1)
         st = churn.wait(self.args.seconds + EXIT_TIMEOUT)
         if st is None:
-            churn.end()
+            churn.end(signal.SIGINT)
             raise BenchError("churn_bench did not finish")
         churn.eof["stdout"].wait(5)
         if st != 0:
@@ -210,9 +104,9 @@ class Bench:
             tracer.wait_ready(ATTACH_TIMEOUT)
             return self.finish_churn(churn)
         finally:
-            tracer.signal(signal.SIGINT)
+            tracer.send(signal.SIGINT)
             if tracer.wait(EXIT_TIMEOUT) is None:
-                tracer.end()
+                tracer.end(signal.SIGINT)
                 raise BenchError("%s did not exit within %d s of SIGINT" % (name, EXIT_TIMEOUT))
 
     def run_leaktrace(self, threads, extra):
@@ -289,10 +183,10 @@ class Bench:
             if not os.path.exists(path):
                 path = os.path.realpath("/lib/x86_64-linux-gnu/libc.so.6")
         finally:
-            lt.end()
-            churn.signal(signal.SIGTERM)
+            lt.end(signal.SIGINT)
+            churn.send(signal.SIGTERM)
             churn.wait(10)
-            churn.end()
+            churn.end(signal.SIGINT)
         return path, sites["malloc"][1], sites["free"][1]
 
     # ---------------------------------------------------------- tracefs
@@ -437,7 +331,7 @@ class Bench:
 
     def cleanup(self):
         for c in self.children:
-            c.end()
+            c.end(signal.SIGINT)
         if self.events_defined:
             self.remove_events()
             for name, val in (("buffer_size_kb", self.saved_buffer_kb),

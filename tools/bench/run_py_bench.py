@@ -30,120 +30,21 @@ import statistics
 import subprocess
 import sys
 import tempfile
-import threading
 import time
 
 HERE = os.path.dirname(os.path.abspath(__file__))
+# No __pycache__ in the source tree from importing bench_child.
+sys.dont_write_bytecode = True
+sys.path.insert(0, HERE)
+from bench_child import BenchError, Child, make_log  # noqa: E402
+
 REPO = os.path.dirname(os.path.dirname(HERE))
 ATTACH_TIMEOUT = 60.0
 EXIT_TIMEOUT = 60.0
 READY_TIMEOUT = 30.0
 MODES = ("untraced", "tracemalloc", "leaktrace")
 
-
-class BenchError(Exception):
-    pass
-
-
-def log(msg):
-    print("py-bench: " + msg, file=sys.stderr, flush=True)
-
-
-class Child:
-    """A child whose stdout and stderr lines are collected by reader threads;
-    reaped with wait4 (for its rusage)."""
-
-    def __init__(self, argv, name, ready=None, ready_stream="stderr"):
-        self.name = name
-        self.lines = {"stdout": [], "stderr": []}
-        self.ready_re = re.compile(ready) if ready else None
-        self.ready_stream = ready_stream
-        self.ready_event = threading.Event()
-        self.status = None
-        self.rusage = None
-        self.started = time.monotonic()
-        self.ended = None
-        self.proc = subprocess.Popen(argv, stdin=subprocess.DEVNULL,
-                                     stdout=subprocess.PIPE, stderr=subprocess.PIPE)
-        self.pid = self.proc.pid
-        self.threads = []
-        for stream in ("stdout", "stderr"):
-            t = threading.Thread(target=self._read,
-                                 args=(stream, getattr(self.proc, stream)), daemon=True)
-            t.start()
-            self.threads.append(t)
-
-    def _read(self, stream, f):
-        for raw in iter(f.readline, b""):
-            line = raw.decode("utf-8", "replace").rstrip("\n")
-            self.lines[stream].append(line)
-            if self.ready_re and stream == self.ready_stream and self.ready_re.search(line):
-                self.ready_event.set()
-        f.close()
-
-    def wait_ready(self, timeout):
-        """Waits for the ready line; BenchError when the child exits first
-        or the time runs out."""
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            if self.ready_event.wait(0.05):
-                return
-            if self.poll() is not None:
-                # Its last lines may still be in the reader threads.
-                for t in self.threads:
-                    t.join(2)
-                if self.ready_event.is_set():
-                    return
-                raise BenchError("%s exited with %s before it was ready: %s" % (
-                    self.name, self.status, self.tail()))
-        raise BenchError("%s not ready within %.0f s: %s" % (self.name, timeout, self.tail()))
-
-    def tail(self, n=6):
-        lines = self.lines["stderr"][-n:] or self.lines["stdout"][-n:]
-        return " | ".join(lines) if lines else "(no output)"
-
-    def poll(self):
-        if self.status is not None:
-            return self.status
-        try:
-            pid, status, ru = os.wait4(self.pid, os.WNOHANG)
-        except ChildProcessError:
-            pid, status, ru = self.pid, 0, None
-        if pid == 0:
-            return None
-        self.rusage = ru
-        self.status = os.waitstatus_to_exitcode(status) if hasattr(
-            os, "waitstatus_to_exitcode") else (status >> 8 if os.WIFEXITED(status)
-                                                else -os.WTERMSIG(status))
-        self.proc.returncode = self.status  # reaped by wait4, not by Popen
-        self.ended = time.monotonic()
-        for t in self.threads:
-            t.join(5)
-        return self.status
-
-    def wait(self, timeout):
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            if self.poll() is not None:
-                return self.status
-            time.sleep(0.02)
-        return None
-
-    def send(self, sig):
-        if self.poll() is None:
-            try:
-                os.kill(self.pid, sig)
-            except ProcessLookupError:
-                pass
-
-    def end(self, first=signal.SIGTERM):
-        """Ends it for good (first, then SIGKILL) and reaps it."""
-        if self.poll() is not None:
-            return
-        self.send(first)
-        if self.wait(15) is None:
-            self.send(signal.SIGKILL)
-            self.wait(15)
+log = make_log("py-bench: ")
 
 
 class Bench:
