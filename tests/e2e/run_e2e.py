@@ -1566,7 +1566,8 @@ def t_python_p_attach(ctx):
     """Python 3.8-3.13 (every interpreter found): -p on a running script; leaking types within 2 %, churn zero, exact tracebacks; objgraph agrees (Debian 3.11)."""
     found = pythons_found()
     expect(found, 'no CPython 3.8-3.13 found')
-    log('Pythons found: %s' % ', '.join(n for n, _ in found))
+    # Always shown: which interpreters this run covered.
+    print('  Pythons found: %s' % ', '.join(n for n, _ in found), flush=True)
     for name, exe in found:
         # Scaled up: CPython parks up to 80 freed dicts in a free list, never
         # released, so they still look alive; against 6000 that is within 2 %.

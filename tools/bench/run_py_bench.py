@@ -122,6 +122,7 @@ class Bench:
             raise BenchError("leaktrace wrote no report to %s" % out)
         stats = final.get("stats", {}) if isinstance(final, dict) else {}
         res.update(lost=stats.get("lost_events"), seen=stats.get("alloc_events"),
+                   py_seen=stats.get("py_alloc_events"),
                    lt_cpu=lt.rusage.ru_utime + lt.rusage.ru_stime if lt.rusage else None,
                    lt_rss_kb=lt.rusage.ru_maxrss if lt.rusage else None,
                    life=lt.ended - lt.started)
@@ -220,9 +221,9 @@ def print_table(pythons, versions, cells, errors, args):
     if lt_rows:
         print()
         for py, r in lt_rows:
-            print("leaktrace on %s: alloc events %s, lost events %s, CPU %s s of %.1f s "
-                  "alive, peak RSS %s MiB" % (
-                      py, r.get("seen", "?"), r.get("lost", "?"),
+            print("leaktrace on %s: Python objects seen created %s, native allocations %s, "
+                  "lost events %s, CPU %s s of %.1f s alive, peak RSS %s MiB" % (
+                      py, r.get("py_seen", "?"), r.get("seen", "?"), r.get("lost", "?"),
                       "%.2f" % r["lt_cpu"] if r.get("lt_cpu") is not None else "?",
                       r.get("life") or 0,
                       "%.1f" % (r["lt_rss_kb"] / 1024.0) if r.get("lt_rss_kb") else "?"))
