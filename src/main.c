@@ -87,23 +87,36 @@ static void forget_exited(struct lt_session *s)
 static int emit_report(struct lt_session *s, bool final)
 {
 	struct lt_report r;
-	int err = lt_report_build(s, final, &r);
+	int err = lt_report_build(s, final, &r), werr = 0;
 
 	if (err) {
 		fprintf(stderr, "leaktrace: cannot build report: %s\n", strerror(-err));
 		return err;
 	}
-	if (s->opts->format == LT_FORMAT_JSON)
+	switch (s->opts->format) {
+	case LT_FORMAT_JSON:
 		lt_report_write_json(s->out, &r);
-	else
+		break;
+	/* Profiles (one flame graph, one pprof file) show the final report only. */
+	case LT_FORMAT_FOLDED:
+		if (final)
+			lt_report_write_folded(s->out, &r);
+		break;
+	case LT_FORMAT_PPROF:
+		if (final)
+			werr = lt_report_write_pprof(s->out, &r);
+		break;
+	default:
 		lt_report_write_text(s->out, &r);
+		break;
+	}
 	if (r.lost_events > s->lost_reported) {
 		fprintf(stderr, "leaktrace: warning: %llu events lost so far (ring buffer full; try --ringbuf-mb)\n",
 			(unsigned long long)r.lost_events);
 		s->lost_reported = r.lost_events;
 	}
 	lt_report_free(&r);
-	if (ferror(s->out)) {
+	if (werr || ferror(s->out)) {
 		fprintf(stderr, "leaktrace: cannot write the report\n");
 		return -EIO;
 	}

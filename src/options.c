@@ -10,6 +10,7 @@
 #include <string.h>
 
 #include "symbol_cache.h"
+#include "trend.h"
 
 #define LT_VERSION "0.1.0"
 
@@ -32,7 +33,11 @@ static const char usage_text[] =
 	"  -Z, --max-size BYTES   ignore allocations larger than BYTES\n"
 	"      --sort bytes|count order stacks by outstanding bytes (default) or count\n"
 	"      --mmap             also trace anonymous mmap/munmap (reported separately)\n"
-	"      --format text|json text (default) or one JSON object per report per line\n"
+	"      --format text|json|folded|pprof\n"
+	"                         text (default), one JSON object per report per line,\n"
+	"                         folded stacks for flame graphs, or a gzipped pprof\n"
+	"                         profile (needs -w FILE); folded and pprof write the\n"
+	"                         final report only\n"
 	"  -w, --output FILE      write reports to FILE instead of stdout\n"
 	"      --ringbuf-mb MB    BPF ring buffer size (default 64)\n"
 	"      --sample-bytes N   sample one block per N allocated bytes on average;\n"
@@ -51,6 +56,8 @@ static const char usage_text[] =
 	"                         memory for parsed symbol tables and debug info\n"
 	"                         (estimated; default 512): past it the least recently\n"
 	"                         used files are dropped, and parsed again if needed\n"
+	"      --trend-window K   leak verdicts look at the last K reports\n"
+	"                         (default 8, 4..64; see README, Leak verdicts)\n"
 	"  -v, --verbose          say what is attached where\n"
 	"      --self-test        show where each probe goes in the libc of -p PID (or\n"
 	"                         leaktrace's own) and -O files, and what it costs\n"
@@ -77,6 +84,7 @@ enum {
 	OPT_SYMBOL_CACHE,
 	OPT_GROUP,
 	OPT_NATIVE,
+	OPT_TREND_WINDOW,
 };
 
 static const struct option long_options[] = {
@@ -103,6 +111,7 @@ static const struct option long_options[] = {
 	{ "native", no_argument, NULL, OPT_NATIVE },
 	{ "unwind-rows", required_argument, NULL, OPT_UNWIND_ROWS },
 	{ "symbol-cache-mb", required_argument, NULL, OPT_SYMBOL_CACHE },
+	{ "trend-window", required_argument, NULL, OPT_TREND_WINDOW },
 	{},
 };
 
@@ -168,6 +177,7 @@ static void set_defaults(struct lt_options *o)
 	o->unwind_dwarf = true;
 	o->unwind_rows = LT_DEFAULT_UNWIND_ROWS;
 	o->symbol_cache_bytes = (uint64_t)LT_SYMBOL_CACHE_DEFAULT_MB << 20;
+	o->trend_window = LT_TREND_DEFAULT_WINDOW;
 }
 
 static int parse_one(struct lt_options *o, int c, const char *arg)
@@ -233,8 +243,12 @@ static int parse_one(struct lt_options *o, int c, const char *arg)
 			o->format = LT_FORMAT_TEXT;
 		else if (!strcmp(arg, "json"))
 			o->format = LT_FORMAT_JSON;
+		else if (!strcmp(arg, "folded"))
+			o->format = LT_FORMAT_FOLDED;
+		else if (!strcmp(arg, "pprof"))
+			o->format = LT_FORMAT_PPROF;
 		else
-			return fail("--format takes text or json", arg);
+			return fail("--format takes text, json, folded or pprof", arg);
 		return 0;
 	case OPT_SAMPLE:
 		/* Gaps are computed as mean * 2^20 at most in 64 bits. */
@@ -275,6 +289,11 @@ static int parse_one(struct lt_options *o, int c, const char *arg)
 		if (parse_u64(arg, &v) || v == 0 || v > (1u << 20))
 			return fail("--symbol-cache-mb takes 1..1048576", arg);
 		o->symbol_cache_bytes = v << 20;
+		return 0;
+	case OPT_TREND_WINDOW:
+		if (parse_u64(arg, &v) || v < LT_TREND_MIN_SAMPLES || v > LT_TREND_MAX_WINDOW)
+			return fail("--trend-window takes 4..64", arg);
+		o->trend_window = (uint32_t)v;
 		return 0;
 	}
 	return -EINVAL;
@@ -324,6 +343,9 @@ int lt_options_parse(int argc, char **argv, struct lt_options *o)
 		return fail("-c and -p cannot be combined", o->command);
 	if (o->min_size > o->max_size)
 		return fail("-z is larger than -Z", "");
+	/* Binary, one profile per file: not for a terminal or a pipe of reports. */
+	if (o->format == LT_FORMAT_PPROF && !o->output_path)
+		return fail("--format pprof needs -w FILE", "");
 	return 0;
 }
 

@@ -8,7 +8,7 @@
 #include <stdint.h>
 #include <sys/types.h>
 
-enum lt_format { LT_FORMAT_TEXT, LT_FORMAT_JSON };
+enum lt_format { LT_FORMAT_TEXT, LT_FORMAT_JSON, LT_FORMAT_FOLDED, LT_FORMAT_PPROF };
 enum lt_sort { LT_SORT_BYTES, LT_SORT_COUNT };
 
 /* 8 bytes each: 16 MiB of kernel memory, room for ~60 libc-sized files. */
@@ -38,6 +38,7 @@ struct lt_options {
 	bool py_native;         /* --native: Python frames in native stacks */
 	uint32_t unwind_rows;   /* --unwind-rows, default LT_DEFAULT_UNWIND_ROWS */
 	uint64_t symbol_cache_bytes; /* --symbol-cache-mb, default LT_SYMBOL_CACHE_DEFAULT_MB */
+	uint32_t trend_window;  /* --trend-window, default LT_TREND_DEFAULT_WINDOW */
 	int verbose;            /* -v */
 	bool self_test;         /* --self-test: show probe placement and exit */
 };

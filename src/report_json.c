@@ -43,6 +43,19 @@ static void write_frames(FILE *out, const struct lt_report_stack *st)
 	fputc(']', out);
 }
 
+/* ,"KEY":slope,"verdict":"..." where tracked; the slope is null while unknown. */
+static void write_verdict(FILE *out, const char *key, enum lt_verdict v, double slope)
+{
+	if (v == LT_VERDICT_NONE)
+		return;
+	fprintf(out, ",\"%s\":", key);
+	if (v == LT_VERDICT_UNKNOWN)
+		fputs("null", out);
+	else
+		lt_json_double(out, slope);
+	fprintf(out, ",\"verdict\":\"%s\"", lt_verdict_name(v));
+}
+
 static void write_stacks(FILE *out, const struct lt_report_group *g)
 {
 	fputs("\"stacks\":[", out);
@@ -56,6 +69,7 @@ static void write_stacks(FILE *out, const struct lt_report_group *g)
 			fprintf(out, "\"processes\":%u,", st->processes);
 		fputs("\"oldest_age_s\":", out);
 		lt_json_double(out, st->oldest_age_s);
+		write_verdict(out, "growth_bytes_per_s", st->verdict, st->growth_bytes_per_s);
 		fputc(',', out);
 		write_frames(out, st);
 		fputc('}', out);
@@ -69,8 +83,11 @@ static void write_python(FILE *out, const struct lt_report_python *py)
 	for (size_t i = 0; i < py->ntypes; i++) {
 		fputs(i ? ",{\"type\":" : "{\"type\":", out);
 		lt_json_string(out, py->types[i].name);
-		fprintf(out, ",\"objects\":%" PRIu64 ",\"bytes\":%" PRIu64 ",\"delta_objects\":%" PRId64 "}",
+		fprintf(out, ",\"objects\":%" PRIu64 ",\"bytes\":%" PRIu64 ",\"delta_objects\":%" PRId64,
 			py->types[i].objects, py->types[i].bytes, py->types[i].delta_objects);
+		write_verdict(out, "growth_objects_per_s", py->types[i].verdict,
+			      py->types[i].growth_objects_per_s);
+		fputc('}', out);
 	}
 	fprintf(out, "],\"python\":{\"version\":\"3.%u%s%.0u\",\"objects\":%" PRIu64
 		",\"bytes\":%" PRIu64 ",\"unmatched_frees\":%" PRIu64 ",\"at_shutdown\":%s,",

@@ -26,6 +26,7 @@ struct stack_total {
 	double est_allocs;
 	double all_bytes;  /* every block of the stack */
 	double all_allocs;
+	struct lt_trend trend;
 };
 
 static enum lt_sort sort_key;
@@ -207,6 +208,8 @@ static int symbolize_stack(struct lt_process *p, const struct stack_total *t, ui
 	out->allocs = t->allocs;
 	out->sampled_allocs = t->sampled;
 	out->oldest_age_s = now_ns > t->oldest_ts_ns ? (now_ns - t->oldest_ts_ns) / 1e9 : 0;
+	out->verdict = t->trend.verdict;
+	out->growth_bytes_per_s = t->trend.slope;
 	struct lt_frame_list list = {};
 
 	if (!st || !st->nframes)
@@ -282,9 +285,25 @@ static long mixed_slot(struct mixed_index *m, uint32_t stack_id, uint32_t py_id,
 	return (long)m->n++;
 }
 
+/*
+ * A stack's series is keyed by its id in the process's stack store (and its
+ * Python traceback with --native); the tag, the stack's hash, restarts the
+ * series when exec or a reused pid gives the id to another stack.
+ */
+static int record_growth(struct lt_growth_set *growth, struct lt_process *p,
+			 struct stack_total *t)
+{
+	const struct lt_stack *st = lt_stacks_get(&p->stacks, t->stack_id);
+	uint64_t key = ((uint64_t)t->stack_id << 32) | t->py_id;
+
+	if (!growth || !st)
+		return 0;
+	return lt_growth_record(growth, key, st->hash, (double)t->bytes, &t->trend);
+}
+
 static int build_group(struct lt_session *s, struct lt_process *p, struct lt_live_table *table,
 		       bool sampled, uint64_t now_ns, struct lt_report_group *g,
-		       struct summary_builder *summary)
+		       struct summary_builder *summary, struct lt_growth_set *growth)
 {
 	struct mixed_index mix = { 0 };
 	size_t nstacks = p->stacks.count, nslots, nused = 0, iter = 0, keep;
@@ -354,6 +373,12 @@ static int build_group(struct lt_session *s, struct lt_process *p, struct lt_liv
 	for (size_t i = 0, j = 0; i < nslots; i++)
 		if (totals[i].sampled)
 			totals[j++] = totals[i];
+	/* Every stack, not only the -T shown: a series needs every report. */
+	for (size_t i = 0; i < nused; i++) {
+		err = record_growth(growth, p, &totals[i]);
+		if (err)
+			goto cleanup;
+	}
 	for (size_t i = 0; summary && i < nused; i++) {
 		err = summary_add(summary, p, &totals[i], p->exited ? p->exit_ns : now_ns);
 		if (err)
@@ -478,6 +503,7 @@ static int build_summary(struct lt_session *s, struct summary_builder *b,
 		t.bytes = groups[i].total.bytes;
 		t.allocs = groups[i].total.allocs;
 		t.sampled = groups[i].total.sampled;
+		t.trend = (struct lt_trend){ .verdict = LT_VERDICT_NONE };
 		err = symbolize_stack(groups[i].first->proc, &t, 0, &g->stacks[i]);
 		g->stacks[i].oldest_age_s = groups[i].oldest_age_s;
 		g->stacks[i].processes = groups[i].processes;
@@ -511,6 +537,10 @@ int lt_report_build(struct lt_session *s, bool final, struct lt_report *r)
 		if (k != LT_DROP_STACK_TRUNCATED)
 			r->lost_events += r->stats.drops[k];
 
+	if (!s->growth.window)
+		lt_growth_table_init(&s->growth, s->opts->trend_window ? s->opts->trend_window :
+						  LT_TREND_DEFAULT_WINDOW);
+	lt_growth_table_begin(&s->growth);
 	n = lt_procs_list(&s->procs, &procs);
 	if (n < 0)
 		return (int)n;
@@ -522,20 +552,31 @@ int lt_report_build(struct lt_session *s, bool final, struct lt_report *r)
 	for (long i = 0; i < n; i++) {
 		struct lt_process *p = procs[i];
 		struct lt_report_process *rp;
+		struct lt_growth_proc *gp;
 
 		if (!worth_reporting(p))
 			continue;
+		gp = lt_growth_table_get(&s->growth, p->tgid);
+		if (!gp) {
+			err = -ENOMEM;
+			goto cleanup;
+		}
 		rp = &r->procs[r->nprocs++];
 		rp->pid = p->tgid;
 		memcpy(rp->comm, p->comm, sizeof(rp->comm));
 		rp->exe = p->exe ? strdup(p->exe) : NULL;
 		rp->exited = p->exited;
 		/* mmap regions are never sampled. */
-		err = build_group(s, p, &p->heap, true, now_ns, &rp->heap, &summary);
+		lt_growth_begin(&gp->heap, r->elapsed_s);
+		err = build_group(s, p, &p->heap, true, now_ns, &rp->heap, &summary, &gp->heap);
+		lt_growth_end(&gp->heap);
 		if (!err)
-			err = build_group(s, p, &p->mmaps, false, now_ns, &rp->mmap, NULL);
-		if (!err && p->py)
-			err = lt_report_build_python(s, p, now_ns, &rp->python);
+			err = build_group(s, p, &p->mmaps, false, now_ns, &rp->mmap, NULL, NULL);
+		if (!err && p->py) {
+			lt_growth_begin(&gp->py_types, r->elapsed_s);
+			err = lt_report_build_python(s, p, now_ns, &gp->py_types, &rp->python);
+			lt_growth_end(&gp->py_types);
+		}
 		if (err)
 			goto cleanup;
 		if (!has_content(p, rp)) {
@@ -546,6 +587,10 @@ int lt_report_build(struct lt_session *s, bool final, struct lt_report *r)
 	qsort(r->procs, r->nprocs, sizeof(*r->procs), by_outstanding);
 	err = build_summary(s, &summary, &r->summary);
 	lt_module_cache_stats(&s->modules, &r->symbols);
+	lt_growth_table_end(&s->growth);
+	/* No report follows the final one. */
+	if (final)
+		lt_growth_table_free(&s->growth);
 cleanup:
 	free(summary.v);
 	free(procs);

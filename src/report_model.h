@@ -13,6 +13,7 @@
 #include <time.h>
 
 #include "session.h"
+#include "trend.h"
 
 struct lt_report_frame {
 	uint64_t addr;
@@ -35,6 +36,9 @@ struct lt_report_stack {
 	struct lt_report_frame *frames; /* innermost first */
 	uint32_t nframes;
 	uint32_t processes;      /* summary only: processes holding this stack */
+	/* Per-process heap stacks only; NONE elsewhere (growth_series.h). */
+	enum lt_verdict verdict;
+	double growth_bytes_per_s;
 };
 
 struct lt_report_group {
@@ -50,6 +54,8 @@ struct lt_report_py_type {
 	uint64_t objects;
 	uint64_t bytes;
 	int64_t delta_objects; /* since the previous report (since tracing began, at the first) */
+	enum lt_verdict verdict;
+	double growth_objects_per_s;
 };
 
 /* The objects of a traced CPython interpreter. */
@@ -92,9 +98,10 @@ struct lt_report {
 	struct lt_report_group summary;
 };
 
-/* Python objects of p (report_python.c). Returns 0 or -ENOMEM. */
+/* Python objects of p (report_python.c); types_growth takes each type's
+ * count. Returns 0 or -ENOMEM. */
 int lt_report_build_python(struct lt_session *s, struct lt_process *p, uint64_t now_ns,
-			   struct lt_report_python **out);
+			   struct lt_growth_set *types_growth, struct lt_report_python **out);
 void lt_report_free_python(struct lt_report_python *py);
 void lt_report_free_group(struct lt_report_group *g);
 

@@ -41,7 +41,18 @@ static int by_objects(const void *a, const void *b)
 	return strcmp(x->name, y->name);
 }
 
-static int build_types(struct lt_py_process *pp, struct lt_report_python *out)
+/* A type's series is keyed by its name: FNV-1a, 64 bits, collisions ignored. */
+static uint64_t name_key(const char *name)
+{
+	uint64_t h = 0xcbf29ce484222325ULL;
+
+	for (; *name; name++)
+		h = (h ^ (unsigned char)*name) * 0x100000001b3ULL;
+	return h;
+}
+
+static int build_types(struct lt_py_process *pp, struct lt_growth_set *growth,
+		       struct lt_report_python *out)
 {
 	uint64_t *objects, *bytes;
 	const struct lt_live_alloc *a;
@@ -65,7 +76,14 @@ static int build_types(struct lt_py_process *pp, struct lt_report_python *out)
 		struct lt_py_type *t = &pp->types[i];
 		struct lt_report_py_type *rt;
 		int64_t delta = (int64_t)objects[i] - (int64_t)(t->reported ? t->last_reported : 0);
+		struct lt_trend trend = { .verdict = LT_VERDICT_NONE };
+		uint64_t key = name_key(t->name);
 
+		if (growth) {
+			err = lt_growth_record(growth, key, key, (double)objects[i], &trend);
+			if (err)
+				goto cleanup;
+		}
 		t->last_reported = objects[i];
 		t->reported = true;
 		if (!objects[i] && !delta)
@@ -79,6 +97,8 @@ static int build_types(struct lt_py_process *pp, struct lt_report_python *out)
 		rt->objects = objects[i];
 		rt->bytes = bytes[i];
 		rt->delta_objects = delta;
+		rt->verdict = trend.verdict;
+		rt->growth_objects_per_s = trend.slope;
 		out->ntypes++;
 	}
 	qsort(out->types, out->ntypes, sizeof(*out->types), by_objects);
@@ -206,7 +226,7 @@ cleanup:
 }
 
 int lt_report_build_python(struct lt_session *s, struct lt_process *p, uint64_t now_ns,
-			   struct lt_report_python **out)
+			   struct lt_growth_set *types_growth, struct lt_report_python **out)
 {
 	struct lt_report_python *py = calloc(1, sizeof(*py));
 	int err;
@@ -220,7 +240,7 @@ int lt_report_build_python(struct lt_session *s, struct lt_process *p, uint64_t 
 	py->bytes = p->py->objects.bytes;
 	py->unmatched_frees = p->py->unmatched_frees;
 	py->at_shutdown = p->py->finalizing;
-	err = build_types(p->py, py);
+	err = build_types(p->py, types_growth, py);
 	if (!err)
 		err = build_stacks(s, p, now_ns, &py->stacks);
 	return err;

@@ -43,15 +43,26 @@ static void write_frame(FILE *out, const struct lt_report_frame *f)
 	fputc('\n', out);
 }
 
+/* Only a known verdict is shown, so early reports read as they always did. */
+static void write_verdict(FILE *out, enum lt_verdict v, double slope)
+{
+	if (v == LT_VERDICT_STABLE)
+		fputs(", stable", out);
+	else if (v == LT_VERDICT_GROWING || v == LT_VERDICT_SHRINKING)
+		fprintf(out, ", %s %+.0f B/s", lt_verdict_name(v), slope);
+}
+
 static void write_group(FILE *out, const char *what, const struct lt_report_group *g,
 			bool exited, uint64_t min_age_ms)
 {
 	for (size_t i = 0; i < g->nstacks; i++) {
 		const struct lt_report_stack *st = &g->stacks[i];
 
-		fprintf(out, "    %" PRIu64 " bytes in %" PRIu64 " %s%s, oldest %.1f s%s:\n", st->bytes,
+		fprintf(out, "    %" PRIu64 " bytes in %" PRIu64 " %s%s, oldest %.1f s%s", st->bytes,
 			st->allocs, what, st->allocs == 1 ? "" : "s", st->oldest_age_s,
 			exited ? " at exit" : "");
+		write_verdict(out, st->verdict, st->growth_bytes_per_s);
+		fputs(":\n", out);
 		if (!st->nframes)
 			fprintf(out, "        (no stack)\n");
 		for (uint32_t f = 0; f < st->nframes; f++)

@@ -11,5 +11,14 @@
 void lt_report_write_text(FILE *out, const struct lt_report *r);
 /* One JSON object on one line (schema leaktrace/report/v1). */
 void lt_report_write_json(FILE *out, const struct lt_report *r);
+/* Folded stacks for flame graphs: "comm (pid);root;...;leaf BYTES" per stack. */
+void lt_report_write_folded(FILE *out, const struct lt_report *r);
+
+struct lt_pb_buf;
+/* pprof's profile.proto, uncompressed, appended to out. Returns 0 or -ENOMEM. */
+int lt_report_encode_pprof(const struct lt_report *r, struct lt_pb_buf *out);
+/* The same, gzip-compressed, as `go tool pprof` reads it. Returns 0,
+ * -ENOMEM or -EIO. */
+int lt_report_write_pprof(FILE *out, const struct lt_report *r);
 
 #endif

@@ -9,6 +9,7 @@
 #include <sys/types.h>
 #include <time.h>
 
+#include "growth_series.h"
 #include "leaktrace_events.h"
 #include "libc_discovery.h"
 #include "module_cache.h"
@@ -60,6 +61,7 @@ struct lt_session {
 	uint64_t lost_reported;  /* lost events already warned about */
 	uint64_t consume_deadline_ns; /* the ring-buffer callback yields after this */
 	uint32_t since_clock_check;
+	struct lt_growth_table growth; /* leak verdicts; set up by the first report */
 };
 
 uint64_t lt_now_ns(void);

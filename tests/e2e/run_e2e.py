@@ -528,6 +528,22 @@ def is_num(x):
     return type(x) in (int, float)
 
 
+VERDICTS = ('unknown', 'stable', 'growing', 'shrinking')
+
+
+def validate_verdict(s, rate_key, where):
+    """Leak verdicts are optional (heap stacks and Python types only), but come
+    as a pair: a rate (null while unknown) and the verdict."""
+    if 'verdict' not in s and rate_key not in s:
+        return []
+    v, rate = s.get('verdict'), s.get(rate_key, '<missing>')
+    if v not in VERDICTS:
+        return ['%s: bad "verdict" %r' % (where, v)]
+    if (v == 'unknown') != (rate is None) or not (rate is None or is_num(rate)):
+        return ['%s: bad "%s" %r for verdict %r' % (where, rate_key, rate, v)]
+    return []
+
+
 def validate_stack(s, where):
     errs = []
     if not isinstance(s, dict):
@@ -538,6 +554,7 @@ def validate_stack(s, where):
         errs.append('%s: bad "allocs" %r' % (where, s.get('allocs')))
     if not is_num(s.get('oldest_age_s')) or s['oldest_age_s'] < 0:
         errs.append('%s: bad "oldest_age_s" %r' % (where, s.get('oldest_age_s')))
+    errs += validate_verdict(s, 'growth_bytes_per_s', where)
     frames = s.get('frames')
     if not isinstance(frames, list):
         return errs + ['%s: "frames" is not a list' % where]
@@ -611,6 +628,8 @@ def validate_report(r, want_mmap=False):
             stacks = []
         for i, s in enumerate(stacks):
             errs += validate_stack(s, '%s stack %d' % (w, i))
+        for ty in p.get('types') or []:
+            errs += validate_verdict(ty, 'growth_objects_per_s', '%s type %r' % (w, ty.get('type')))
         if not errs and stacks:
             if sum(s['bytes'] for s in stacks) > p['outstanding_bytes']:
                 errs.append('%s: stacks hold more bytes than outstanding_bytes' % w)
@@ -840,7 +859,9 @@ def t_p_attach_sigint(ctx):
     """-p on a running "leaky wait": leaks made after attach, SIGINT, exact final report."""
     t = start_waiting_leaky(ctx)
     p = ctx.lt(['-T', '0', '--format', 'json', '-p', str(t.pid)])
-    wait_probes(p.pid, min_wait=0.5, max_wait=8)
+    # "tracing" comes once the unwind tables of its files are loaded.
+    expect(p.expect_err_line('leaktrace: tracing', 60), 'leaktrace did not start' + tail(p))
+    wait_probes(p.pid, min_wait=0.2, max_wait=8)
     expect(p.poll() is None, 'leaktrace exited early with status %s%s' % (p.poll(), tail(p)))
     trigger(t)
     time.sleep(1.5)
@@ -1130,6 +1151,55 @@ def t_interval_count(ctx):
     expect(el == sorted(el), 'elapsed_s not increasing: %s' % el)
 
 
+GROWER_FUNCS = ('grow_leak', 'cache_refill', 'fixed_state')
+GROWER_LEAK_RATE = 40960  # tests/progs/grower.c: 4 KiB every 100 ms
+
+
+def t_leak_verdicts(ctx):
+    """Leak verdicts: a steady leak is "growing" at its rate; a cache that fills
+    and empties (sawtooth) and fixed state are "stable"."""
+    t = ctx.target([ctx.prog('grower')], 'grower')
+    if not t.expect_line('ready', 15):
+        raise Fail('grower did not print "ready" (rc=%s)%s' % (t.poll(), tail(t)))
+    p = ctx.lt(['-T', '0', '--format', 'json', '-o', '0', '-p', str(t.pid), '0.5'])
+    # fixed_state is allocated at once after "go": every probe must be in.
+    expect(p.expect_err_line('leaktrace: tracing', 60), 'leaktrace did not start' + tail(p))
+    wait_probes(p.pid, min_wait=0.2, max_wait=8)
+    expect(p.poll() is None, 'leaktrace exited early with status %s%s' % (p.poll(), tail(p)))
+    expect(t.send('go\n'), 'cannot write to grower stdin')
+    expect(t.expect_line('going', 15), 'grower did not start%s' % tail(t))
+    # 12 interval reports after "go" (~6 s); counted, not timed, so a slow
+    # machine still gives the window its samples.
+    before = len(p.out_lines)
+    deadline = time.monotonic() + 40
+    while len(p.out_lines) - before < 12 and time.monotonic() < deadline and p.poll() is None:
+        time.sleep(0.1)
+    rc = interrupt(p, signal.SIGINT)
+    expect(rc == 0, 'exit status %s after SIGINT%s' % (rc, tail(p)))
+    reps = parse_reports(p)
+    expect(len(reps) >= 12, 'only %d reports at 0.5 s intervals' % len(reps))
+    proc = find_proc(reps[-1], pid=t.pid)
+    stacks = {}
+    for st in proc['stacks']:
+        for fr in st['frames']:
+            if fr.get('func') in GROWER_FUNCS:
+                stacks.setdefault(fr['func'], st)
+                break
+    for fn in GROWER_FUNCS:
+        expect(fn in stacks, '%s not reported (stacks: %s)' % (
+            fn, [(st['bytes'], [fr.get('func') for fr in st['frames'][:4]]) for st in proc['stacks']]))
+    summary = {fn: (st['bytes'], st.get('verdict'), st.get('growth_bytes_per_s')) for fn, st in stacks.items()}
+    log('verdicts: %s' % summary)
+    grow = stacks['grow_leak']
+    expect(grow.get('verdict') == 'growing', 'grow_leak: verdict %r, want growing (%s)' % (grow.get('verdict'), summary))
+    rate = grow.get('growth_bytes_per_s') or 0
+    expect(abs(rate - GROWER_LEAK_RATE) <= 0.3 * GROWER_LEAK_RATE,
+           'grow_leak: %.0f B/s, want %d within 30 %%' % (rate, GROWER_LEAK_RATE))
+    for fn in ('cache_refill', 'fixed_state'):
+        expect(stacks[fn].get('verdict') == 'stable', '%s: verdict %r, want stable (%s)' % (
+            fn, stacks[fn].get('verdict'), summary))
+
+
 def t_write_file(ctx):
     """-w FILE: reports written to FILE."""
     d = ctx.tmpdir()
@@ -1148,6 +1218,77 @@ def t_write_file(ctx):
         expect(not errs, 'schema: %s' % '; '.join(errs[:3]))
     rep = final_report(p, reports=reps)
     check_leaky(find_proc(rep, comm='leaky'), exited=True)
+
+
+def t_folded_format(ctx):
+    """--format folded: one "comm (pid);root;...;leaf BYTES" line per stack, exact bytes."""
+    p = run_to_end(ctx, ['-T', '0', '--format', 'folded', '-c', leaky_cmd(ctx, 2000)])
+    expect(p.popen.returncode == 0, 'exit status %s%s' % (p.popen.returncode, tail(p)))
+    lines = [line for line in p.out_lines if line.strip()]
+    expect(lines, 'no folded output')
+    stacks = {}
+    for line in lines:
+        m = re.match(r'^(.+) (\d+)$', line)
+        expect(m, 'not a folded line: %r' % line)
+        frames = m.group(1).split(';')
+        expect(re.match(r'^leaky \(\d+\)$', frames[0]), 'root frame is %r, not "leaky (PID)"' % frames[0])
+        stacks.setdefault(frames[-1], []).append((frames, int(m.group(2))))
+    for fn, (count, size) in LEAKY_LEAKS.items():
+        expect(fn in stacks, 'no line ends in %s: %s' % (fn, lines[:3]))
+        expect(len(stacks[fn]) == 1, '%d lines end in %s' % (len(stacks[fn]), fn))
+        frames, nbytes = stacks[fn][0]
+        expect(nbytes == count * size, '%s: %d bytes, want %d' % (fn, nbytes, count * size))
+        # Root first: main, then each caller, the leaking function last.
+        want = ['main'] + list(reversed(LEAKY_CALLERS[:-1])) + [fn]
+        expect(frames[-len(want):] == want, '%s: frames end %s, want %s' % (fn, frames[-len(want):], want))
+    expect(sum(n for v in stacks.values() for _, n in v) == LEAKY_TOTAL_BYTES,
+           'lines sum to %d bytes, want %d' % (sum(n for v in stacks.values() for _, n in v), LEAKY_TOTAL_BYTES))
+
+
+def t_pprof_format(ctx):
+    """--format pprof -w FILE: go tool pprof reads it; leaking functions with exact bytes."""
+    rc = subprocess.run([ctx.args.leaktrace, '--format', 'pprof', '-c', '/bin/true'],
+                        capture_output=True, text=True, timeout=30)
+    expect(rc.returncode == 2, '--format pprof without -w: exit status %d' % rc.returncode)
+    expect(len(rc.stderr.strip().splitlines()) == 1 and '-w' in rc.stderr,
+           '--format pprof without -w: stderr %r' % rc.stderr)
+    go = shutil.which('go')
+    if not go:
+        raise Skip('go is not installed (Debian package golang-go)')
+    d = ctx.tmpdir()
+    out = os.path.join(d, 'out.pb.gz')
+    p = run_to_end(ctx, ['-w', out, '-T', '0', '--format', 'pprof', '-c', leaky_cmd(ctx, 2000)])
+    expect(p.popen.returncode == 0, 'exit status %s%s' % (p.popen.returncode, tail(p)))
+    with open(out, 'rb') as f:
+        expect(f.read(2) == b'\x1f\x8b', '%s is not gzip' % out)
+    env = dict(os.environ, HOME=d, GOCACHE=os.path.join(d, 'gocache'), PPROF_TMPDIR=d)
+
+    def pprof(*args):
+        r = subprocess.run([go, 'tool', 'pprof', '-symbolize=none'] + list(args) + [out],
+                           capture_output=True, text=True, timeout=120, env=env, cwd=d)
+        expect(r.returncode == 0, 'go tool pprof %s: status %d: %s' % (' '.join(args), r.returncode,
+                                                                     r.stderr.strip()[-300:]))
+        return r.stdout
+    top = pprof('-top', '-unit=B', '-sample_index=inuse_space')
+    flat = {}
+    for line in top.splitlines():
+        # A zero is printed without its unit.
+        m = re.match(r'^\s*(\d+)B?\s+\S+%\s+\S+%\s+(\d+)B?\s+\S+%\s+(\S+)\s*$', line)
+        if m:
+            flat[m.group(3)] = (int(m.group(1)), int(m.group(2)))
+    for fn, (count, size) in LEAKY_LEAKS.items():
+        expect(fn in flat, '%s not in pprof -top: %s' % (fn, top[-400:]))
+        expect(flat[fn][0] == count * size, '%s: %dB flat, want %d' % (fn, flat[fn][0], count * size))
+    for fn in LEAKY_CALLERS:
+        expect(fn in flat and flat[fn][1] == LEAKY_TOTAL_BYTES,
+               '%s: cum %s, want %dB' % (fn, flat.get(fn), LEAKY_TOTAL_BYTES))
+    objs = pprof('-top', '-sample_index=inuse_objects')
+    m = re.search(r'^\s*(\d+)\s+\S+%\s+\S+%\s+\d+\s+\S+%\s+leak_via_malloc\s*$', objs, re.M)
+    expect(m and int(m.group(1)) == LEAKY_LEAKS['leak_via_malloc'][0],
+           'inuse_objects of leak_via_malloc: %s' % (m.group(1) if m else objs[-300:]))
+    traces = pprof('-traces')
+    expect(re.search(r'comm:\s+leaky', traces) and re.search(r'pid:\s+\d+', traces),
+           'pid/comm labels not in pprof -traces')
 
 
 def t_c_failing_command(ctx):
@@ -1378,7 +1519,9 @@ def start_waiting_nofp(ctx, exe=None, argv_prefix=(), name='nofp_leaky'):
 
 def nofp_attach_and_check(ctx, t, exe_module='nofp_leaky'):
     p = ctx.lt(['-T', '0', '--format', 'json', '-p', str(t.pid)])
-    wait_probes(p.pid, min_wait=0.5, max_wait=8)
+    # "tracing" comes once the unwind tables of its files are loaded.
+    expect(p.expect_err_line('leaktrace: tracing', 60), 'leaktrace did not start' + tail(p))
+    wait_probes(p.pid, min_wait=0.2, max_wait=8)
     expect(p.poll() is None, 'leaktrace exited early with status %s%s' % (p.poll(), tail(p)))
     trigger(t)
     time.sleep(0.7)
@@ -1575,7 +1718,9 @@ def t_python_p_attach(ctx):
         if not t.expect_line('ready', 30):
             raise Fail('%s: py_leaky did not print "ready"%s' % (name, tail(t)))
         p = ctx.lt(['-T', '0', '-o', '0', '--format', 'json', '-p', str(t.pid)])
-        wait_probes(p.pid, min_wait=0.5, max_wait=10)
+        # "tracing" comes once the interpreter's probes are in, after libc's.
+        expect(p.expect_err_line('leaktrace: tracing', 60), '%s: leaktrace did not start%s' % (name, tail(p)))
+        wait_probes(p.pid, min_wait=0.2, max_wait=10)
         expect(p.poll() is None, '%s: leaktrace exited early%s' % (name, tail(p)))
         trigger(t)
         truth = pyleaky_truth(t.out_lines)
@@ -1960,7 +2105,10 @@ SCENARIOS = [
     ('age_filter_usr1_sigterm', t_age_filter_usr1_sigterm),
     ('duration', t_duration),
     ('interval_count', t_interval_count),
+    ('leak_verdicts', t_leak_verdicts),
     ('write_file', t_write_file),
+    ('folded_format', t_folded_format),
+    ('pprof_format', t_pprof_format),
     ('c_failing_command', t_c_failing_command),
     ('static_other_binary', t_static_other_binary),
     ('cxx_demangled', t_cxx_demangled),
