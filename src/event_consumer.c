@@ -295,8 +295,14 @@ static char *exit_vma_path(const struct lt_process *p, const struct lt_vma_entry
 	memcpy(name, v->name, LT_VMA_NAME_LEN);
 	name[LT_VMA_NAME_LEN] = '\0';
 	exe_base = p->exe ? strrchr(p->exe, '/') : NULL;
-	if (exe_base && !strcmp(exe_base + 1, name))
+	if (exe_base && !strcmp(exe_base + 1, name)) {
+		/* execve's path may be relative (to the caller's directory, often
+		 * ours with -c); whatever it names is opened only if it is the
+		 * mapped inode. */
+		if (p->exe[0] != '/' && realpath(p->exe, path))
+			return strdup(path);
 		return strdup(p->exe);
+	}
 	/* Beside the program, as $ORIGIN run paths put libraries. */
 	if (exe_base) {
 		struct stat st;

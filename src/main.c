@@ -17,6 +17,7 @@
 #include <bpf/libbpf.h>
 
 #include "command_runner.h"
+#include "diff.h"
 #include "event_consumer.h"
 #include "frame_resolver.h"
 #include "needed_libs.h"
@@ -28,6 +29,7 @@
 #include "report_model.h"
 #include "report_writers.h"
 #include "session.h"
+#include "snapshot.h"
 #include "symbolizer.h"
 #include "tracer.h"
 #include "unwind_loader.h"
@@ -87,7 +89,8 @@ static void forget_exited(struct lt_session *s)
 static int emit_report(struct lt_session *s, bool final)
 {
 	struct lt_report r;
-	int err = lt_report_build(s, final, &r), werr = 0;
+	int err = lt_report_build(s, final, &r), werr = 0, serr = 0;
+	char why[512];
 
 	if (err) {
 		fprintf(stderr, "leaktrace: cannot build report: %s\n", strerror(-err));
@@ -115,13 +118,18 @@ static int emit_report(struct lt_session *s, bool final)
 			(unsigned long long)r.lost_events);
 		s->lost_reported = r.lost_events;
 	}
+	if (final && s->opts->snapshot_path) {
+		serr = lt_snapshot_save(s->opts->snapshot_path, &r, why, sizeof(why));
+		if (serr)
+			fprintf(stderr, "leaktrace: %s\n", why);
+	}
 	lt_report_free(&r);
 	if (werr || ferror(s->out)) {
 		fprintf(stderr, "leaktrace: cannot write the report\n");
 		return -EIO;
 	}
 	forget_exited(s);
-	return 0;
+	return serr;
 }
 
 /* Consume what is in the ring buffer now, within a bound even if the
@@ -328,6 +336,9 @@ int main(int argc, char **argv)
 	char err[1024], what[64];
 	int ret;
 
+	/* Reads two files: no BPF, no privileges, none of the options below. */
+	if (argc > 1 && !strcmp(argv[1], "diff"))
+		return lt_diff_main(argc - 1, argv + 1);
 	memset(&s, 0, sizeof(s));
 	ret = lt_options_parse(argc, argv, &opts);
 	if (ret) {

@@ -9,6 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "suppressions.h"
 #include "symbol_cache.h"
 #include "trend.h"
 
@@ -39,6 +40,8 @@ static const char usage_text[] =
 	"                         profile (needs -w FILE); folded and pprof write the\n"
 	"                         final report only\n"
 	"  -w, --output FILE      write reports to FILE instead of stdout\n"
+	"      --snapshot FILE    also save the final report's stacks to FILE, for\n"
+	"                         leaktrace diff OLD NEW (see leaktrace diff --help)\n"
 	"      --ringbuf-mb MB    BPF ring buffer size (default 64)\n"
 	"      --sample-bytes N   sample one block per N allocated bytes on average;\n"
 	"                         reports show unbiased estimates (see README)\n"
@@ -58,6 +61,10 @@ static const char usage_text[] =
 	"                         used files are dropped, and parsed again if needed\n"
 	"      --trend-window K   leak verdicts look at the last K reports\n"
 	"                         (default 8, 4..64; see README, Leak verdicts)\n"
+	"      --suppressions FILE  leave out stacks matching FILE's patterns\n"
+	"                         (leak:, func:, module:, file:; repeatable; see README)\n"
+	"      --no-default-suppressions  also show glibc's and libstdc++'s\n"
+	"                         allocations kept on purpose until exit\n"
 	"  -v, --verbose          say what is attached where\n"
 	"      --self-test        show where each probe goes in the libc of -p PID (or\n"
 	"                         leaktrace's own) and -O files, and what it costs\n"
@@ -78,6 +85,7 @@ enum {
 	OPT_RINGBUF,
 	OPT_VERSION,
 	OPT_SAMPLE,
+	OPT_SNAPSHOT,
 	OPT_SELF_TEST,
 	OPT_UNWIND,
 	OPT_UNWIND_ROWS,
@@ -85,6 +93,8 @@ enum {
 	OPT_GROUP,
 	OPT_NATIVE,
 	OPT_TREND_WINDOW,
+	OPT_SUPPRESSIONS,
+	OPT_NO_DEFAULT_SUPP,
 };
 
 static const struct option long_options[] = {
@@ -97,6 +107,7 @@ static const struct option long_options[] = {
 	{ "min-size", required_argument, NULL, 'z' },
 	{ "max-size", required_argument, NULL, 'Z' },
 	{ "output", required_argument, NULL, 'w' },
+	{ "snapshot", required_argument, NULL, OPT_SNAPSHOT },
 	{ "verbose", no_argument, NULL, 'v' },
 	{ "help", no_argument, NULL, 'h' },
 	{ "sort", required_argument, NULL, OPT_SORT },
@@ -112,6 +123,8 @@ static const struct option long_options[] = {
 	{ "unwind-rows", required_argument, NULL, OPT_UNWIND_ROWS },
 	{ "symbol-cache-mb", required_argument, NULL, OPT_SYMBOL_CACHE },
 	{ "trend-window", required_argument, NULL, OPT_TREND_WINDOW },
+	{ "suppressions", required_argument, NULL, OPT_SUPPRESSIONS },
+	{ "no-default-suppressions", no_argument, NULL, OPT_NO_DEFAULT_SUPP },
 	{},
 };
 
@@ -217,10 +230,24 @@ static int parse_one(struct lt_options *o, int c, const char *arg)
 		return parse_u64(arg, &o->min_size) ? fail("invalid size", arg) : 0;
 	case 'Z':
 		return parse_u64(arg, &o->max_size) ? fail("invalid size", arg) : 0;
+	case OPT_SUPPRESSIONS:
+		copy = strdup(arg);
+		if (!copy || push((void **)&o->supp_files, &o->nsupp_files, sizeof(copy), &copy)) {
+			free(copy);
+			return -ENOMEM;
+		}
+		return 0;
+	case OPT_NO_DEFAULT_SUPP:
+		o->no_default_supp = true;
+		return 0;
 	case 'w':
 		free(o->output_path);
 		o->output_path = strdup(arg);
 		return o->output_path ? 0 : -ENOMEM;
+	case OPT_SNAPSHOT:
+		free(o->snapshot_path);
+		o->snapshot_path = strdup(arg);
+		return o->snapshot_path ? 0 : -ENOMEM;
 	case 'v':
 		o->verbose++;
 		return 0;
@@ -299,6 +326,34 @@ static int parse_one(struct lt_options *o, int c, const char *arg)
 	return -EINVAL;
 }
 
+/* Read at startup, so a bad file stops leaktrace before it traces. */
+static int load_suppressions(struct lt_options *o)
+{
+	struct lt_suppressions *s;
+	int err = 0;
+
+	if (o->no_default_supp && !o->nsupp_files)
+		return 0;
+	s = lt_suppressions_new();
+	if (!s) {
+		fprintf(stderr, "leaktrace: out of memory\n");
+		return -ENOMEM;
+	}
+	if (!o->no_default_supp && lt_suppressions_add_defaults(s)) {
+		fprintf(stderr, "leaktrace: out of memory\n");
+		err = -ENOMEM;
+	}
+	/* Each file's error is already on stderr, as FILE:LINE: reason. */
+	for (size_t i = 0; !err && i < o->nsupp_files; i++)
+		err = lt_suppressions_load(s, o->supp_files[i]);
+	if (err) {
+		lt_suppressions_free(s);
+		return err;
+	}
+	o->suppressions = s;
+	return 0;
+}
+
 int lt_options_parse(int argc, char **argv, struct lt_options *o)
 {
 	int c, err;
@@ -346,7 +401,7 @@ int lt_options_parse(int argc, char **argv, struct lt_options *o)
 	/* Binary, one profile per file: not for a terminal or a pipe of reports. */
 	if (o->format == LT_FORMAT_PPROF && !o->output_path)
 		return fail("--format pprof needs -w FILE", "");
-	return 0;
+	return load_suppressions(o);
 }
 
 void lt_options_free(struct lt_options *o)
@@ -354,8 +409,13 @@ void lt_options_free(struct lt_options *o)
 	for (size_t i = 0; i < o->nobjs; i++)
 		free(o->objs[i]);
 	free(o->objs);
+	for (size_t i = 0; i < o->nsupp_files; i++)
+		free(o->supp_files[i]);
+	free(o->supp_files);
+	lt_suppressions_free(o->suppressions);
 	free(o->pids);
 	free(o->command);
 	free(o->output_path);
+	free(o->snapshot_path);
 	memset(o, 0, sizeof(*o));
 }

@@ -8,6 +8,8 @@
 #include <stdint.h>
 #include <sys/types.h>
 
+struct lt_suppressions;
+
 enum lt_format { LT_FORMAT_TEXT, LT_FORMAT_JSON, LT_FORMAT_FOLDED, LT_FORMAT_PPROF };
 enum lt_sort { LT_SORT_BYTES, LT_SORT_COUNT };
 
@@ -31,6 +33,7 @@ struct lt_options {
 	enum lt_sort sort;      /* --sort, default bytes */
 	enum lt_format format;  /* --format, default text */
 	char *output_path;      /* -w; NULL = stdout */
+	char *snapshot_path;    /* --snapshot: the final report's state, for leaktrace diff */
 	uint64_t ringbuf_bytes; /* --ringbuf-mb, default 64 MiB */
 	uint64_t sample_bytes;  /* --sample-bytes; 0 = every block */
 	bool unwind_dwarf;      /* --unwind dwarf (default) or fp */
@@ -41,6 +44,11 @@ struct lt_options {
 	uint32_t trend_window;  /* --trend-window, default LT_TREND_DEFAULT_WINDOW */
 	int verbose;            /* -v */
 	bool self_test;         /* --self-test: show probe placement and exit */
+	char **supp_files;      /* --suppressions, repeatable */
+	size_t nsupp_files;
+	bool no_default_supp;   /* --no-default-suppressions */
+	/* Built from the two above once parsing succeeded; NULL when empty. */
+	struct lt_suppressions *suppressions;
 };
 
 /* Parses argv. Returns 0, 1 when --help/--version was printed, or -EINVAL

@@ -8,6 +8,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "cgroup_info.h"
 #include "python_objects.h"
 
 void lt_procs_init(struct lt_process_table *t)
@@ -33,6 +34,8 @@ static void process_free(struct lt_process *p)
 	lt_stacks_free(&p->stacks);
 	lt_maps_free(&p->maps);
 	free(p->exe);
+	free(p->cgroup);
+	free(p->container_id);
 	free(p);
 }
 
@@ -61,6 +64,26 @@ struct lt_process *lt_procs_get(struct lt_process_table *t, uint32_t tgid)
 	return NULL;
 }
 
+/* A process already gone keeps the cgroup it was last seen in. */
+static void refresh_cgroup(struct lt_process *p)
+{
+	char id[LT_CONTAINER_ID_LEN + 1], *path, *cid = NULL;
+
+	if (lt_cgroup_read(p->tgid, &path))
+		return;
+	if (lt_cgroup_container_id(path, id, NULL)) {
+		cid = strdup(id);
+		if (!cid) {
+			free(path);
+			return;
+		}
+	}
+	free(p->cgroup);
+	free(p->container_id);
+	p->cgroup = path;
+	p->container_id = cid;
+}
+
 bool lt_process_refresh_identity(struct lt_process *p)
 {
 	char path[64], buf[PATH_MAX];
@@ -76,6 +99,7 @@ bool lt_process_refresh_identity(struct lt_process *p)
 		}
 		fclose(f);
 	}
+	refresh_cgroup(p);
 	snprintf(path, sizeof(path), "/proc/%u/exe", p->tgid);
 	n = readlink(path, buf, sizeof(buf) - 1);
 	if (n <= 0)

@@ -19,6 +19,8 @@ struct lt_process {
 	uint32_t tgid;
 	char comm[LT_PROC_COMM_LEN];
 	char *exe;
+	char *cgroup;       /* cgroup v2 path; NULL when unknown */
+	char *container_id; /* 64 hex digits; NULL outside containers */
 	bool target;  /* named by -p, or in the -c command's tree: reported after exit */
 	bool exited;
 	uint64_t exit_ns;
@@ -43,12 +45,14 @@ struct lt_process_table {
 void lt_procs_init(struct lt_process_table *t);
 void lt_procs_free(struct lt_process_table *t);
 struct lt_process *lt_procs_get(struct lt_process_table *t, uint32_t tgid);
-/* Add a record (comm and exe read from /proc when the process is alive). NULL on ENOMEM. */
+/* Add a record (comm, exe and cgroup read from /proc when the process is
+ * alive). NULL on ENOMEM. */
 struct lt_process *lt_procs_add(struct lt_process_table *t, uint32_t tgid);
 void lt_procs_remove(struct lt_process_table *t, uint32_t tgid);
 /* exec replaced the image: its allocations, stacks and mappings are gone. */
 void lt_process_reset_image(struct lt_process *p);
-/* Reread comm and exe from /proc (after exec). False if exe could not be read. */
+/* Reread comm, exe and cgroup from /proc (after exec); what cannot be read
+ * is kept. False if exe could not be read. */
 bool lt_process_refresh_identity(struct lt_process *p);
 /* All records, sorted by tgid, in a malloc'd array. Returns count or -ENOMEM. */
 long lt_procs_list(const struct lt_process_table *t, struct lt_process ***out);

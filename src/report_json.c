@@ -97,6 +97,23 @@ static void write_python(FILE *out, const struct lt_report_python *py)
 	fputc('}', out);
 }
 
+static void write_containers(FILE *out, const struct lt_report *r)
+{
+	fputs(",\"containers\":[", out);
+	for (size_t i = 0; i < r->ncontainers; i++) {
+		const struct lt_report_container *c = &r->containers[i];
+
+		fputs(i ? ",{\"container\":" : "{\"container\":", out);
+		lt_json_string(out, c->container_id);
+		fputs(",\"cgroup\":", out);
+		lt_json_string(out, c->cgroup);
+		fprintf(out, ",\"processes\":%u,\"outstanding_bytes\":%" PRIu64
+			",\"outstanding_allocs\":%" PRIu64 "}",
+			c->processes, c->outstanding_bytes, c->outstanding_allocs);
+	}
+	fputc(']', out);
+}
+
 void lt_report_write_json(FILE *out, const struct lt_report *r)
 {
 	char when[64];
@@ -122,6 +139,8 @@ void lt_report_write_json(FILE *out, const struct lt_report *r)
 		r->stats.drops[LT_DROP_RINGBUF_ALLOC], r->stats.drops[LT_DROP_RINGBUF_FREE],
 		r->stats.drops[LT_DROP_RINGBUF_TASK], r->stats.drops[LT_DROP_INFLIGHT_FULL],
 		r->stats.out_of_memory);
+	fprintf(out, ",\"suppressed_bytes\":%" PRIu64 ",\"suppressed_allocs\":%" PRIu64,
+		r->suppressed_bytes, r->suppressed_allocs);
 	fprintf(out, ",\"symbol_cache\":{\"parses\":%" PRIu64 ",\"reparses\":%" PRIu64
 		",\"shared\":%" PRIu64 ",\"evictions\":%" PRIu64 ",\"bytes\":%" PRIu64 "}}",
 		r->symbols.parses, r->symbols.reparses, r->symbols.shared, r->symbols.evictions,
@@ -136,6 +155,10 @@ void lt_report_write_json(FILE *out, const struct lt_report *r)
 		lt_json_string(out, p->comm);
 		fputs(",\"exe\":", out);
 		lt_json_string(out, p->exe);
+		fputs(",\"cgroup\":", out);
+		lt_json_string(out, p->cgroup);
+		fputs(",\"container\":", out);
+		lt_json_string(out, p->container_id);
 		fprintf(out, ",\"exited\":%s,\"outstanding_bytes\":%" PRIu64
 			",\"outstanding_allocs\":%" PRIu64 ",",
 			p->exited ? "true" : "false", p->heap.outstanding_bytes,
@@ -155,6 +178,8 @@ void lt_report_write_json(FILE *out, const struct lt_report *r)
 	fprintf(out, "],\"summary\":{\"outstanding_bytes\":%" PRIu64 ",\"outstanding_allocs\":%" PRIu64 ",",
 		r->summary.outstanding_bytes, r->summary.outstanding_allocs);
 	write_stacks(out, &r->summary);
-	fputs("}}\n", out);
+	fputc('}', out);
+	write_containers(out, r);
+	fputs("}\n", out);
 	fflush(out);
 }

@@ -12,6 +12,7 @@
 #include "leaktrace.skel.h"
 #include "module_cache.h"
 #include "sampling.h"
+#include "suppressions.h"
 #include "python_objects.h"
 #include "symbolizer.h"
 
@@ -228,6 +229,50 @@ static int symbolize_stack(struct lt_process *p, const struct stack_total *t, ui
 }
 
 /*
+ * Whether a suppression hides t's stack. Names come from the symbolizer's
+ * memo, so looking at every stack costs little more than the top ones; the
+ * frames are made again for the stacks shown.
+ */
+static int stack_suppressed(const struct lt_session *s, struct lt_process *p,
+			    const struct stack_total *t, bool *hidden)
+{
+	struct lt_report_stack tmp = {};
+	int err = symbolize_stack(p, t, 0, &tmp);
+
+	*hidden = !err && lt_suppressions_match(s->opts->suppressions, tmp.frames, tmp.nframes);
+	for (uint32_t f = 0; f < tmp.nframes; f++)
+		lt_report_frame_clear(&tmp.frames[f]);
+	free(tmp.frames);
+	return err;
+}
+
+/* Drop the suppressed stacks from totals[0..*n), before the summary and the
+ * -T cut see them, counting them in r. */
+static int drop_suppressed(const struct lt_session *s, struct lt_process *p,
+			   struct stack_total *totals, size_t *n, struct lt_report *r)
+{
+	size_t kept = 0;
+
+	if (lt_suppressions_empty(s->opts->suppressions))
+		return 0;
+	for (size_t i = 0; i < *n; i++) {
+		bool hidden;
+		int err = stack_suppressed(s, p, &totals[i], &hidden);
+
+		if (err)
+			return err;
+		if (hidden) {
+			r->suppressed_bytes += totals[i].bytes;
+			r->suppressed_allocs += totals[i].allocs;
+			continue;
+		}
+		totals[kept++] = totals[i];
+	}
+	*n = kept;
+	return 0;
+}
+
+/*
  * Sum live blocks per stack. Exited processes keep all they held at exit
  * (leaked at exit); live ones only blocks older than -o.
  */
@@ -303,7 +348,8 @@ static int record_growth(struct lt_growth_set *growth, struct lt_process *p,
 
 static int build_group(struct lt_session *s, struct lt_process *p, struct lt_live_table *table,
 		       bool sampled, uint64_t now_ns, struct lt_report_group *g,
-		       struct summary_builder *summary, struct lt_growth_set *growth)
+		       struct summary_builder *summary, struct lt_growth_set *growth,
+		       struct lt_report *r)
 {
 	struct mixed_index mix = { 0 };
 	size_t nstacks = p->stacks.count, nslots, nused = 0, iter = 0, keep;
@@ -379,6 +425,9 @@ static int build_group(struct lt_session *s, struct lt_process *p, struct lt_liv
 		if (err)
 			goto cleanup;
 	}
+	err = drop_suppressed(s, p, totals, &nused, r);
+	if (err)
+		goto cleanup;
 	for (size_t i = 0; summary && i < nused; i++) {
 		err = summary_add(summary, p, &totals[i], p->exited ? p->exit_ns : now_ns);
 		if (err)
@@ -565,13 +614,19 @@ int lt_report_build(struct lt_session *s, bool final, struct lt_report *r)
 		rp->pid = p->tgid;
 		memcpy(rp->comm, p->comm, sizeof(rp->comm));
 		rp->exe = p->exe ? strdup(p->exe) : NULL;
+		rp->cgroup = p->cgroup ? strdup(p->cgroup) : NULL;
+		rp->container_id = p->container_id ? strdup(p->container_id) : NULL;
+		if ((p->cgroup && !rp->cgroup) || (p->container_id && !rp->container_id)) {
+			err = -ENOMEM;
+			goto cleanup;
+		}
 		rp->exited = p->exited;
 		/* mmap regions are never sampled. */
 		lt_growth_begin(&gp->heap, r->elapsed_s);
-		err = build_group(s, p, &p->heap, true, now_ns, &rp->heap, &summary, &gp->heap);
+		err = build_group(s, p, &p->heap, true, now_ns, &rp->heap, &summary, &gp->heap, r);
 		lt_growth_end(&gp->heap);
 		if (!err)
-			err = build_group(s, p, &p->mmaps, false, now_ns, &rp->mmap, NULL, NULL);
+			err = build_group(s, p, &p->mmaps, false, now_ns, &rp->mmap, NULL, NULL, r);
 		if (!err && p->py) {
 			lt_growth_begin(&gp->py_types, r->elapsed_s);
 			err = lt_report_build_python(s, p, now_ns, &gp->py_types, &rp->python);
@@ -586,6 +641,8 @@ int lt_report_build(struct lt_session *s, bool final, struct lt_report *r)
 	}
 	qsort(r->procs, r->nprocs, sizeof(*r->procs), by_outstanding);
 	err = build_summary(s, &summary, &r->summary);
+	if (!err)
+		err = lt_report_build_containers(r);
 	lt_module_cache_stats(&s->modules, &r->symbols);
 	lt_growth_table_end(&s->growth);
 	/* No report follows the final one. */
@@ -612,6 +669,8 @@ void lt_report_free_group(struct lt_report_group *g)
 static void free_process(struct lt_report_process *rp)
 {
 	free(rp->exe);
+	free(rp->cgroup);
+	free(rp->container_id);
 	lt_report_free_group(&rp->heap);
 	lt_report_free_group(&rp->mmap);
 	lt_report_free_python(rp->python);
@@ -623,6 +682,7 @@ void lt_report_free(struct lt_report *r)
 	for (size_t i = 0; i < r->nprocs; i++)
 		free_process(&r->procs[i]);
 	lt_report_free_group(&r->summary);
+	lt_report_free_containers(r);
 	free(r->procs);
 	memset(r, 0, sizeof(*r));
 }

@@ -74,10 +74,21 @@ struct lt_report_process {
 	uint32_t pid;
 	char comm[LT_PROC_COMM_LEN];
 	char *exe;
+	char *cgroup;       /* cgroup v2 path; NULL when unknown */
+	char *container_id; /* NULL: not in a container */
 	bool exited;
 	struct lt_report_group heap;
 	struct lt_report_group mmap;
 	struct lt_report_python *python; /* NULL: not a traced Python process */
+};
+
+/* The reported processes of one container, or of the host (no id). */
+struct lt_report_container {
+	char *container_id;
+	char *cgroup;       /* the container's own cgroup; NULL for the host */
+	uint32_t processes;
+	uint64_t outstanding_bytes;  /* heap, summed over its processes */
+	uint64_t outstanding_allocs;
 };
 
 struct lt_report {
@@ -91,8 +102,14 @@ struct lt_report {
 	long top;              /* -T: rows per table */
 	uint64_t sample_bytes; /* 0: exact counts */
 	struct lt_symbol_cache_stats symbols; /* after symbolizing this report */
+	/* Native stacks left out by suppressions, over every process; the
+	 * processes' outstanding totals still include them. */
+	uint64_t suppressed_bytes;
+	uint64_t suppressed_allocs;
 	struct lt_report_process *procs;
 	size_t nprocs;
+	struct lt_report_container *containers; /* by bytes, largest first */
+	size_t ncontainers;
 	/* Heap stacks summed over processes: the same frames in the same
 	 * modules (whatever the load addresses) are one stack. */
 	struct lt_report_group summary;
@@ -104,6 +121,11 @@ int lt_report_build_python(struct lt_session *s, struct lt_process *p, uint64_t 
 			   struct lt_growth_set *types_growth, struct lt_report_python **out);
 void lt_report_free_python(struct lt_report_python *py);
 void lt_report_free_group(struct lt_report_group *g);
+
+/* r->containers from r->procs (report_containers.c). Returns 0 or -ENOMEM;
+ * what was made is freed by lt_report_free_containers either way. */
+int lt_report_build_containers(struct lt_report *r);
+void lt_report_free_containers(struct lt_report *r);
 
 /* Build from the session's tables. Returns 0 or -ENOMEM. */
 int lt_report_build(struct lt_session *s, bool final, struct lt_report *r);

@@ -92,6 +92,22 @@ static void write_python(FILE *out, const struct lt_report_python *py, bool exit
 	write_group(out, "object", &py->stacks, exited, min_age_ms);
 }
 
+/* Only when some process is in a container: a host alone needs no table. */
+static void write_containers(FILE *out, const struct lt_report *r)
+{
+	if (r->ncontainers < 2 && (!r->ncontainers || !r->containers[0].container_id))
+		return;
+	fprintf(out, "\nby container:\n");
+	for (size_t i = 0; i < r->ncontainers; i++) {
+		const struct lt_report_container *c = &r->containers[i];
+
+		fprintf(out, "    %.12s: %" PRIu64 " bytes in %" PRIu64 " allocation%s in %u process%s\n",
+			c->container_id ? c->container_id : "host", c->outstanding_bytes,
+			c->outstanding_allocs, c->outstanding_allocs == 1 ? "" : "s", c->processes,
+			c->processes == 1 ? "" : "es");
+	}
+}
+
 void lt_report_write_text(FILE *out, const struct lt_report *r)
 {
 	char when[64];
@@ -105,6 +121,9 @@ void lt_report_write_text(FILE *out, const struct lt_report *r)
 		" frees of blocks allocated before tracing, %" PRIu64 " lost\n",
 		r->stats.alloc_events, r->stats.free_events, r->stats.unmatched_frees,
 		r->lost_events);
+	if (r->suppressed_bytes || r->suppressed_allocs)
+		fprintf(out, "%" PRIu64 " bytes in %" PRIu64 " allocation%s hidden by suppressions\n",
+			r->suppressed_bytes, r->suppressed_allocs, r->suppressed_allocs == 1 ? "" : "s");
 	if (r->sample_bytes)
 		fprintf(out, "sampling one block per %" PRIu64 " bytes on average: "
 			"bytes and counts are estimates\n", r->sample_bytes);
@@ -113,9 +132,11 @@ void lt_report_write_text(FILE *out, const struct lt_report *r)
 	for (size_t i = 0; i < r->nprocs; i++) {
 		const struct lt_report_process *p = &r->procs[i];
 
-		fprintf(out, "\npid %u (%s)%s%s: %" PRIu64 " bytes outstanding in %" PRIu64
+		fprintf(out, "\npid %u (%s)%s%s%s%s%s%.12s: %" PRIu64 " bytes outstanding in %" PRIu64
 			" allocation%s%s\n",
 			p->pid, p->comm, p->exe ? " " : "", p->exe ? p->exe : "",
+			p->cgroup ? " cgroup " : "", p->cgroup ? p->cgroup : "",
+			p->container_id ? " container " : "", p->container_id ? p->container_id : "",
 			p->heap.outstanding_bytes, p->heap.outstanding_allocs,
 			p->heap.outstanding_allocs == 1 ? "" : "s",
 			p->exited ? ", held at exit" : "");
@@ -141,6 +162,7 @@ void lt_report_write_text(FILE *out, const struct lt_report *r)
 				write_frame(out, &st->frames[f]);
 		}
 	}
+	write_containers(out, r);
 	if (r->lost_events)
 		fprintf(out, "\nwarning: %" PRIu64 " events were lost (ring buffer full): counts may be off\n",
 			r->lost_events);

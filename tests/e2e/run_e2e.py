@@ -635,6 +635,7 @@ def validate_report(r, want_mmap=False):
                 errs.append('%s: stacks hold more bytes than outstanding_bytes' % w)
             if sum(s['allocs'] for s in stacks) > p['outstanding_allocs']:
                 errs.append('%s: stacks hold more allocs than outstanding_allocs' % w)
+        errs += validate_process_cgroup(p, w)
         mm = p.get('mmap')
         if mm is None:
             if want_mmap:
@@ -650,6 +651,65 @@ def validate_report(r, want_mmap=False):
             else:
                 for i, s in enumerate(mm['stacks']):
                     errs += validate_stack(s, '%s mmap stack %d' % (w, i))
+    if not errs:
+        errs += validate_containers(r.get('containers'), procs)
+    return errs
+
+
+CONTAINER_ID = re.compile(r'^[0-9a-f]{64}$')
+
+
+def validate_process_cgroup(p, w):
+    """cgroup: the v2 path or null; container: its 64-hex id or null."""
+    errs = []
+    cg, cid = p.get('cgroup', '<missing>'), p.get('container', '<missing>')
+    if not (cg is None or (isinstance(cg, str) and cg.startswith('/'))):
+        errs.append('%s: bad "cgroup" %r' % (w, cg))
+    if not (cid is None or (isinstance(cid, str) and CONTAINER_ID.match(cid))):
+        errs.append('%s: bad "container" %r' % (w, cid))
+    elif cid is not None and not (isinstance(cg, str) and cid in cg):
+        errs.append('%s: container %s not in its cgroup %r' % (w, cid, cg))
+    return errs
+
+
+def validate_containers(cs, procs):
+    """containers[]: the processes summed per container (null: the host),
+    largest first, each process counted once."""
+    if not isinstance(cs, list):
+        return ['"containers" is not a list']
+    errs = []
+    for c in cs:
+        if not isinstance(c, dict):
+            return ['container entry is not an object']
+        cid = c.get('container', '<missing>')
+        w = 'container %r' % cid
+        if not (cid is None or (isinstance(cid, str) and CONTAINER_ID.match(cid))):
+            errs.append('%s: bad id' % w)
+        cg = c.get('cgroup', '<missing>')
+        if (cid is None) != (cg is None) or not (cg is None or isinstance(cg, str)):
+            errs.append('%s: bad "cgroup" %r' % (w, cg))
+        for k in ('processes', 'outstanding_bytes', 'outstanding_allocs'):
+            if not is_int(c.get(k)) or c[k] < (1 if k == 'processes' else 0):
+                errs.append('%s: bad "%s" %r' % (w, k, c.get(k)))
+    if errs:
+        return errs
+    ids = [c['container'] for c in cs]
+    if len(set(ids)) != len(ids):
+        errs.append('containers listed twice: %s' % ids)
+    byts = [c['outstanding_bytes'] for c in cs]
+    if byts != sorted(byts, reverse=True):
+        errs.append('containers not sorted by bytes: %s' % byts)
+    for c in cs:
+        mine = [p for p in procs if p.get('container') == c['container']]
+        want = (len(mine), sum(p['outstanding_bytes'] for p in mine),
+                sum(p['outstanding_allocs'] for p in mine))
+        got = (c['processes'], c['outstanding_bytes'], c['outstanding_allocs'])
+        if got != want:
+            errs.append('container %r: processes/bytes/allocs %s, its processes sum to %s' % (
+                c['container'], got, want))
+    if sum(c['processes'] for c in cs) != len(procs):
+        errs.append('containers hold %d processes, the report %d' % (
+            sum(c['processes'] for c in cs), len(procs)))
     return errs
 
 
@@ -1335,6 +1395,38 @@ def t_cxx_demangled(ctx):
     expect(any(fr['func'] == 'main' for fr in s['frames']), 'main missing from %s' % describe([s]))
 
 
+def t_suppressions(ctx):
+    """--suppressions hides one of leaky's leaks: its stack is gone, the others
+    exact, stats.suppressed_* its bytes and count; process totals unchanged."""
+    hidden = 'leak_via_memalign'
+    path = os.path.join(ctx.tmpdir(), 'leaky.supp')
+    with open(path, 'w') as f:
+        f.write('# leaky: a leak we know of\n\nleak:^%s$\n' % hidden)
+    p = run_to_end(ctx, ['-T', '0', '--format', 'json', '--suppressions', path,
+                         '-c', leaky_cmd(ctx)], timeout=150)
+    expect(p.popen.returncode == 0, 'exit status %s%s' % (p.popen.returncode, tail(p)))
+    rep = final_report(p, strict=True)
+    proc = find_proc(rep, comm='leaky')
+    check_leaky(proc, expected={fn: v for fn, v in LEAKY_LEAKS.items() if fn != hidden},
+                absent=[hidden], exited=True)
+    count, size = LEAKY_LEAKS[hidden]
+    got = (rep['stats'].get('suppressed_bytes'), rep['stats'].get('suppressed_allocs'))
+    expect(got == (count * size, count), 'stats.suppressed_* = %r, want (%d, %d)' % (got, count * size, count))
+    summary = [s for s in rep.get('summary', {}).get('stacks', []) if hidden in stack_funcs(s)]
+    expect(not summary, 'summary still has %s: %s' % (hidden, describe(summary)))
+
+
+def t_err_bad_suppressions(ctx):
+    """A malformed suppressions file: one line naming FILE:LINE, exit 1 or 2."""
+    path = os.path.join(ctx.tmpdir(), 'bad.supp')
+    with open(path, 'w') as f:
+        f.write('# fine\nleak:ok\nrace:not_a_leak_type\n')
+    p = error_run(ctx, ['--suppressions', path, '-c', '/bin/true'])
+    expect(p.popen.returncode in (1, 2), 'exit status %s' % p.popen.returncode)
+    line = list(p.err_lines)[0]
+    expect('%s:3:' % path in line, 'stderr %r does not name %s:3' % (line, path))
+
+
 def t_sampling_estimates(ctx):
     """--sample-bytes: per-stack estimates of bytes and counts within 4 sigma of the truth."""
     import math
@@ -1916,6 +2008,79 @@ def t_summary_across_processes(ctx):
                '%s: %d bytes in %d in %r processes, want %d in %d in 2' % (fn, s['bytes'], s['allocs'], s.get('processes'), 2 * count * size, 2 * count))
 
 
+CGROUP2_ROOT = '/sys/fs/cgroup/unified'
+
+
+def remove_cgroup(dirs, timeout=5.0):
+    """rmdir dirs (innermost first) once their processes are gone; the problem or None."""
+    for d in dirs:
+        deadline = time.monotonic() + timeout
+        while os.path.isdir(d):
+            try:
+                os.rmdir(d)
+            except OSError as e:
+                if time.monotonic() >= deadline:
+                    return 'cannot remove cgroup %s: %s' % (d, e)
+                time.sleep(0.1)
+    return None
+
+
+def t_container_cgroup(ctx):
+    """leaky in a docker-<id>.scope cgroup: its cgroup and container id in the report, containers[] sums it."""
+    if not os.path.exists(os.path.join(CGROUP2_ROOT, 'cgroup.procs')):
+        raise Skip('no cgroup v2 hierarchy at %s' % CGROUP2_ROOT)
+    cid = os.urandom(32).hex()
+    parent = os.path.join(CGROUP2_ROOT, 'leaktrace-e2e-%s' % os.urandom(4).hex())
+    leaf = os.path.join(parent, 'docker-%s.scope' % cid)
+    try:
+        os.makedirs(leaf)
+    except OSError as e:
+        remove_cgroup([leaf, parent])
+        raise Skip('cannot create cgroup %s: %s' % (leaf, e))
+    t = None
+    try:
+        t = start_waiting_leaky(ctx)
+        try:
+            with open(os.path.join(leaf, 'cgroup.procs'), 'w') as f:
+                f.write('%d\n' % t.pid)
+        except OSError as e:
+            raise Skip('cannot move pid %d into %s: %s' % (t.pid, leaf, e))
+        with open('/proc/%d/cgroup' % t.pid) as f:
+            seen = [line[3:].rstrip('\n') for line in f if line.startswith('0::')]
+        want = '/' + os.path.relpath(leaf, CGROUP2_ROOT)
+        expect(seen and seen[0].endswith(want), 'pid %d is in cgroup %r after the move, not %s' % (
+            t.pid, seen, want))
+        want = seen[0]  # as the kernel shows it from here (cgroup namespaces)
+        p = ctx.lt(['-T', '0', '--format', 'json', '-p', str(t.pid)])
+        expect(p.expect_err_line('leaktrace: tracing', 60), 'leaktrace did not start' + tail(p))
+        wait_probes(p.pid, min_wait=0.2, max_wait=8)
+        trigger(t)
+        time.sleep(1.5)
+        rc = interrupt(p, signal.SIGINT)
+        expect(rc == 0, 'exit status %s after SIGINT%s' % (rc, tail(p)))
+        rep = final_report(p)
+        proc = find_proc(rep, pid=t.pid)
+        expect(proc['cgroup'] == want, 'cgroup is %r, expected %r' % (proc['cgroup'], want))
+        expect(proc['container'] == cid, 'container is %r, expected %s' % (proc['container'], cid))
+        check_leaky(proc, exited=False, min_age=1.0)
+        cs = rep['containers']
+        expect(len(cs) == 1, '%d entries in containers[]: %s' % (len(cs), cs))
+        got = (cs[0]['container'], cs[0]['cgroup'], cs[0]['processes'], cs[0]['outstanding_bytes'],
+               cs[0]['outstanding_allocs'])
+        expect(got == (cid, want, 1, LEAKY_TOTAL_BYTES, LEAKY_TOTAL_ALLOCS),
+               'containers[0] is %s, expected %s' % (got, (cid, want, 1, LEAKY_TOTAL_BYTES, LEAKY_TOTAL_ALLOCS)))
+    finally:
+        if t is not None and t.poll() is None:
+            t.close_stdin()  # leaky exits on EOF
+            if t.wait(5) is None:
+                t.stop(grace=3)
+        problem = remove_cgroup([leaf, parent])
+        if problem:
+            ctx.notes.append(problem)
+    if problem:
+        raise Fail(problem)
+
+
 def t_inlined_frames(ctx):
     """-O2 code: each inlined function is its own frame, marked inlined, with its own line."""
     p = run_to_end(ctx, ['-T', '0', '--format', 'json', '-c', ctx.prog('inline_leaky')])
@@ -2087,6 +2252,66 @@ def t_err_not_root(ctx):
     error_run(ctx, ['-c', 'true'], prefix=prefix, exe=exe)
 
 
+def diff_rows(text):
+    """`leaktrace diff` output as [(bytes growth, new bytes, count growth, new count, frames)]."""
+    rows = []
+    for line in text.splitlines():
+        m = re.match(r'^([+-]\d+) B \(new total (\d+) B\) ([+-]\d+) (?:allocations|objects) '
+                     r'\(new total (\d+)\) in .*:$', line)
+        if m:
+            rows.append(tuple(int(x) for x in m.groups()) + ([],))
+        elif line.startswith('        ') and rows:
+            rows[-1][4].append(line.strip())
+    return rows
+
+
+def t_snapshot_diff(ctx):
+    """--snapshot A and B of diff_leaky 10 and 30; `leaktrace diff A B` (by stack and
+    by line): leak_scaled +2000 B +20 allocations first, leak_fixed +0; a corrupt file
+    gives exit 1 and one line."""
+    d = ctx.tmpdir()
+    exe = os.path.abspath(ctx.prog('diff_leaky'))
+    snaps = {}
+    for name, n in (('A', 10), ('B', 30)):
+        snaps[name] = os.path.join(d, name)
+        p = run_to_end(ctx, ['-T', '0', '-o', '0', '--snapshot', snaps[name], '-c', '%s %d' % (exe, n)])
+        expect(p.popen.returncode == 0, 'exit status %s%s' % (p.popen.returncode, tail(p)))
+        expect(os.path.exists(snaps[name]) and not os.path.exists(snaps[name] + '.tmp'),
+               'snapshot %s not written (or .tmp left)' % name)
+        with open(snaps[name]) as f:
+            expect(f.readline() == 'leaktrace-snapshot 1\n', '%s: bad first line' % name)
+    sites = source_sites('diff_leaky.c')
+    for by in ('stack', 'line'):
+        r = subprocess.run([ctx.args.leaktrace, 'diff', snaps['A'], snaps['B'], '--by', by],
+                           capture_output=True, text=True, timeout=30)
+        expect(r.returncode == 0, 'diff --by %s: exit %d: %s' % (by, r.returncode, r.stderr.strip()))
+        rows = diff_rows(r.stdout)
+        expect(rows, 'diff --by %s: no rows: %r' % (by, r.stdout[:300]))
+        first = rows[0]
+        expect(first[4] and first[4][0].startswith('leak_scaled '),
+               'diff --by %s: first row is %s, not leak_scaled' % (by, first[4][:2]))
+        expect(first[:4] == (2000, 3000, 20, 30), 'diff --by %s: leak_scaled row %s, want '
+               '+2000 B (3000) +20 allocations (30)' % (by, first[:4]))
+        fixed = [x for x in rows if x[4] and x[4][0].startswith('leak_fixed ')]
+        expect(len(fixed) == 1 and fixed[0][:4] == (0, 500, 0, 5),
+               'diff --by %s: leak_fixed rows %s, want one +0 B (500) +0 (5)' % (by, [x[:4] for x in fixed]))
+        if by == 'line':
+            expect(len(first[4]) == 1, 'diff --by line: %d frames in a row' % len(first[4]))
+            for fn in ('leak_scaled', 'leak_fixed'):
+                row = first if fn == 'leak_scaled' else fixed[0]
+                want = 'diff_leaky.c:%d)' % sites[fn]
+                expect(want in row[4][0], 'diff --by line: %s shows %r, want %s' % (fn, row[4][0], want))
+        else:
+            expect(any(f.startswith('main ') for f in first[4]), 'diff: leak_scaled stack lacks main: %s'
+                   % first[4])
+    bad = os.path.join(d, 'corrupt')
+    with open(bad, 'w') as f:
+        f.write('leaktrace-snapshot 1\nreport\t1\t0\nprocess\tx\n')
+    p = error_run(ctx, ['diff', snaps['A'], bad])
+    expect(p.popen.returncode == 1, 'diff on a corrupt file: exit %d, want 1' % p.popen.returncode)
+    expect(bad + ':3:' in p.err_lines[0], 'diff on a corrupt file: %r lacks %s:3:' % (p.err_lines[0], bad))
+
+
 SCENARIOS = [
     ('c_run', t_c_run),
     ('text_format', t_text_format),
@@ -2112,6 +2337,7 @@ SCENARIOS = [
     ('c_failing_command', t_c_failing_command),
     ('static_other_binary', t_static_other_binary),
     ('cxx_demangled', t_cxx_demangled),
+    ('suppressions', t_suppressions),
     ('sampling_estimates', t_sampling_estimates),
     ('self_test', t_self_test),
     ('deep_stack_truncated', t_deep_stack_truncated),
@@ -2120,6 +2346,7 @@ SCENARIOS = [
     ('mini_debuginfo', t_mini_debuginfo),
     ('deleted_binary', t_deleted_binary),
     ('summary_across_processes', t_summary_across_processes),
+    ('container_cgroup', t_container_cgroup),
     ('build_id_debug_in_target_root', t_build_id_debug_in_target_root),
     ('nofp_c_run', t_nofp_c_run),
     ('nofp_unwind_fp_cannot', t_nofp_unwind_fp_cannot),
@@ -2140,6 +2367,8 @@ SCENARIOS = [
     ('err_O_not_elf', t_err_O_not_elf),
     ('err_O_no_malloc', t_err_O_no_malloc),
     ('err_not_root', t_err_not_root),
+    ('snapshot_diff', t_snapshot_diff),
+    ('err_bad_suppressions', t_err_bad_suppressions),
 ]
 
 
