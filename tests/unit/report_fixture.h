@@ -1,0 +1,74 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * A small hand-made report shared by the reporter tests: inlined, unnamed,
+ * module-less and oddly named frames, a stack with no frames, Python
+ * objects and an mmap region, in one process.
+ */
+#ifndef LT_REPORT_FIXTURE_H
+#define LT_REPORT_FIXTURE_H
+
+#include <stdbool.h>
+#include <string.h>
+
+#include "report_model.h"
+
+#define APP "/usr/bin/app"
+
+/* Innermost first: inl_helper inlined into leak_fn, called by main. */
+static struct lt_report_frame heap_a[] = {
+	{ .addr = 0x401100, .func = "inl_helper", .file = "a.c", .line = 7, .module = APP,
+	  .module_offset = 0x1100, .build_id = "", .inlined = true },
+	{ .addr = 0x401100, .func = "leak_fn", .file = "a.c", .line = 20, .module = APP,
+	  .module_offset = 0x1100, .build_id = "" },
+	{ .addr = 0x401200, .func = "main", .file = "a.c", .line = 30, .module = APP,
+	  .module_offset = 0x1200, .build_id = "" },
+};
+/* Unnamed frames: one in a module, one in no module at all. */
+static struct lt_report_frame heap_b[] = {
+	{ .addr = 0x7f0000005000, .module = "/lib/libx.so", .module_offset = 0x5000,
+	  .build_id = "abcd" },
+	{ .addr = 0xdead, .build_id = "" },
+	{ .addr = 0x401200, .func = "op;er\nator", .module = APP, .module_offset = 0x1300,
+	  .build_id = "" },
+};
+static struct lt_report_frame py[] = {
+	{ .func = "make", .file = "app.py", .line = 5, .build_id = "", .python = true },
+	{ .func = "<module>", .file = "app.py", .line = 9, .build_id = "", .python = true },
+};
+static struct lt_report_frame region[] = {
+	{ .addr = 0x401200, .func = "main", .module = APP, .module_offset = 0x1200, .build_id = "" },
+};
+
+static struct lt_report_stack heap_stacks[] = {
+	{ .bytes = 3000, .allocs = 3, .frames = heap_a, .nframes = 3 },
+	{ .bytes = 100, .allocs = 1, .frames = heap_b, .nframes = 3 },
+	{ .bytes = 7, .allocs = 1, .frames = NULL, .nframes = 0 },
+};
+static struct lt_report_stack py_stacks[] = {
+	{ .bytes = 640, .allocs = 10, .frames = py, .nframes = 2 },
+};
+static struct lt_report_stack mmap_stacks[] = {
+	{ .bytes = 8192, .allocs = 2, .frames = region, .nframes = 1 },
+};
+static struct lt_report_python python = {
+	.minor = 11, .stacks = { .stacks = py_stacks, .nstacks = 1 },
+};
+
+static void make_report(struct lt_report *r, struct lt_report_process *p, bool mmap)
+{
+	memset(r, 0, sizeof(*r));
+	memset(p, 0, sizeof(*p));
+	p->pid = 42;
+	strcpy(p->comm, "a;b");
+	p->heap.stacks = heap_stacks;
+	p->heap.nstacks = 3;
+	p->mmap.stacks = mmap_stacks;
+	p->mmap.nstacks = 1;
+	p->python = &python;
+	r->final = true;
+	r->has_mmap = mmap;
+	r->procs = p;
+	r->nprocs = 1;
+}
+
+#endif
