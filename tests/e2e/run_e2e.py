@@ -493,6 +493,17 @@ def start_waiting_leaky(ctx, churn=None, argv_prefix=(), env=None, name='leaky')
     return t
 
 
+def attach_pid(ctx, opts):
+    """Start leaktrace with opts (a -p run) and wait until it is tracing: its
+    "tracing" line comes once unwind tables and interpreter probes are in,
+    after the libc probes whose descriptors wait_probes counts."""
+    p = ctx.lt(opts)
+    expect(p.expect_err_line('leaktrace: tracing', 60), 'leaktrace did not start' + tail(p))
+    wait_probes(p.pid, min_wait=0.2, max_wait=10)
+    expect(p.poll() is None, 'leaktrace exited early with status %s%s' % (p.poll(), tail(p)))
+    return p
+
+
 def trigger(t, timeout=120):
     log('trigger %s pid %d' % (t.name, t.pid))
     expect(t.send('go\n'), 'cannot write to leaky stdin')
@@ -918,11 +929,7 @@ def t_text_format(ctx):
 def t_p_attach_sigint(ctx):
     """-p on a running "leaky wait": leaks made after attach, SIGINT, exact final report."""
     t = start_waiting_leaky(ctx)
-    p = ctx.lt(['-T', '0', '--format', 'json', '-p', str(t.pid)])
-    # "tracing" comes once the unwind tables of its files are loaded.
-    expect(p.expect_err_line('leaktrace: tracing', 60), 'leaktrace did not start' + tail(p))
-    wait_probes(p.pid, min_wait=0.2, max_wait=8)
-    expect(p.poll() is None, 'leaktrace exited early with status %s%s' % (p.poll(), tail(p)))
+    p = attach_pid(ctx, ['-T', '0', '--format', 'json', '-p', str(t.pid)])
     trigger(t)
     time.sleep(1.5)
     rc = interrupt(p, signal.SIGINT)
@@ -1221,11 +1228,7 @@ def t_leak_verdicts(ctx):
     t = ctx.target([ctx.prog('grower')], 'grower')
     if not t.expect_line('ready', 15):
         raise Fail('grower did not print "ready" (rc=%s)%s' % (t.poll(), tail(t)))
-    p = ctx.lt(['-T', '0', '--format', 'json', '-o', '0', '-p', str(t.pid), '0.5'])
-    # fixed_state is allocated at once after "go": every probe must be in.
-    expect(p.expect_err_line('leaktrace: tracing', 60), 'leaktrace did not start' + tail(p))
-    wait_probes(p.pid, min_wait=0.2, max_wait=8)
-    expect(p.poll() is None, 'leaktrace exited early with status %s%s' % (p.poll(), tail(p)))
+    p = attach_pid(ctx, ['-T', '0', '--format', 'json', '-o', '0', '-p', str(t.pid), '0.5'])
     expect(t.send('go\n'), 'cannot write to grower stdin')
     expect(t.expect_line('going', 15), 'grower did not start%s' % tail(t))
     # 12 interval reports after "go" (~6 s); counted, not timed, so a slow
@@ -1610,11 +1613,7 @@ def start_waiting_nofp(ctx, exe=None, argv_prefix=(), name='nofp_leaky'):
 
 
 def nofp_attach_and_check(ctx, t, exe_module='nofp_leaky'):
-    p = ctx.lt(['-T', '0', '--format', 'json', '-p', str(t.pid)])
-    # "tracing" comes once the unwind tables of its files are loaded.
-    expect(p.expect_err_line('leaktrace: tracing', 60), 'leaktrace did not start' + tail(p))
-    wait_probes(p.pid, min_wait=0.2, max_wait=8)
-    expect(p.poll() is None, 'leaktrace exited early with status %s%s' % (p.poll(), tail(p)))
+    p = attach_pid(ctx, ['-T', '0', '--format', 'json', '-p', str(t.pid)])
     trigger(t)
     time.sleep(0.7)
     rc = interrupt(p, signal.SIGINT)
@@ -1809,11 +1808,7 @@ def t_python_p_attach(ctx):
         t = ctx.target([exe, PY_LEAKY, 'wait', '3'], name)
         if not t.expect_line('ready', 30):
             raise Fail('%s: py_leaky did not print "ready"%s' % (name, tail(t)))
-        p = ctx.lt(['-T', '0', '-o', '0', '--format', 'json', '-p', str(t.pid)])
-        # "tracing" comes once the interpreter's probes are in, after libc's.
-        expect(p.expect_err_line('leaktrace: tracing', 60), '%s: leaktrace did not start%s' % (name, tail(p)))
-        wait_probes(p.pid, min_wait=0.2, max_wait=10)
-        expect(p.poll() is None, '%s: leaktrace exited early%s' % (name, tail(p)))
+        p = attach_pid(ctx, ['-T', '0', '-o', '0', '--format', 'json', '-p', str(t.pid)])
         trigger(t)
         truth = pyleaky_truth(t.out_lines)
         rc = interrupt(p, signal.SIGINT)
