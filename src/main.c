@@ -109,6 +109,10 @@ static int emit_report(struct lt_session *s, bool final)
 		if (final)
 			werr = lt_report_write_pprof(s->out, &r);
 		break;
+	case LT_FORMAT_HTML:
+		if (final)
+			werr = lt_report_write_html(s->out, &r);
+		break;
 	default:
 		lt_report_write_text(s->out, &r);
 		break;

@@ -8,6 +8,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <arpa/inet.h>
+#include <netinet/in.h>
 
 #include "suppressions.h"
 #include "symbol_cache.h"
@@ -22,6 +24,9 @@ static const char usage_text[] =
 	"Targets (default: every process on the system that uses a libc):\n"
 	"  -p, --pid PID          attach to a running process (repeatable)\n"
 	"  -c, --command \"CMD\"    run CMD (with arguments) and trace it and its children\n"
+	"      --cgroup PATH      trace the processes of a cgroup v2 directory and its\n"
+	"                         descendants, including ones started later (absolute,\n"
+	"                         or relative to the cgroup2 mount)\n"
 	"  -O, --obj PATH         also trace the malloc family in PATH (a library such as\n"
 	"                         jemalloc, or a statically linked binary; repeatable)\n"
 	"\n"
@@ -34,11 +39,12 @@ static const char usage_text[] =
 	"  -Z, --max-size BYTES   ignore allocations larger than BYTES\n"
 	"      --sort bytes|count order stacks by outstanding bytes (default) or count\n"
 	"      --mmap             also trace anonymous mmap/munmap (reported separately)\n"
-	"      --format text|json|folded|pprof\n"
+	"      --format text|json|folded|pprof|html\n"
 	"                         text (default), one JSON object per report per line,\n"
-	"                         folded stacks for flame graphs, or a gzipped pprof\n"
-	"                         profile (needs -w FILE); folded and pprof write the\n"
-	"                         final report only\n"
+	"                         folded stacks for flame graphs, a gzipped pprof\n"
+	"                         profile (needs -w FILE), or a self-contained HTML\n"
+	"                         flame graph; folded, pprof and html write the final\n"
+	"                         report only\n"
 	"  -w, --output FILE      write reports to FILE instead of stdout\n"
 	"      --snapshot FILE    also save the final report's stacks to FILE, for\n"
 	"                         leaktrace diff OLD NEW (see leaktrace diff --help)\n"
@@ -65,6 +71,9 @@ static const char usage_text[] =
 	"                         (leak:, func:, module:, file:; repeatable; see README)\n"
 	"      --no-default-suppressions  also show glibc's and libstdc++'s\n"
 	"                         allocations kept on purpose until exit\n"
+	"      --serve [HOST:]PORT  agent mode: serve /metrics (Prometheus) and\n"
+	"                         /debug/pprof/heap over HTTP on HOST (default\n"
+	"                         127.0.0.1; any other address must be given)\n"
 	"  -v, --verbose          say what is attached where\n"
 	"      --self-test        show where each probe goes in the libc of -p PID (or\n"
 	"                         leaktrace's own) and -O files, and what it costs\n"
@@ -95,6 +104,8 @@ enum {
 	OPT_TREND_WINDOW,
 	OPT_SUPPRESSIONS,
 	OPT_NO_DEFAULT_SUPP,
+	OPT_CGROUP,
+	OPT_SERVE,
 };
 
 static const struct option long_options[] = {
@@ -125,6 +136,8 @@ static const struct option long_options[] = {
 	{ "trend-window", required_argument, NULL, OPT_TREND_WINDOW },
 	{ "suppressions", required_argument, NULL, OPT_SUPPRESSIONS },
 	{ "no-default-suppressions", no_argument, NULL, OPT_NO_DEFAULT_SUPP },
+	{ "cgroup", required_argument, NULL, OPT_CGROUP },
+	{ "serve", required_argument, NULL, OPT_SERVE },
 	{},
 };
 
@@ -175,6 +188,43 @@ static int push(void **vec, size_t *n, size_t elem, const void *value)
 	memcpy((char *)grown + *n * elem, value, elem);
 	*vec = grown;
 	(*n)++;
+	return 0;
+}
+
+/*
+ * --serve PORT, :PORT, HOST:PORT or [V6]:PORT. HOST must be numeric: a
+ * name could resolve to a public address the user did not type.
+ */
+static int parse_serve(struct lt_options *o, const char *arg)
+{
+	const char *colon = strrchr(arg, ':'), *port_s = colon ? colon + 1 : arg;
+	const char *host = "127.0.0.1";
+	size_t host_len = strlen(host);
+	unsigned char buf[sizeof(struct in6_addr)];
+	char hostbuf[INET6_ADDRSTRLEN + 1];
+	uint64_t port;
+
+	if (parse_u64(port_s, &port) || port == 0 || port > 65535)
+		return fail("--serve takes [HOST:]PORT with PORT 1..65535", arg);
+	if (colon && colon > arg) {
+		host = arg;
+		host_len = (size_t)(colon - arg);
+		if (host[0] == '[' && host_len >= 2 && host[host_len - 1] == ']') {
+			host++;
+			host_len -= 2;
+		}
+	}
+	if (host_len >= sizeof(hostbuf))
+		return fail("--serve: HOST must be a numeric IPv4 or IPv6 address", arg);
+	memcpy(hostbuf, host, host_len);
+	hostbuf[host_len] = '\0';
+	if (inet_pton(AF_INET, hostbuf, buf) != 1 && inet_pton(AF_INET6, hostbuf, buf) != 1)
+		return fail("--serve: HOST must be a numeric IPv4 or IPv6 address", arg);
+	free(o->serve_host);
+	o->serve_host = strdup(hostbuf);
+	if (!o->serve_host)
+		return -ENOMEM;
+	o->serve_port = (uint16_t)port;
 	return 0;
 }
 
@@ -274,8 +324,10 @@ static int parse_one(struct lt_options *o, int c, const char *arg)
 			o->format = LT_FORMAT_FOLDED;
 		else if (!strcmp(arg, "pprof"))
 			o->format = LT_FORMAT_PPROF;
+		else if (!strcmp(arg, "html"))
+			o->format = LT_FORMAT_HTML;
 		else
-			return fail("--format takes text, json, folded or pprof", arg);
+			return fail("--format takes text, json, folded, pprof or html", arg);
 		return 0;
 	case OPT_SAMPLE:
 		/* Gaps are computed as mean * 2^20 at most in 64 bits. */
@@ -317,6 +369,14 @@ static int parse_one(struct lt_options *o, int c, const char *arg)
 			return fail("--symbol-cache-mb takes 1..1048576", arg);
 		o->symbol_cache_bytes = v << 20;
 		return 0;
+	case OPT_CGROUP:
+		if (!*arg)
+			return fail("--cgroup takes a cgroup directory", arg);
+		free(o->cgroup_path);
+		o->cgroup_path = strdup(arg);
+		return o->cgroup_path ? 0 : -ENOMEM;
+	case OPT_SERVE:
+		return parse_serve(o, arg);
 	case OPT_TREND_WINDOW:
 		if (parse_u64(arg, &v) || v < LT_TREND_MIN_SAMPLES || v > LT_TREND_MAX_WINDOW)
 			return fail("--trend-window takes 4..64", arg);
@@ -396,6 +456,8 @@ int lt_options_parse(int argc, char **argv, struct lt_options *o)
 		return fail("unexpected argument", argv[optind + 2]);
 	if (o->command && o->npids)
 		return fail("-c and -p cannot be combined", o->command);
+	if (o->cgroup_path && (o->command || o->npids))
+		return fail("--cgroup cannot be combined with -c or -p", o->cgroup_path);
 	if (o->min_size > o->max_size)
 		return fail("-z is larger than -Z", "");
 	/* Binary, one profile per file: not for a terminal or a pipe of reports. */
@@ -417,5 +479,7 @@ void lt_options_free(struct lt_options *o)
 	free(o->command);
 	free(o->output_path);
 	free(o->snapshot_path);
+	free(o->cgroup_path);
+	free(o->serve_host);
 	memset(o, 0, sizeof(*o));
 }

@@ -10,7 +10,7 @@
 
 struct lt_suppressions;
 
-enum lt_format { LT_FORMAT_TEXT, LT_FORMAT_JSON, LT_FORMAT_FOLDED, LT_FORMAT_PPROF };
+enum lt_format { LT_FORMAT_TEXT, LT_FORMAT_JSON, LT_FORMAT_FOLDED, LT_FORMAT_PPROF, LT_FORMAT_HTML };
 enum lt_sort { LT_SORT_BYTES, LT_SORT_COUNT };
 
 /* 8 bytes each: 16 MiB of kernel memory, room for ~60 libc-sized files. */
@@ -20,6 +20,7 @@ struct lt_options {
 	pid_t *pids;            /* -p, repeatable */
 	size_t npids;
 	char *command;          /* -c "CMD ARGS" */
+	char *cgroup_path;      /* --cgroup: a cgroup v2 directory, as given */
 	char **objs;            /* -O, repeatable: extra allocator objects */
 	size_t nobjs;
 	bool trace_mmap;        /* --mmap */
@@ -42,6 +43,8 @@ struct lt_options {
 	uint32_t unwind_rows;   /* --unwind-rows, default LT_DEFAULT_UNWIND_ROWS */
 	uint64_t symbol_cache_bytes; /* --symbol-cache-mb, default LT_SYMBOL_CACHE_DEFAULT_MB */
 	uint32_t trend_window;  /* --trend-window, default LT_TREND_DEFAULT_WINDOW */
+	char *serve_host;       /* --serve [HOST:]PORT: numeric address, default 127.0.0.1 */
+	uint16_t serve_port;    /* 0: no agent endpoint */
 	int verbose;            /* -v */
 	bool self_test;         /* --self-test: show probe placement and exit */
 	char **supp_files;      /* --suppressions, repeatable */

@@ -14,6 +14,10 @@ void lt_report_write_json(FILE *out, const struct lt_report *r);
 /* Folded stacks for flame graphs: "comm (pid);root;...;leaf BYTES" per stack. */
 void lt_report_write_folded(FILE *out, const struct lt_report *r);
 
+/* One self-contained HTML page (no network) drawing the report as a flame
+ * graph. Returns 0 or a negative errno. */
+int lt_report_write_html(FILE *out, const struct lt_report *r);
+
 struct lt_pb_buf;
 /* pprof's profile.proto, uncompressed, appended to out. Returns 0 or -ENOMEM. */
 int lt_report_encode_pprof(const struct lt_report *r, struct lt_pb_buf *out);

@@ -2367,6 +2367,16 @@ SCENARIOS = [
 ]
 
 
+def load_scenario_modules():
+    """Scenarios of one feature each live in tests/e2e/scenarios_*.py: a
+    module that does `import __main__ as h` for these helpers and defines
+    SCENARIOS like the list above. They run after the ones here."""
+    sys.path.insert(0, HERE)
+    for path in sorted(glob.glob(os.path.join(HERE, 'scenarios_*.py'))):
+        mod = __import__(os.path.splitext(os.path.basename(path))[0])
+        SCENARIOS.extend(mod.SCENARIOS)
+
+
 # ---------------------------------------------------------------------------
 # Post-scenario checks and the driver
 # ---------------------------------------------------------------------------
@@ -2429,6 +2439,7 @@ def main():
     args.leaktrace = os.path.abspath(args.leaktrace)
     args.progs = os.path.abspath(args.progs)
 
+    load_scenario_modules()
     scenarios = [(n, f) for n, f in SCENARIOS if not args.filter or args.filter in n]
     if args.list:
         for n, f in scenarios:

@@ -317,6 +317,67 @@ static void test_other_options(void **state)
 	EXPECT_EINVAL("--symbol-cache-mb", "1048577");
 }
 
+static void test_format_html(void **state)
+{
+	struct lt_options o;
+	(void)state;
+
+	assert_int_equal(PARSE(&o, "--format", "html"), 0);
+	assert_int_equal(o.format, LT_FORMAT_HTML);
+	lt_options_free(&o);
+	EXPECT_EINVAL("--format", "svg");
+}
+
+static void test_cgroup(void **state)
+{
+	struct lt_options o;
+	(void)state;
+
+	assert_int_equal(PARSE(&o, "--cgroup", "system.slice/x.scope"), 0);
+	assert_string_equal(o.cgroup_path, "system.slice/x.scope");
+	lt_options_free(&o);
+	EXPECT_EINVAL("--cgroup", "");
+	EXPECT_EINVAL("--cgroup", "/a", "-p", "1");
+	EXPECT_EINVAL("--cgroup", "/a", "-c", "true");
+}
+
+static void test_serve(void **state)
+{
+	struct lt_options o;
+	(void)state;
+
+	assert_int_equal(PARSE(&o, "-v"), 0);
+	assert_int_equal(o.serve_port, 0);
+	assert_null(o.serve_host);
+	lt_options_free(&o);
+
+	/* Loopback unless an address is written out. */
+	assert_int_equal(PARSE(&o, "--serve", "9100"), 0);
+	assert_string_equal(o.serve_host, "127.0.0.1");
+	assert_int_equal(o.serve_port, 9100);
+	lt_options_free(&o);
+	assert_int_equal(PARSE(&o, "--serve", ":9101"), 0);
+	assert_string_equal(o.serve_host, "127.0.0.1");
+	assert_int_equal(o.serve_port, 9101);
+	lt_options_free(&o);
+	assert_int_equal(PARSE(&o, "--serve", "0.0.0.0:80"), 0);
+	assert_string_equal(o.serve_host, "0.0.0.0");
+	assert_int_equal(o.serve_port, 80);
+	lt_options_free(&o);
+	assert_int_equal(PARSE(&o, "--serve", "[::1]:65535"), 0);
+	assert_string_equal(o.serve_host, "::1");
+	assert_int_equal(o.serve_port, 65535);
+	lt_options_free(&o);
+
+	EXPECT_EINVAL("--serve", "0");
+	EXPECT_EINVAL("--serve", "65536");
+	EXPECT_EINVAL("--serve", "localhost:9100"); /* names are not resolved */
+	EXPECT_EINVAL("--serve", "1.2.3:9100");
+	EXPECT_EINVAL("--serve", "127.0.0.1:");
+	EXPECT_EINVAL("--serve", "127.0.0.1:x");
+	EXPECT_EINVAL("--serve", "[::1]");
+}
+
 static void test_version_returns_one(void **state)
 {
 	struct lt_options o;
@@ -382,6 +443,9 @@ int main(void)
 		cmocka_unit_test(test_size_limits_invalid),
 		cmocka_unit_test(test_negative_after_space_rejected),
 		cmocka_unit_test(test_other_options),
+		cmocka_unit_test(test_format_html),
+		cmocka_unit_test(test_cgroup),
+		cmocka_unit_test(test_serve),
 		cmocka_unit_test(test_version_returns_one),
 		cmocka_unit_test(test_reparse_after_error),
 		cmocka_unit_test(test_reparse_after_error_in_option_cluster),
