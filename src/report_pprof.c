@@ -442,7 +442,8 @@ int lt_report_encode_pprof(const struct lt_report *r, struct lt_pb_buf *out)
 	s_space = intern(&pp, "inuse_space");
 	s_bytes = intern(&pp, "bytes");
 	s_period = intern(&pp, "space");
-	s_comment = intern(&pp, "leaktrace: outstanding allocations at the final report");
+	s_comment = intern(&pp, r->final ? "leaktrace: outstanding allocations at the final report"
+					 : "leaktrace: outstanding allocations at a periodic report");
 	s_pid = intern(&pp, "pid");
 	s_comm = intern(&pp, "comm");
 	if (s_objects < 0 || s_count < 0 || s_space < 0 || s_bytes < 0 || s_period < 0 ||
@@ -482,8 +483,9 @@ cleanup:
 	return err;
 }
 
-/* gzip, as pprof expects: deflate with a gzip header (windowBits 15 + 16). */
-static int gzip_to(FILE *out, const uint8_t *data, size_t len)
+/* gzip, as pprof expects: deflate with a gzip header (windowBits 15 + 16),
+ * appended to out. */
+static int gzip_append(struct lt_pb_buf *out, const uint8_t *data, size_t len)
 {
 	uint8_t chunk[16384];
 	size_t left = len, have;
@@ -510,8 +512,8 @@ static int gzip_to(FILE *out, const uint8_t *data, size_t len)
 				goto cleanup;
 			}
 			have = sizeof(chunk) - z.avail_out;
-			if (have && fwrite(chunk, 1, have, out) != have) {
-				err = -EIO;
+			if (have && lt_pb_raw(out, chunk, have)) {
+				err = -ENOMEM;
 				goto cleanup;
 			}
 		} while (z.avail_out == 0);
@@ -523,19 +525,31 @@ cleanup:
 	return err;
 }
 
-int lt_report_write_pprof(FILE *out, const struct lt_report *r)
+int lt_report_gzip_pprof(const struct lt_report *r, struct lt_pb_buf *out)
 {
 	struct lt_pb_buf pb;
 	int err;
 
 	lt_pb_init(&pb);
 	err = lt_report_encode_pprof(r, &pb);
+	if (!err)
+		err = gzip_append(out, pb.data, pb.len);
+	lt_pb_free(&pb);
+	return err;
+}
+
+int lt_report_write_pprof(FILE *out, const struct lt_report *r)
+{
+	struct lt_pb_buf gz;
+	int err;
+
+	lt_pb_init(&gz);
+	err = lt_report_gzip_pprof(r, &gz);
 	if (err)
 		goto cleanup;
-	err = gzip_to(out, pb.data, pb.len);
-	if (!err && fflush(out))
+	if ((gz.len && fwrite(gz.data, 1, gz.len, out) != gz.len) || fflush(out))
 		err = -EIO;
 cleanup:
-	lt_pb_free(&pb);
+	lt_pb_free(&gz);
 	return err;
 }

@@ -21,8 +21,10 @@ int lt_report_write_html(FILE *out, const struct lt_report *r);
 struct lt_pb_buf;
 /* pprof's profile.proto, uncompressed, appended to out. Returns 0 or -ENOMEM. */
 int lt_report_encode_pprof(const struct lt_report *r, struct lt_pb_buf *out);
-/* The same, gzip-compressed, as `go tool pprof` reads it. Returns 0,
- * -ENOMEM or -EIO. */
+/* The same, gzip-compressed as `go tool pprof` reads it, appended to out.
+ * Returns 0, -ENOMEM or -EIO. */
+int lt_report_gzip_pprof(const struct lt_report *r, struct lt_pb_buf *out);
+/* The gzip-compressed profile written to out. Returns 0, -ENOMEM or -EIO. */
 int lt_report_write_pprof(FILE *out, const struct lt_report *r);
 
 #endif
