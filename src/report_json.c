@@ -56,6 +56,35 @@ static void write_verdict(FILE *out, const char *key, enum lt_verdict v, double 
 	fprintf(out, ",\"verdict\":\"%s\"", lt_verdict_name(v));
 }
 
+static void write_counts(FILE *out, const char *key, const uint64_t *v)
+{
+	fprintf(out, ",\"%s\":[", key);
+	for (unsigned i = 0; i < LT_AGE_BUCKETS; i++)
+		fprintf(out, "%s%" PRIu64, i ? "," : "", v[i]);
+	fputc(']', out);
+}
+
+/* Bounds with each stack, so one stack read alone says what its buckets
+ * are; null is the last bucket's missing upper bound. */
+static void write_ages(FILE *out, const struct lt_age_histogram *h)
+{
+	fputs(",\"age_histogram\":{\"le_s\":[", out);
+	for (unsigned i = 0; i < LT_AGE_BUCKETS; i++) {
+		uint32_t le = lt_age_bucket_le_s(i);
+
+		if (i)
+			fputc(',', out);
+		if (le)
+			fprintf(out, "%u", le);
+		else
+			fputs("null", out);
+	}
+	fputc(']', out);
+	write_counts(out, "allocs", h->allocs);
+	write_counts(out, "bytes", h->bytes);
+	fputc('}', out);
+}
+
 static void write_stacks(FILE *out, const struct lt_report_group *g)
 {
 	fputs("\"stacks\":[", out);
@@ -69,6 +98,7 @@ static void write_stacks(FILE *out, const struct lt_report_group *g)
 			fprintf(out, "\"processes\":%u,", st->processes);
 		fputs("\"oldest_age_s\":", out);
 		lt_json_double(out, st->oldest_age_s);
+		write_ages(out, &st->ages);
 		write_verdict(out, "growth_bytes_per_s", st->verdict, st->growth_bytes_per_s);
 		fputc(',', out);
 		write_frames(out, st);
@@ -131,16 +161,21 @@ void lt_report_write_json(FILE *out, const struct lt_report *r)
 		",\"py_alloc_events\":%" PRIu64 ",\"py_free_events\":%" PRIu64
 		",\"dropped\":{\"ringbuf_alloc\":%" PRIu64 ",\"ringbuf_free\":%" PRIu64
 		",\"ringbuf_task\":%" PRIu64 ",\"inflight_full\":%" PRIu64
-		",\"userspace_oom\":%" PRIu64 "}",
+		",\"sampled_full\":%" PRIu64 ",\"userspace_oom\":%" PRIu64 "}",
 		r->stats.alloc_events, r->stats.free_events, r->lost_events,
 		r->stats.unmatched_frees, r->stats.mmap_events, r->stats.munmap_events,
 		r->stats.replaced_allocs, r->stats.drops[LT_DROP_STACK_TRUNCATED],
 		r->stats.py_alloc_events, r->stats.py_free_events,
 		r->stats.drops[LT_DROP_RINGBUF_ALLOC], r->stats.drops[LT_DROP_RINGBUF_FREE],
 		r->stats.drops[LT_DROP_RINGBUF_TASK], r->stats.drops[LT_DROP_INFLIGHT_FULL],
-		r->stats.out_of_memory);
+		r->stats.drops[LT_DROP_SAMPLED_FULL], r->stats.out_of_memory);
 	fprintf(out, ",\"suppressed_bytes\":%" PRIu64 ",\"suppressed_allocs\":%" PRIu64,
 		r->suppressed_bytes, r->suppressed_allocs);
+	fprintf(out, ",\"untracked_allocs\":%" PRIu64 ",\"untracked_bytes\":%" PRIu64
+		",\"tracked_allocs\":%" PRIu64 ",\"tracked_stacks\":%" PRIu64
+		",\"max_allocs\":%" PRIu64 ",\"max_stacks\":%" PRIu64,
+		r->stats.untracked_allocs, r->stats.untracked_bytes, r->stats.tracked_allocs,
+		r->stats.tracked_stacks, r->stats.max_allocs, r->stats.max_stacks);
 	fprintf(out, ",\"symbol_cache\":{\"parses\":%" PRIu64 ",\"reparses\":%" PRIu64
 		",\"shared\":%" PRIu64 ",\"evictions\":%" PRIu64 ",\"bytes\":%" PRIu64 "}}",
 		r->symbols.parses, r->symbols.reparses, r->symbols.shared, r->symbols.evictions,

@@ -27,6 +27,7 @@ struct stack_total {
 	double est_allocs;
 	double all_bytes;  /* every block of the stack */
 	double all_allocs;
+	struct lt_age_sums ages; /* blocks passing the age filter, by age */
 	struct lt_trend trend;
 };
 
@@ -355,6 +356,8 @@ static int build_group(struct lt_session *s, struct lt_process *p, struct lt_liv
 	size_t nstacks = p->stacks.count, nslots, nused = 0, iter = 0, keep;
 	uint64_t min_age_ns = s->opts->min_age_ms * 1000000ULL;
 	uint64_t mean = sampled ? s->opts->sample_bytes : 0;
+	/* Ages at exit for exited processes, as oldest_age_s. */
+	uint64_t ref_ns = p->exited ? p->exit_ns : now_ns;
 	struct stack_total *totals;
 	const struct lt_live_alloc *a;
 	int err = 0;
@@ -400,6 +403,7 @@ static int build_group(struct lt_session *s, struct lt_process *p, struct lt_liv
 		t->sampled++;
 		t->est_bytes += w * (double)a->size_bytes;
 		t->est_allocs += w;
+		lt_age_sums_add(&t->ages, ref_ns > a->ts_ns ? ref_ns - a->ts_ns : 0, w, a->size_bytes);
 		if (a->ts_ns < t->oldest_ts_ns)
 			t->oldest_ts_ns = a->ts_ns;
 	}
@@ -445,7 +449,8 @@ static int build_group(struct lt_session *s, struct lt_process *p, struct lt_liv
 	}
 	for (size_t i = 0; i < keep; i++) {
 		g->nstacks++;
-		err = symbolize_stack(p, &totals[i], p->exited ? p->exit_ns : now_ns, &g->stacks[i]);
+		err = symbolize_stack(p, &totals[i], ref_ns, &g->stacks[i]);
+		lt_age_sums_round(&totals[i].ages, totals[i].allocs, totals[i].bytes, &g->stacks[i].ages);
 		if (err)
 			goto cleanup;
 	}
@@ -491,6 +496,7 @@ struct summary_group {
 	struct stack_total total;
 	uint32_t processes;
 	double oldest_age_s;
+	struct lt_age_histogram ages; /* sum of its stacks' rounded buckets */
 };
 
 static int by_group_sort_key(const void *a, const void *b)
@@ -517,6 +523,7 @@ static int build_summary(struct lt_session *s, struct summary_builder *b,
 	for (size_t i = 0; i < b->n; i++) {
 		struct summary_item *it = &b->v[i];
 		struct summary_group *grp = ngroups ? &groups[ngroups - 1] : NULL;
+		struct lt_age_histogram ages;
 		double age = it->ref_ns > it->total.oldest_ts_ns ?
 				     (it->ref_ns - it->total.oldest_ts_ns) / 1e9 : 0;
 
@@ -530,6 +537,8 @@ static int build_summary(struct lt_session *s, struct summary_builder *b,
 		grp->total.bytes += it->total.bytes;
 		grp->total.allocs += it->total.allocs;
 		grp->total.sampled += it->total.sampled;
+		lt_age_sums_round(&it->total.ages, it->total.allocs, it->total.bytes, &ages);
+		lt_age_histogram_merge(&grp->ages, &ages);
 		grp->processes++;
 		if (age > grp->oldest_age_s)
 			grp->oldest_age_s = age;
@@ -556,6 +565,7 @@ static int build_summary(struct lt_session *s, struct summary_builder *b,
 		err = symbolize_stack(groups[i].first->proc, &t, 0, &g->stacks[i]);
 		g->stacks[i].oldest_age_s = groups[i].oldest_age_s;
 		g->stacks[i].processes = groups[i].processes;
+		g->stacks[i].ages = groups[i].ages;
 		if (err)
 			break;
 	}

@@ -12,6 +12,7 @@
 #include <stdint.h>
 #include <time.h>
 
+#include "age_histogram.h"
 #include "session.h"
 #include "trend.h"
 
@@ -39,6 +40,9 @@ struct lt_report_stack {
 	/* Per-process heap stacks only; NONE elsewhere (growth_series.h). */
 	enum lt_verdict verdict;
 	double growth_bytes_per_s;
+	/* The blocks counted above by age, at exit for exited processes; the
+	 * buckets add up to bytes and allocs. All zero when ages are unknown. */
+	struct lt_age_histogram ages;
 };
 
 struct lt_report_group {

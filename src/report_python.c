@@ -17,6 +17,7 @@ struct py_total {
 	uint64_t bytes;
 	uint64_t objects;
 	uint64_t oldest_ts_ns;
+	struct lt_age_sums ages;
 };
 
 static enum lt_sort py_sort;
@@ -160,6 +161,7 @@ static size_t merge_by_line(struct lt_py_process *pp, struct py_total *t, size_t
 		}
 		t[j].bytes += t[i].bytes;
 		t[j].objects += t[i].objects;
+		lt_age_sums_merge(&t[j].ages, &t[i].ages);
 		if (t[i].oldest_ts_ns < t[j].oldest_ts_ns)
 			t[j].oldest_ts_ns = t[i].oldest_ts_ns;
 	}
@@ -171,6 +173,7 @@ static int build_stacks(struct lt_session *s, struct lt_process *p, uint64_t now
 {
 	struct lt_py_process *pp = p->py;
 	uint64_t min_age_ns = s->opts->min_age_ms * 1000000ULL;
+	uint64_t end_ns = p->exited ? p->exit_ns : now_ns;
 	size_t n = pp->stacks.count, used = 0, keep, iter = 0;
 	const struct lt_live_alloc *a;
 	struct py_total *t;
@@ -193,6 +196,8 @@ static int build_stacks(struct lt_session *s, struct lt_process *p, uint64_t now
 		t[a->stack_id].stack_id = a->stack_id;
 		t[a->stack_id].objects++;
 		t[a->stack_id].bytes += a->size_bytes;
+		lt_age_sums_add(&t[a->stack_id].ages, end_ns > a->ts_ns ? end_ns - a->ts_ns : 0, 1.0,
+				a->size_bytes);
 		if (a->ts_ns < t[a->stack_id].oldest_ts_ns)
 			t[a->stack_id].oldest_ts_ns = a->ts_ns;
 	}
@@ -211,11 +216,11 @@ static int build_stacks(struct lt_session *s, struct lt_process *p, uint64_t now
 	}
 	for (size_t i = 0; i < keep; i++) {
 		struct lt_report_stack *st = &g->stacks[g->nstacks++];
-		uint64_t end_ns = p->exited ? p->exit_ns : now_ns;
 
 		st->bytes = t[i].bytes;
 		st->allocs = st->sampled_allocs = t[i].objects;
 		st->oldest_age_s = end_ns > t[i].oldest_ts_ns ? (end_ns - t[i].oldest_ts_ns) / 1e9 : 0;
+		lt_age_sums_round(&t[i].ages, st->allocs, st->bytes, &st->ages);
 		err = traceback_frames(&pp->tracebacks[t[i].stack_id], s->opts->py_group_lineno, st);
 		if (err)
 			goto cleanup;

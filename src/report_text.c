@@ -52,6 +52,23 @@ static void write_verdict(FILE *out, enum lt_verdict v, double slope)
 		fprintf(out, ", %s %+.0f B/s", lt_verdict_name(v), slope);
 }
 
+/* One line under a stack's header: only the buckets that hold something, so
+ * a stack whose blocks all have one age reads as one entry. */
+static void write_ages(FILE *out, const struct lt_age_histogram *h)
+{
+	bool any = false;
+
+	for (unsigned i = 0; i < LT_AGE_BUCKETS; i++) {
+		if (!h->allocs[i] && !h->bytes[i])
+			continue;
+		fprintf(out, "%s%s %" PRIu64 " (%" PRIu64 " B)", any ? " | " : "      ages: ",
+			lt_age_bucket_label(i), h->allocs[i], h->bytes[i]);
+		any = true;
+	}
+	if (any)
+		fputc('\n', out);
+}
+
 static void write_group(FILE *out, const char *what, const struct lt_report_group *g,
 			bool exited, uint64_t min_age_ms)
 {
@@ -63,6 +80,7 @@ static void write_group(FILE *out, const char *what, const struct lt_report_grou
 			exited ? " at exit" : "");
 		write_verdict(out, st->verdict, st->growth_bytes_per_s);
 		fputs(":\n", out);
+		write_ages(out, &st->ages);
 		if (!st->nframes)
 			fprintf(out, "        (no stack)\n");
 		for (uint32_t f = 0; f < st->nframes; f++)
@@ -118,12 +136,26 @@ void lt_report_write_text(FILE *out, const struct lt_report *r)
 	fprintf(out, "=== leaktrace %sreport at %s (%.1f s traced) ===\n", r->final ? "final " : "",
 		when, r->elapsed_s);
 	fprintf(out, "events: %" PRIu64 " allocs, %" PRIu64 " frees, %" PRIu64
-		" frees of blocks allocated before tracing, %" PRIu64 " lost\n",
+		" frees of blocks allocated before tracing, %" PRIu64 " lost",
 		r->stats.alloc_events, r->stats.free_events, r->stats.unmatched_frees,
 		r->lost_events);
+	/* Never silent: what was lost, by cause, in every report. */
+	if (r->lost_events)
+		fprintf(out, " (ringbuf_alloc %" PRIu64 ", ringbuf_free %" PRIu64
+			", ringbuf_task %" PRIu64 ", inflight_full %" PRIu64 ", sampled_full %" PRIu64
+			")", r->stats.drops[LT_DROP_RINGBUF_ALLOC], r->stats.drops[LT_DROP_RINGBUF_FREE],
+			r->stats.drops[LT_DROP_RINGBUF_TASK], r->stats.drops[LT_DROP_INFLIGHT_FULL],
+			r->stats.drops[LT_DROP_SAMPLED_FULL]);
+	fputc('\n', out);
 	if (r->suppressed_bytes || r->suppressed_allocs)
 		fprintf(out, "%" PRIu64 " bytes in %" PRIu64 " allocation%s hidden by suppressions\n",
 			r->suppressed_bytes, r->suppressed_allocs, r->suppressed_allocs == 1 ? "" : "s");
+	if (r->stats.untracked_allocs)
+		fprintf(out, "%" PRIu64 " bytes in %" PRIu64 " allocation%s not tracked: --max-allocs %"
+			PRIu64 " or --max-stacks %" PRIu64 " reached\n",
+			r->stats.untracked_bytes, r->stats.untracked_allocs,
+			r->stats.untracked_allocs == 1 ? "" : "s", r->stats.max_allocs,
+			r->stats.max_stacks);
 	if (r->sample_bytes)
 		fprintf(out, "sampling one block per %" PRIu64 " bytes on average: "
 			"bytes and counts are estimates\n", r->sample_bytes);
@@ -158,6 +190,7 @@ void lt_report_write_text(FILE *out, const struct lt_report *r)
 			fprintf(out, "    %" PRIu64 " bytes in %" PRIu64 " allocation%s in %u process%s, oldest %.1f s:\n",
 				st->bytes, st->allocs, st->allocs == 1 ? "" : "s", st->processes,
 				st->processes == 1 ? "" : "es", st->oldest_age_s);
+			write_ages(out, &st->ages);
 			for (uint32_t f = 0; f < st->nframes; f++)
 				write_frame(out, &st->frames[f]);
 		}
