@@ -33,6 +33,9 @@ const volatile bool per_process_attach = false;
 /* System-wide: skip processes in ignored_tgids (other leaktrace instances,
  * whose allocations would otherwise feed each other's events forever). */
 const volatile bool use_ignore_list = false;
+/* --cgroup: the id of the cgroup whose processes (and descendants') are
+ * traced, each with its own probes; 0 otherwise. */
+const volatile __u64 cgroup_target_id = 0;
 /* --sample-bytes: mean bytes between samples; 0 traces every block. */
 const volatile __u64 sample_bytes = 0;
 const volatile __u32 exp_table[LT_EXP_TABLE_SIZE] = {};
@@ -70,6 +73,7 @@ struct {
 struct inflight_call {
 	__u64 size_bytes;
 	__u64 arg; /* realloc: old block; posix_memalign: memptr */
+	__u64 entry_sp; /* where the outer call's return address is */
 	__u32 depth;
 	__u16 func;
 	__u8 skip_alloc; /* outside -z/-Z or not sampled: the new block is not recorded */
@@ -91,12 +95,35 @@ static __always_inline struct inflight_call *current_call(bool create)
 				    create ? BPF_LOCAL_STORAGE_GET_F_CREATE : 0);
 }
 
+/* In unwind_user.bpf.h, included below. */
+static __always_inline __u64 uretprobe_trampoline(void);
+
+/*
+ * Is the slot's call still running, seen from a probe whose stack pointer
+ * is sp? Its return address was replaced by the return-probe trampoline's.
+ * A thread can leave a call without returning (siglongjmp out of a signal
+ * handler, a return probe the kernel could not place): then it has since
+ * called from that level or above, or written over that stack slot, and
+ * the slot must neither swallow its later calls as nested nor lend them
+ * its arguments. (A tail call from the outer function runs at its sp.)
+ */
+static __always_inline bool call_in_progress(const struct inflight_call *c, __u64 sp)
+{
+	__u64 ret_addr = 0;
+
+	if (!c->active || sp > c->entry_sp)
+		return false;
+	if (bpf_probe_read_user(&ret_addr, sizeof(ret_addr), (void *)c->entry_sp))
+		return false;
+	return ret_addr == uretprobe_trampoline();
+}
+
 /* A call of the allocator family is in flight on this thread. */
-static __always_inline bool in_allocator(void)
+static __always_inline bool in_allocator(struct pt_regs *regs)
 {
 	struct inflight_call *c = current_call(false);
 
-	return c && c->active;
+	return c && call_in_progress(c, PT_REGS_SP(regs));
 }
 
 /* Bytes left until the next sample point, per CPU (a Poisson process over
@@ -249,7 +276,8 @@ static __always_inline bool take_sampled(__u32 tgid, __u64 addr)
 	return bpf_map_delete_elem(&sampled_blocks, &key) == 0;
 }
 
-static __always_inline int enter_call(__u16 func, __u64 size_bytes, __u64 arg)
+static __always_inline int enter_call(struct pt_regs *regs, __u16 func, __u64 size_bytes,
+				      __u64 arg)
 {
 	struct inflight_call *call;
 
@@ -260,12 +288,14 @@ static __always_inline int enter_call(__u16 func, __u64 size_bytes, __u64 arg)
 		count_drop(LT_DROP_INFLIGHT_FULL);
 		return 0;
 	}
-	if (call->active) {
+	/* At the entry probe, sp points at the return address. */
+	if (call_in_progress(call, PT_REGS_SP(regs))) {
 		call->depth++;
 		return 0;
 	}
 	call->size_bytes = size_bytes;
 	call->arg = arg;
+	call->entry_sp = PT_REGS_SP(regs);
 	call->func = func;
 	call->depth = 0;
 	call->skip_alloc = size_bytes < min_size_bytes || size_bytes > max_size_bytes;
@@ -369,14 +399,14 @@ SEC("uprobe")
 int BPF_KPROBE(size_arg1_entry, __u64 size_bytes)
 {
 	/* malloc, valloc, pvalloc: the cookie says which. */
-	return enter_call(bpf_get_attach_cookie(ctx), size_bytes, 0);
+	return enter_call(ctx, bpf_get_attach_cookie(ctx), size_bytes, 0);
 }
 
 SEC("uprobe")
 int BPF_KPROBE(size_arg2_entry, __u64 alignment, __u64 size_bytes)
 {
 	/* aligned_alloc, memalign */
-	return enter_call(bpf_get_attach_cookie(ctx), size_bytes, 0);
+	return enter_call(ctx, bpf_get_attach_cookie(ctx), size_bytes, 0);
 }
 
 static __always_inline __u64 product_or_max(__u64 n, __u64 size)
@@ -398,25 +428,25 @@ static __always_inline __u64 product_or_max(__u64 n, __u64 size)
 SEC("uprobe")
 int BPF_KPROBE(calloc_entry, __u64 nmemb, __u64 size)
 {
-	return enter_call(LT_FUNC_CALLOC, product_or_max(nmemb, size), 0);
+	return enter_call(ctx, LT_FUNC_CALLOC, product_or_max(nmemb, size), 0);
 }
 
 SEC("uprobe")
 int BPF_KPROBE(realloc_entry, void *old, __u64 size_bytes)
 {
-	return enter_call(LT_FUNC_REALLOC, size_bytes, (__u64)old);
+	return enter_call(ctx, LT_FUNC_REALLOC, size_bytes, (__u64)old);
 }
 
 SEC("uprobe")
 int BPF_KPROBE(reallocarray_entry, void *old, __u64 nmemb, __u64 size)
 {
-	return enter_call(LT_FUNC_REALLOCARRAY, product_or_max(nmemb, size), (__u64)old);
+	return enter_call(ctx, LT_FUNC_REALLOCARRAY, product_or_max(nmemb, size), (__u64)old);
 }
 
 SEC("uprobe")
 int BPF_KPROBE(posix_memalign_entry, void **memptr, __u64 alignment, __u64 size_bytes)
 {
-	return enter_call(LT_FUNC_POSIX_MEMALIGN, size_bytes, (__u64)memptr);
+	return enter_call(ctx, LT_FUNC_POSIX_MEMALIGN, size_bytes, (__u64)memptr);
 }
 
 SEC("uprobe")
@@ -424,7 +454,7 @@ int BPF_KPROBE(mmap_entry, void *addr, __u64 len, int prot, int flags)
 {
 	if (!(flags & MAP_ANONYMOUS))
 		return 0;
-	return enter_call(LT_FUNC_MMAP, len, 0);
+	return enter_call(ctx, LT_FUNC_MMAP, len, 0);
 }
 
 SEC("uretprobe")
@@ -436,6 +466,12 @@ int BPF_KRETPROBE(alloc_return, __u64 ret)
 
 	if (!slot || !slot->active)
 		return 0;
+	/* Above the outer call's frame: it was left without returning, and
+	 * this return's own entry did not take the slot. */
+	if (PT_REGS_SP(ctx) > slot->entry_sp + 8) {
+		slot->active = 0;
+		return 0;
+	}
 	if (slot->depth) {
 		slot->depth--;
 		return 0;
@@ -497,7 +533,7 @@ int BPF_KPROBE(free_entry, void *ptr)
 	if (!ptr || !alloc_wanted(id >> 32))
 		return 0;
 	/* Inside realloc etc.: the outer call's return accounts for the block. */
-	if (in_allocator())
+	if (in_allocator(ctx))
 		return 0;
 	if (!take_sampled(id >> 32, (__u64)ptr))
 		return 0;
@@ -508,7 +544,7 @@ int BPF_KPROBE(free_entry, void *ptr)
 SEC("uprobe")
 int BPF_KPROBE(munmap_entry, void *addr, __u64 len)
 {
-	if (!alloc_wanted(bpf_get_current_pid_tgid() >> 32) || in_allocator())
+	if (!alloc_wanted(bpf_get_current_pid_tgid() >> 32) || in_allocator(ctx))
 		return 0;
 	emit_free(LT_EV_MUNMAP, LT_FUNC_MUNMAP, (__u64)addr, len);
 	return 0;
@@ -532,6 +568,27 @@ static __always_inline void emit_task(__u32 kind, __u32 tgid, __u32 other_tgid,
 	bpf_ringbuf_submit(e, BPF_RB_FORCE_WAKEUP);
 }
 
+#define LT_CGROUP_MAX_LEVEL 32
+
+/* Is task in the --cgroup cgroup or below it? Its ancestors, root first,
+ * are an array in its own cgroup: one of them must be the target. */
+static __always_inline bool in_target_cgroup(struct task_struct *task)
+{
+	struct cgroup *cg = BPF_CORE_READ(task, cgroups, dfl_cgrp);
+	int level = BPF_CORE_READ(cg, level);
+
+	for (int i = 0; i <= LT_CGROUP_MAX_LEVEL; i++) {
+		struct cgroup *a = NULL;
+
+		if (i > level)
+			break;
+		bpf_core_read(&a, sizeof(a), &cg->ancestors[i]);
+		if (a && BPF_CORE_READ(a, kn, id) == cgroup_target_id)
+			return true;
+	}
+	return false;
+}
+
 SEC("tp_btf/sched_process_fork")
 int BPF_PROG(on_fork, struct task_struct *parent, struct task_struct *child)
 {
@@ -541,8 +598,14 @@ int BPF_PROG(on_fork, struct task_struct *parent, struct task_struct *child)
 
 	if (parent_tgid == child_tgid) /* a new thread, not a process */
 		return 0;
-	if (!task_event_wanted(parent_tgid))
+	if (cgroup_target_id) {
+		/* The child's own cgroup: clone3 can place it elsewhere. */
+		if (parent_tgid == self_tgid || !in_target_cgroup(child))
+			return 0;
+		bpf_map_update_elem(&traced_tgids, &child_tgid, &one, BPF_ANY);
+	} else if (!task_event_wanted(parent_tgid)) {
 		return 0;
+	}
 	/* Added before the child runs its first instruction: nothing is missed. */
 	if (follow_forks)
 		bpf_map_update_elem(&traced_tgids, &child_tgid, &one, BPF_ANY);
@@ -558,6 +621,13 @@ int BPF_PROG(on_exec, struct task_struct *task, pid_t old_pid, struct linux_binp
 
 	/* A new image: its first heap record should wake the consumer again. */
 	bpf_task_storage_delete(&woke_for_process, task->group_leader);
+	/* Moved into the cgroup, then exec'd: how containers start. */
+	if (cgroup_target_id && tgid != self_tgid && !bpf_map_lookup_elem(&traced_tgids, &tgid) &&
+	    in_target_cgroup(task)) {
+		__u8 one = 1;
+
+		bpf_map_update_elem(&traced_tgids, &tgid, &one, BPF_ANY);
+	}
 
 	if (!task_event_wanted(tgid))
 		return 0;
@@ -567,7 +637,7 @@ int BPF_PROG(on_exec, struct task_struct *task, pid_t old_pid, struct linux_binp
 		return 0;
 	}
 	fill_hdr(&e->task.hdr, LT_EV_EXEC, tgid);
-	e->task.other_tgid = 0;
+	e->task.other_tgid = old_pid;
 	e->task.pad = 0;
 	bpf_probe_read_kernel_str(e->task.comm, sizeof(e->task.comm), task->comm);
 	if (bpf_probe_read_kernel_str(e->filename, sizeof(e->filename), bprm->filename) < 0)

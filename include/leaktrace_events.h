@@ -113,7 +113,7 @@ struct lt_free_event {
 
 struct lt_task_event {
 	struct lt_event_hdr hdr;
-	__u32 other_tgid; /* fork: parent tgid */
+	__u32 other_tgid; /* fork: parent tgid; exec: the thread that called it */
 	__u32 pad;
 	char comm[LT_COMM_LEN];
 };

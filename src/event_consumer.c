@@ -20,6 +20,7 @@
 #include "python_objects.h"
 #include "leaktrace.skel.h"
 #include "session.h"
+#include "tracer.h"
 #include "unwind_loader.h"
 
 /* Another leaktrace tracing the whole system: each would record the
@@ -37,13 +38,15 @@ static bool ignore_if_tracer(struct lt_session *s, struct lt_process *p)
 	return true;
 }
 
-static struct lt_process *process_for(struct lt_session *s, uint32_t tgid)
+/* The record of tgid, made on its first event (at seen_ns) if need be: the
+ * process may have exited since, and its PID been taken by another. */
+static struct lt_process *process_for(struct lt_session *s, uint32_t tgid, uint64_t seen_ns)
 {
 	struct lt_process *p = lt_procs_get(&s->procs, tgid);
 
 	if (p)
 		return p;
-	p = lt_procs_add(&s->procs, tgid);
+	p = lt_procs_add_seen(&s->procs, tgid, seen_ns);
 	if (!p)
 		return NULL;
 	/* Only traced processes reach us in -p and -c modes. */
@@ -51,19 +54,88 @@ static struct lt_process *process_for(struct lt_session *s, uint32_t tgid)
 	return ignore_if_tracer(s, p) ? NULL : p;
 }
 
+/*
+ * Every native block enters and leaves a table through these two, so its
+ * stack's reference count and the --max-allocs/--max-stacks counts stay
+ * right: a stack no block uses any more is recycled.
+ */
+static int track_block(struct lt_session *s, struct lt_process *p, struct lt_live_table *t,
+		       const struct lt_live_alloc *a)
+{
+	const struct lt_live_alloc *prev = lt_live_get(t, a->addr);
+	uint32_t old_stack = prev ? prev->stack_id : 0;
+	bool replaced;
+	int err = lt_live_put(t, a, &replaced);
+
+	if (err)
+		return err;
+	lt_stacks_ref(&p->stacks, a->stack_id);
+	if (!replaced) {
+		s->stats.tracked_allocs++;
+		return 0;
+	}
+	if (lt_stacks_unref(&p->stacks, old_stack) && s->stats.tracked_stacks)
+		s->stats.tracked_stacks--;
+	return 1;
+}
+
+static bool untrack_block(struct lt_session *s, struct lt_process *p, struct lt_live_table *t,
+			  uint64_t addr)
+{
+	struct lt_live_alloc old;
+
+	if (!lt_live_remove(t, addr, &old))
+		return false;
+	if (s->stats.tracked_allocs)
+		s->stats.tracked_allocs--;
+	if (lt_stacks_unref(&p->stacks, old.stack_id) && s->stats.tracked_stacks)
+		s->stats.tracked_stacks--;
+	return true;
+}
+
 static void release_block(struct lt_session *s, struct lt_process *p, uint64_t addr)
 {
-	if (!p || !lt_live_remove(&p->heap, addr, NULL))
+	if (!p || !untrack_block(s, p, &p->heap, addr))
 		s->stats.unmatched_frees++;
+}
+
+/* The counts the bounds are checked against, made exact again: processes
+ * that exit or exec drop whole tables without passing through the above. */
+void lt_recount_tracked(struct lt_session *s)
+{
+	uint64_t allocs = 0, stacks = 0;
+
+	for (size_t b = 0; b < LT_PROC_BUCKETS; b++) {
+		for (const struct lt_process *p = s->procs.buckets[b]; p; p = p->next) {
+			allocs += p->heap.count + p->mmaps.count +
+				  (p->py ? p->py->objects.count : 0);
+			stacks += p->stacks.live;
+		}
+	}
+	s->stats.tracked_allocs = allocs;
+	s->stats.tracked_stacks = stacks;
+}
+
+/* Past a bound a new block is counted, not kept (memory stays bounded). */
+static bool over_bounds(struct lt_session *s, struct lt_process *p, const struct lt_alloc_event *e,
+			struct lt_live_table *t, uint32_t nframes)
+{
+	uint32_t id;
+
+	if (s->stats.tracked_allocs >= s->opts->max_allocs && !lt_live_get(t, e->addr))
+		return true;
+	return s->stats.tracked_stacks >= s->opts->max_stacks &&
+	       !lt_stacks_find(&p->stacks, (const uint64_t *)e->frames, nframes, &id);
 }
 
 static void on_alloc(struct lt_session *s, const struct lt_alloc_event *e, size_t size)
 {
-	struct lt_process *p = process_for(s, e->hdr.tgid);
+	struct lt_process *p = process_for(s, e->hdr.tgid, e->hdr.ts_ns);
 	struct lt_live_table *table;
 	struct lt_live_alloc a = {};
 	uint32_t nframes = e->nframes;
-	bool is_new, replaced;
+	bool is_new;
+	int err;
 
 	if (e->hdr.kind == LT_EV_MMAP)
 		s->stats.mmap_events++;
@@ -77,10 +149,18 @@ static void on_alloc(struct lt_session *s, const struct lt_alloc_event *e, size_
 		release_block(s, p, e->released_addr);
 	if (nframes > (size - LT_ALLOC_EVENT_HDR_BYTES) / sizeof(e->frames[0]))
 		nframes = (size - LT_ALLOC_EVENT_HDR_BYTES) / sizeof(e->frames[0]);
+	table = e->hdr.kind == LT_EV_MMAP ? &p->mmaps : &p->heap;
+	if (over_bounds(s, p, e, table, nframes)) {
+		s->stats.untracked_allocs++;
+		s->stats.untracked_bytes += e->size_bytes;
+		return;
+	}
 	if (lt_stacks_intern(&p->stacks, (const uint64_t *)e->frames, nframes, &a.stack_id, &is_new)) {
 		s->stats.out_of_memory++;
 		return;
 	}
+	if (is_new)
+		s->stats.tracked_stacks++;
 	/* Resolve now: the process may be gone by report time. */
 	if (is_new && lt_resolve_stack(p, lt_stacks_get(&p->stacks, a.stack_id), &s->modules))
 		s->stats.out_of_memory++;
@@ -100,10 +180,10 @@ static void on_alloc(struct lt_session *s, const struct lt_alloc_event *e, size_
 		else
 			a.pad = py_id + 1;
 	}
-	table = e->hdr.kind == LT_EV_MMAP ? &p->mmaps : &p->heap;
-	if (lt_live_put(table, &a, &replaced))
+	err = track_block(s, p, table, &a);
+	if (err < 0)
 		s->stats.out_of_memory++;
-	else if (replaced)
+	else if (err > 0)
 		s->stats.replaced_allocs++;
 	/* New mappings (libpython is mapped after exec) may be an interpreter. */
 	if (!p->py && p->maps.n != p->py_checked_maps && lt_python_track(s, p) == -ENOMEM)
@@ -114,14 +194,22 @@ static void on_py_alloc(struct lt_session *s, const struct lt_py_alloc_event *e,
 {
 	struct lt_process *p = lt_procs_get(&s->procs, e->hdr.tgid);
 	uint32_t npy = e->npy;
+	size_t before;
 
 	s->stats.py_alloc_events++;
 	if (!p || !p->py || p->exited || p->py->finalizing)
 		return;
 	if (npy > (size - LT_PY_ALLOC_EVENT_HDR_BYTES) / sizeof(e->frames[0]))
 		npy = (size - LT_PY_ALLOC_EVENT_HDR_BYTES) / sizeof(e->frames[0]);
+	if (s->stats.tracked_allocs >= s->opts->max_allocs) {
+		s->stats.untracked_allocs++;
+		s->stats.untracked_bytes += e->size_bytes;
+		return;
+	}
+	before = p->py->objects.count;
 	if (lt_py_process_add(p->py, e, npy))
 		s->stats.out_of_memory++;
+	s->stats.tracked_allocs += p->py->objects.count - before;
 }
 
 static void on_py_free(struct lt_session *s, const struct lt_free_event *e)
@@ -133,8 +221,8 @@ static void on_py_free(struct lt_session *s, const struct lt_free_event *e)
 		return;
 	if (e->hdr.kind == LT_EV_PY_FINALIZE)
 		p->py->finalizing = true;
-	else
-		lt_py_process_remove(p->py, e->addr);
+	else if (lt_py_process_remove(p->py, e->addr) && s->stats.tracked_allocs)
+		s->stats.tracked_allocs--;
 }
 
 /* munmap may cover several regions, or cut one at either end or inside. */
@@ -158,19 +246,24 @@ static void on_munmap(struct lt_session *s, const struct lt_free_event *e)
 			struct lt_live_alloc r = hit[i];
 			uint64_t end = r.addr + r.size_bytes;
 
-			lt_live_remove(&p->mmaps, r.addr, NULL);
-			if (r.addr < lo) {
-				struct lt_live_alloc head = r;
-
-				head.size_bytes = lo - r.addr;
-				lt_live_put(&p->mmaps, &head, NULL);
-			}
+			/* The pieces that stay keep r's stack: take them
+			 * before r lets go of it. */
 			if (end > hi) {
 				struct lt_live_alloc tail = r;
 
 				tail.addr = hi;
 				tail.size_bytes = end - hi;
-				lt_live_put(&p->mmaps, &tail, NULL);
+				if (track_block(s, p, &p->mmaps, &tail) < 0)
+					s->stats.out_of_memory++;
+			}
+			if (r.addr < lo) {
+				struct lt_live_alloc head = r;
+
+				head.size_bytes = lo - r.addr;
+				if (track_block(s, p, &p->mmaps, &head) < 0) /* replaces r */
+					s->stats.out_of_memory++;
+			} else {
+				untrack_block(s, p, &p->mmaps, r.addr);
 			}
 		}
 	} while (n == 16);
@@ -183,9 +276,18 @@ static void on_process_fork(struct lt_session *s, const struct lt_task_event *e)
 
 	if (s->mode == LT_MODE_SYSTEM && !parent)
 		return; /* nothing of the parent is known; the child is met lazily */
-	/* A record under this tgid is a previous process whose PID was reused. */
-	lt_procs_remove(&s->procs, e->hdr.tgid);
-	child = lt_procs_add(&s->procs, e->hdr.tgid);
+	/* -p probes are the process's own: its children are not traced, and
+	 * their exits are not even sent. */
+	if (s->mode == LT_MODE_PIDS)
+		return;
+	child = lt_procs_get(&s->procs, e->hdr.tgid);
+	/* --cgroup: a scan may have found and attached it first. */
+	if (child && child->probes_attached && !child->exited)
+		return;
+	/* A record under this tgid is a previous process whose PID was reused;
+	 * one that exited and is still to be shown waits for its report. */
+	lt_procs_retire(&s->procs, e->hdr.tgid);
+	child = lt_procs_add_seen(&s->procs, e->hdr.tgid, e->hdr.ts_ns);
 	if (!child) {
 		s->stats.out_of_memory++;
 		return;
@@ -203,6 +305,10 @@ static void on_process_fork(struct lt_session *s, const struct lt_task_event *e)
 		if (parent->maps_loaded && !lt_maps_copy(&parent->maps, &child->maps))
 			child->maps_loaded = true;
 	}
+	/* --cgroup: probes for -p and --cgroup are per process and a child
+	 * does not inherit them. Its calls until they are in are not seen. */
+	if (s->mode == LT_MODE_CGROUP && lt_tracer_add_process(s, (pid_t)e->hdr.tgid) == -ENOMEM)
+		s->stats.out_of_memory++;
 }
 
 /* Its address space is gone: its sampled blocks will never be freed. Without
@@ -237,11 +343,67 @@ static void prepare_exec_tables(struct lt_session *s, const char *path)
 	lt_path_list_free(&libs);
 }
 
+/*
+ * exec called by a thread other than the leader: the kernel bound the
+ * process's own probes (-p, --cgroup) to the old leader's task, which the
+ * exec ended, so they would never fire again. They are closed, and the new
+ * image's libc is attached now, or when it maps it (reported again, as its
+ * known_files entries go).
+ */
+static void reattach_after_thread_exec(struct lt_session *s, struct lt_process *p)
+{
+	int fd = bpf_map__fd(s->skel->maps.known_files);
+	struct lt_object_list objs = {};
+	struct lt_file_key key, next;
+	char err[512];
+	bool more;
+
+	lt_probes_release_pid(&s->probes, (pid_t)p->tgid);
+	free(p->probed_files);
+	p->probed_files = NULL;
+	p->nprobed_files = 0;
+	for (more = !bpf_map_get_next_key(fd, NULL, &key); more; key = next) {
+		more = !bpf_map_get_next_key(fd, &key, &next);
+		if (key.pad == p->tgid)
+			bpf_map_delete_elem(fd, &key);
+	}
+	if (lt_find_process_libcs((pid_t)p->tgid, &objs) == -ENOMEM)
+		s->stats.out_of_memory++;
+	for (size_t i = 0; i < s->opts->nobjs; i++) {
+		struct lt_object_ref ref = {};
+		struct stat st;
+
+		if (stat(s->opts->objs[i], &st))
+			continue;
+		snprintf(ref.path, sizeof(ref.path), "%s", s->opts->objs[i]);
+		ref.kdev = lt_kernel_dev(major(st.st_dev), minor(st.st_dev));
+		ref.ino = st.st_ino;
+		if (lt_object_list_add(&objs, &ref))
+			s->stats.out_of_memory++;
+	}
+	for (size_t i = 0; i < objs.n; i++) {
+		int ret = lt_tracer_attach_file(s, (pid_t)p->tgid, &objs.v[i], err, sizeof(err));
+
+		if (ret == -ENOMEM)
+			s->stats.out_of_memory++;
+		else if (ret && ret != -ESRCH)
+			fprintf(stderr, "leaktrace: warning: %s\n", err);
+	}
+	lt_object_list_free(&objs);
+}
+
 static void on_process_exec(struct lt_session *s, const struct lt_exec_event *e)
 {
 	struct lt_process *p = lt_procs_get(&s->procs, e->task.hdr.tgid);
 	char filename[LT_EXEC_PATH_LEN + 1];
 
+	/* --cgroup: moved in, then exec'd (as a container starts). Its libc
+	 * is attached when the new program maps it. */
+	if (!p && s->mode == LT_MODE_CGROUP) {
+		p = process_for(s, e->task.hdr.tgid, e->task.hdr.ts_ns);
+		if (p)
+			p->probes_attached = true;
+	}
 	if (!p)
 		return;
 	memcpy(filename, e->filename, LT_EXEC_PATH_LEN);
@@ -258,6 +420,8 @@ static void on_process_exec(struct lt_session *s, const struct lt_exec_event *e)
 	snprintf(p->comm, sizeof(p->comm), "%.*s", LT_COMM_LEN, e->task.comm);
 	if (ignore_if_tracer(s, p))
 		return;
+	if (lt_mode_per_process(s->mode) && e->task.other_tgid != e->task.hdr.tgid)
+		reattach_after_thread_exec(s, p);
 	/* At least the new executable and ld.so, in case it exits quickly. */
 	lt_reload_maps(p, &s->modules);
 	if (lt_python_track(s, p) == -ENOMEM)
@@ -275,6 +439,9 @@ static void on_process_exit(struct lt_session *s, const struct lt_task_event *e)
 		return;
 	if (s->mode == LT_MODE_PIDS && p->target && !p->exited && s->live_targets)
 		s->live_targets--;
+	/* Its own probes never fire again: close them (in the background). */
+	if (lt_mode_per_process(s->mode))
+		lt_probes_release_pid(&s->probes, (pid_t)e->hdr.tgid);
 	forget_sampled(s, p);
 	/* Only targets are reported after exit (what they held at exit). */
 	if (!p->target) {
@@ -394,7 +561,7 @@ static void on_lib_map(struct lt_session *s, const struct lt_lib_event *e)
 {
 	struct lt_object_ref ref;
 	pid_t pid = (pid_t)e->hdr.tgid;
-	pid_t attach_pid = s->mode == LT_MODE_PIDS ? pid : -1;
+	pid_t attach_pid = lt_mode_per_process(s->mode) ? pid : -1;
 	char err[512];
 	int ret = -ENOENT;
 
@@ -403,6 +570,12 @@ static void on_lib_map(struct lt_session *s, const struct lt_lib_event *e)
 		return;
 	if (attach_pid == -1 && lt_object_list_has(&s->attached, e->dev, e->ino))
 		return;
+	if (attach_pid > 0) {
+		struct lt_process *p = lt_procs_get(&s->procs, e->hdr.tgid);
+
+		if (p && lt_process_probed(p, e->dev, e->ino))
+			return;
+	}
 	/* The hook runs before the new mapping exists; ld.so's first, non-exec
 	 * mapping of the file normally does. Give it a moment otherwise. */
 	for (int i = 0; i < 20 && ret == -ENOENT; i++) {
@@ -416,14 +589,15 @@ static void on_lib_map(struct lt_session *s, const struct lt_lib_event *e)
 				LT_LIBNAME_LEN, e->name, (int)pid, strerror(-ret));
 		return;
 	}
-	ret = lt_probes_attach_object(&s->probes, s->skel, ref.path, attach_pid,
-				      s->opts->trace_mmap, s->opts->verbose, err, sizeof(err));
+	ret = lt_tracer_attach_file(s, attach_pid, &ref, err, sizeof(err));
+	if (ret == -ENOMEM) {
+		s->stats.out_of_memory++;
+		return;
+	}
 	if (ret) {
 		fprintf(stderr, "leaktrace: warning: %s\n", err);
 		return;
 	}
-	if (attach_pid == -1 && lt_object_list_add(&s->attached, &ref))
-		s->stats.out_of_memory++;
 	if (s->opts->verbose)
 		fprintf(stderr, "leaktrace: new libc %.*s (pid %d) attached\n", LT_LIBNAME_LEN,
 			e->name, (int)pid);

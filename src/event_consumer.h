@@ -13,4 +13,9 @@
 #define LT_CONSUME_YIELD (-EAGAIN)
 int lt_handle_event(void *ctx, void *data, size_t size);
 
+struct lt_session;
+/* Recount the live blocks, objects and stacks kept, over every process,
+ * for --max-allocs and --max-stacks (exits and execs drop whole tables). */
+void lt_recount_tracked(struct lt_session *s);
+
 #endif

@@ -52,7 +52,8 @@ void lt_reload_maps(struct lt_process *p, struct lt_module_cache *modules)
 {
 	struct lt_maps fresh = {};
 
-	if (p->exited || lt_maps_read((pid_t)p->tgid, &fresh))
+	/* A PID taken by a later process shows that one's mappings. */
+	if (p->exited || !lt_process_is_current(p) || lt_maps_read((pid_t)p->tgid, &fresh))
 		return;
 	if (merge_old(&fresh, &p->maps)) {
 		lt_maps_free(&fresh);
@@ -121,6 +122,8 @@ int lt_apply_exit_maps(struct lt_process *p, struct lt_maps *snapshot,
 	p->maps_loaded = p->maps.n > 0;
 	lt_module_prime(modules, (pid_t)p->tgid, &p->maps);
 	for (uint32_t id = 0; id < p->stacks.count; id++) {
+		if (p->stacks.stacks[id].released)
+			continue;
 		err = lt_resolve_stack(p, lt_stacks_get(&p->stacks, id), modules);
 		if (err)
 			return err;

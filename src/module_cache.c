@@ -12,6 +12,8 @@
 #include <sys/sysmacros.h>
 #include <unistd.h>
 
+#include "untrusted_file.h"
+
 void lt_module_cache_init(struct lt_module_cache *c)
 {
 	memset(c, 0, sizeof(*c));
@@ -64,10 +66,10 @@ static bool is_mapped_file(int fd, const struct lt_mapping *m)
 
 static int open_if_mapped_file(const char *path, const struct lt_mapping *m)
 {
-	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	int fd = lt_open_untrusted(path);
 
 	if (fd < 0)
-		return -errno;
+		return fd;
 	if (!is_mapped_file(fd, m)) {
 		close(fd);
 		return -ESTALE;
@@ -80,10 +82,11 @@ int lt_open_mapped_file(pid_t pid, const struct lt_mapping *m)
 	char path[4200];
 	int fd;
 
-	/* map_files works for deleted files and any mount namespace. */
+	/* map_files works for deleted files and any mount namespace. The PID
+	 * may belong to a later process by now: the inode must match. */
 	snprintf(path, sizeof(path), "/proc/%d/map_files/%" PRIx64 "-%" PRIx64, (int)pid,
 		 m->start, m->end);
-	fd = open(path, O_RDONLY | O_CLOEXEC);
+	fd = open_if_mapped_file(path, m);
 	if (fd >= 0)
 		return fd;
 	if (!m->path || m->path[0] != '/')
