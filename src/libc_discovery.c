@@ -4,6 +4,7 @@
 #include <ctype.h>
 #include <dirent.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -63,7 +64,9 @@ static void ref_from_mapping(pid_t pid, const struct lt_mapping *m, struct lt_ob
 	 * namespace and even when it was deleted or replaced on disk. */
 	snprintf(ref->path, sizeof(ref->path), "/proc/%d/map_files/%" PRIx64 "-%" PRIx64, (int)pid,
 		 m->start, m->end);
-	if (access(ref->path, R_OK) != 0 && m->path[0] == '/')
+	/* AT_EACCESS: by the effective ids and capabilities, as open will be
+	 * (plain access() asks for the real uid, wrong for a capable non-root). */
+	if (faccessat(AT_FDCWD, ref->path, R_OK, AT_EACCESS) != 0 && m->path[0] == '/')
 		snprintf(ref->path, sizeof(ref->path), "/proc/%d/root%s", (int)pid, m->path);
 	ref->kdev = lt_kernel_dev(m->dev_major, m->dev_minor);
 	ref->ino = m->inode;

@@ -2,7 +2,6 @@
 #include "probes.h"
 
 #include <errno.h>
-#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -12,6 +11,7 @@
 #include "elf_file.h"
 #include "leaktrace.skel.h"
 #include "leaktrace_events.h"
+#include "link_reaper.h"
 #include "probe_site.h"
 
 enum entry_prog {
@@ -91,19 +91,68 @@ static struct bpf_program *entry_program(struct leaktrace_bpf *skel, enum entry_
 	return NULL;
 }
 
-int lt_probes_keep_link(struct lt_probe_set *ps, struct bpf_link *link)
+static int keep_link_for(struct lt_probe_set *ps, struct bpf_link *link, pid_t owner)
 {
 	if (ps->nlinks == ps->capacity) {
 		size_t cap = ps->capacity ? ps->capacity * 2 : 32;
 		struct bpf_link **grown = realloc(ps->links, cap * sizeof(*grown));
+		pid_t *owners;
 
 		if (!grown)
 			return -ENOMEM;
 		ps->links = grown;
+		owners = realloc(ps->owners, cap * sizeof(*owners));
+		if (!owners)
+			return -ENOMEM;
+		ps->owners = owners;
 		ps->capacity = cap;
 	}
+	ps->owners[ps->nlinks] = owner;
 	ps->links[ps->nlinks++] = link;
 	return 0;
+}
+
+int lt_probes_keep_link(struct lt_probe_set *ps, struct bpf_link *link)
+{
+	return keep_link_for(ps, link, -1);
+}
+
+size_t lt_probes_count_pid(const struct lt_probe_set *ps, pid_t pid)
+{
+	size_t n = 0;
+
+	for (size_t i = 0; i < ps->nlinks; i++)
+		n += ps->owners[i] == pid;
+	return n;
+}
+
+size_t lt_probes_release_pid(struct lt_probe_set *ps, pid_t pid)
+{
+	size_t n = lt_probes_count_pid(ps, pid), w = 0;
+	struct bpf_link **gone;
+
+	if (!n || pid <= 0)
+		return 0;
+	gone = malloc(n * sizeof(*gone));
+	if (!gone)
+		return 0;
+	n = 0;
+	for (size_t i = 0; i < ps->nlinks; i++) {
+		if (ps->owners[i] == pid) {
+			gone[n++] = ps->links[i];
+			continue;
+		}
+		ps->links[w] = ps->links[i];
+		ps->owners[w++] = ps->owners[i];
+	}
+	ps->nlinks = w;
+	if (lt_link_reaper_give(&ps->reaper, gone, n)) {
+		/* No thread: close them here, slowly, rather than leak them. */
+		for (size_t i = 0; i < n; i++)
+			bpf_link__destroy(gone[i]);
+		free(gone);
+	}
+	return n;
 }
 
 static int attach_one(struct lt_probe_set *ps, struct bpf_program *prog, const char *path,
@@ -116,7 +165,7 @@ static int attach_one(struct lt_probe_set *ps, struct bpf_program *prog, const c
 	link = bpf_program__attach_uprobe_opts(prog, pid, path, offset, &opts);
 	if (!link)
 		return -errno;
-	err = lt_probes_keep_link(ps, link);
+	err = keep_link_for(ps, link, pid);
 	if (err)
 		bpf_link__destroy(link);
 	return err;
@@ -294,29 +343,6 @@ int lt_probes_attach_python(struct lt_probe_set *ps, struct leaktrace_bpf *skel,
 	return ret;
 }
 
-#define LT_DETACH_THREADS 16
-
-struct detach_share {
-	struct bpf_link **links;
-	size_t n;
-	size_t stride;
-	size_t first;
-};
-
-static void *detach_some(void *arg)
-{
-	struct detach_share *d = arg;
-
-	for (size_t i = d->first; i < d->n; i += d->stride)
-		bpf_link__destroy(d->links[i]);
-	return NULL;
-}
-
-/*
- * Closing a uprobe waits for an RCU grace period (~120 ms here); one by
- * one, tens of links make exit take seconds. Closed from several threads,
- * the waits overlap. Falls back to closing inline if threads fail.
- */
 int lt_probes_describe(FILE *out, const char *path, const char *shown_as)
 {
 	struct resolved found[NSPECS];
@@ -349,21 +375,11 @@ int lt_probes_describe(FILE *out, const char *path, const char *shown_as)
 
 void lt_probes_destroy(struct lt_probe_set *ps)
 {
-	struct detach_share shares[LT_DETACH_THREADS];
-	pthread_t threads[LT_DETACH_THREADS];
-	bool started[LT_DETACH_THREADS] = {};
-	size_t nthreads = ps->nlinks < LT_DETACH_THREADS ? ps->nlinks : LT_DETACH_THREADS;
-
-	for (size_t t = 0; t < nthreads; t++) {
-		shares[t] = (struct detach_share){ ps->links, ps->nlinks, nthreads, t };
-		started[t] = !pthread_create(&threads[t], NULL, detach_some, &shares[t]);
-	}
-	for (size_t t = 0; t < nthreads; t++) {
-		if (started[t])
-			pthread_join(threads[t], NULL);
-		else
-			detach_some(&shares[t]);
-	}
+	/* Its pending closes overlap with the ones below. */
+	lt_link_reaper_stop_async(ps->reaper);
+	lt_links_close_parallel(ps->links, ps->nlinks);
+	lt_link_reaper_free(ps->reaper);
 	free(ps->links);
+	free(ps->owners);
 	memset(ps, 0, sizeof(*ps));
 }

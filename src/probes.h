@@ -11,10 +11,14 @@
 struct leaktrace_bpf;
 struct bpf_link;
 
+struct lt_link_reaper;
+
 struct lt_probe_set {
 	struct bpf_link **links; /* destroyed in reverse: entries go before returns */
+	pid_t *owners;           /* the process each link is for; -1: every process */
 	size_t nlinks;
 	size_t capacity;
+	struct lt_link_reaper *reaper; /* closes links of exited processes */
 };
 
 /*
@@ -36,6 +40,15 @@ int lt_probes_attach_python(struct lt_probe_set *ps, struct leaktrace_bpf *skel,
 int lt_probes_describe(FILE *out, const char *path, const char *shown_as);
 /* Keep any other link (tracepoints) for destruction with the set. */
 int lt_probes_keep_link(struct lt_probe_set *ps, struct bpf_link *link);
+/*
+ * Detach pid's links, in the background: closing a uprobe waits for an RCU
+ * grace period, far too long for the thread reading events. Links of a
+ * process that has exited never fire again. Returns how many were handed
+ * over; on failure (no memory, no thread) they stay until destroy.
+ */
+size_t lt_probes_release_pid(struct lt_probe_set *ps, pid_t pid);
+/* How many links pid has. */
+size_t lt_probes_count_pid(const struct lt_probe_set *ps, pid_t pid);
 void lt_probes_destroy(struct lt_probe_set *ps);
 
 #endif

@@ -32,26 +32,31 @@ static bool maps_may_hold_python(const struct lt_maps *maps)
 	return false;
 }
 
-/* Probes on the interpreter file, once per file unless per process (-p). */
-static int attach_interpreter(struct lt_session *s, const char *path, pid_t pid, char *err,
-			      size_t errlen)
+/* Probes on the interpreter file, once per file, or once per file and
+ * process for -p and --cgroup (p not NULL): they outlive an exec. */
+static int attach_interpreter(struct lt_session *s, const char *path, struct lt_process *p,
+			      char *err, size_t errlen)
 {
 	struct lt_object_ref ref = { 0 };
 	struct stat st;
 	int ret;
 
-	if (pid < 0) {
-		if (stat(path, &st))
-			return -errno;
-		ref.kdev = (major(st.st_dev) << 20) | minor(st.st_dev);
-		ref.ino = st.st_ino;
-		if (lt_object_list_has(&s->py_files, ref.kdev, ref.ino))
-			return 0;
-	}
-	ret = lt_probes_attach_python(&s->probes, s->skel, path, pid, s->opts->verbose, err,
-				      errlen);
-	if (ret || pid >= 0)
+	if (stat(path, &st)) {
+		ret = -errno;
+		snprintf(err, errlen, "%s: %s", path, strerror(-ret));
 		return ret;
+	}
+	ref.kdev = (major(st.st_dev) << 20) | minor(st.st_dev);
+	ref.ino = st.st_ino;
+	if (p ? lt_process_probed(p, ref.kdev, ref.ino) :
+		lt_object_list_has(&s->py_files, ref.kdev, ref.ino))
+		return 0;
+	ret = lt_probes_attach_python(&s->probes, s->skel, path, p ? (pid_t)p->tgid : -1,
+				      s->opts->verbose, err, errlen);
+	if (ret)
+		return ret;
+	if (p)
+		return lt_process_add_probed(p, ref.kdev, ref.ino);
 	snprintf(ref.path, sizeof(ref.path), "%s", path);
 	return lt_object_list_add(&s->py_files, &ref);
 }
@@ -77,7 +82,7 @@ int lt_python_track(struct lt_session *s, struct lt_process *p)
 			err[0] ? err : strerror(-ret));
 		return ret;
 	}
-	ret = attach_interpreter(s, interp.path, s->mode == LT_MODE_PIDS ? pid : -1, err,
+	ret = attach_interpreter(s, interp.path, lt_mode_per_process(s->mode) ? p : NULL, err,
 				 sizeof(err));
 	if (ret) {
 		fprintf(stderr, "leaktrace: pid %d: Python objects not traced: %s\n", (int)pid, err);
@@ -117,7 +122,7 @@ void lt_python_prepare_program(struct lt_session *s, const char *path)
 
 		if (lt_py_find_interp_file(files.v[i], &interp, NULL, 0))
 			continue;
-		if (attach_interpreter(s, files.v[i], -1, err, sizeof(err)))
+		if (attach_interpreter(s, files.v[i], NULL, err, sizeof(err)))
 			fprintf(stderr, "leaktrace: warning: %s\n", err);
 		break;
 	}

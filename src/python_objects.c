@@ -143,9 +143,11 @@ int lt_py_process_add(struct lt_py_process *pp, const struct lt_py_alloc_event *
 	return lt_live_put(&pp->objects, &a, &replaced);
 }
 
-void lt_py_process_remove(struct lt_py_process *pp, uint64_t addr)
+bool lt_py_process_remove(struct lt_py_process *pp, uint64_t addr)
 {
 	pp->free_events++;
-	if (!lt_live_remove(&pp->objects, addr, NULL))
-		pp->unmatched_frees++;
+	if (lt_live_remove(&pp->objects, addr, NULL))
+		return true;
+	pp->unmatched_frees++;
+	return false;
 }

@@ -61,6 +61,6 @@ int lt_py_process_add(struct lt_py_process *pp, const struct lt_py_alloc_event *
 int lt_py_process_traceback(struct lt_py_process *pp, const struct lt_py_frame *frames,
 			    uint32_t npy, uint32_t *id);
 /* An object's memory was released. */
-void lt_py_process_remove(struct lt_py_process *pp, uint64_t addr);
+bool lt_py_process_remove(struct lt_py_process *pp, uint64_t addr);
 
 #endif

@@ -2,6 +2,7 @@
 #include "python_target.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <inttypes.h>
 #include <stdarg.h>
 #include <stdbool.h>
@@ -333,7 +334,7 @@ static void openable_path(pid_t pid, const struct lt_mapping *m, char *path, siz
 	/* map_files names the mapped file itself, whatever its mount namespace
 	 * and even when it was deleted or replaced on disk. */
 	snprintf(path, len, "/proc/%d/map_files/%" PRIx64 "-%" PRIx64, (int)pid, m->start, m->end);
-	if (access(path, R_OK) != 0)
+	if (faccessat(AT_FDCWD, path, R_OK, AT_EACCESS) != 0) /* as open will check */
 		snprintf(path, len, "/proc/%d/root%s", (int)pid, m->path);
 }
 

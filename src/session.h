@@ -9,6 +9,7 @@
 #include <sys/types.h>
 #include <time.h>
 
+#include "cgroup_target.h"
 #include "growth_series.h"
 #include "leaktrace_events.h"
 #include "libc_discovery.h"
@@ -25,7 +26,14 @@ enum lt_mode {
 	LT_MODE_SYSTEM,  /* no target: every libc, probes for all processes */
 	LT_MODE_PIDS,    /* -p: probes per process */
 	LT_MODE_COMMAND, /* -c: probes for all processes of the libc, filtered in BPF */
+	LT_MODE_CGROUP,  /* --cgroup: probes per process, for each process of the cgroup */
 };
+
+/* -p and --cgroup attach probes for each process, not for every process of a file. */
+static inline bool lt_mode_per_process(enum lt_mode m)
+{
+	return m == LT_MODE_PIDS || m == LT_MODE_CGROUP;
+}
 
 struct lt_stats {
 	uint64_t alloc_events;
@@ -37,6 +45,14 @@ struct lt_stats {
 	uint64_t out_of_memory;    /* records we could not keep (userspace ENOMEM) */
 	uint64_t py_alloc_events;  /* Python objects created */
 	uint64_t py_free_events;   /* Python objects released */
+	/* New blocks and objects not kept because --max-allocs or --max-stacks
+	 * was reached; their frees then count as unmatched. */
+	uint64_t untracked_allocs;
+	uint64_t untracked_bytes;
+	uint64_t tracked_allocs;   /* live blocks and objects kept, at the last count */
+	uint64_t tracked_stacks;   /* native stacks kept, at the last count */
+	uint64_t max_allocs;       /* the bounds in force (--max-allocs, --max-stacks) */
+	uint64_t max_stacks;
 	uint64_t drops[LT_DROP_MAX]; /* read from the BPF counters at report time */
 };
 
@@ -58,6 +74,8 @@ struct lt_session {
 	pid_t command_pid;       /* -c: the command; 0 otherwise */
 	bool command_done;       /* its exit event arrived */
 	size_t live_targets;     /* -p: traced PIDs still running */
+	struct lt_cgroup_target cgroup; /* --cgroup */
+	uint64_t next_cgroup_scan_ns;   /* --cgroup: next look for processes moved in */
 	uint64_t lost_reported;  /* lost events already warned about */
 	uint64_t consume_deadline_ns; /* the ring-buffer callback yields after this */
 	uint32_t since_clock_check;

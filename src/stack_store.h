@@ -23,15 +23,20 @@ struct lt_frame_loc {
 struct lt_stack {
 	uint64_t hash;
 	uint32_t nframes;
+	uint32_t refs;             /* live blocks on it, for stores that count them */
 	bool resolved;
+	bool released;             /* a free slot, for reuse by a new stack */
 	uint64_t *ips;             /* innermost first; return addresses */
 	struct lt_frame_loc *locs; /* nframes entries once resolved */
 };
 
 struct lt_stack_store {
 	struct lt_stack *stacks;
-	size_t count;
+	size_t count;    /* ids handed out, released ones included */
 	size_t capacity;
+	size_t live;     /* count minus released */
+	uint32_t *free_ids;
+	size_t nfree, free_capacity;
 	uint32_t *index; /* open addressing over stack ids + 1; 0 = empty */
 	size_t index_capacity;
 };
@@ -43,5 +48,16 @@ uint64_t lt_stack_hash(const uint64_t *ips, uint32_t nframes);
 int lt_stacks_intern(struct lt_stack_store *s, const uint64_t *ips, uint32_t nframes,
 		     uint32_t *id, bool *is_new);
 struct lt_stack *lt_stacks_get(const struct lt_stack_store *s, uint32_t id);
+/* Is the stack there already? Its id in *id when it is. */
+bool lt_stacks_find(const struct lt_stack_store *s, const uint64_t *ips, uint32_t nframes,
+		    uint32_t *id);
+/*
+ * Reference counting by live blocks, for a store whose stacks should not
+ * outlive them (a long-running process sees ever new call paths). unref
+ * of the last reference releases the stack: its id is reused by a later
+ * new stack. Returns true when it was released.
+ */
+void lt_stacks_ref(struct lt_stack_store *s, uint32_t id);
+bool lt_stacks_unref(struct lt_stack_store *s, uint32_t id);
 
 #endif

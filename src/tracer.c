@@ -14,6 +14,8 @@
 
 #include "elf_file.h"
 #include "event_consumer.h"
+#include "frame_resolver.h"
+#include "python_attach.h"
 #include "leaktrace.skel.h"
 #include "sampling.h"
 #include "unwind_loader.h"
@@ -108,7 +110,8 @@ static int open_and_load(struct lt_session *s, bool lib_watch)
 	s->skel->rodata->filter_by_tgid = s->mode == LT_MODE_COMMAND;
 	s->skel->rodata->follow_forks = s->mode == LT_MODE_COMMAND;
 	s->skel->rodata->task_events_filtered = s->mode != LT_MODE_SYSTEM;
-	s->skel->rodata->per_process_attach = s->mode == LT_MODE_PIDS;
+	s->skel->rodata->per_process_attach = lt_mode_per_process(s->mode);
+	s->skel->rodata->cgroup_target_id = s->mode == LT_MODE_CGROUP ? s->cgroup.id : 0;
 	s->skel->rodata->use_ignore_list = s->mode == LT_MODE_SYSTEM;
 	s->skel->rodata->min_size_bytes = o->min_size;
 	s->skel->rodata->sample_bytes = o->sample_bytes;
@@ -208,27 +211,95 @@ static int collect_objects(struct lt_session *s, pid_t pid, struct lt_object_lis
 	return 0;
 }
 
+int lt_tracer_attach_file(struct lt_session *s, pid_t pid, const struct lt_object_ref *ref,
+			  char *err, size_t errlen)
+{
+	struct lt_process *p = pid > 0 ? lt_procs_get(&s->procs, (uint32_t)pid) : NULL;
+	int ret;
+
+	/* Probes made for a process live as long as it, across exec: the
+	 * scan, a fork and a library mapping may all name the same file. */
+	if (pid > 0 && p && lt_process_probed(p, ref->kdev, ref->ino))
+		return 0;
+	if (pid == -1 && lt_object_list_has(&s->attached, ref->kdev, ref->ino))
+		return 0;
+	ret = lt_probes_attach_object(&s->probes, s->skel, ref->path, pid, s->opts->trace_mmap,
+				      s->opts->verbose, err, errlen);
+	if (ret)
+		return ret;
+	mark_known(s, ref->kdev, ref->ino, pid);
+	if (pid > 0 && p)
+		ret = lt_process_add_probed(p, ref->kdev, ref->ino);
+	else if (pid == -1)
+		ret = lt_object_list_add(&s->attached, ref);
+	return ret;
+}
+
 static int attach_objects(struct lt_session *s, pid_t pid, char *err, size_t errlen)
 {
 	struct lt_object_list list = {};
 	int ret = collect_objects(s, pid, &list, err, errlen);
 
 	for (size_t i = 0; i < list.n && !ret; i++) {
-		ret = lt_probes_attach_object(&s->probes, s->skel, list.v[i].path, pid,
-					      s->opts->trace_mmap, s->opts->verbose, err, errlen);
+		ret = lt_tracer_attach_file(s, pid, &list.v[i], err, errlen);
 		/* Files found by scanning may lack symbols; only -O ones must have them. */
-		if (ret == -ESRCH && s->mode == LT_MODE_SYSTEM && i + s->opts->nobjs < list.n) {
+		if (ret == -ESRCH && s->mode == LT_MODE_SYSTEM && i + s->opts->nobjs < list.n)
 			ret = 0;
-			continue;
-		}
-		if (ret)
-			break;
-		mark_known(s, list.v[i].kdev, list.v[i].ino, pid);
-		if (pid == -1 && lt_object_list_add(&s->attached, &list.v[i]))
-			ret = -ENOMEM;
 	}
 	lt_object_list_free(&list);
 	return ret;
+}
+
+int lt_tracer_add_process(struct lt_session *s, pid_t pid)
+{
+	struct lt_process *p = lt_procs_get(&s->procs, (uint32_t)pid);
+	char err[512];
+	int ret;
+
+	if (pid == getpid())
+		return 0;
+	/* An exited record waits for its last report; a new process with its
+	 * PID is taken at the next scan after that. */
+	if (p && (p->probes_attached || p->exited))
+		return 0;
+	if (!p) {
+		p = lt_procs_add(&s->procs, (uint32_t)pid);
+		if (!p)
+			return -ENOMEM;
+	}
+	p->target = true;
+	p->probes_attached = true;
+	ret = set_traced(s, pid);
+	if (!ret)
+		ret = attach_objects(s, pid, err, sizeof(err));
+	if (ret) {
+		/* Gone already, or static: its exec or library mappings, if
+		 * any, attach it later. Not worth more than a verbose note. */
+		if (s->opts->verbose)
+			fprintf(stderr, "leaktrace: pid %d not attached: %s\n", (int)pid,
+				ret == -ENOMEM ? "out of memory" : err);
+		return ret == -ENOMEM ? ret : 0;
+	}
+	lt_reload_maps(p, &s->modules);
+	if (lt_python_track(s, p) == -ENOMEM)
+		return -ENOMEM;
+	if (s->opts->verbose)
+		fprintf(stderr, "leaktrace: pid %d (%s) of the cgroup attached\n", (int)pid, p->comm);
+	return 0;
+}
+
+int lt_tracer_scan_cgroup(struct lt_session *s)
+{
+	pid_t *pids;
+	long n = lt_cgroup_target_pids(&s->cgroup, &pids);
+	int ret = 0;
+
+	if (n < 0)
+		return (int)n;
+	for (long i = 0; i < n && ret != -ENOMEM; i++)
+		ret = lt_tracer_add_process(s, pids[i]);
+	free(pids);
+	return ret == -ENOMEM ? ret : 0;
 }
 
 int lt_tracer_start(struct lt_session *s, char *err, size_t errlen)
@@ -268,6 +339,12 @@ int lt_tracer_start(struct lt_session *s, char *err, size_t errlen)
 		for (size_t i = 0; i < s->opts->npids && !ret; i++)
 			ret = attach_objects(s, s->opts->pids[i], err, errlen);
 		s->live_targets = s->opts->npids;
+	} else if (s->mode == LT_MODE_CGROUP) {
+		/* After the fork and exec watch is in: nothing falls between. */
+		ret = lt_tracer_scan_cgroup(s);
+		if (ret)
+			snprintf(err, errlen, "reading the processes of %s: %s", s->cgroup.path,
+				 strerror(-ret));
 	} else {
 		ret = attach_objects(s, -1, err, errlen);
 	}

@@ -369,6 +369,101 @@ static void test_many_stacks_with_duplicates(void **state)
 	free(ids);
 }
 
+static void test_unref_releases_and_reuses_id(void **state)
+{
+	struct lt_stack_store s;
+	const uint64_t a[] = { 1, 2, 3 }, b[] = { 4, 5 }, c[] = { 6 };
+	uint32_t ia, ib, ic, found;
+
+	(void)state;
+	lt_stacks_init(&s);
+	ia = intern(&s, a, 3, true);
+	ib = intern(&s, b, 2, true);
+	lt_stacks_ref(&s, ia);
+	lt_stacks_ref(&s, ia);
+	lt_stacks_ref(&s, ib);
+	assert_int_equal(s.live, 2);
+	assert_false(lt_stacks_unref(&s, ia)); /* one block left on it */
+	assert_true(lt_stacks_find(&s, a, 3, &found));
+	assert_true(lt_stacks_unref(&s, ia));
+	assert_int_equal(s.live, 1);
+	assert_true(lt_stacks_get(&s, ia)->released);
+	assert_false(lt_stacks_find(&s, a, 3, &found));
+	/* Extra unrefs and refs of a released id change nothing. */
+	assert_false(lt_stacks_unref(&s, ia));
+	lt_stacks_ref(&s, ia);
+	assert_int_equal(lt_stacks_get(&s, ia)->refs, 0);
+	/* A stack never referenced is not released by an unref. */
+	assert_false(lt_stacks_unref(&s, 99));
+	/* The next new stack takes the released id; old ones keep theirs. */
+	ic = intern(&s, c, 1, true);
+	assert_int_equal(ic, ia);
+	assert_stack_is(&s, ic, c, 1);
+	assert_int_equal(s.count, 2);
+	assert_int_equal(s.live, 2);
+	assert_int_equal(intern(&s, b, 2, false), ib);
+	/* And the first stack, seen again, is new. */
+	assert_int_equal(intern(&s, a, 3, true), 2);
+	lt_stacks_free(&s);
+}
+
+/*
+ * Removal from the open-addressing index must keep every other stack
+ * findable: many stacks, a pseudo-random half released (in an order that
+ * creates holes inside probe chains), the rest looked up, then all re-added.
+ */
+static void test_release_keeps_index_consistent(void **state)
+{
+	enum { N = 5000 };
+	struct lt_stack_store s;
+	uint32_t *ids = calloc(N, sizeof(*ids)), id;
+	bool *gone = calloc(N, sizeof(*gone));
+	uint64_t ips[4];
+	uint64_t x = 88172645463325252ULL;
+
+	(void)state;
+	assert_non_null(ids);
+	assert_non_null(gone);
+	lt_stacks_init(&s);
+	for (uint32_t i = 0; i < N; i++) {
+		for (int k = 0; k < 4; k++)
+			ips[k] = 0x400000 + i * 16 + (uint64_t)k;
+		ids[i] = intern(&s, ips, 4, true);
+		lt_stacks_ref(&s, ids[i]);
+	}
+	for (uint32_t n = 0; n < N / 2; n++) {
+		uint32_t i;
+
+		x ^= x << 13;
+		x ^= x >> 7;
+		x ^= x << 17;
+		i = (uint32_t)(x % N);
+		if (gone[i])
+			continue;
+		gone[i] = true;
+		assert_true(lt_stacks_unref(&s, ids[i]));
+	}
+	for (uint32_t i = 0; i < N; i++) {
+		for (int k = 0; k < 4; k++)
+			ips[k] = 0x400000 + i * 16 + (uint64_t)k;
+		assert_int_equal(lt_stacks_find(&s, ips, 4, &id), !gone[i]);
+		if (!gone[i])
+			assert_int_equal(id, ids[i]);
+	}
+	for (uint32_t i = 0; i < N; i++) {
+		for (int k = 0; k < 4; k++)
+			ips[k] = 0x400000 + i * 16 + (uint64_t)k;
+		id = intern(&s, ips, 4, gone[i]);
+		assert_stack_is(&s, id, ips, 4);
+	}
+	assert_int_equal(s.count, N);
+	assert_int_equal(s.live, N);
+	assert_int_equal(s.nfree, 0);
+	lt_stacks_free(&s);
+	free(ids);
+	free(gone);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -385,6 +480,8 @@ int main(void)
 		cmocka_unit_test(test_forced_collision_many),
 		cmocka_unit_test(test_many_stacks_stable_ids),
 		cmocka_unit_test(test_many_stacks_with_duplicates),
+		cmocka_unit_test(test_unref_releases_and_reuses_id),
+		cmocka_unit_test(test_release_keeps_index_consistent),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

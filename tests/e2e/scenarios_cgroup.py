@@ -1,0 +1,187 @@
+# SPDX-License-Identifier: MIT
+"""--cgroup: the processes of a cgroup tree, each with its own probes."""
+
+import os
+import signal
+import time
+
+import __main__ as h
+
+FORK_CHILD_LEAK = {'fork_child_leak': (5, 3100)}  # tests/progs/fork_leaky.c
+
+
+def move(pid, cgroup_dir):
+    with open(os.path.join(cgroup_dir, 'cgroup.procs'), 'w') as f:
+        f.write('%d\n' % pid)
+
+
+def children(pid):
+    try:
+        with open('/proc/%d/task/%d/children' % (pid, pid)) as f:
+            return [int(x) for x in f.read().split()]
+    except OSError:
+        return []
+
+
+def wait_attached(p, pid, timeout=15):
+    """leaktrace -v says so for each process it attaches (scan, fork or a
+    new program's libc)."""
+    needles = ('pid %d (' % pid, '(pid %d) attached' % pid)
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        for line in list(p.err_lines):
+            if 'attached' in line and any(n in line for n in needles):
+                return
+        h.expect(p.poll() is None, 'leaktrace exited early%s' % h.tail(p))
+        time.sleep(0.05)
+    raise h.Fail('pid %d was not attached within %ds%s' % (pid, timeout, h.tail(p, 6)))
+
+
+def make_cgroups():
+    if not os.path.exists(os.path.join(h.CGROUP2_ROOT, 'cgroup.procs')):
+        raise h.Skip('no cgroup v2 hierarchy at %s' % h.CGROUP2_ROOT)
+    name = 'leaktrace-e2e-cg-%s' % os.urandom(4).hex()
+    top = os.path.join(h.CGROUP2_ROOT, name)
+    dirs = {'name': name, 'top': top, 'app': os.path.join(top, 'app'),
+            'outside': top + '-outside'}
+    try:
+        os.makedirs(dirs['app'])
+        os.makedirs(dirs['outside'])
+    except OSError as e:
+        h.remove_cgroup([dirs['app'], top, dirs['outside']])
+        raise h.Skip('cannot create cgroups under %s: %s' % (h.CGROUP2_ROOT, e))
+    return dirs
+
+
+def t_cgroup_tree(ctx):
+    """--cgroup: processes there before, exec'd in, forked (with and without exec) and moved in later are traced exactly; others not at all; an exited one's probes are closed."""
+    dirs = make_cgroups()
+    leaky = ctx.prog('leaky')
+    try:
+        before = h.start_waiting_leaky(ctx, name='leaky-before')
+        move(before.pid, dirs['app'])
+        outside = h.start_waiting_leaky(ctx, name='leaky-outside')
+        move(outside.pid, dirs['outside'])
+        later = h.start_waiting_leaky(ctx, name='leaky-moved-later')
+
+        # Relative to the cgroup2 mount, as users write it.
+        p = ctx.lt(['-v', '-T', '0', '--format', 'json', '--cgroup', dirs['name']])
+        h.expect(p.expect_err_line('leaktrace: tracing', 60), 'leaktrace did not start' + h.tail(p))
+        wait_attached(p, before.pid)
+        base_fds = h.probe_fds(p.pid)
+
+        # Moved in, then exec'd: how a container's first process starts.
+        execd = ctx.target(['/bin/sh', '-c', 'echo $$ > %s/cgroup.procs && exec %s wait' %
+                            (dirs['app'], leaky)], 'leaky-execd')
+        h.expect(execd.expect_line('ready', 15), 'exec\'d leaky did not start' + h.tail(execd))
+        wait_attached(p, execd.pid)
+
+        # A shell in the cgroup forks a child, which execs leaky.
+        shell = ctx.target(['/bin/sh', '-c', 'echo $$ > %s/cgroup.procs && %s wait; exit 0' %
+                            (dirs['top'], leaky)], 'sh-forks-leaky')
+        h.expect(shell.expect_line('ready', 15), 'leaky under sh did not start' + h.tail(shell))
+        kids = children(shell.pid)
+        h.expect(len(kids) == 1, 'sh %d has children %s, expected one leaky' % (shell.pid, kids))
+        forked_exec = kids[0]
+        wait_attached(p, forked_exec)
+        wait_attached(p, shell.pid)  # moved itself in: found by the scan
+
+        # A forked child that never execs.
+        forker = ctx.target(['/bin/sh', '-c', 'echo $$ > %s/cgroup.procs && exec %s' %
+                             (dirs['app'], ctx.prog('fork_leaky'))], 'fork_leaky')
+        line = None
+        deadline = time.monotonic() + 15
+        while time.monotonic() < deadline and line is None:
+            line = next((x for x in list(forker.out_lines) if x.startswith('child ')), None)
+            time.sleep(0.05)
+        h.expect(line is not None, 'fork_leaky did not say its child' + h.tail(forker))
+        fork_child = int(line.split()[1])
+        wait_attached(p, fork_child)
+
+        # Moved in with no exec or fork: found by the periodic scan.
+        fds = h.probe_fds(p.pid)
+        move(later.pid, dirs['app'])
+        wait_attached(p, later.pid)
+        per_process = h.wait_probes(p.pid, above=fds, max_wait=5) - fds
+        h.expect(per_process >= 10, 'attaching pid %d added %d probe descriptors' % (
+            later.pid, per_process))
+
+        for t in (before, execd, shell, later, outside):
+            h.trigger(t)
+        os.kill(fork_child, signal.SIGUSR1)
+        h.expect(forker.expect_line('leaked', 15), 'fork_leaky child did not leak' + h.tail(forker))
+        time.sleep(1.5)
+
+        # An exited process's probes are closed while tracing goes on.
+        fds = h.probe_fds(p.pid)
+        before.close_stdin()
+        h.expect(before.wait(10) is not None, 'leaky-before did not exit')
+        deadline = time.monotonic() + 10
+        while time.monotonic() < deadline and h.probe_fds(p.pid) > fds - per_process:
+            time.sleep(0.1)
+        left = h.probe_fds(p.pid)
+        h.expect(left == fds - per_process, 'after pid %d exited leaktrace holds %d probe '
+                 'descriptors, expected %d - %d' % (before.pid, left, fds, per_process))
+
+        rc = h.interrupt(p, signal.SIGINT)
+        h.expect(rc == 0, 'exit status %s after SIGINT%s' % (rc, h.tail(p)))
+        rep = h.final_report(p)
+        h.check_stats(rep)
+        pids = {x['pid'] for x in rep['processes']}
+        h.expect(outside.pid not in pids, 'pid %d of another cgroup is in the report' % outside.pid)
+        allowed = {before.pid, execd.pid, shell.pid, forked_exec, forker.pid, fork_child, later.pid}
+        h.expect(pids <= allowed, 'processes outside the cgroup in the report: %s' % sorted(pids - allowed))
+        h.check_leaky(h.find_proc(rep, pid=before.pid), exited=True)
+        for pid in (execd.pid, forked_exec, later.pid):
+            h.check_leaky(h.find_proc(rep, pid=pid), exited=False, min_age=1.0)
+        fc = h.find_proc(rep, pid=fork_child)
+        problems = h.check_stacks(fc['stacks'], FORK_CHILD_LEAK, callers=['main'],
+                                  src='fork_leaky.c', sites=h.source_sites('fork_leaky.c'),
+                                  module='fork_leaky')
+        got = (fc['outstanding_bytes'], fc['outstanding_allocs'])
+        if got != (15500, 5):
+            problems.append('outstanding %s, expected (15500, 5)' % (got,))
+        h.expect(not problems, 'fork child %d: %s' % (fork_child, '; '.join(problems)))
+        want = '/' + os.path.relpath(dirs['app'], h.CGROUP2_ROOT)
+        h.expect(h.find_proc(rep, pid=later.pid)['cgroup'].endswith(want),
+                 'cgroup of pid %d is %r' % (later.pid, h.find_proc(rep, pid=later.pid)['cgroup']))
+    finally:
+        for t in ctx.targets:
+            t.close_stdin()
+            if t.wait(3) is None:
+                t.kill_session()
+        for pid in list(children_all(dirs)):
+            try:
+                os.kill(pid, signal.SIGKILL)
+            except ProcessLookupError:
+                pass
+        problem = h.remove_cgroup([dirs['app'], dirs['top'], dirs['outside']])
+        if problem:
+            ctx.notes.append(problem)
+
+
+def children_all(dirs):
+    for d in (dirs['app'], dirs['top'], dirs['outside']):
+        try:
+            with open(os.path.join(d, 'cgroup.procs')) as f:
+                for x in f.read().split():
+                    yield int(x)
+        except OSError:
+            pass
+
+
+def t_err_cgroup(ctx):
+    """--cgroup with a missing directory or one that is not a cgroup: one line, exit 1."""
+    for arg, words in (('/nonexistent-cgroup-dir', 'No such file'),
+                       ('/tmp', 'not a cgroup v2 directory'),
+                       ('no-such-cgroup-%s' % os.urandom(3).hex(), 'No such file')):
+        p = h.error_run(ctx, ['--cgroup', arg])
+        h.expect(p.popen.returncode == 1, '--cgroup %s: exit %s, want 1' % (arg, p.popen.returncode))
+        h.expect(len(p.err_lines) == 1 and words in p.err_lines[0] and '--cgroup' in p.err_lines[0],
+                 '--cgroup %s: stderr %r' % (arg, p.err_lines))
+
+
+SCENARIOS = [
+    ('cgroup_tree', t_cgroup_tree),
+    ('err_cgroup', t_err_cgroup),
+]
