@@ -3,6 +3,9 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <grp.h>
+#include <pwd.h>
+#include <stdint.h>
 #include <limits.h>
 #include <signal.h>
 #include <stdio.h>
@@ -40,7 +43,65 @@ static int find_program(const char *name, char *out, size_t outlen)
 	return -ENOENT;
 }
 
-static void child_run(const char *path, char **argv, int go_fd, int err_fd)
+int lt_run_as_resolve(const char *user, struct lt_run_as *out, char *err, size_t errlen)
+{
+	struct passwd *pw;
+	char *end;
+	unsigned long v;
+	int n = 0;
+
+	memset(out, 0, sizeof(*out));
+	errno = 0;
+	pw = getpwnam(user);
+	if (!pw && user[0] >= '0' && user[0] <= '9') {
+		v = strtoul(user, &end, 10);
+		if (!*end && v <= UINT32_MAX - 1)
+			pw = getpwuid((uid_t)v);
+	}
+	if (!pw) {
+		snprintf(err, errlen, "--user %s: %s", user, errno ? strerror(errno) : "no such user");
+		return errno ? -errno : -ESRCH;
+	}
+	out->uid = pw->pw_uid;
+	out->gid = pw->pw_gid;
+	snprintf(out->name, sizeof(out->name), "%s", pw->pw_name);
+	snprintf(out->home, sizeof(out->home), "%s", pw->pw_dir);
+	getgrouplist(out->name, out->gid, NULL, &n);
+	out->groups = calloc(n > 0 ? (size_t)n : 1, sizeof(*out->groups));
+	if (!out->groups) {
+		snprintf(err, errlen, "out of memory");
+		return -ENOMEM;
+	}
+	if (n > 0 && getgrouplist(out->name, out->gid, out->groups, &n) < 0)
+		n = 0;
+	out->ngroups = n;
+	out->set = true;
+	return 0;
+}
+
+void lt_run_as_free(struct lt_run_as *r)
+{
+	free(r->groups);
+	memset(r, 0, sizeof(*r));
+}
+
+/* Between fork and exec: only async-signal-safe calls, and setenv, which
+ * is fine in this single-threaded child. */
+static int become(const struct lt_run_as *as)
+{
+	if (setgroups((size_t)as->ngroups, as->groups) || setgid(as->gid) || setuid(as->uid))
+		return errno;
+	/* A uid that could get root back would defeat the point. */
+	if (as->uid != 0 && (setuid(0) == 0 || geteuid() == 0))
+		return EPERM;
+	setenv("USER", as->name, 1);
+	setenv("LOGNAME", as->name, 1);
+	setenv("HOME", as->home, 1);
+	return 0;
+}
+
+static void child_run(const char *path, char **argv, const struct lt_run_as *as, int go_fd,
+		      int err_fd)
 {
 	sigset_t none;
 	char byte;
@@ -61,14 +122,20 @@ static void child_run(const char *path, char **argv, int go_fd, int err_fd)
 	if (n != 1) /* the tracer went away without releasing us */
 		_exit(127);
 	close(go_fd);
-	execv(path, argv);
-	e = errno;
+	e = as && as->set ? become(as) : 0;
+	if (!e) {
+		execv(path, argv);
+		e = errno;
+	} else {
+		e = -e; /* told apart from exec's errors by the sign */
+	}
 	if (write(err_fd, &e, sizeof(e)) < 0)
 		_exit(127);
 	_exit(127);
 }
 
-int lt_command_prepare(const char *cmdline, struct lt_command *cmd, char *err, size_t errlen)
+int lt_command_prepare(const char *cmdline, const struct lt_run_as *as, struct lt_command *cmd,
+		       char *err, size_t errlen)
 {
 	char path[PATH_MAX];
 	int go[2] = { -1, -1 }, ep[2] = { -1, -1 };
@@ -107,7 +174,7 @@ int lt_command_prepare(const char *cmdline, struct lt_command *cmd, char *err, s
 	if (cmd->pid == 0) {
 		close(go[1]);
 		close(ep[0]);
-		child_run(path, we.we_wordv, go[0], ep[1]);
+		child_run(path, we.we_wordv, as, go[0], ep[1]);
 	}
 	cmd->go_fd = go[1];
 	cmd->err_fd = ep[0];
@@ -142,6 +209,12 @@ int lt_command_release(struct lt_command *cmd, char *err, size_t errlen)
 	while (n < 0 && errno == EINTR);
 	close(cmd->err_fd);
 	cmd->err_fd = -1;
+	if (n == sizeof(child_errno) && child_errno < 0) {
+		snprintf(err, errlen, "cannot run the command as the --user: %s",
+			 strerror(-child_errno));
+		waitpid(cmd->pid, NULL, 0);
+		return child_errno;
+	}
 	if (n == sizeof(child_errno)) {
 		snprintf(err, errlen, "cannot execute command: %s", strerror(child_errno));
 		waitpid(cmd->pid, NULL, 0);

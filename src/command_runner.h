@@ -3,9 +3,21 @@
 #ifndef LT_COMMAND_RUNNER_H
 #define LT_COMMAND_RUNNER_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <limits.h>
 #include <sys/types.h>
+
+/* --user: who the command runs as, resolved before the fork. */
+struct lt_run_as {
+	bool set;
+	uid_t uid;
+	gid_t gid;
+	gid_t *groups; /* supplementary groups, from the group database */
+	int ngroups;
+	char name[64];
+	char home[PATH_MAX];
+};
 
 struct lt_command {
 	pid_t pid;
@@ -14,10 +26,19 @@ struct lt_command {
 	char path[PATH_MAX]; /* the program, as found on PATH */
 };
 
+/* Look up user (a name or a numeric uid) in the user database. Returns 0,
+ * or -errno with a one-line reason in err (-ESRCH: no such user). */
+int lt_run_as_resolve(const char *user, struct lt_run_as *out, char *err, size_t errlen);
+void lt_run_as_free(struct lt_run_as *r);
+
 /* Split cmdline like a shell would (quotes, no command substitution), find
- * the program on PATH, fork a child that waits. Returns 0 or -errno with a
- * one-line reason in err (-ENOENT: command not found). */
-int lt_command_prepare(const char *cmdline, struct lt_command *cmd, char *err, size_t errlen);
+ * the program on PATH, fork a child that waits. With as->set the child
+ * takes that user's ids (groups, gid, then uid, which drops every
+ * capability) before it execs, and fails rather than run as root.
+ * Returns 0 or -errno with a one-line reason in err (-ENOENT: command not
+ * found). */
+int lt_command_prepare(const char *cmdline, const struct lt_run_as *as, struct lt_command *cmd,
+		       char *err, size_t errlen);
 /* Let the child exec. Returns 0, or -errno with a reason if exec failed. */
 int lt_command_release(struct lt_command *cmd, char *err, size_t errlen);
 /* Kill and reap a child that was never released. */

@@ -16,6 +16,7 @@
 
 #include <bpf/libbpf.h>
 
+#include "agent.h"
 #include "command_runner.h"
 #include "diff.h"
 #include "event_consumer.h"
@@ -36,11 +37,15 @@
 
 /* Heap records do not wake us (see the BPF side): poll at least this often. */
 #define LT_POLL_MS 20
+/* --cgroup: how often cgroup.procs files are read for processes moved in. */
+#define LT_CGROUP_SCAN_MS 1000
 
 static volatile sig_atomic_t stop_requested;
 static volatile sig_atomic_t report_requested;
 static volatile sig_atomic_t child_changed;
 static int verbosity;
+/* --serve: the endpoint, fed by every report. */
+static struct lt_agent *agent;
 
 static void on_signal(int sig)
 {
@@ -86,37 +91,45 @@ static void forget_exited(struct lt_session *s)
 		free(procs);
 }
 
-static int emit_report(struct lt_session *s, bool final)
+static int write_report(struct lt_session *s, const struct lt_report *r, bool final)
+{
+	switch (s->opts->format) {
+	case LT_FORMAT_JSON:
+		lt_report_write_json(s->out, r);
+		return 0;
+	/* Profiles (one flame graph, one pprof file) show the final report only. */
+	case LT_FORMAT_FOLDED:
+		if (final)
+			lt_report_write_folded(s->out, r);
+		return 0;
+	case LT_FORMAT_PPROF:
+		return final ? lt_report_write_pprof(s->out, r) : 0;
+	case LT_FORMAT_HTML:
+		return final ? lt_report_write_html(s->out, r) : 0;
+	default:
+		lt_report_write_text(s->out, r);
+		return 0;
+	}
+}
+
+/* print false: a --serve report that only feeds the endpoint. */
+static int emit_report(struct lt_session *s, bool final, bool print)
 {
 	struct lt_report r;
-	int err = lt_report_build(s, final, &r), werr = 0, serr = 0;
+	int err, werr = 0, serr = 0;
 	char why[512];
 
+	lt_recount_tracked(s);
+	err = lt_report_build(s, final, &r);
 	if (err) {
 		fprintf(stderr, "leaktrace: cannot build report: %s\n", strerror(-err));
 		return err;
 	}
-	switch (s->opts->format) {
-	case LT_FORMAT_JSON:
-		lt_report_write_json(s->out, &r);
-		break;
-	/* Profiles (one flame graph, one pprof file) show the final report only. */
-	case LT_FORMAT_FOLDED:
-		if (final)
-			lt_report_write_folded(s->out, &r);
-		break;
-	case LT_FORMAT_PPROF:
-		if (final)
-			werr = lt_report_write_pprof(s->out, &r);
-		break;
-	case LT_FORMAT_HTML:
-		if (final)
-			werr = lt_report_write_html(s->out, &r);
-		break;
-	default:
-		lt_report_write_text(s->out, &r);
-		break;
-	}
+	/* The endpoint keeps serving the previous report if this one fails. */
+	if (agent && lt_agent_publish(agent, &r))
+		fprintf(stderr, "leaktrace: warning: cannot render the report for --serve\n");
+	if (print)
+		werr = write_report(s, &r, final);
 	if (r.lost_events > s->lost_reported) {
 		fprintf(stderr, "leaktrace: warning: %llu events lost so far (ring buffer full; try --ringbuf-mb)\n",
 			(unsigned long long)r.lost_events);
@@ -170,7 +183,9 @@ static bool command_reaped(struct lt_session *s)
 static int run_loop(struct lt_session *s)
 {
 	const struct lt_options *o = s->opts;
-	uint64_t interval_ns = (uint64_t)(o->interval_s * 1e9);
+	/* --serve reports on its own cycle, printed only when INTERVAL was given. */
+	double interval_s = o->interval_s > 0 ? o->interval_s : agent ? LT_AGENT_DEFAULT_INTERVAL_S : 0;
+	uint64_t interval_ns = (uint64_t)(interval_s * 1e9);
 	uint64_t next_report = interval_ns ? s->start_ns + interval_ns : 0;
 	uint64_t deadline = o->duration_s > 0 ? s->start_ns + (uint64_t)(o->duration_s * 1e9) : 0;
 	long reports = 0;
@@ -196,13 +211,20 @@ static int run_loop(struct lt_session *s)
 			break;
 		if (s->mode == LT_MODE_PIDS && s->live_targets == 0)
 			break;
+		lt_recount_tracked(s);
 		now = lt_now_ns();
+		/* Processes moved into the cgroup without an exec or fork of ours to see. */
+		if (s->mode == LT_MODE_CGROUP && now >= s->next_cgroup_scan_ns) {
+			s->next_cgroup_scan_ns = now + LT_CGROUP_SCAN_MS * 1000000ULL;
+			if (lt_tracer_scan_cgroup(s) == -ENOMEM)
+				s->stats.out_of_memory++;
+		}
 		if (deadline && now >= deadline)
 			break;
 		if (next_report && now >= next_report) {
 			if (o->count && reports + 1 >= o->count)
 				break;
-			err = emit_report(s, false);
+			err = emit_report(s, false, o->interval_s > 0);
 			if (err)
 				return err;
 			reports++;
@@ -211,13 +233,13 @@ static int run_loop(struct lt_session *s)
 		}
 		if (report_requested) {
 			report_requested = 0;
-			err = emit_report(s, false);
+			err = emit_report(s, false, true);
 			if (err)
 				return err;
 		}
 	}
 	drain(s);
-	return emit_report(s, true);
+	return emit_report(s, true, true);
 }
 
 /*
@@ -242,6 +264,7 @@ static void prepare_unwind_tables(struct lt_session *s, const struct lt_command 
 		if (p)
 			lt_reload_maps(p, &s->modules);
 	}
+	/* --cgroup: its processes' files were requested as they were attached. */
 	lt_unwind_loader_wait(s->unwind);
 }
 
@@ -268,6 +291,9 @@ static const char *mode_text(const struct lt_session *s, char *buf, size_t len)
 		snprintf(buf, len, "command pid %d", (int)s->command_pid);
 	else if (s->mode == LT_MODE_PIDS)
 		snprintf(buf, len, "%zu process%s", s->opts->npids, s->opts->npids == 1 ? "" : "es");
+	else if (s->mode == LT_MODE_CGROUP)
+		snprintf(buf, len, "cgroup %s (%zu process%s now)", s->cgroup.path, s->procs.count,
+			 s->procs.count == 1 ? "" : "es");
 	else
 		snprintf(buf, len, "all processes");
 	return buf;
@@ -332,12 +358,30 @@ static void raise_fd_limit(void)
 	}
 }
 
+/* --serve: listening before any probe is attached, so a taken port fails
+ * at once; it answers 503 until tracing starts. */
+static int start_agent(const struct lt_options *o)
+{
+	bool v6 = strchr(o->serve_host, ':') != NULL;
+	char err[256];
+	int ret = lt_agent_start(o->serve_host, o->serve_port, &agent, err, sizeof(err));
+
+	if (ret) {
+		fprintf(stderr, "leaktrace: --serve: %s\n", err);
+		return ret;
+	}
+	fprintf(stderr, "leaktrace: serving http://%s%s%s:%u/metrics and /debug/pprof/heap\n",
+		v6 ? "[" : "", o->serve_host, v6 ? "]" : "", o->serve_port);
+	return 0;
+}
+
 int main(int argc, char **argv)
 {
 	struct lt_options opts;
 	struct lt_session s;
 	struct lt_command cmd = { .go_fd = -1, .err_fd = -1 };
-	char err[1024], what[64];
+	struct lt_run_as run_as = { 0 };
+	char err[1024], what[4200];
 	int ret;
 
 	/* Reads two files: no BPF, no privileges, none of the options below. */
@@ -357,7 +401,11 @@ int main(int argc, char **argv)
 	}
 	s.opts = &opts;
 	s.out = stdout;
-	s.mode = opts.command ? LT_MODE_COMMAND : opts.npids ? LT_MODE_PIDS : LT_MODE_SYSTEM;
+	s.stats.max_allocs = opts.max_allocs;
+	s.stats.max_stacks = opts.max_stacks;
+	s.mode = opts.command ? LT_MODE_COMMAND : opts.npids ? LT_MODE_PIDS :
+		 opts.cgroup_path ? LT_MODE_CGROUP : LT_MODE_SYSTEM;
+	s.cgroup.dir_fd = -1;
 	lt_procs_init(&s.procs);
 	lt_module_cache_init(&s.modules);
 	lt_module_cache_set_limit(&s.modules, opts.symbol_cache_bytes);
@@ -365,11 +413,13 @@ int main(int argc, char **argv)
 
 	ret = lt_check_privileges(err, sizeof(err));
 	if (ret) {
-		fprintf(stderr, "leaktrace: needs root, or CAP_BPF, CAP_PERFMON and CAP_SYS_PTRACE (missing:%s)\n",
-			err);
+		fprintf(stderr, "leaktrace: %s\n", err);
 		goto cleanup;
 	}
 	ret = lt_tracer_validate_targets(&opts, err, sizeof(err));
+	if (!ret && s.mode == LT_MODE_CGROUP)
+		ret = lt_cgroup_target_open(opts.cgroup_path, "/proc/self/mountinfo", &s.cgroup, err,
+					    sizeof(err));
 	if (ret) {
 		fprintf(stderr, "leaktrace: %s\n", err);
 		goto cleanup;
@@ -388,8 +438,16 @@ int main(int argc, char **argv)
 		fprintf(stderr, "leaktrace: cannot install signal handlers: %s\n", strerror(-ret));
 		goto cleanup;
 	}
+	if (opts.serve_port) {
+		ret = start_agent(&opts);
+		if (ret)
+			goto cleanup;
+	}
 	if (s.mode == LT_MODE_COMMAND) {
-		ret = lt_command_prepare(opts.command, &cmd, err, sizeof(err));
+		if (opts.run_as_user)
+			ret = lt_run_as_resolve(opts.run_as_user, &run_as, err, sizeof(err));
+		if (!ret)
+			ret = lt_command_prepare(opts.command, &run_as, &cmd, err, sizeof(err));
 		if (ret) {
 			fprintf(stderr, "leaktrace: %s\n", err);
 			goto cleanup;
@@ -418,6 +476,9 @@ int main(int argc, char **argv)
 	prepare_python(&s, &cmd);
 	s.start_ns = lt_now_ns();
 	clock_gettime(CLOCK_REALTIME, &s.start_wall);
+	/* Until the first report: the session's counters (failing, still 503). */
+	if (agent)
+		lt_agent_publish_start(agent, &s);
 	if (s.mode == LT_MODE_COMMAND) {
 		ret = lt_command_release(&cmd, err, sizeof(err));
 		if (ret) {
@@ -429,7 +490,11 @@ int main(int argc, char **argv)
 		mode_text(&s, what, sizeof(what)));
 	ret = run_loop(&s);
 cleanup:
+	/* The HTTP thread goes first: nothing below is shared with it, but no
+	 * request should be answered while the session is torn down. */
+	lt_agent_stop(agent);
 	lt_command_abort(&cmd);
+	lt_run_as_free(&run_as);
 	if (s.unwind && opts.verbose) {
 		struct lt_unwind_stats us;
 
@@ -442,6 +507,7 @@ cleanup:
 			us.rows_capacity);
 	}
 	lt_tracer_stop(&s);
+	lt_cgroup_target_close(&s.cgroup);
 	lt_procs_free(&s.procs);
 	lt_symbolizer_forget();
 	lt_module_cache_free(&s.modules);

@@ -15,7 +15,6 @@
 #include "symbol_cache.h"
 #include "trend.h"
 
-#define LT_VERSION "0.1.0"
 
 static const char usage_text[] =
 	"Usage: leaktrace [OPTIONS] [INTERVAL [COUNT]]\n"
@@ -24,6 +23,8 @@ static const char usage_text[] =
 	"Targets (default: every process on the system that uses a libc):\n"
 	"  -p, --pid PID          attach to a running process (repeatable)\n"
 	"  -c, --command \"CMD\"    run CMD (with arguments) and trace it and its children\n"
+"      --user USER        run the -c command as USER (name or uid), with\n"
+	"                         that user's groups and no capabilities\n"
 	"      --cgroup PATH      trace the processes of a cgroup v2 directory and its\n"
 	"                         descendants, including ones started later (absolute,\n"
 	"                         or relative to the cgroup2 mount)\n"
@@ -65,6 +66,11 @@ static const char usage_text[] =
 	"                         memory for parsed symbol tables and debug info\n"
 	"                         (estimated; default 512): past it the least recently\n"
 	"                         used files are dropped, and parsed again if needed\n"
+"      --max-allocs N     track at most N live blocks and Python objects over\n"
+	"                         all processes (default 16777216); past it new ones\n"
+	"                         are counted as untracked\n"
+	"      --max-stacks N     keep at most N distinct native stacks (default 262144);\n"
+	"                         stacks with no live block are recycled\n"
 	"      --trend-window K   leak verdicts look at the last K reports\n"
 	"                         (default 8, 4..64; see README, Leak verdicts)\n"
 	"      --suppressions FILE  leave out stacks matching FILE's patterns\n"
@@ -73,7 +79,9 @@ static const char usage_text[] =
 	"                         allocations kept on purpose until exit\n"
 	"      --serve [HOST:]PORT  agent mode: serve /metrics (Prometheus) and\n"
 	"                         /debug/pprof/heap over HTTP on HOST (default\n"
-	"                         127.0.0.1; any other address must be given)\n"
+	"                         127.0.0.1; any other address must be given),\n"
+	"                         from a report every INTERVAL (default 10 s), which\n"
+	"                         is printed only when INTERVAL is given\n"
 	"  -v, --verbose          say what is attached where\n"
 	"      --self-test        show where each probe goes in the libc of -p PID (or\n"
 	"                         leaktrace's own) and -O files, and what it costs\n"
@@ -106,6 +114,9 @@ enum {
 	OPT_NO_DEFAULT_SUPP,
 	OPT_CGROUP,
 	OPT_SERVE,
+	OPT_MAX_ALLOCS,
+	OPT_MAX_STACKS,
+	OPT_USER,
 };
 
 static const struct option long_options[] = {
@@ -138,6 +149,9 @@ static const struct option long_options[] = {
 	{ "no-default-suppressions", no_argument, NULL, OPT_NO_DEFAULT_SUPP },
 	{ "cgroup", required_argument, NULL, OPT_CGROUP },
 	{ "serve", required_argument, NULL, OPT_SERVE },
+	{ "max-allocs", required_argument, NULL, OPT_MAX_ALLOCS },
+	{ "user", required_argument, NULL, OPT_USER },
+	{ "max-stacks", required_argument, NULL, OPT_MAX_STACKS },
 	{},
 };
 
@@ -241,6 +255,8 @@ static void set_defaults(struct lt_options *o)
 	o->unwind_rows = LT_DEFAULT_UNWIND_ROWS;
 	o->symbol_cache_bytes = (uint64_t)LT_SYMBOL_CACHE_DEFAULT_MB << 20;
 	o->trend_window = LT_TREND_DEFAULT_WINDOW;
+	o->max_allocs = LT_DEFAULT_MAX_ALLOCS;
+	o->max_stacks = LT_DEFAULT_MAX_STACKS;
 }
 
 static int parse_one(struct lt_options *o, int c, const char *arg)
@@ -377,6 +393,23 @@ static int parse_one(struct lt_options *o, int c, const char *arg)
 		return o->cgroup_path ? 0 : -ENOMEM;
 	case OPT_SERVE:
 		return parse_serve(o, arg);
+	case OPT_USER:
+		if (!*arg)
+			return fail("--user takes a user name or uid", arg);
+		free(o->run_as_user);
+		o->run_as_user = strdup(arg);
+		return o->run_as_user ? 0 : -ENOMEM;
+	/* Ids are 32-bit; a billion blocks would need ~64 GiB anyway. */
+	case OPT_MAX_ALLOCS:
+		if (parse_u64(arg, &v) || v < 1024 || v > (1u << 30))
+			return fail("--max-allocs takes 1024..1073741824", arg);
+		o->max_allocs = v;
+		return 0;
+	case OPT_MAX_STACKS:
+		if (parse_u64(arg, &v) || v < 64 || v > (1u << 30))
+			return fail("--max-stacks takes 64..1073741824", arg);
+		o->max_stacks = v;
+		return 0;
 	case OPT_TREND_WINDOW:
 		if (parse_u64(arg, &v) || v < LT_TREND_MIN_SAMPLES || v > LT_TREND_MAX_WINDOW)
 			return fail("--trend-window takes 4..64", arg);
@@ -456,6 +489,8 @@ int lt_options_parse(int argc, char **argv, struct lt_options *o)
 		return fail("unexpected argument", argv[optind + 2]);
 	if (o->command && o->npids)
 		return fail("-c and -p cannot be combined", o->command);
+	if (o->run_as_user && !o->command)
+		return fail("--user is for the -c command", o->run_as_user);
 	if (o->cgroup_path && (o->command || o->npids))
 		return fail("--cgroup cannot be combined with -c or -p", o->cgroup_path);
 	if (o->min_size > o->max_size)
@@ -480,6 +515,7 @@ void lt_options_free(struct lt_options *o)
 	free(o->output_path);
 	free(o->snapshot_path);
 	free(o->cgroup_path);
+	free(o->run_as_user);
 	free(o->serve_host);
 	memset(o, 0, sizeof(*o));
 }

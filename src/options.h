@@ -8,10 +8,17 @@
 #include <stdint.h>
 #include <sys/types.h>
 
+#define LT_VERSION "0.1.0"
+
 struct lt_suppressions;
 
 enum lt_format { LT_FORMAT_TEXT, LT_FORMAT_JSON, LT_FORMAT_FOLDED, LT_FORMAT_PPROF, LT_FORMAT_HTML };
 enum lt_sort { LT_SORT_BYTES, LT_SORT_COUNT };
+
+/* Bounds on what is tracked, over all processes: ~32-64 bytes per live
+ * block and ~0.5-1 KiB per stack (README, Guarantees and limits). */
+#define LT_DEFAULT_MAX_ALLOCS (16u << 20)
+#define LT_DEFAULT_MAX_STACKS (256u << 10)
 
 /* 8 bytes each: 16 MiB of kernel memory, room for ~60 libc-sized files. */
 #define LT_DEFAULT_UNWIND_ROWS (2u << 20)
@@ -21,6 +28,7 @@ struct lt_options {
 	size_t npids;
 	char *command;          /* -c "CMD ARGS" */
 	char *cgroup_path;      /* --cgroup: a cgroup v2 directory, as given */
+	char *run_as_user;      /* --user: -c runs as this user, never as root */
 	char **objs;            /* -O, repeatable: extra allocator objects */
 	size_t nobjs;
 	bool trace_mmap;        /* --mmap */
@@ -43,6 +51,8 @@ struct lt_options {
 	uint32_t unwind_rows;   /* --unwind-rows, default LT_DEFAULT_UNWIND_ROWS */
 	uint64_t symbol_cache_bytes; /* --symbol-cache-mb, default LT_SYMBOL_CACHE_DEFAULT_MB */
 	uint32_t trend_window;  /* --trend-window, default LT_TREND_DEFAULT_WINDOW */
+	uint64_t max_allocs;    /* --max-allocs, default LT_DEFAULT_MAX_ALLOCS */
+	uint64_t max_stacks;    /* --max-stacks, default LT_DEFAULT_MAX_STACKS */
 	char *serve_host;       /* --serve [HOST:]PORT: numeric address, default 127.0.0.1 */
 	uint16_t serve_port;    /* 0: no agent endpoint */
 	int verbose;            /* -v */

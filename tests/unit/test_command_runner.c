@@ -18,6 +18,7 @@
 #include <cmocka.h>
 
 #include "command_runner.h"
+#include "test_files.h"
 
 static char err[512];
 
@@ -25,7 +26,7 @@ static char err[512];
 static void prepare_ok(const char *cmdline, struct lt_command *cmd)
 {
 	err[0] = '\0';
-	assert_int_equal(lt_command_prepare(cmdline, cmd, err, sizeof(err)), 0);
+	assert_int_equal(lt_command_prepare(cmdline, NULL, cmd, err, sizeof(err)), 0);
 	assert_true(cmd->pid > 0);
 	assert_true(cmd->go_fd >= 0);
 	assert_true(cmd->err_fd >= 0);
@@ -75,7 +76,7 @@ static void test_absolute_path_not_found(void **state)
 
 	memset(&cmd, 0x5a, sizeof(cmd));
 	err[0] = '\0';
-	assert_int_equal(lt_command_prepare("/nonexistent/x --flag", &cmd, err, sizeof(err)),
+	assert_int_equal(lt_command_prepare("/nonexistent/x --flag", NULL, &cmd, err, sizeof(err)),
 			 -ENOENT);
 	assert_non_null(strstr(err, "command not found"));
 	assert_non_null(strstr(err, "/nonexistent/x"));
@@ -91,7 +92,7 @@ static void test_path_lookup_not_found(void **state)
 	(void)state;
 
 	err[0] = '\0';
-	assert_int_equal(lt_command_prepare("leaktrace-no-such-program-42 a b", &cmd, err,
+	assert_int_equal(lt_command_prepare("leaktrace-no-such-program-42 a b", NULL, &cmd, err,
 					    sizeof(err)), -ENOENT);
 	assert_non_null(strstr(err, "command not found"));
 	assert_non_null(strstr(err, "leaktrace-no-such-program-42"));
@@ -103,15 +104,15 @@ static void test_unparsable_command(void **state)
 	struct lt_command cmd;
 	(void)state;
 
-	assert_int_equal(lt_command_prepare("sh -c 'exit 7", &cmd, err, sizeof(err)), -EINVAL);
+	assert_int_equal(lt_command_prepare("sh -c 'exit 7", NULL, &cmd, err, sizeof(err)), -EINVAL);
 	assert_non_null(strstr(err, "cannot parse"));
 	assert_not_prepared(&cmd);
-	assert_int_equal(lt_command_prepare("", &cmd, err, sizeof(err)), -EINVAL);
+	assert_int_equal(lt_command_prepare("", NULL, &cmd, err, sizeof(err)), -EINVAL);
 	assert_not_prepared(&cmd);
-	assert_int_equal(lt_command_prepare("   ", &cmd, err, sizeof(err)), -EINVAL);
+	assert_int_equal(lt_command_prepare("   ", NULL, &cmd, err, sizeof(err)), -EINVAL);
 	assert_not_prepared(&cmd);
 	/* No command substitution. */
-	assert_int_equal(lt_command_prepare("echo $(true)", &cmd, err, sizeof(err)), -EINVAL);
+	assert_int_equal(lt_command_prepare("echo $(true)", NULL, &cmd, err, sizeof(err)), -EINVAL);
 	assert_not_prepared(&cmd);
 }
 
@@ -187,7 +188,7 @@ static void test_non_executable_file_fails_cleanly(void **state)
 
 	snprintf(cmdline, sizeof(cmdline), "%s arg", path);
 	err[0] = '\0';
-	assert_int_equal(lt_command_prepare(cmdline, &cmd, err, sizeof(err)), -EACCES);
+	assert_int_equal(lt_command_prepare(cmdline, NULL, &cmd, err, sizeof(err)), -EACCES);
 	assert_non_null(strstr(err, path));
 	assert_not_prepared(&cmd);
 	lt_command_abort(&cmd);
@@ -328,12 +329,67 @@ static void test_no_fds_leak(void **state)
 	assert_int_equal(wait_exit_status(cmd.pid), 0);
 	prepare_ok("sleep 100", &cmd);
 	lt_command_abort(&cmd);
-	assert_int_equal(lt_command_prepare("/nonexistent/x", &cmd, err, sizeof(err)), -ENOENT);
+	assert_int_equal(lt_command_prepare("/nonexistent/x", NULL, &cmd, err, sizeof(err)), -ENOENT);
 	/* The lowest free descriptor is unchanged: every pipe end was closed. */
 	after = dup(0);
 	assert_true(after >= 0);
 	close(after);
 	assert_int_equal(after, before);
+}
+
+static void test_run_as_resolve(void **state)
+{
+	struct lt_run_as as;
+	char err[256];
+
+	(void)state;
+	assert_int_equal(lt_run_as_resolve("nobody", &as, err, sizeof(err)), 0);
+	assert_true(as.set);
+	assert_int_equal(as.uid, 65534);
+	assert_string_equal(as.name, "nobody");
+	assert_true(as.ngroups >= 1);
+	lt_run_as_free(&as);
+	assert_false(as.set);
+	/* A uid works as well as a name. */
+	assert_int_equal(lt_run_as_resolve("0", &as, err, sizeof(err)), 0);
+	assert_string_equal(as.name, "root");
+	assert_int_equal(as.gid, 0);
+	lt_run_as_free(&as);
+	assert_int_equal(lt_run_as_resolve("no-such-user-lt", &as, err, sizeof(err)), -ESRCH);
+	assert_false(as.set);
+	assert_non_null(strstr(err, "no-such-user-lt"));
+	assert_int_equal(lt_run_as_resolve("4294967295", &as, err, sizeof(err)), -ESRCH);
+	lt_run_as_free(&as);
+}
+
+/* The child takes the user's ids before exec: the command sees them. */
+static void test_runs_as_user(void **state)
+{
+	char dir[] = "/tmp/lt-runas-XXXXXX", out[300], cmdline[700], err[256];
+	struct lt_command cmd;
+	struct lt_run_as as;
+	unsigned char *text;
+	size_t len;
+	int status;
+
+	(void)state;
+	assert_non_null(mkdtemp(dir));
+	assert_int_equal(chmod(dir, 0777), 0);
+	snprintf(out, sizeof(out), "%s/ids", dir);
+	snprintf(cmdline, sizeof(cmdline), "sh -c 'echo $(id -u) $(id -g) $HOME > %s'", out);
+	assert_int_equal(lt_run_as_resolve("nobody", &as, err, sizeof(err)), 0);
+	assert_int_equal(lt_command_prepare(cmdline, &as, &cmd, err, sizeof(err)), 0);
+	assert_int_equal(lt_command_release(&cmd, err, sizeof(err)), 0);
+	assert_int_equal(waitpid(cmd.pid, &status, 0), cmd.pid);
+	assert_true(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+	text = test_slurp(out, &len);
+	assert_non_null(text);
+	text[len] = '\0';
+	assert_string_equal((char *)text, "65534 65534 /nonexistent\n");
+	free(text);
+	lt_run_as_free(&as);
+	assert_int_equal(unlink(out), 0);
+	assert_int_equal(rmdir(dir), 0);
 }
 
 int main(void)
@@ -354,6 +410,8 @@ int main(void)
 		cmocka_unit_test(test_child_gets_default_signal_dispositions),
 		cmocka_unit_test(test_release_after_child_died),
 		cmocka_unit_test(test_no_fds_leak),
+		cmocka_unit_test(test_run_as_resolve),
+		cmocka_unit_test(test_runs_as_user),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

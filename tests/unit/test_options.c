@@ -317,6 +317,39 @@ static void test_other_options(void **state)
 	EXPECT_EINVAL("--symbol-cache-mb", "1048577");
 }
 
+static void test_user(void **state)
+{
+	struct lt_options o;
+	(void)state;
+
+	assert_int_equal(PARSE(&o, "--user", "nobody", "-c", "true"), 0);
+	assert_string_equal(o.run_as_user, "nobody");
+	lt_options_free(&o);
+	assert_null(o.run_as_user);
+	EXPECT_EINVAL("--user", "nobody");
+	EXPECT_EINVAL("--user", "nobody", "-p", "1");
+	EXPECT_EINVAL("--user", "", "-c", "true");
+}
+
+static void test_bounds(void **state)
+{
+	struct lt_options o;
+	(void)state;
+
+	assert_int_equal(PARSE(&o, "-v"), 0);
+	assert_int_equal(o.max_allocs, 16u << 20);
+	assert_int_equal(o.max_stacks, 256u << 10);
+	lt_options_free(&o);
+	assert_int_equal(PARSE(&o, "--max-allocs", "1024", "--max-stacks", "64"), 0);
+	assert_int_equal(o.max_allocs, 1024);
+	assert_int_equal(o.max_stacks, 64);
+	lt_options_free(&o);
+	EXPECT_EINVAL("--max-allocs", "1023");
+	EXPECT_EINVAL("--max-allocs", "1073741825");
+	EXPECT_EINVAL("--max-stacks", "63");
+	EXPECT_EINVAL("--max-stacks", "-5");
+}
+
 static void test_format_html(void **state)
 {
 	struct lt_options o;
@@ -443,6 +476,8 @@ int main(void)
 		cmocka_unit_test(test_size_limits_invalid),
 		cmocka_unit_test(test_negative_after_space_rejected),
 		cmocka_unit_test(test_other_options),
+		cmocka_unit_test(test_bounds),
+		cmocka_unit_test(test_user),
 		cmocka_unit_test(test_format_html),
 		cmocka_unit_test(test_cgroup),
 		cmocka_unit_test(test_serve),
