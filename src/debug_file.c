@@ -4,30 +4,50 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
+#include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <string.h>
 #include <unistd.h>
 #include <lzma.h>
 #include <sys/mman.h>
+#include <sys/stat.h>
 #include <zlib.h>
 
 #include "elf_file.h"
+#include "untrusted_file.h"
 
 #define DEBUG_ROOT "/usr/lib/debug"
 
-static uint32_t file_crc32(int fd)
+/* Debug files of the biggest programs are a few GiB; a larger one is more
+ * likely a sparse file a traced process made (they cost it nothing) and
+ * would take minutes to checksum. */
+#define LT_DEBUG_FILE_MAX_BYTES (4ull << 30)
+
+/* CRC32 of the file as large as it was when opened (one that keeps growing
+ * is not followed). False when unreadable or too large. */
+static bool file_crc32(int fd, uint32_t *out)
 {
 	unsigned char buf[65536];
 	uLong crc = crc32(0L, Z_NULL, 0);
+	uint64_t left;
+	struct stat st;
 	ssize_t n;
 
-	while ((n = read(fd, buf, sizeof(buf))) > 0)
+	if (fstat(fd, &st) || (uint64_t)st.st_size > LT_DEBUG_FILE_MAX_BYTES)
+		return false;
+	for (left = (uint64_t)st.st_size; left; left -= (uint64_t)n) {
+		n = read(fd, buf, left < sizeof(buf) ? left : sizeof(buf));
+		if (n <= 0)
+			return false;
 		crc = crc32(crc, buf, (uInt)n);
-	return (uint32_t)crc;
+	}
+	*out = (uint32_t)crc;
+	return true;
 }
 
-/* Open a candidate in the process's root, then on the host. */
+/* Open a candidate in the process's root, then on the host. The process
+ * chooses what sits at these paths: only regular files are read. */
 static int open_candidate(pid_t pid, const char *path)
 {
 	char full[PATH_MAX * 2 + 64];
@@ -35,11 +55,11 @@ static int open_candidate(pid_t pid, const char *path)
 
 	if (pid > 0) {
 		snprintf(full, sizeof(full), "/proc/%d/root%s", (int)pid, path);
-		fd = open(full, O_RDONLY | O_CLOEXEC);
+		fd = lt_open_untrusted(full);
 		if (fd >= 0)
 			return fd;
 	}
-	return open(path, O_RDONLY | O_CLOEXEC);
+	return lt_open_untrusted(path);
 }
 
 static struct lt_elf_file *open_debug(int fd)
@@ -77,7 +97,7 @@ static struct lt_elf_file *by_debuglink(pid_t pid, const char *path, const struc
 {
 	char name[256], dir[PATH_MAX], candidate[PATH_MAX * 2];
 	const char *slash = strrchr(path, '/');
-	uint32_t crc;
+	uint32_t crc, got;
 
 	if (lt_elf_debuglink(ef, name, sizeof(name), &crc) || !slash || path[0] != '/')
 		return NULL;
@@ -91,7 +111,7 @@ static struct lt_elf_file *by_debuglink(pid_t pid, const char *path, const struc
 		if (fd < 0)
 			continue;
 		/* A stale debug file from another build would name the wrong lines. */
-		if (file_crc32(fd) != crc || lseek(fd, 0, SEEK_SET) != 0) {
+		if (!file_crc32(fd, &got) || got != crc || lseek(fd, 0, SEEK_SET) != 0) {
 			close(fd);
 			continue;
 		}
@@ -100,8 +120,11 @@ static struct lt_elf_file *by_debuglink(pid_t pid, const char *path, const struc
 	return NULL;
 }
 
-/* A compressed section from a traced process's file is untrusted input. */
+/* A compressed section from a traced process's file is untrusted input:
+ * bounded output, and bounded decoder memory, which the stream's header
+ * chooses (up to 4 GiB of dictionary; xz -9 needs 65 MiB). */
 #define LT_MINIDEBUG_MAX_BYTES (64u << 20)
+#define LT_MINIDEBUG_MAX_DECODER_BYTES (128u << 20)
 
 /* Decompress .gnu_debugdata into an anonymous memory file and open that. */
 static struct lt_elf_file *by_minidebuginfo(const struct lt_elf_file *ef)
@@ -118,7 +141,7 @@ static struct lt_elf_file *by_minidebuginfo(const struct lt_elf_file *ef)
 	fd = memfd_create("leaktrace-minidebuginfo", MFD_CLOEXEC);
 	if (fd < 0)
 		return NULL;
-	if (lzma_stream_decoder(&xz, UINT64_MAX, 0) != LZMA_OK)
+	if (lzma_stream_decoder(&xz, LT_MINIDEBUG_MAX_DECODER_BYTES, 0) != LZMA_OK)
 		goto fail;
 	xz.next_in = data;
 	xz.avail_in = size;

@@ -18,6 +18,8 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "untrusted_file.h"
+
 /* Longer than any real build-id (sha1 is 20 bytes); longer notes are ignored. */
 #define BUILD_ID_MAX 64
 _Static_assert(BUILD_ID_MAX * 2 + 1 == LT_ELF_BUILD_ID_LEN, "hex build-id room");
@@ -628,11 +630,12 @@ int lt_elf_read_build_id(int fd, char out[LT_ELF_BUILD_ID_LEN])
 
 int lt_elf_open_path(const char *path, struct lt_elf_file **out)
 {
-	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	/* Paths under /proc/PID/root: the process decides what is there. */
+	int fd = lt_open_untrusted(path);
 
 	if (fd < 0) {
 		*out = NULL;
-		return -errno;
+		return fd == -EINVAL ? -ENOEXEC : fd;
 	}
 	return lt_elf_open_fd(fd, out);
 }
@@ -1079,26 +1082,51 @@ static void call_site(Dwarf_Die *cudie, Dwarf_Die *inlined, const char **file, i
 		*file = dwarf_filesrc(files, idx, NULL, NULL);
 }
 
+/* No compiler nests scopes anywhere near this deep. */
+#define MAX_SCOPE_DEPTH 256
+
+/*
+ * The innermost DIE below cudie whose ranges hold vaddr: the scope
+ * dwarf_getscopes() would find first. Not dwarf_getscopes() itself: it goes
+ * on to an inlined instance's abstract origin, which is not needed here,
+ * and leaks its result when that origin is missing (corrupt DWARF).
+ */
+static bool innermost_die(Dwarf_Die *cudie, uint64_t vaddr, Dwarf_Die *out)
+{
+	Dwarf_Die die = *cudie, child;
+	bool found = false;
+
+	for (int depth = 0; depth < MAX_SCOPE_DEPTH; depth++) {
+		bool deeper = false;
+
+		if (dwarf_child(&die, &child))
+			break;
+		do {
+			if (dwarf_haspc(&child, vaddr) > 0) {
+				die = child;
+				found = deeper = true;
+				break;
+			}
+		} while (!dwarf_siblingof(&child, &child));
+		if (!deeper)
+			break;
+	}
+	*out = die;
+	return found;
+}
+
 int lt_elf_inline_chain(struct lt_elf_file *ef, uint64_t vaddr, struct lt_inline_frame *out,
 			int max, const char **outer_file, int *outer_line)
 {
 	Dwarf *dw = get_dwarf(ef);
-	Dwarf_Die cudie, *scopes = NULL;
+	Dwarf_Die cudie, innermost, *scopes = NULL;
 	const char *file;
-	int nscopes, n = 0, line;
+	int nscopes = 0, n = 0, line;
 
 	if (!dw || !find_cu(dw, vaddr, &cudie) || lt_elf_source_line(ef, vaddr, &file, &line))
 		return 0;
-	nscopes = dwarf_getscopes(&cudie, vaddr, &scopes);
-	if (nscopes > 0) {
-		/* dwarf_getscopes follows an inlined instance to its abstract
-		 * definition; the concrete callers come from its containers. */
-		Dwarf_Die innermost = scopes[0];
-
-		free(scopes);
-		scopes = NULL;
+	if (innermost_die(&cudie, vaddr, &innermost))
 		nscopes = dwarf_getscopes_die(&innermost, &scopes);
-	}
 	/* Innermost first: each inlined call is a frame at the line it has
 	 * reached; the function it sits in continues at the call site. */
 	for (int i = 0; i < nscopes && n < max; i++) {

@@ -15,6 +15,8 @@
 #include <sys/sysmacros.h>
 #include <unistd.h>
 
+#include "untrusted_file.h"
+
 /* ld.so would not load more; a loop in broken metadata stops here too. */
 #define MAX_LIBS 512
 
@@ -117,7 +119,7 @@ static int add_search_path(struct lt_path_list *dirs, const char *spec, const ch
 static bool is_x86_64_elf(const char *path)
 {
 	unsigned char h[20];
-	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	int fd = lt_open_untrusted(path);
 	bool ok;
 
 	if (fd < 0)
@@ -141,11 +143,13 @@ static int read_dynamic(const char *path, struct lt_path_list *needed, struct lt
 	slash = strrchr(path, '/');
 	snprintf(origin, sizeof(origin), "%.*s", slash ? (int)(slash - path) : 1,
 		 slash ? path : ".");
-	fd = open(path, O_RDONLY | O_CLOEXEC);
+	/* The path comes from a traced exec or another file's DT_NEEDED. */
+	fd = lt_open_untrusted(path);
 	if (fd < 0)
-		return -errno;
+		return fd;
 	elf_version(EV_CURRENT);
-	elf = elf_begin(fd, ELF_C_READ_MMAP, NULL);
+	/* Read, not mapped: a file truncated meanwhile must not be SIGBUS. */
+	elf = elf_begin(fd, ELF_C_READ, NULL);
 	if (!elf || elf_kind(elf) != ELF_K_ELF || elf_getphdrnum(elf, &nphdr)) {
 		err = -ENOEXEC;
 		goto cleanup;

@@ -14,6 +14,7 @@
 
 #include "leaktrace_events.h"
 #include "unwind_table.h"
+#include "untrusted_file.h"
 
 struct request {
 	int fd;
@@ -322,9 +323,10 @@ int lt_unwind_loader_request_path(struct lt_unwind_loader *l, const char *path)
 	struct stat st;
 	int fd, err;
 
-	fd = open(path, O_RDONLY | O_CLOEXEC);
+	/* A program a traced process exec'd, or a library it names. */
+	fd = lt_open_untrusted(path);
 	if (fd < 0)
-		return -errno;
+		return fd;
 	if (fstat(fd, &st)) {
 		err = -errno;
 	} else {

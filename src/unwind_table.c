@@ -9,6 +9,9 @@
 #include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+
+#include "cfi_check.h"
 
 #define DWARF_REG_RBP 6
 #define DWARF_REG_RSP 7
@@ -253,15 +256,21 @@ static void sort_and_dedupe(struct builder *b)
 	b->nrows = out;
 }
 
-static int build_from_hdr(struct builder *b, Elf *elf, Dwarf_CFI *cfi, const GElf_Phdr *hdr)
+/* .eh_frame_hdr: where .eh_frame is and the sorted table of FDEs. */
+struct eh_hdr {
+	GElf_Phdr ph;
+	uint64_t eh_frame_ptr; /* vaddr */
+	const uint8_t *table;  /* fde_count pairs (location, FDE), datarel sdata4 */
+	uint64_t fde_count;
+};
+
+static int read_hdr(Elf *elf, struct eh_hdr *h)
 {
 	Elf_Data *data;
 	const uint8_t *p, *end;
-	uint64_t fde_count, eh_frame_ptr;
 	uint8_t ptr_enc, count_enc, table_enc;
-	int err;
 
-	data = elf_getdata_rawchunk(elf, hdr->p_offset, hdr->p_filesz, ELF_T_BYTE);
+	data = elf_getdata_rawchunk(elf, h->ph.p_offset, h->ph.p_filesz, ELF_T_BYTE);
 	if (!data || data->d_size < 4)
 		return -ENOENT;
 	p = data->d_buf;
@@ -272,25 +281,33 @@ static int build_from_hdr(struct builder *b, Elf *elf, Dwarf_CFI *cfi, const GEl
 	count_enc = p[2];
 	table_enc = p[3];
 	p += 4;
-	if (ptr_enc == EH_PE_OMIT || read_encoded_u32(p, end, ptr_enc, &eh_frame_ptr))
+	if (ptr_enc == EH_PE_OMIT || read_encoded_u32(p, end, ptr_enc, &h->eh_frame_ptr))
 		return -ENOENT;
 	p += 4;
 	if (count_enc == EH_PE_OMIT || table_enc != EH_PE_DATAREL_SDATA4 ||
-	    read_encoded_u32(p, end, count_enc, &fde_count))
+	    read_encoded_u32(p, end, count_enc, &h->fde_count))
 		return -ENOENT;
 	p += 4;
-	if (fde_count > (uint64_t)(end - p) / 8)
+	if (h->fde_count > (uint64_t)(end - p) / 8)
 		return -ENOENT;
+	h->table = p;
+	return 0;
+}
 
-	for (uint64_t i = 0; i < fde_count; i++) {
+static int build_rows(struct builder *b, Dwarf_CFI *cfi, const struct eh_hdr *h)
+{
+	const uint8_t *p = h->table;
+	int err;
+
+	for (uint64_t i = 0; i < h->fde_count; i++) {
 		int32_t loc, next_loc;
 		uint64_t start, limit;
 
 		memcpy(&loc, p + 8 * i, 4);
-		start = hdr->p_vaddr + (int64_t)loc;
-		if (i + 1 < fde_count) {
+		start = h->ph.p_vaddr + (int64_t)loc;
+		if (i + 1 < h->fde_count) {
 			memcpy(&next_loc, p + 8 * (i + 1), 4);
-			limit = hdr->p_vaddr + (int64_t)next_loc;
+			limit = h->ph.p_vaddr + (int64_t)next_loc;
 		} else {
 			limit = UINT64_MAX;
 		}
@@ -304,20 +321,81 @@ static int build_from_hdr(struct builder *b, Elf *elf, Dwarf_CFI *cfi, const GEl
 	return b->nrows ? 0 : -ENOENT;
 }
 
+/*
+ * The .eh_frame bytes dwarf_getcfi_elf() will use, in *data (at *vaddr), so
+ * that they are checked first. With section headers it takes the section
+ * named .eh_frame, and its search table from the one named .eh_frame_hdr;
+ * a file where these are missing, repeated or not the PT_GNU_EH_FRAME
+ * segment is refused: libdw would read other bytes than those checked, or
+ * fall back to the program headers after reading the whole file, when
+ * libelf (0.188) leaks the section data it read before (found by
+ * fuzz_unwind). No compiler or linker writes such a file.
+ */
+static int find_eh_frame(Elf *elf, const struct eh_hdr *h, Elf_Data *storage, Elf_Data **data,
+			 uint64_t *vaddr)
+{
+	size_t shnum, shstrndx, size, eh_frames = 0, hdrs = 0;
+	Elf_Scn *scn = NULL, *eh_frame = NULL;
+	uint64_t offset;
+	const char *name;
+	char *raw;
+	GElf_Shdr sh;
+
+	if (elf_getshdrnum(elf, &shnum) || !shnum || elf_getshdrstrndx(elf, &shstrndx) ||
+	    !shstrndx) {
+		/* libdw reads the whole file and takes all of it past .eh_frame. */
+		offset = h->eh_frame_ptr - h->ph.p_vaddr + h->ph.p_offset;
+		raw = elf_rawfile(elf, &size);
+		if (!raw || offset >= size)
+			return -ENOENT;
+		*storage = (Elf_Data){ .d_buf = raw + offset, .d_size = size - offset,
+				       .d_type = ELF_T_BYTE };
+		*data = storage;
+		*vaddr = h->eh_frame_ptr;
+		return 0;
+	}
+	while ((scn = elf_nextscn(elf, scn))) {
+		if (!gelf_getshdr(scn, &sh) || sh.sh_type == SHT_NOBITS)
+			continue;
+		name = elf_strptr(elf, shstrndx, sh.sh_name);
+		if (name && !strcmp(name, ".eh_frame")) {
+			eh_frame = scn;
+			*vaddr = sh.sh_addr;
+			eh_frames++;
+		} else if (name && !strcmp(name, ".eh_frame_hdr")) {
+			if (sh.sh_offset != h->ph.p_offset || sh.sh_size != h->ph.p_filesz)
+				return -ENOENT;
+			hdrs++;
+		}
+	}
+	if (eh_frames != 1 || hdrs > 1)
+		return -ENOENT;
+	*data = elf_rawdata(eh_frame, NULL);
+	return *data && (*data)->d_buf ? 0 : -ENOENT;
+}
+
 int lt_unwind_table_build(int fd, struct lt_unwind_table *out)
 {
 	struct builder b = { 0 };
-	GElf_Phdr eh_hdr = { 0 };
+	struct eh_hdr hdr = { 0 };
+	Elf_Data eh_frame_storage, *eh_frame;
+	uint64_t eh_frame_vaddr = 0;
 	bool have_hdr = false;
 	Dwarf_CFI *cfi = NULL;
 	GElf_Ehdr ehdr;
+	struct stat st;
 	size_t nphdr;
 	Elf *elf;
 	int err;
 
 	memset(out, 0, sizeof(*out));
+	/* A traced process may hand over any file it maps (a device, say). */
+	if (fstat(fd, &st) || !S_ISREG(st.st_mode))
+		return -ENOEXEC;
 	elf_version(EV_CURRENT);
-	elf = elf_begin(fd, ELF_C_READ_MMAP, NULL);
+	/* Read, not mapped: the process can truncate the file under us, and
+	 * touching a mapping past the new end is SIGBUS. */
+	elf = elf_begin(fd, ELF_C_READ, NULL);
 	if (!elf)
 		return -ENOEXEC;
 	err = -ENOEXEC;
@@ -336,17 +414,29 @@ int lt_unwind_table_build(int fd, struct lt_unwind_table *out)
 			b.loads[b.nloads].filesz = ph.p_filesz;
 			b.nloads++;
 		} else if (ph.p_type == PT_GNU_EH_FRAME) {
-			eh_hdr = ph;
+			hdr.ph = ph;
 			have_hdr = true;
 		}
 	}
 	err = -ENOENT;
 	if (!have_hdr)
 		goto cleanup;
+	err = read_hdr(elf, &hdr);
+	if (!err)
+		err = find_eh_frame(elf, &hdr, &eh_frame_storage, &eh_frame, &eh_frame_vaddr);
+	if (err)
+		goto cleanup;
+	/* Programs that would cost libdw gigabytes or minutes: a hostile file. */
+	if (lt_cfi_check((const unsigned char *)elf_getident(elf, NULL), eh_frame, eh_frame_vaddr,
+			 hdr.table, hdr.fde_count, hdr.ph.p_vaddr)) {
+		err = -ENOEXEC;
+		goto cleanup;
+	}
+	err = -ENOENT;
 	cfi = dwarf_getcfi_elf(elf);
 	if (!cfi)
 		goto cleanup;
-	err = build_from_hdr(&b, elf, cfi, &eh_hdr);
+	err = build_rows(&b, cfi, &hdr);
 	if (err)
 		goto cleanup;
 	out->rows = b.rows;
