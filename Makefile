@@ -9,7 +9,7 @@ PYTHON     ?= /usr/bin/python3
 ARCH       := x86
 
 # Debian packages the build, the tests and the demo need.
-DEB_PACKAGES := make gcc g++ libc6-dev binutils clang llvm bpftool libbpf-dev libelf-dev libdw-dev \
+DEB_PACKAGES := make gcc g++ libc6-dev binutils clang libclang-rt-14-dev llvm bpftool libbpf-dev libelf-dev libdw-dev \
                 zlib1g-dev liblzma-dev xz-utils libcapstone-dev libcmocka-dev pkg-config python3 util-linux \
                 libjemalloc-dev python3-objgraph python3.11-dev golang-go \
                 libmicrohttpd-dev prometheus chromium python3-yaml
@@ -139,7 +139,7 @@ unit-san: deps $(UNIT_SAN) $(FIXTURES)
 e2e: deps $(BUILD)/leaktrace progs
 	$(PYTHON) tests/e2e/run_e2e.py --leaktrace $(BUILD)/leaktrace --progs $(BUILD)/tests/progs
 
-test: deps $(BUILD)/leaktrace unit unit-san e2e
+test: deps $(BUILD)/leaktrace unit unit-san fuzz e2e
 
 demo: deps $(BUILD)/leaktrace $(DEMO)
 	@tools/demo/run_demo.sh $(BUILD)/leaktrace $(DEMO)
@@ -163,6 +163,58 @@ bench: deps $(BUILD)/leaktrace $(BUILD)/bench/churn_bench
 		--seconds $(BENCH_SECONDS) || status=1; \
 	exit $$status
 
+# make soak: a few minutes of multi-threaded churn plus a slow exact leak
+# under leaktrace -p (tests/soak/run_soak.py): its heap must stay flat and
+# every report must count the slow leak. Not part of make test.
+SOAK_SECONDS ?= 180
+.PHONY: soak
+soak: deps $(BUILD)/leaktrace progs
+	$(PYTHON) tests/soak/run_soak.py --leaktrace $(BUILD)/leaktrace \
+		--target $(BUILD)/tests/progs/soak_target --seconds $(SOAK_SECONDS)
+
 $(BUILD)/bench/churn_bench: tools/bench/churn_bench.c | deps
 	@mkdir -p $(@D)
 	$(CC) -O2 -g -fno-omit-frame-pointer -pthread -Wall -Wextra -Werror -o $@ $<
+
+# make fuzz: every parser of outside data (ELF, CFI, DT_NEEDED, /proc files,
+# Python objects, snapshots, suppressions, the command line) under libFuzzer
+# with ASan/UBSan, each for FUZZ_SECONDS from its corpus in tests/fuzz/corpus/;
+# any crash, leak, hang or sanitizer report fails the target (inputs that
+# did it land in build/fuzz/artifacts/). See tests/fuzz/run_fuzzers.sh.
+FUZZ_SECONDS ?= 15
+FUZZ_JOBS    ?= 2
+FUZZ_SRCS    := $(sort $(wildcard tests/fuzz/fuzz_*.c))
+FUZZ_BINS    := $(patsubst tests/fuzz/%.c,$(BUILD)/fuzz/bin/%,$(FUZZ_SRCS))
+FUZZ_OBJS    := $(patsubst src/%.c,$(BUILD)/fuzz/obj/%.o,$(CORE_SRCS))
+FUZZ_FLAGS   := $(SAN_FLAGS)
+
+.PHONY: fuzz fuzz-build fuzz-merge
+# Objects made by a pattern rule for a pattern rule are deleted otherwise.
+.SECONDARY: $(FUZZ_OBJS)
+
+$(BUILD)/fuzz/obj/%.o: src/%.c $(HDRS) $(SKEL)
+	@mkdir -p $(@D)
+	$(CLANG) $(CFLAGS_COMMON) -O1 $(FUZZ_FLAGS) -fsanitize=fuzzer-no-link -c $< -o $@
+
+$(BUILD)/fuzz/bin/%: tests/fuzz/%.c tests/fuzz/fuzz_common.h $(FUZZ_OBJS)
+	@mkdir -p $(@D)
+	$(CLANG) $(CFLAGS_COMMON) -O1 $(FUZZ_FLAGS) -fsanitize=fuzzer -o $@ $< $(FUZZ_OBJS) $(LDLIBS)
+
+fuzz-build: deps $(FUZZ_BINS)
+
+fuzz: fuzz-build
+	@FUZZ_SECONDS=$(FUZZ_SECONDS) FUZZ_JOBS=$(FUZZ_JOBS) bash tests/fuzz/run_fuzzers.sh \
+		$(BUILD)/fuzz tests/fuzz $(FUZZ_BINS)
+
+# After a long run (make fuzz FUZZ_SECONDS=600): fold what it found into the
+# committed corpus, keeping only inputs that add coverage.
+fuzz-merge: fuzz-build
+	@bash tests/fuzz/run_fuzzers.sh --merge $(BUILD)/fuzz tests/fuzz $(FUZZ_BINS)
+
+# make install: the binary and the agent's systemd unit (tools/deploy), where
+# the unit expects them; DESTDIR stages elsewhere. Then, as root:
+# systemctl daemon-reload && systemctl enable --now leaktrace
+.PHONY: install
+install: $(BUILD)/leaktrace
+	install -D -m 0755 $(BUILD)/leaktrace $(DESTDIR)/usr/local/bin/leaktrace
+	install -D -m 0644 tools/deploy/leaktrace.service $(DESTDIR)/etc/systemd/system/leaktrace.service
