@@ -78,6 +78,9 @@ $(BUILD)/tests/unit/%: tests/unit/%.c $(CORE_OBJS)
 	@mkdir -p $(@D)
 	$(CC) $(CFLAGS_COMMON) -O0 -o $@ $< $(CORE_OBJS) $(LDLIBS) -lcmocka
 
+# Kept: otherwise make deletes them as intermediates and rebuilds them every run.
+.SECONDARY: $(SAN_OBJS)
+
 $(BUILD)/tests/unit-san/%: tests/unit/%.c $(SAN_OBJS)
 	@mkdir -p $(@D)
 	$(CLANG) $(CFLAGS_COMMON) -O1 $(SAN_FLAGS) -o $@ $< $(SAN_OBJS) $(LDLIBS) -lcmocka

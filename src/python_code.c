@@ -18,6 +18,9 @@
 #define TYPE_MAX 65536
 /* Distinct names kept per process. */
 #define STRING_BUDGET (64ull << 20)
+/* Line tables kept per process: each may be up to LT_PY_TABLE_MAX, and a
+ * process chooses how many code objects it makes. */
+#define TABLE_BUDGET (64ull << 20)
 
 struct code_entry {
 	uint64_t code;
@@ -46,6 +49,7 @@ struct line_slot {
 struct lt_py_cache {
 	struct code_entry *codes[CODE_BUCKETS];
 	size_t ncodes;
+	uint64_t table_bytes; /* of the codes' tables */
 	struct type_entry *types[TYPE_BUCKETS];
 	size_t ntypes;
 	struct line_slot lines[LINE_SLOTS];
@@ -91,6 +95,7 @@ static void drop_codes(struct lt_py_cache *c)
 		c->codes[i] = NULL;
 	}
 	c->ncodes = 0;
+	c->table_bytes = 0;
 	memset(c->lines, 0, sizeof(c->lines));
 }
 
@@ -231,6 +236,7 @@ static int find_code(struct lt_py_reader *r, uint64_t code, struct code_entry **
 		}
 		/* Unlinked, not freed: its interned strings stay valid anyway. */
 		*pe = e->next;
+		c->table_bytes -= e->table_len;
 		free(e->table);
 		free(e);
 		c->ncodes--;
@@ -241,11 +247,12 @@ static int find_code(struct lt_py_reader *r, uint64_t code, struct code_entry **
 	err = load_code(r, code, &e);
 	if (err)
 		return err;
-	if (c->ncodes >= CODE_MAX)
+	if (c->ncodes >= CODE_MAX || c->table_bytes + e->table_len > TABLE_BUDGET)
 		drop_codes(c);
 	e->next = c->codes[b];
 	c->codes[b] = e;
 	c->ncodes++;
+	c->table_bytes += e->table_len;
 	*out = e;
 	return 0;
 }

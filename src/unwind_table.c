@@ -22,6 +22,8 @@
 #define EH_PE_DATAREL_SDATA4 0x3b
 
 #define MAX_LOADS 16
+/* Without section headers .eh_frame is found only by reading the whole file. */
+#define LT_UNWIND_MAX_WHOLE_FILE (64u << 20)
 
 struct load_segment {
 	uint64_t vaddr;
@@ -331,8 +333,8 @@ static int build_rows(struct builder *b, Dwarf_CFI *cfi, const struct eh_hdr *h)
  * libelf (0.188) leaks the section data it read before (found by
  * fuzz_unwind). No compiler or linker writes such a file.
  */
-static int find_eh_frame(Elf *elf, const struct eh_hdr *h, Elf_Data *storage, Elf_Data **data,
-			 uint64_t *vaddr)
+static int find_eh_frame(Elf *elf, uint64_t file_size, const struct eh_hdr *h,
+			 Elf_Data *storage, Elf_Data **data, uint64_t *vaddr)
 {
 	size_t shnum, shstrndx, size, eh_frames = 0, hdrs = 0;
 	Elf_Scn *scn = NULL, *eh_frame = NULL;
@@ -343,7 +345,11 @@ static int find_eh_frame(Elf *elf, const struct eh_hdr *h, Elf_Data *storage, El
 
 	if (elf_getshdrnum(elf, &shnum) || !shnum || elf_getshdrstrndx(elf, &shstrndx) ||
 	    !shstrndx) {
-		/* libdw reads the whole file and takes all of it past .eh_frame. */
+		/* libdw reads the whole file and takes all of it past .eh_frame:
+		 * fine for the small programs sstrip makes, not for a sparse
+		 * file of any size a traced process may map. */
+		if (file_size > LT_UNWIND_MAX_WHOLE_FILE)
+			return -ENOENT;
 		offset = h->eh_frame_ptr - h->ph.p_vaddr + h->ph.p_offset;
 		raw = elf_rawfile(elf, &size);
 		if (!raw || offset >= size)
@@ -423,7 +429,8 @@ int lt_unwind_table_build(int fd, struct lt_unwind_table *out)
 		goto cleanup;
 	err = read_hdr(elf, &hdr);
 	if (!err)
-		err = find_eh_frame(elf, &hdr, &eh_frame_storage, &eh_frame, &eh_frame_vaddr);
+		err = find_eh_frame(elf, (uint64_t)st.st_size, &hdr, &eh_frame_storage, &eh_frame,
+				    &eh_frame_vaddr);
 	if (err)
 		goto cleanup;
 	/* Programs that would cost libdw gigabytes or minutes: a hostile file. */

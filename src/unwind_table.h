@@ -31,7 +31,8 @@ struct lt_unwind_table {
 
 /* Build the table of the ELF file open at fd (fd stays open and unchanged).
  * Returns 0, -ENOENT when the file has no usable .eh_frame_hdr, -ENOEXEC
- * for a file that is not a valid x86-64 ELF, -E2BIG past
+ * for a file that is not a valid x86-64 ELF (or whose call-frame programs
+ * no compiler would write: cfi_check.h), -E2BIG past
  * LT_UNWIND_MAX_FILE_ROWS, or -ENOMEM. */
 int lt_unwind_table_build(int fd, struct lt_unwind_table *out);
 void lt_unwind_table_free(struct lt_unwind_table *t);

@@ -42,8 +42,19 @@ max_len() {
 
 mkdir -p "$out/artifacts" "$out/logs" || exit 1
 
+# Bytes of found inputs each committed corpus keeps (the repository stays
+# small): whole ELF files are kilobytes each, texts mostly bytes.
+corpus_budget() {
+	case $1 in
+	elf) echo 400000 ;;
+	unwind) echo 250000 ;;
+	*) echo 80000 ;;
+	esac
+}
+
 # The smallest set of inputs with the coverage of the committed corpus and
-# of what runs found; seed-* and regress-* files are kept whatever they add.
+# of what runs found, smallest first within corpus_budget; seed-* and
+# regress-* files are kept whatever they add.
 merge_one() {
 	local bin=$1 name=$2 merged=$out/merged/$2 f
 	rm -rf "$merged" && mkdir -p "$merged" || return 1
@@ -57,7 +68,10 @@ merge_one() {
 			grep -q "^$(sha1sum <"$f" | cut -d' ' -f1) " && continue
 		cp "$f" "$src/corpus/$name/"
 	done
-	echo "merged: $(ls "$src/corpus/$name" | wc -l) inputs"
+	find "$src/corpus/$name" -type f ! -name 'seed-*' ! -name 'regress-*' -printf '%s %p\n' |
+		sort -n | awk -v budget="$(corpus_budget "$name")" '{ total += $1; if (total > budget) print $2 }' |
+		xargs -r rm --
+	echo "merged: $(ls "$src/corpus/$name" | wc -l) inputs, $(du -sb "$src/corpus/$name" | cut -f1) bytes"
 }
 
 # Extra flags per harness. The demangler (libstdc++) is not instrumented:
@@ -90,7 +104,9 @@ run_one() {
 			"$out/corpus/$name" "$src/corpus/$name" >"$log" 2>&1
 	fi
 	local status=$?
-	if [ $status = 0 ]; then
+	if [ $status = 0 ] && [ $merge = 1 ]; then
+		echo "fuzz $name: $(tail -n 1 "$log")"
+	elif [ $status = 0 ]; then
 		echo "fuzz $name: ok ($(grep -o 'stat::number_of_executed_units: [0-9]*' "$log" |
 			grep -o '[0-9]*$' || echo '?') runs)"
 	else

@@ -364,6 +364,21 @@ static void test_unwind_table_section_names(void **state)
 	assert_true(nrows > 0);
 }
 
+/* Without section headers libdw finds .eh_frame by reading the whole file:
+ * not a sparse one of 128 MiB (it costs its maker nothing). */
+static void test_unwind_table_whole_file_bounded(void **state)
+{
+	struct dir *d = *state;
+	char path[PATH_MAX + 64];
+	size_t nrows;
+
+	snprintf(path, sizeof(path), "%s", in_dir(d, "huge"));
+	copy_file(CORPUS "/unwind/seed-tiny-no-section-headers", path);
+	assert_int_equal(unwind_rows_of(path, &nrows), 0);
+	assert_int_equal(truncate(path, 128 << 20), 0);
+	assert_int_equal(unwind_rows_of(path, &nrows), -ENOENT);
+}
+
 /* A CIE naming a register numbered in the hundreds of millions (found by
  * fuzz_unwind): libdw would grow every frame it computes to gigabytes.
  * Refused before libdw runs it (cfi_check.c; test_cfi_check.c has the
@@ -435,6 +450,8 @@ int main(void)
 						teardown),
 		cmocka_unit_test_setup_teardown(test_unwind_table_section_names, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_unwind_table_hostile_cfi, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_unwind_table_whole_file_bounded, setup,
+						teardown),
 		cmocka_unit_test_setup_teardown(test_unwind_table_device, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_needed_libs_fifo, setup, teardown),
 	};
