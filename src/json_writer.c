@@ -4,14 +4,16 @@
 #include <math.h>
 #include <stdint.h>
 
-/* Length of the valid UTF-8 sequence at s, or 0 when it is not one. */
-static int utf8_len(const unsigned char *s)
+int lt_utf8_decode(const unsigned char *s, uint32_t *cp_out)
 {
 	int n;
 	uint32_t cp;
 
-	if (s[0] < 0x80)
+	if (s[0] < 0x80) {
+		if (cp_out)
+			*cp_out = s[0];
 		return 1;
+	}
 	if ((s[0] & 0xe0) == 0xc0)
 		n = 2, cp = s[0] & 0x1f;
 	else if ((s[0] & 0xf0) == 0xe0)
@@ -20,6 +22,7 @@ static int utf8_len(const unsigned char *s)
 		n = 4, cp = s[0] & 0x07;
 	else
 		return 0;
+	/* A NUL is not a continuation byte: the loop stops before the end. */
 	for (int i = 1; i < n; i++) {
 		if ((s[i] & 0xc0) != 0x80)
 			return 0;
@@ -29,6 +32,8 @@ static int utf8_len(const unsigned char *s)
 	if ((n == 2 && cp < 0x80) || (n == 3 && cp < 0x800) || (n == 4 && cp < 0x10000) ||
 	    (cp >= 0xd800 && cp <= 0xdfff) || cp > 0x10ffff)
 		return 0;
+	if (cp_out)
+		*cp_out = cp;
 	return n;
 }
 
@@ -56,7 +61,7 @@ void lt_json_string(FILE *out, const char *str)
 			s++;
 			continue;
 		}
-		n = utf8_len(s);
+		n = lt_utf8_decode(s, NULL);
 		if (!n) {
 			fputs("\\ufffd", out);
 			s++;

@@ -3,7 +3,13 @@
 #ifndef LT_JSON_WRITER_H
 #define LT_JSON_WRITER_H
 
+#include <stdint.h>
 #include <stdio.h>
+
+/* Length of the valid UTF-8 sequence at s (NUL-terminated), 0 when it is
+ * not one (overlong, surrogate, past U+10FFFF); its code point in *cp when
+ * cp is not NULL. */
+int lt_utf8_decode(const unsigned char *s, uint32_t *cp);
 
 /* Writes s as a JSON string literal (quotes included); NULL writes null.
  * Bytes that are not valid UTF-8 are written as U+FFFD so output always parses. */

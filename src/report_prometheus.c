@@ -6,6 +6,7 @@
  * are the state at the report.
  */
 #include "report_prometheus.h"
+#include "json_writer.h"
 
 #include <inttypes.h>
 #include <stdbool.h>
@@ -36,36 +37,6 @@ void lt_prom_put_label_value(FILE *out, const char *s)
 	fputc('"', out);
 }
 
-static bool continuation(unsigned char c)
-{
-	return (c & 0xc0) == 0x80;
-}
-
-/* Length of the valid UTF-8 sequence at s, or 0: no overlong forms, no
- * surrogates, nothing past U+10FFFF. */
-static size_t utf8_len(const unsigned char *s)
-{
-	unsigned char c = s[0];
-
-	if (c < 0x80)
-		return 1;
-	if (c >= 0xc2 && c <= 0xdf)
-		return continuation(s[1]) ? 2 : 0;
-	if (c >= 0xe0 && c <= 0xef) {
-		if (!continuation(s[1]) || !continuation(s[2]) || (c == 0xe0 && s[1] < 0xa0) ||
-		    (c == 0xed && s[1] > 0x9f))
-			return 0;
-		return 3;
-	}
-	if (c >= 0xf0 && c <= 0xf4) {
-		if (!continuation(s[1]) || !continuation(s[2]) || !continuation(s[3]) ||
-		    (c == 0xf0 && s[1] < 0x90) || (c == 0xf4 && s[1] > 0x8f))
-			return 0;
-		return 4;
-	}
-	return 0;
-}
-
 void lt_prom_sanitize(char *dst, size_t len, const char *src)
 {
 	const unsigned char *s = (const unsigned char *)src;
@@ -74,7 +45,7 @@ void lt_prom_sanitize(char *dst, size_t len, const char *src)
 	if (!len)
 		return;
 	while (*s) {
-		size_t n = utf8_len(s);
+		size_t n = (size_t)lt_utf8_decode(s, NULL);
 
 		/* A sequence that does not fit is left out whole, never cut. */
 		if (o + (n ? n : 1) >= len)
