@@ -37,16 +37,12 @@ int lt_utf8_decode(const unsigned char *s, uint32_t *cp_out)
 	return n;
 }
 
-void lt_json_string(FILE *out, const char *str)
+void lt_json_chars(FILE *out, const char *str, bool html_safe)
 {
 	const unsigned char *s = (const unsigned char *)str;
 
-	if (!s) {
-		fputs("null", out);
-		return;
-	}
-	fputc('"', out);
-	while (*s) {
+	while (s && *s) {
+		uint32_t cp;
 		int n;
 
 		switch (*s) {
@@ -56,20 +52,34 @@ void lt_json_string(FILE *out, const char *str)
 		case '\r': fputs("\\r", out); s++; continue;
 		case '\t': fputs("\\t", out); s++; continue;
 		}
-		if (*s < 0x20) {
+		if (*s < 0x20 || (html_safe && (*s == '<' || *s == '>' || *s == '&' || *s == 0x7f))) {
 			fprintf(out, "\\u%04x", *s);
 			s++;
 			continue;
 		}
-		n = lt_utf8_decode(s, NULL);
+		n = lt_utf8_decode(s, &cp);
 		if (!n) {
 			fputs("\\ufffd", out);
 			s++;
 			continue;
 		}
-		fwrite(s, 1, (size_t)n, out);
+		/* Line terminators to JavaScript, though not to JSON. */
+		if (html_safe && (cp == 0x2028 || cp == 0x2029))
+			fprintf(out, "\\u%04x", cp);
+		else
+			fwrite(s, 1, (size_t)n, out);
 		s += n;
 	}
+}
+
+void lt_json_string(FILE *out, const char *str)
+{
+	if (!str) {
+		fputs("null", out);
+		return;
+	}
+	fputc('"', out);
+	lt_json_chars(out, str, false);
 	fputc('"', out);
 }
 
