@@ -16,9 +16,21 @@
 #define EH_PE_OMIT 0xff
 #define EH_PE_ALIGNED 0x50
 
+/*
+ * bad: a LEB128 number libdw does not read as one. It takes at most 10
+ * bytes of a ULEB128 and 9 of an SLEB128, and one it cannot end there or
+ * before the end of the program becomes UINT64_MAX (INT64_MAX), after
+ * which it goes on reading at the next byte: a register number of
+ * UINT64_MAX overflows libdw's frame size, and the rest of the program is
+ * read from the middle of the number. No assembler writes such a number.
+ */
 struct cursor {
 	const uint8_t *p, *end;
+	bool bad;
 };
+
+#define ULEB128_MAX_BYTES 10
+#define SLEB128_MAX_BYTES 9
 
 static bool skip(struct cursor *c, uint64_t n)
 {
@@ -36,21 +48,33 @@ static bool read_u8(struct cursor *c, uint8_t *v)
 	return true;
 }
 
-/* LEB128 of at most 64 bits; signed ones are only skipped. */
-static bool read_uleb(struct cursor *c, uint64_t *v)
+static bool read_leb(struct cursor *c, unsigned max_bytes, uint64_t *v)
 {
 	uint64_t value = 0;
-	unsigned shift = 0;
 	uint8_t b;
 
-	do {
-		if (!read_u8(c, &b) || shift > 63)
-			return false;
-		value |= (uint64_t)(b & 0x7f) << shift;
-		shift += 7;
-	} while (b & 0x80);
-	*v = value;
-	return true;
+	for (unsigned i = 0; i < max_bytes && read_u8(c, &b); i++) {
+		value |= (uint64_t)(b & 0x7f) << (7 * i);
+		if (!(b & 0x80)) {
+			*v = value;
+			return true;
+		}
+	}
+	c->bad = true;
+	return false;
+}
+
+static bool read_uleb(struct cursor *c, uint64_t *v)
+{
+	return read_leb(c, ULEB128_MAX_BYTES, v);
+}
+
+/* Signed values are only stepped over. */
+static bool skip_sleb(struct cursor *c)
+{
+	uint64_t ignored;
+
+	return read_leb(c, SLEB128_MAX_BYTES, &ignored);
 }
 
 /* Moves past one DW_EH_PE_ encoded value. -EINVAL for an encoding this
@@ -81,8 +105,9 @@ static int skip_encoded(struct cursor *c, uint8_t enc)
 		size = 8;
 		break;
 	case DW_EH_PE_uleb128:
+		return read_uleb(c, &ignored) ? 0 : -EINVAL;
 	case DW_EH_PE_sleb128:
-		return read_uleb(c, &ignored) ? 0 : -ENODATA;
+		return skip_sleb(c) ? 0 : -EINVAL;
 	default:
 		return -EINVAL;
 	}
@@ -98,13 +123,14 @@ static int check_register(struct cursor *c, bool *ok)
 }
 
 /*
- * One program, as libdw's interpreter reads it. Where libdw would stop
- * (an unknown instruction, bytes that end mid-instruction) this stops too,
- * with 0: nothing after it ever runs.
+ * One program, as libdw's interpreter reads it. Where libdw would stop (an
+ * unknown instruction, a fixed-size operand cut short by the end) this
+ * stops too, with 0: nothing after it ever runs. A LEB128 number cut short
+ * does not stop libdw (see struct cursor): -EINVAL.
  */
 static int check_program(const uint8_t *start, const uint8_t *end, uint8_t fde_enc)
 {
-	struct cursor c = { start, end };
+	struct cursor c = { .p = start, .end = end };
 	uint64_t len;
 	unsigned depth = 0;
 	bool ok = true;
@@ -152,14 +178,17 @@ static int check_program(const uint8_t *start, const uint8_t *end, uint8_t fde_e
 			ok = skip(&c, 8);
 			break;
 		case DW_CFA_offset_extended:
-		case DW_CFA_offset_extended_sf:
 		case DW_CFA_val_offset:
-		case DW_CFA_val_offset_sf:
 		case DW_CFA_GNU_negative_offset_extended:
 		case DW_CFA_def_cfa:
+			err = check_register(&c, &ok);
+			ok = ok && read_uleb(&c, &len);
+			break;
+		case DW_CFA_offset_extended_sf:
+		case DW_CFA_val_offset_sf:
 		case DW_CFA_def_cfa_sf:
 			err = check_register(&c, &ok);
-			ok = ok && read_uleb(&c, &len); /* an SLEB128 skips the same */
+			ok = ok && skip_sleb(&c);
 			break;
 		case DW_CFA_restore_extended:
 		case DW_CFA_undefined:
@@ -173,9 +202,11 @@ static int check_program(const uint8_t *start, const uint8_t *end, uint8_t fde_e
 				err = check_register(&c, &ok);
 			break;
 		case DW_CFA_def_cfa_offset:
-		case DW_CFA_def_cfa_offset_sf:
 		case DW_CFA_GNU_args_size:
 			ok = read_uleb(&c, &len);
+			break;
+		case DW_CFA_def_cfa_offset_sf:
+			ok = skip_sleb(&c);
 			break;
 		case DW_CFA_def_cfa_expression:
 			ok = read_uleb(&c, &len) && skip(&c, len);
@@ -189,7 +220,7 @@ static int check_program(const uint8_t *start, const uint8_t *end, uint8_t fde_e
 			return 0;
 		}
 	}
-	return err;
+	return c.bad ? -EINVAL : err;
 }
 
 struct cie_facts {
@@ -200,8 +231,8 @@ struct cie_facts {
 /* What FDEs need from their CIE, from its augmentation string and data. */
 static int read_cie(const Dwarf_CIE *cie, struct cie_facts *out)
 {
-	struct cursor c = { cie->augmentation_data,
-			    cie->augmentation_data + cie->augmentation_data_size };
+	struct cursor c = { .p = cie->augmentation_data,
+			    .end = cie->augmentation_data + cie->augmentation_data_size };
 	const char *aug = cie->augmentation;
 	uint8_t penc;
 	int err;
@@ -255,7 +286,7 @@ static int check_cie(const Dwarf_CIE *cie, struct cie_facts *facts)
 /* The FDE and the CIE it names; 0 as well when libdw could not read them. */
 static int check_fde(const unsigned char *e_ident, Elf_Data *data, const Dwarf_FDE *fde)
 {
-	struct cursor c = { fde->start, fde->end };
+	struct cursor c = { .p = fde->start, .end = fde->end };
 	struct cie_facts facts;
 	Dwarf_CFI_Entry cie;
 	Dwarf_Off next;
@@ -275,7 +306,7 @@ static int check_fde(const unsigned char *e_ident, Elf_Data *data, const Dwarf_F
 	if (err)
 		return err == -ENODATA ? 0 : err;
 	if (facts.has_length && !(read_uleb(&c, &len) && skip(&c, len)))
-		return 0;
+		return c.bad ? -EINVAL : 0;
 	return check_program(c.p, c.end, facts.fde_enc);
 }
 

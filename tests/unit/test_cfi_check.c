@@ -187,8 +187,8 @@ static void test_where_libdw_stops_nothing_runs(void **state)
 {
 	/* An unknown instruction (0x3f), then a huge register libdw never reaches. */
 	static const uint8_t unknown[] = { 0x3f, 0x07, 0xff, 0xff, 0x03 };
-	/* A register number cut short by the end of the program. */
-	static const uint8_t cut[] = { 0x07, 0xff };
+	/* An operand of advance_loc4 cut short by the end of the program. */
+	static const uint8_t cut[] = { 0x04, 0xff };
 	/* restore_state without remember_state: libdw refuses the rest. */
 	static const uint8_t underflow[] = { 0x0b, 0x07, 0xff, 0xff, 0x03 };
 
@@ -196,6 +196,45 @@ static void test_where_libdw_stops_nothing_runs(void **state)
 	expect("zR", unknown, sizeof(unknown), 0);
 	expect("zR", cut, sizeof(cut), 0);
 	expect("zR", underflow, sizeof(underflow), 0);
+}
+
+/*
+ * libdw reads at most 10 bytes of a ULEB128 (9 of an SLEB128) and goes on
+ * at the next byte with the number taken as UINT64_MAX; one cut short by
+ * the end of the program is UINT64_MAX as well. A register number of
+ * UINT64_MAX overflows its frame size, and the bytes after an overlong
+ * number are read as instructions (fuzz_unwind: a 2 GiB frame, from
+ * DW_CFA_restore_extended r268435447 hidden behind an 11-byte offset).
+ */
+static void test_malformed_leb128_refused(void **state)
+{
+	static const uint8_t overlong_offset[] = { 0x05, 0x00, 0xed, 0xed, 0xed, 0xed, 0xed, 0xed,
+						   0xed, 0xed, 0xed, 0xed, 0xed, 0x00 };
+	static const uint8_t ten_byte_offset[] = { 0x05, 0x00, 0xed, 0xed, 0xed, 0xed, 0xed,
+						   0xed, 0xed, 0xed, 0xed, 0x01 };
+	static const uint8_t ten_byte_sleb[] = { 0x11, 0x06, 0xed, 0xed, 0xed, 0xed, 0xed,
+						 0xed, 0xed, 0xed, 0xed, 0x01 };
+	static const uint8_t nine_byte_sleb[] = { 0x11, 0x06, 0xed, 0xed, 0xed, 0xed, 0xed,
+						  0xed, 0xed, 0xed, 0x01 };
+	static const uint8_t overlong_args_size[] = { 0x2e, 0x80, 0x80, 0x80, 0x80, 0x80, 0x80,
+						      0x80, 0x80, 0x80, 0x80, 0x00 };
+	/* DW_CFA_undefined whose register runs into the end of the FDE: the
+	 * FDE is 17 bytes before its program, so 3 bytes need no padding. */
+	static const uint8_t cut[] = { 0x07, 0xff, 0xff };
+	struct section *s = malloc(sizeof(*s));
+
+	(void)state;
+	assert_non_null(s);
+	expect("zR", overlong_offset, sizeof(overlong_offset), -EINVAL);
+	expect("zR", ten_byte_offset, sizeof(ten_byte_offset), 0);
+	expect("zR", ten_byte_sleb, sizeof(ten_byte_sleb), -EINVAL);
+	expect("zR", nine_byte_sleb, sizeof(nine_byte_sleb), 0);
+	expect("zR", overlong_args_size, sizeof(overlong_args_size), -EINVAL);
+	build(s, "zR", cut, sizeof(cut), false);
+	assert_int_equal(s->bytes[s->len - 5], 0xff); /* no nop after the cut number */
+	assert_int_equal(check(s, false), -EINVAL);
+	assert_int_equal(check(s, true), -EINVAL);
+	free(s);
 }
 
 static void test_unknown_augmentation_refused(void **state)
@@ -223,6 +262,7 @@ int main(void)
 		cmocka_unit_test(test_huge_register_refused),
 		cmocka_unit_test(test_nesting_and_length_bounded),
 		cmocka_unit_test(test_where_libdw_stops_nothing_runs),
+		cmocka_unit_test(test_malformed_leb128_refused),
 		cmocka_unit_test(test_unknown_augmentation_refused),
 	};
 
