@@ -183,9 +183,11 @@ $(BUILD)/bench/churn_bench: tools/bench/churn_bench.c | deps
 # Python objects, snapshots, suppressions, the command line) under libFuzzer
 # with ASan/UBSan, each for FUZZ_SECONDS from its corpus in tests/fuzz/corpus/;
 # any crash, leak, hang or sanitizer report fails the target (inputs that
-# did it land in build/fuzz/artifacts/). See tests/fuzz/run_fuzzers.sh.
+# did it land in build/fuzz/artifacts/). FUZZ_SEED=1 makes a run repeatable;
+# 0 explores. See tests/fuzz/run_fuzzers.sh.
 FUZZ_SECONDS ?= 15
 FUZZ_JOBS    ?= 2
+FUZZ_SEED    ?= 1
 FUZZ_SRCS    := $(sort $(wildcard tests/fuzz/fuzz_*.c))
 FUZZ_BINS    := $(patsubst tests/fuzz/%.c,$(BUILD)/fuzz/bin/%,$(FUZZ_SRCS))
 FUZZ_OBJS    := $(patsubst src/%.c,$(BUILD)/fuzz/obj/%.o,$(CORE_SRCS))
@@ -206,7 +208,8 @@ $(BUILD)/fuzz/bin/%: tests/fuzz/%.c tests/fuzz/fuzz_common.h $(FUZZ_OBJS)
 fuzz-build: deps $(FUZZ_BINS)
 
 fuzz: fuzz-build
-	@FUZZ_SECONDS=$(FUZZ_SECONDS) FUZZ_JOBS=$(FUZZ_JOBS) bash tests/fuzz/run_fuzzers.sh \
+	@FUZZ_SECONDS=$(FUZZ_SECONDS) FUZZ_JOBS=$(FUZZ_JOBS) FUZZ_SEED=$(FUZZ_SEED) \
+		bash tests/fuzz/run_fuzzers.sh \
 		$(BUILD)/fuzz tests/fuzz $(FUZZ_BINS)
 
 # After a long run (make fuzz FUZZ_SECONDS=600): fold what it found into the

@@ -10,6 +10,11 @@
 # OUT_DIR/artifacts/, never into the source tree. Exits non-zero, with the
 # end of the fuzzer's log, when any harness failed.
 #
+# FUZZ_SEED (default 1) fixes libFuzzer's choices, so that a run on the
+# same commit tries the same inputs in the same order: a CI failure can be
+# replayed, and a run that passed here passes in CI. FUZZ_SEED=0 lets
+# libFuzzer pick one, to explore (long runs, before fuzz-merge).
+#
 # --merge instead folds OUT_DIR/corpus/NAME into the committed corpus,
 # keeping only inputs that add coverage (libFuzzer -merge=1): for
 # developers, after a long run, before committing.
@@ -27,6 +32,7 @@ fi
 out=$1 src=$2
 shift 2
 seconds=${FUZZ_SECONDS:-15}
+seed=${FUZZ_SEED:-1}
 jobs=${FUZZ_JOBS:-2}
 
 # Longest input per harness: whole (small) ELF files, texts, arguments.
@@ -98,8 +104,8 @@ run_one() {
 		# -close_fd_mask=3: parsers print their one-line errors, a lot
 		# of them; libFuzzer and the sanitizers still report on a copy
 		# of stderr.
-		"$bin" -max_total_time="$seconds" -max_len="$(max_len "$name")" -timeout=10 \
-			-rss_limit_mb=2048 -close_fd_mask=3 -print_final_stats=1 "${flags[@]}" \
+		"$bin" -seed="$seed" -max_total_time="$seconds" -max_len="$(max_len "$name")" \
+			-timeout=10 -rss_limit_mb=2048 -close_fd_mask=3 -print_final_stats=1 "${flags[@]}" \
 			-artifact_prefix="$out/artifacts/$name-" \
 			"$out/corpus/$name" "$src/corpus/$name" >"$log" 2>&1
 	fi
