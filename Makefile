@@ -164,6 +164,8 @@ bench: deps $(BUILD)/leaktrace $(BUILD)/bench/churn_bench
 		--seconds $(BENCH_SECONDS) || status=1; \
 	$(PYTHON) tools/bench/run_py_bench.py --leaktrace $(BUILD)/leaktrace \
 		--seconds $(BENCH_SECONDS) || status=1; \
+	$(PYTHON) tools/bench/run_cgroup_bench.py --leaktrace $(BUILD)/leaktrace \
+		--churn $(BUILD)/bench/churn_bench --seconds $(BENCH_SECONDS) || status=1; \
 	exit $$status
 
 # make soak: a few minutes of multi-threaded churn plus a slow exact leak
