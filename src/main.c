@@ -39,6 +39,7 @@
 #define LT_POLL_MS 20
 /* --cgroup: how often cgroup.procs files are read for processes moved in. */
 #define LT_CGROUP_SCAN_MS 1000
+#define LT_SLOW_DETACH_LINKS 100
 
 static volatile sig_atomic_t stop_requested;
 static volatile sig_atomic_t report_requested;
@@ -486,6 +487,17 @@ int main(int argc, char **argv)
 			goto cleanup;
 		}
 	}
+	if (s.mode == LT_MODE_CGROUP) {
+		size_t n = lt_tracer_attached_processes(&s);
+
+		if (n > LT_CGROUP_MANY_PROCESSES)
+			fprintf(stderr,
+				"leaktrace: warning: %zu processes, each with its own probes: every "
+				"traced call walks all of them in the kernel, and detaching takes "
+				"seconds per process; tracing system-wide costs the same at any "
+				"count and still reports by container\n",
+				n);
+	}
 	fprintf(stderr, "leaktrace: tracing %s; Ctrl-C or SIGTERM for the final report\n",
 		mode_text(&s, what, sizeof(what)));
 	ret = run_loop(&s);
@@ -506,6 +518,11 @@ cleanup:
 			us.files_loaded, us.files_without_cfi, us.files_skipped, us.rows_used,
 			us.rows_capacity);
 	}
+	/* The kernel closes probes one at a time, each after a grace period
+	 * (~0.1 s here): say why a large --cgroup session takes a while. */
+	if (s.probes.nlinks > LT_SLOW_DETACH_LINKS)
+		fprintf(stderr, "leaktrace: closing %zu probes; the kernel takes about 0.1 s each\n",
+			s.probes.nlinks);
 	lt_tracer_stop(&s);
 	lt_cgroup_target_close(&s.cgroup);
 	lt_procs_free(&s.procs);

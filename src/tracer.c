@@ -302,6 +302,16 @@ int lt_tracer_scan_cgroup(struct lt_session *s)
 	return ret == -ENOMEM ? ret : 0;
 }
 
+size_t lt_tracer_attached_processes(const struct lt_session *s)
+{
+	size_t n = 0;
+
+	for (size_t b = 0; b < LT_PROC_BUCKETS; b++)
+		for (const struct lt_process *p = s->procs.buckets[b]; p; p = p->next)
+			n += p->probes_attached && !p->exited;
+	return n;
+}
+
 int lt_tracer_start(struct lt_session *s, char *err, size_t errlen)
 {
 	bool lib_watch = true;
