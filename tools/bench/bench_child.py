@@ -150,3 +150,21 @@ class Child:
         if self.wait(15) is None:
             self.send(signal.SIGKILL)
             self.wait(15)
+
+
+def go_and_result(child, timeout):
+    """SIGUSR1 (go) to a workload waiting for it, then the key/value pairs
+    of the "result ..." line it prints before it exits."""
+    child.send(signal.SIGUSR1)
+    st = child.wait(timeout)
+    if st is None:
+        child.end(signal.SIGKILL)
+        raise BenchError("%s did not finish within %.0f s" % (child.name, timeout))
+    child.eof["stdout"].wait(5)
+    if st != 0:
+        raise BenchError("%s exited with %s: %s" % (child.name, st, child.tail()))
+    for line in child.lines["stdout"]:
+        f = line.split()
+        if f and f[0] == "result":
+            return dict(zip(f[1::2], f[2::2]))
+    raise BenchError("no result line from %s: %s" % (child.name, child.tail()))

@@ -32,7 +32,7 @@ import time
 # No __pycache__ in the source tree from importing bench_child.
 sys.dont_write_bytecode = True
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from bench_child import BenchError, Child, make_log  # noqa: E402
+from bench_child import BenchError, Child, go_and_result, make_log  # noqa: E402
 
 TRACEFS = "/sys/kernel/tracing"
 GROUP = "ltbench"
@@ -72,26 +72,14 @@ class Bench:
         return c
 
     def finish_churn(self, churn):
-        """SIGUSR1 (go), then waits for its result line. The result is marked
-        disturbed when another process held uprobes before or after it."""
+        """SIGUSR1 (go), then its result. The result is marked disturbed
+        when another process held uprobes before or after it."""
         disturbed = self.wait_quiet()
-        churn.send(signal.SIGUSR1)
-        st = churn.wait(self.args.seconds + EXIT_TIMEOUT)
-        if st is None:
-            churn.end(signal.SIGINT)
-            raise BenchError("churn_bench did not finish")
-        churn.eof["stdout"].wait(5)
-        if st != 0:
-            raise BenchError("churn_bench exited with %s: %s" % (st, churn.tail()))
-        for line in churn.lines["stdout"]:
-            f = line.split()
-            if f and f[0] == "result":
-                kv = dict(zip(f[1::2], f[2::2]))
-                disturbed = self.note_foreign_uprobes() or disturbed
-                return {"ns": float(kv["ns_per_pair"]), "disturbed": disturbed,
-                        "pairs": int(kv["pairs"]),
-                        "throughput_ns": float(kv["throughput_ns_per_pair"])}
-        raise BenchError("no result line from churn_bench: %s" % churn.tail())
+        kv = go_and_result(churn, self.args.seconds + EXIT_TIMEOUT)
+        disturbed = self.note_foreign_uprobes() or disturbed
+        return {"ns": float(kv["ns_per_pair"]), "disturbed": disturbed,
+                "pairs": int(kv["pairs"]),
+                "throughput_ns": float(kv["throughput_ns_per_pair"])}
 
     # ---------------------------------------------------------- rows
 

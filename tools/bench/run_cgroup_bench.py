@@ -25,7 +25,7 @@ import time
 
 sys.dont_write_bytecode = True
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from bench_child import BenchError, Child, make_log  # noqa: E402
+from bench_child import BenchError, Child, go_and_result, make_log  # noqa: E402
 
 CGROUP_ROOT = "/sys/fs/cgroup/unified"
 ATTACH_TIMEOUT = 300.0
@@ -69,17 +69,8 @@ class CgroupBench:
         return c
 
     def finish_churn(self, churn):
-        churn.send(signal.SIGUSR1)
-        st = churn.wait(self.args.seconds + EXIT_TIMEOUT)
-        if st is None:
-            churn.end(signal.SIGINT)
-            raise BenchError("churn_bench did not finish")
-        churn.eof["stdout"].wait(5)
-        for line in churn.lines["stdout"]:
-            f = line.split()
-            if f and f[0] == "result":
-                return float(dict(zip(f[1::2], f[2::2]))["ns_per_pair"])
-        raise BenchError("no result from churn_bench (exit %s): %s" % (st, churn.tail()))
+        kv = go_and_result(churn, self.args.seconds + EXIT_TIMEOUT)
+        return float(kv["ns_per_pair"])
 
     def traced(self, churn, lt_args):
         """ns per pair of churn while leaktrace runs with lt_args, the

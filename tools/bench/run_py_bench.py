@@ -36,7 +36,7 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 # No __pycache__ in the source tree from importing bench_child.
 sys.dont_write_bytecode = True
 sys.path.insert(0, HERE)
-from bench_child import BenchError, Child, make_log  # noqa: E402
+from bench_child import BenchError, Child, go_and_result, make_log  # noqa: E402
 
 REPO = os.path.dirname(os.path.dirname(HERE))
 ATTACH_TIMEOUT = 60.0
@@ -65,23 +65,11 @@ class Bench:
         return c
 
     def finish_workload(self, w):
-        """SIGUSR1 (go), then waits for its result line."""
-        w.send(signal.SIGUSR1)
-        st = w.wait(self.args.seconds + EXIT_TIMEOUT)
-        if st is None:
-            w.end(signal.SIGKILL)
-            raise BenchError("py_churn did not finish within %.0f s" %
-                             (self.args.seconds + EXIT_TIMEOUT))
-        if st != 0:
-            raise BenchError("py_churn exited with %s: %s" % (st, w.tail()))
-        for line in w.lines["stdout"]:
-            f = line.split()
-            if f and f[0] == "result":
-                kv = dict(zip(f[1::2], f[2::2]))
-                return {"ns": float(kv["ns_per_object"]), "objects": int(kv["objects"]),
-                        "cpu": w.rusage.ru_utime + w.rusage.ru_stime if w.rusage else None,
-                        "rss_kb": w.rusage.ru_maxrss if w.rusage else None}
-        raise BenchError("no result line from py_churn: %s" % w.tail())
+        """SIGUSR1 (go), then its result."""
+        kv = go_and_result(w, self.args.seconds + EXIT_TIMEOUT)
+        return {"ns": float(kv["ns_per_object"]), "objects": int(kv["objects"]),
+                "cpu": w.rusage.ru_utime + w.rusage.ru_stime if w.rusage else None,
+                "rss_kb": w.rusage.ru_maxrss if w.rusage else None}
 
     def run_untraced(self, python):
         return self.finish_workload(self.start_workload(python, []))
