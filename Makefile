@@ -90,7 +90,7 @@ $(BUILD)/tests/fixtures/%: tests/unit/fixtures/%.c | deps
 	$(CC) -O0 -g -fno-omit-frame-pointer -o $@ $<
 
 # Leaky targets keep frame pointers so their stacks reach main.
-$(BUILD)/tests/progs/%: tests/progs/%.c | deps
+$(BUILD)/tests/progs/%: tests/progs/%.c tests/progs/prog_io.h | deps
 	@mkdir -p $(@D)
 	$(CC) -O0 -g -fno-omit-frame-pointer -Wall -Wextra -Werror -o $@ $< -lpthread
 

@@ -19,26 +19,11 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "prog_io.h"
+
 #define NOINLINE __attribute__((noinline))
 
 void *volatile g_sink;
-
-static void say(const char *s)
-{
-	ssize_t r = write(1, s, strlen(s));
-	(void)r;
-}
-
-/* One line of stdin, byte by byte: the next program reads what follows. */
-static int read_line(void)
-{
-	char c;
-	ssize_t r;
-
-	while ((r = read(0, &c, 1)) == 1 && c != '\n')
-		;
-	return r == 1 ? 0 : -1;
-}
 
 NOINLINE void old_image_leak(void)
 {

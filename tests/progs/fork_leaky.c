@@ -16,6 +16,8 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "prog_io.h"
+
 #define NOINLINE __attribute__((noinline))
 
 void *volatile g_sink;
@@ -25,12 +27,6 @@ static void on_usr1(int sig)
 {
 	(void)sig;
 	go = 1;
-}
-
-static void say(const char *s)
-{
-	ssize_t r = write(1, s, strlen(s));
-	(void)r;
 }
 
 NOINLINE void fork_child_leak(void)

@@ -19,26 +19,12 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "prog_io.h"
+
 #define NOINLINE __attribute__((noinline))
 #define SHORT_CHILDREN 20
 
 void *volatile g_sink;
-
-static void say(const char *s)
-{
-	ssize_t r = write(1, s, strlen(s));
-	(void)r;
-}
-
-static int read_line(void)
-{
-	char c;
-	ssize_t r;
-
-	while ((r = read(0, &c, 1)) == 1 && c != '\n')
-		;
-	return r == 1 ? 0 : -1;
-}
 
 NOINLINE void child_leak(void)
 {

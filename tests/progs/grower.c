@@ -17,6 +17,8 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "prog_io.h"
+
 #define TICK_MS 100
 #define LEAK_BYTES 4096
 #define CACHE_BLOCK 8192
@@ -54,13 +56,6 @@ static __attribute__((noinline)) void *fixed_state(void)
 	if (p)
 		memset(p, 3, FIXED_BYTES);
 	return p;
-}
-
-static void say(const char *s)
-{
-	ssize_t n = write(1, s, strlen(s));
-
-	(void)n;
 }
 
 /* 0: keep going; 1: "exit" or EOF. Waits up to ms for input. */

@@ -19,6 +19,8 @@
 #include <sys/mman.h>
 #include <unistd.h>
 
+#include "prog_io.h"
+
 #define NOINLINE __attribute__((noinline))
 #define MAX_BLOCKS (64u << 20)
 #define MAX_DEPTH 4096
@@ -27,12 +29,6 @@ static void **blocks;
 static size_t nblocks;
 static void *deep[MAX_DEPTH];
 static size_t ndeep;
-
-static void say(const char *s)
-{
-	ssize_t r = write(1, s, strlen(s));
-	(void)r;
-}
 
 NOINLINE void *alloc_block(void)
 {
@@ -52,7 +48,7 @@ NOINLINE void *alloc_deep(unsigned depth)
 	return malloc(24); /* site: alloc_deep */
 }
 
-static int read_line(char *buf, size_t len)
+static int read_command(char *buf, size_t len)
 {
 	size_t n = 0;
 
@@ -79,7 +75,7 @@ int main(void)
 	if (blocks == MAP_FAILED)
 		return 3;
 	say("ready\n");
-	while (!read_line(line, sizeof(line))) {
+	while (!read_command(line, sizeof(line))) {
 		if (!strncmp(line, "live ", 5)) {
 			size_t n = strtoul(line + 5, NULL, 10);
 

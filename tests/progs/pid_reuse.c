@@ -22,15 +22,11 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "prog_io.h"
+
 #define NOINLINE __attribute__((noinline))
 
 void *volatile g_sink;
-
-static void say(const char *s)
-{
-	ssize_t r = write(1, s, strlen(s));
-	(void)r;
-}
 
 static void say_pid(const char *who, pid_t pid)
 {
@@ -38,15 +34,6 @@ static void say_pid(const char *who, pid_t pid)
 
 	snprintf(line, sizeof(line), "%s %d\n", who, (int)pid);
 	say(line);
-}
-
-/* One line of stdin, byte by byte: nothing of the next line is taken. */
-static void read_line(void)
-{
-	char c;
-
-	while (read(0, &c, 1) == 1 && c != '\n')
-		;
 }
 
 NOINLINE void first_child_leak(void)

@@ -23,6 +23,8 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "prog_io.h"
+
 #define NOINLINE __attribute__((noinline))
 #define KEEP 256
 
@@ -30,12 +32,6 @@ static atomic_bool leak_start, leak_stop;
 static atomic_long leaked;
 static long leak_ms;
 void *volatile g_sink;
-
-static void say(const char *s)
-{
-	ssize_t r = write(1, s, strlen(s));
-	(void)r;
-}
 
 /* depth 1..32 gives 32 call stacks. */
 NOINLINE void *churn_alloc(unsigned depth, size_t size)

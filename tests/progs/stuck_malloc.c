@@ -41,6 +41,8 @@
 #include <sys/time.h>
 #include <unistd.h>
 
+#include "prog_io.h"
+
 #define NOINLINE __attribute__((noinline))
 #define STUCK_BYTES 77777
 #define ARENA_BYTES (16u << 20)
@@ -53,12 +55,6 @@ static int stuck_fd = -1;
 static sigjmp_buf jump_back;
 static volatile pid_t stuck_tid;
 static volatile pid_t new_tid;
-
-static void say(const char *s)
-{
-	ssize_t r = write(1, s, strlen(s));
-	(void)r;
-}
 
 static void die(const char *msg)
 {

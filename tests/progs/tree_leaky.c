@@ -17,17 +17,13 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "prog_io.h"
+
 #define NOINLINE __attribute__((noinline))
 #define DEPTH 11
 #define LEAVES (1u << DEPTH)
 
 static void *blocks[LEAVES];
-
-static void say(const char *s)
-{
-	ssize_t r = write(1, s, strlen(s));
-	(void)r;
-}
 
 NOINLINE void tree_leaf(unsigned path)
 {
