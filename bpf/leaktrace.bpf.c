@@ -613,11 +613,27 @@ int BPF_PROG(on_fork, struct task_struct *parent, struct task_struct *child)
 	return 0;
 }
 
+static long forget_file_of(struct bpf_map *map, struct lt_file_key *key, __u8 *val, __u32 *tgid)
+{
+	if (key->pad == *tgid)
+		bpf_map_delete_elem(map, key);
+	return 0;
+}
+
 SEC("tp_btf/sched_process_exec")
 int BPF_PROG(on_exec, struct task_struct *task, pid_t old_pid, struct linux_binprm *bprm)
 {
 	__u32 tgid = BPF_CORE_READ(task, tgid);
 	struct lt_exec_event *e;
+
+	/*
+	 * exec by a thread other than the leader: the per-process probes died
+	 * with the old leader's task. Forget the files they were on here, not
+	 * when the consumer reads this event: by then ld.so may have mapped
+	 * libc again, unreported, and the new image would stay untraced.
+	 */
+	if (per_process_attach && (__u32)old_pid != tgid)
+		bpf_for_each_map_elem(&known_files, forget_file_of, &tgid, 0);
 
 	/* A new image: its first heap record should wake the consumer again. */
 	bpf_task_storage_delete(&woke_for_process, task->group_leader);

@@ -346,27 +346,21 @@ static void prepare_exec_tables(struct lt_session *s, const char *path)
 /*
  * exec called by a thread other than the leader: the kernel bound the
  * process's own probes (-p, --cgroup) to the old leader's task, which the
- * exec ended, so they would never fire again. They are closed, and the new
- * image's libc is attached now, or when it maps it (reported again, as its
- * known_files entries go).
+ * exec ended, so they would never fire again. The new image's libc is
+ * attached now if it is mapped already, or when it maps it: the exec
+ * tracepoint dropped the process's known_files entries, before ld.so could
+ * map anything, so the mapping is reported. The dead probes are closed
+ * after the new ones are in (lt_probes_retire_pid says why).
  */
 static void reattach_after_thread_exec(struct lt_session *s, struct lt_process *p)
 {
-	int fd = bpf_map__fd(s->skel->maps.known_files);
 	struct lt_object_list objs = {};
-	struct lt_file_key key, next;
 	char err[512];
-	bool more;
 
-	lt_probes_release_pid(&s->probes, (pid_t)p->tgid);
+	lt_probes_retire_pid(&s->probes, (pid_t)p->tgid);
 	free(p->probed_files);
 	p->probed_files = NULL;
 	p->nprobed_files = 0;
-	for (more = !bpf_map_get_next_key(fd, NULL, &key); more; key = next) {
-		more = !bpf_map_get_next_key(fd, &key, &next);
-		if (key.pad == p->tgid)
-			bpf_map_delete_elem(fd, &key);
-	}
 	if (lt_find_process_libcs((pid_t)p->tgid, &objs) == -ENOMEM)
 		s->stats.out_of_memory++;
 	for (size_t i = 0; i < s->opts->nobjs; i++) {
@@ -576,20 +570,25 @@ static void on_lib_map(struct lt_session *s, const struct lt_lib_event *e)
 		if (p && lt_process_probed(p, e->dev, e->ino))
 			return;
 	}
-	/* The hook runs before the new mapping exists; ld.so's first, non-exec
-	 * mapping of the file normally does. Give it a moment otherwise. */
+	/*
+	 * The hook runs before the new mapping exists; ld.so's first, non-exec
+	 * mapping of the file normally does. Give it a moment otherwise. That
+	 * first mapping is then replaced, segment by segment, so its
+	 * map_files name can vanish before it is opened: look again.
+	 */
 	for (int i = 0; i < 20 && ret == -ENOENT; i++) {
 		ret = lt_find_mapped_file(pid, e->dev, e->ino, &ref);
+		if (!ret)
+			ret = lt_tracer_attach_file(s, attach_pid, &ref, err, sizeof(err));
 		if (ret == -ENOENT)
 			usleep(1000);
 	}
-	if (ret) {
+	if (ret == -ENOENT) {
 		if (s->opts->verbose)
-			fprintf(stderr, "leaktrace: %.*s mapped by pid %d could not be located: %s\n",
-				LT_LIBNAME_LEN, e->name, (int)pid, strerror(-ret));
+			fprintf(stderr, "leaktrace: %.*s mapped by pid %d could not be located\n",
+				LT_LIBNAME_LEN, e->name, (int)pid);
 		return;
 	}
-	ret = lt_tracer_attach_file(s, attach_pid, &ref, err, sizeof(err));
 	if (ret == -ENOMEM) {
 		s->stats.out_of_memory++;
 		return;

@@ -5,6 +5,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include <bpf/libbpf.h>
 
@@ -97,6 +98,7 @@ static int keep_link_for(struct lt_probe_set *ps, struct bpf_link *link, pid_t o
 		size_t cap = ps->capacity ? ps->capacity * 2 : 32;
 		struct bpf_link **grown = realloc(ps->links, cap * sizeof(*grown));
 		pid_t *owners;
+		bool *retired;
 
 		if (!grown)
 			return -ENOMEM;
@@ -105,9 +107,14 @@ static int keep_link_for(struct lt_probe_set *ps, struct bpf_link *link, pid_t o
 		if (!owners)
 			return -ENOMEM;
 		ps->owners = owners;
+		retired = realloc(ps->retired, cap * sizeof(*retired));
+		if (!retired)
+			return -ENOMEM;
+		ps->retired = retired;
 		ps->capacity = cap;
 	}
 	ps->owners[ps->nlinks] = owner;
+	ps->retired[ps->nlinks] = false;
 	ps->links[ps->nlinks++] = link;
 	return 0;
 }
@@ -122,28 +129,34 @@ size_t lt_probes_count_pid(const struct lt_probe_set *ps, pid_t pid)
 	size_t n = 0;
 
 	for (size_t i = 0; i < ps->nlinks; i++)
-		n += ps->owners[i] == pid;
+		n += ps->owners[i] == pid && !ps->retired[i];
 	return n;
 }
 
-size_t lt_probes_release_pid(struct lt_probe_set *ps, pid_t pid)
+/* Hand pid's links (retired ones only, or all) to the background closer. */
+static size_t release_links(struct lt_probe_set *ps, pid_t pid, bool retired_only)
 {
-	size_t n = lt_probes_count_pid(ps, pid), w = 0;
+	size_t n = 0, w = 0;
 	struct bpf_link **gone;
 
-	if (!n || pid <= 0)
+	if (pid <= 0)
+		return 0;
+	for (size_t i = 0; i < ps->nlinks; i++)
+		n += ps->owners[i] == pid && (ps->retired[i] || !retired_only);
+	if (!n)
 		return 0;
 	gone = malloc(n * sizeof(*gone));
 	if (!gone)
 		return 0;
 	n = 0;
 	for (size_t i = 0; i < ps->nlinks; i++) {
-		if (ps->owners[i] == pid) {
+		if (ps->owners[i] == pid && (ps->retired[i] || !retired_only)) {
 			gone[n++] = ps->links[i];
 			continue;
 		}
 		ps->links[w] = ps->links[i];
-		ps->owners[w++] = ps->owners[i];
+		ps->owners[w] = ps->owners[i];
+		ps->retired[w++] = ps->retired[i];
 	}
 	ps->nlinks = w;
 	if (lt_link_reaper_give(&ps->reaper, gone, n)) {
@@ -153,6 +166,29 @@ size_t lt_probes_release_pid(struct lt_probe_set *ps, pid_t pid)
 		free(gone);
 	}
 	return n;
+}
+
+size_t lt_probes_release_pid(struct lt_probe_set *ps, pid_t pid)
+{
+	return release_links(ps, pid, false);
+}
+
+size_t lt_probes_retire_pid(struct lt_probe_set *ps, pid_t pid)
+{
+	size_t n = 0;
+
+	for (size_t i = 0; i < ps->nlinks; i++) {
+		if (ps->owners[i] == pid && !ps->retired[i]) {
+			ps->retired[i] = true;
+			n++;
+		}
+	}
+	return n;
+}
+
+size_t lt_probes_close_retired(struct lt_probe_set *ps, pid_t pid)
+{
+	return release_links(ps, pid, true);
 }
 
 static int attach_one(struct lt_probe_set *ps, struct bpf_program *prog, const char *path,
@@ -245,15 +281,28 @@ static void report_site(const struct probe_spec *s, const struct resolved *r, co
 					"; no safe emulated instruction follows");
 }
 
-/* Returns first: an entry without its return probe would leave a stale
- * in-flight slot that hides the thread's later calls. All or nothing. */
+/*
+ * Returns first: an entry without its return probe would leave a stale
+ * in-flight slot that hides the thread's later calls. All or nothing.
+ * The kernel is given the file ef read, by descriptor: a /proc/PID/map_files
+ * name lasts only as long as that exact mapping, and ld.so replaces its
+ * first, whole-file mapping while a new process starts.
+ */
 static int attach_resolved(struct lt_probe_set *ps, struct leaktrace_bpf *skel,
 			   struct bpf_program *return_prog, const struct resolved *found, size_t n,
-			   const char *path, pid_t pid, int verbose, char *err, size_t errlen)
+			   const struct lt_elf_file *ef, const char *path, pid_t pid, int verbose,
+			   char *err, size_t errlen)
 {
 	size_t first_link = ps->nlinks;
-	int ret = 0;
+	char fd_path[32];
+	int ret = 0, fd;
 
+	fd = lt_elf_dup_fd(ef);
+	if (fd < 0) {
+		snprintf(err, errlen, "%s: %s", path, strerror(-fd));
+		return fd;
+	}
+	snprintf(fd_path, sizeof(fd_path), "/proc/self/fd/%d", fd);
 	for (int pass = 0; pass < 2 && !ret; pass++) {
 		for (size_t i = 0; i < n; i++) {
 			const struct probe_spec *s = found[i].spec;
@@ -263,7 +312,7 @@ static int attach_resolved(struct lt_probe_set *ps, struct leaktrace_bpf *skel,
 			if (retprobe && !s->has_return)
 				continue;
 			prog = retprobe ? return_prog : entry_program(skel, s->entry);
-			ret = attach_one(ps, prog, path, pid,
+			ret = attach_one(ps, prog, fd_path, pid,
 					 found[i].offset + (retprobe ? 0 : found[i].site.offset),
 					 s->func, retprobe);
 			if (ret) {
@@ -279,6 +328,7 @@ static int attach_resolved(struct lt_probe_set *ps, struct leaktrace_bpf *skel,
 		while (ps->nlinks > first_link)
 			bpf_link__destroy(ps->links[--ps->nlinks]);
 	}
+	close(fd);
 	return ret;
 }
 
@@ -307,8 +357,8 @@ int lt_probes_attach_object(struct lt_probe_set *ps, struct leaktrace_bpf *skel,
 		ret = -ESRCH;
 		goto cleanup;
 	}
-	ret = attach_resolved(ps, skel, skel->progs.alloc_return, found, n, path, pid, verbose, err,
-			      errlen);
+	ret = attach_resolved(ps, skel, skel->progs.alloc_return, found, n, ef, path, pid, verbose,
+			      err, errlen);
 cleanup:
 	lt_elf_close(ef);
 	return ret;
@@ -336,8 +386,8 @@ int lt_probes_attach_python(struct lt_probe_set *ps, struct leaktrace_bpf *skel,
 		snprintf(err, errlen, "%s: no CPython object allocator symbols", path);
 		ret = -ESRCH;
 	} else {
-		ret = attach_resolved(ps, skel, skel->progs.py_alloc_return, found, n, path, pid,
-				      verbose, err, errlen);
+		ret = attach_resolved(ps, skel, skel->progs.py_alloc_return, found, n, ef, path,
+				      pid, verbose, err, errlen);
 	}
 	lt_elf_close(ef);
 	return ret;
@@ -381,5 +431,6 @@ void lt_probes_destroy(struct lt_probe_set *ps)
 	lt_link_reaper_free(ps->reaper);
 	free(ps->links);
 	free(ps->owners);
+	free(ps->retired);
 	memset(ps, 0, sizeof(*ps));
 }

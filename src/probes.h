@@ -16,6 +16,7 @@ struct lt_link_reaper;
 struct lt_probe_set {
 	struct bpf_link **links; /* destroyed in reverse: entries go before returns */
 	pid_t *owners;           /* the process each link is for; -1: every process */
+	bool *retired;           /* dead (see lt_probes_retire_pid), to be closed */
 	size_t nlinks;
 	size_t capacity;
 	struct lt_link_reaper *reaper; /* closes links of exited processes */
@@ -47,7 +48,17 @@ int lt_probes_keep_link(struct lt_probe_set *ps, struct bpf_link *link);
  * over; on failure (no memory, no thread) they stay until destroy.
  */
 size_t lt_probes_release_pid(struct lt_probe_set *ps, pid_t pid);
-/* How many links pid has. */
+/*
+ * pid's links will never fire again (an exec by a thread other than the
+ * leader ended the task they were bound to) but are not closed yet: the
+ * kernel makes a new uprobe wait for a close in progress (about 0.1 s
+ * each), and the new image's probes must not wait behind 17 of them.
+ * Close them with lt_probes_close_retired once those are attached (or
+ * with lt_probes_release_pid when the process ends). Returns how many.
+ */
+size_t lt_probes_retire_pid(struct lt_probe_set *ps, pid_t pid);
+size_t lt_probes_close_retired(struct lt_probe_set *ps, pid_t pid);
+/* How many live (not retired) links pid has. */
 size_t lt_probes_count_pid(const struct lt_probe_set *ps, pid_t pid);
 void lt_probes_destroy(struct lt_probe_set *ps);
 

@@ -228,6 +228,9 @@ int lt_tracer_attach_file(struct lt_session *s, pid_t pid, const struct lt_objec
 	if (ret)
 		return ret;
 	mark_known(s, ref->kdev, ref->ino, pid);
+	/* The probes an exec by a thread left dead can go now. */
+	if (pid > 0)
+		lt_probes_close_retired(&s->probes, pid);
 	if (pid > 0 && p)
 		ret = lt_process_add_probed(p, ref->kdev, ref->ino);
 	else if (pid == -1)

@@ -339,7 +339,11 @@ def p_exec(ctx, from_thread):
     h.trigger(t)
     time.sleep(1.2)
     # The same libc keeps its probes; after an exec by another thread they
-    # are made again, as many.
+    # are made again, as many, and the dead ones are closed (in the
+    # background, about 0.1 s each).
+    deadline = time.monotonic() + 10
+    while h.probe_fds(p.pid) != fds and time.monotonic() < deadline:
+        time.sleep(0.1)
     h.expect(h.probe_fds(p.pid) == fds, 'probe descriptors %d -> %d after the exec' % (
         fds, h.probe_fds(p.pid)))
     rc = h.interrupt(p, signal.SIGINT)
@@ -399,6 +403,41 @@ def t_p_exec_other_libc(ctx):
     proc = h.find_proc(rep, pid=t.pid)
     h.expect(proc['comm'] in ('leaky', 'ld-linux-x86-64'), 'after exec: named %r' % proc['comm'])
     h.check_leaky(proc, exited=False, absent=list(EXEC_OLD))
+
+
+def uprobe_fds(pid):
+    """Perf event descriptors a leaktrace holds: one per uprobe."""
+    n = 0
+    for fd in os.listdir('/proc/%d/fd' % pid):
+        try:
+            n += os.readlink('/proc/%d/fd/%s' % (pid, fd)) == 'anon_inode:[perf_event]'
+        except OSError:
+            pass
+    return n
+
+
+def t_p_libc_moving_while_attaching(ctx):
+    """-p on a process that maps a deleted libc and moves the mapping every millisecond (as ld.so replaces its first whole-file mapping while a program starts): each /proc map_files name is gone a moment after it is found, yet the file is attached, with no warning."""
+    d = ctx.tmpdir()
+    os.chmod(d, 0o755)
+    copy = os.path.join(d, 'libc.so.6')
+    shutil.copy('/lib/x86_64-linux-gnu/libc.so.6', copy)
+    t = ctx.target([ctx.prog('moving_libc'), copy], 'moving_libc')
+    h.expect(t.expect_line('ready', 15), 'moving_libc did not start' + h.tail(t))
+    p = h.attach_pid(ctx, ['-T', '0', '--format', 'json', '-p', str(t.pid)])
+    fds, before = h.probe_fds(p.pid), uprobe_fds(p.pid)
+    t.send('go\n')
+    h.expect(t.expect_line('mapped', 15), 'moving_libc did not map the copy' + h.tail(t))
+    h.wait_probes(p.pid, above=fds, min_wait=0.5, max_wait=10)
+    after = uprobe_fds(p.pid)
+    with open('/proc/%d/maps' % t.pid) as f:
+        h.expect(copy + ' (deleted)' in f.read(), 'the deleted copy is not mapped (setup)')
+    rc = h.interrupt(p, signal.SIGINT)
+    h.expect(rc == 0, 'exit status %s after SIGINT%s' % (rc, h.tail(p)))
+    warnings = [line for line in p.err_lines if 'warning' in line]
+    h.expect(not warnings, 'warnings: %s' % ' | '.join(warnings))
+    # The copy gets the same probes as the libc the process runs on.
+    h.expect(after == 2 * before, 'uprobes: %d on the first libc, then %d in all' % (before, after))
 
 
 # ---------------------------------------------------------------------------
@@ -896,6 +935,7 @@ SCENARIOS = [
     ('faults_p_fork_children', t_p_fork_children),
     ('faults_p_exec_same_libc', t_p_exec_same_libc),
     ('faults_p_exec_from_thread', t_p_exec_from_thread),
+    ('faults_p_libc_moving_while_attaching', t_p_libc_moving_while_attaching),
     ('faults_p_exec_other_libc', t_p_exec_other_libc),
     ('faults_killed_mid_report', t_killed_mid_report),
     ('faults_libc_replaced_p_attach', t_libc_replaced_p_attach),
