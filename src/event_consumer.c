@@ -517,34 +517,48 @@ oom:
 	s->stats.out_of_memory++;
 }
 
+/*
+ * The file pid maps with this device and inode, opened, or -errno. ld.so maps
+ * the whole file read-only before the executable part, then replaces that
+ * mapping: a map_files name found may be gone when it is opened.
+ */
+static int open_mapped_file(pid_t pid, uint32_t dev, uint64_t ino)
+{
+	struct lt_object_ref ref;
+	int fd = -ENOENT;
+
+	for (int tries = 0; tries < 3 && fd == -ENOENT; tries++) {
+		int err = lt_find_mapped_file(pid, dev, ino, &ref);
+
+		if (err)
+			return err;
+		fd = open(ref.path, O_RDONLY | O_CLOEXEC);
+		if (fd < 0)
+			fd = -errno;
+	}
+	return fd;
+}
+
 /* A library being mapped: its table should be ready before its code runs much. */
 static void request_unwind_table(struct lt_session *s, const struct lt_lib_event *e)
 {
 	struct lt_vma_entry v = { .ino = e->ino, .dev = e->dev };
 	struct lt_process *p = lt_procs_get(&s->procs, e->hdr.tgid);
-	struct lt_object_ref ref;
-	const char *path = ref.path;
-	char *found = NULL;
+	char *found;
 	int fd;
 
 	if (!s->unwind)
 		return;
-	/* ld.so maps the whole file read-only before the executable part. */
-	if (lt_find_mapped_file((pid_t)e->hdr.tgid, e->dev, e->ino, &ref)) {
+	fd = open_mapped_file((pid_t)e->hdr.tgid, e->dev, e->ino);
+	if (fd < 0 && p) {
 		/* Gone already: look where the program's libraries would be. */
-		if (!p)
-			return;
 		_Static_assert(sizeof(v.name) == sizeof(e->name), "one name length");
 		memcpy(v.name, e->name, sizeof(v.name));
 		found = exit_vma_path(p, &v, e->dev >> 20, e->dev & 0xfffff);
-		if (!found || found[0] != '/') {
-			free(found);
-			return;
-		}
-		path = found;
+		if (found && found[0] == '/')
+			fd = open(found, O_RDONLY | O_CLOEXEC);
+		free(found);
 	}
-	fd = open(path, O_RDONLY | O_CLOEXEC);
-	free(found);
 	if (fd < 0)
 		return;
 	lt_unwind_loader_request(s->unwind, fd, e->dev, e->ino);
