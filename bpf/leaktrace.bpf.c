@@ -742,6 +742,9 @@ int BPF_PROG(on_exit, struct task_struct *task)
 	emit_exit_maps(task, tgid);
 	emit_task(LT_EV_EXIT, tgid, 0, task);
 	bpf_map_delete_elem(&traced_tgids, &tgid);
+	/* A later process given this PID must have its libraries reported. */
+	if (per_process_attach)
+		bpf_for_each_map_elem(&known_files, forget_file_of, &tgid, 0);
 	return 0;
 }
 

@@ -446,6 +446,37 @@ static void on_process_exit(struct lt_session *s, const struct lt_task_event *e)
 	p->exit_ns = e->hdr.ts_ns;
 }
 
+/* Moved back in later, the process must have its libraries reported again. */
+static void forget_known_files(struct lt_session *s, uint32_t tgid)
+{
+	int fd = bpf_map__fd(s->skel->maps.known_files);
+	struct lt_file_key key, next;
+	bool more;
+
+	for (more = !bpf_map_get_next_key(fd, NULL, &key); more; key = next) {
+		more = !bpf_map_get_next_key(fd, &key, &next);
+		if (key.pad == tgid)
+			bpf_map_delete_elem(fd, &key);
+	}
+}
+
+void lt_process_left_cgroup(struct lt_session *s, struct lt_process *p)
+{
+	uint32_t tgid = p->tgid;
+
+	forget_known_files(s, tgid);
+	lt_python_forget(s, tgid);
+	lt_probes_release_pid(&s->probes, (pid_t)tgid);
+	bpf_map__delete_elem(s->skel->maps.traced_tgids, &tgid, sizeof(tgid), 0);
+	forget_sampled(s, p);
+	p->left_cgroup = true;
+	p->exited = true;
+	p->exit_ns = lt_now_ns();
+	if (s->opts->verbose)
+		fprintf(stderr, "leaktrace: pid %u (%s) left the cgroup: no longer traced\n", tgid,
+			p->comm);
+}
+
 /* A path for a file the kernel named only by base name and inode. */
 static char *exit_vma_path(const struct lt_process *p, const struct lt_vma_entry *v,
 			   uint32_t dev_major, uint32_t dev_minor)

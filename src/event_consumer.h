@@ -18,4 +18,9 @@ struct lt_session;
  * for --max-allocs and --max-stacks (exits and execs drop whole tables). */
 void lt_recount_tracked(struct lt_session *s);
 
+struct lt_process;
+/* --cgroup: p was moved out of the tree. Its probes are closed and its
+ * events stop; it is shown once more with what it held, then forgotten. */
+void lt_process_left_cgroup(struct lt_session *s, struct lt_process *p);
+
 #endif

@@ -28,6 +28,10 @@ struct lt_process {
 	char *container_id; /* 64 hex digits; NULL outside containers */
 	bool target;  /* named by -p, or in the -c command's tree: reported after exit */
 	bool exited;
+	/* --cgroup: moved out of the tree, so no longer traced; otherwise
+	 * handled as exited at exit_ns (shown once more, then forgotten). */
+	bool left_cgroup;
+	uint8_t cgroup_scan_misses; /* scans in a row that did not list it */
 	/* Exited, and its PID taken by a new process before its last report:
 	 * kept for that report, but no longer found by its tgid. */
 	bool superseded;

@@ -300,7 +300,8 @@ static void write_process(FILE *out, const struct frame_table *t, const struct l
 	lt_html_json_string(out, p->exe);
 	fputs(",\"container\":", out);
 	lt_html_json_string(out, p->container_id);
-	fprintf(out, ",\"exited\":%s,\"heap\":", p->exited ? "true" : "false");
+	fprintf(out, ",\"exited\":%s,\"left_cgroup\":%s,\"heap\":", p->exited ? "true" : "false",
+		p->left_cgroup ? "true" : "false");
 	write_group(out, t, &p->heap);
 	if (r->has_mmap) {
 		fputs(",\"mmap\":", out);

@@ -630,7 +630,8 @@ int lt_report_build(struct lt_session *s, bool final, struct lt_report *r)
 			err = -ENOMEM;
 			goto cleanup;
 		}
-		rp->exited = p->exited;
+		rp->exited = p->exited && !p->left_cgroup;
+		rp->left_cgroup = p->left_cgroup;
 		/* mmap regions are never sampled. */
 		lt_growth_begin(&gp->heap, r->elapsed_s);
 		err = build_group(s, p, &p->heap, true, now_ns, &rp->heap, &summary, &gp->heap, r);

@@ -81,6 +81,7 @@ struct lt_report_process {
 	char *cgroup;       /* cgroup v2 path; NULL when unknown */
 	char *container_id; /* NULL: not in a container */
 	bool exited;
+	bool left_cgroup; /* --cgroup: moved out, no longer traced (not exited) */
 	struct lt_report_group heap;
 	struct lt_report_group mmap;
 	struct lt_report_python *python; /* NULL: not a traced Python process */

@@ -69,15 +69,15 @@ static void write_ages(FILE *out, const struct lt_age_histogram *h)
 		fputc('\n', out);
 }
 
+/* when: "" for a live process, else when its figures were taken. */
 static void write_group(FILE *out, const char *what, const struct lt_report_group *g,
-			bool exited, uint64_t min_age_ms)
+			const char *when, uint64_t min_age_ms)
 {
 	for (size_t i = 0; i < g->nstacks; i++) {
 		const struct lt_report_stack *st = &g->stacks[i];
 
 		fprintf(out, "    %" PRIu64 " bytes in %" PRIu64 " %s%s, oldest %.1f s%s", st->bytes,
-			st->allocs, what, st->allocs == 1 ? "" : "s", st->oldest_age_s,
-			exited ? " at exit" : "");
+			st->allocs, what, st->allocs == 1 ? "" : "s", st->oldest_age_s, when);
 		write_verdict(out, st->verdict, st->growth_bytes_per_s);
 		fputs(":\n", out);
 		write_ages(out, &st->ages);
@@ -86,12 +86,12 @@ static void write_group(FILE *out, const char *what, const struct lt_report_grou
 		for (uint32_t f = 0; f < st->nframes; f++)
 			write_frame(out, &st->frames[f]);
 	}
-	if (!g->nstacks && g->outstanding_allocs && !exited)
+	if (!g->nstacks && g->outstanding_allocs && !when[0])
 		fprintf(out, "    (none older than %" PRIu64 " ms)\n", min_age_ms);
 }
 
 /* objgraph.show_growth's table, then where the objects were created. */
-static void write_python(FILE *out, const struct lt_report_python *py, bool exited,
+static void write_python(FILE *out, const struct lt_report_python *py, const char *when,
 			 uint64_t min_age_ms, long top)
 {
 	size_t ntypes = top > 0 && (size_t)top < py->ntypes ? (size_t)top : py->ntypes;
@@ -99,15 +99,14 @@ static void write_python(FILE *out, const struct lt_report_python *py, bool exit
 	fprintf(out, "  Python 3.%u%s%.0u: %" PRIu64 " objects, %" PRIu64
 		" bytes created since tracing began and still alive%s\n",
 		py->minor, py->micro ? "." : "", py->micro, py->objects, py->bytes,
-		py->at_shutdown ? " when the interpreter began to shut down" :
-		exited ? " at exit" : "");
+		py->at_shutdown ? " when the interpreter began to shut down" : when);
 	if (ntypes)
 		fprintf(out, "    %-32s %10s %12s %10s\n", "type", "objects", "bytes", "+delta");
 	for (size_t i = 0; i < ntypes; i++)
 		fprintf(out, "    %-32s %10" PRIu64 " %12" PRIu64 " %+10" PRId64 "\n",
 			py->types[i].name, py->types[i].objects, py->types[i].bytes,
 			py->types[i].delta_objects);
-	write_group(out, "object", &py->stacks, exited, min_age_ms);
+	write_group(out, "object", &py->stacks, when, min_age_ms);
 }
 
 /* Only when some process is in a container: a host alone needs no table. */
@@ -163,6 +162,8 @@ void lt_report_write_text(FILE *out, const struct lt_report *r)
 		fprintf(out, "no outstanding allocations\n");
 	for (size_t i = 0; i < r->nprocs; i++) {
 		const struct lt_report_process *p = &r->procs[i];
+		const char *when = p->left_cgroup ? " when it left the cgroup" :
+				   p->exited ? " at exit" : "";
 
 		fprintf(out, "\npid %u (%s)%s%s%s%s%s%.12s: %" PRIu64 " bytes outstanding in %" PRIu64
 			" allocation%s%s\n",
@@ -171,16 +172,17 @@ void lt_report_write_text(FILE *out, const struct lt_report *r)
 			p->container_id ? " container " : "", p->container_id ? p->container_id : "",
 			p->heap.outstanding_bytes, p->heap.outstanding_allocs,
 			p->heap.outstanding_allocs == 1 ? "" : "s",
+			p->left_cgroup ? ", held when it left the cgroup (no longer traced)" :
 			p->exited ? ", held at exit" : "");
-		write_group(out, "allocation", &p->heap, p->exited, r->min_age_ms);
+		write_group(out, "allocation", &p->heap, when, r->min_age_ms);
 		if (r->has_mmap) {
 			fprintf(out, "  anonymous mmap: %" PRIu64 " bytes in %" PRIu64 " region%s\n",
 				p->mmap.outstanding_bytes, p->mmap.outstanding_allocs,
 				p->mmap.outstanding_allocs == 1 ? "" : "s");
-			write_group(out, "region", &p->mmap, p->exited, r->min_age_ms);
+			write_group(out, "region", &p->mmap, when, r->min_age_ms);
 		}
 		if (p->python)
-			write_python(out, p->python, p->exited, r->min_age_ms, r->top);
+			write_python(out, p->python, when, r->min_age_ms, r->top);
 	}
 	if (r->nprocs > 1 && r->summary.nstacks) {
 		fprintf(out, "\nacross processes (same stacks in the same files summed):\n");

@@ -4,6 +4,7 @@
 #include <errno.h>
 #include <signal.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <sys/sysmacros.h>
@@ -291,6 +292,43 @@ int lt_tracer_add_process(struct lt_session *s, pid_t pid)
 	return 0;
 }
 
+static int cmp_pid(const void *a, const void *b)
+{
+	pid_t x = *(const pid_t *)a, y = *(const pid_t *)b;
+
+	return (x > y) - (x < y);
+}
+
+/*
+ * Processes moved out of the tree. One scan can miss a process that moved
+ * between two of its cgroups while the directories were read: only two
+ * scans in a row that do not list it, with the process still alive, count.
+ * An exited one is left to its exit record.
+ */
+static void notice_moved_out(struct lt_session *s, pid_t *pids, size_t n)
+{
+	qsort(pids, n, sizeof(*pids), cmp_pid);
+	for (size_t b = 0; b < LT_PROC_BUCKETS; b++) {
+		struct lt_process *p = s->procs.buckets[b];
+
+		while (p) {
+			struct lt_process *next = p->next;
+			pid_t pid = (pid_t)p->tgid;
+
+			if (!p->probes_attached || p->exited || p->superseded) {
+				p = next;
+				continue;
+			}
+			if (n && bsearch(&pid, pids, n, sizeof(*pids), cmp_pid))
+				p->cgroup_scan_misses = 0;
+			else if (++p->cgroup_scan_misses >= 2 && kill(pid, 0) == 0 &&
+				 lt_process_is_current(p))
+				lt_process_left_cgroup(s, p);
+			p = next;
+		}
+	}
+}
+
 int lt_tracer_scan_cgroup(struct lt_session *s)
 {
 	pid_t *pids;
@@ -301,6 +339,7 @@ int lt_tracer_scan_cgroup(struct lt_session *s)
 		return (int)n;
 	for (long i = 0; i < n && ret != -ENOMEM; i++)
 		ret = lt_tracer_add_process(s, pids[i]);
+	notice_moved_out(s, pids, (size_t)n);
 	free(pids);
 	return ret == -ENOMEM ? ret : 0;
 }

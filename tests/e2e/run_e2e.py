@@ -200,6 +200,17 @@ def probe_fds(pid):
     return n
 
 
+def uprobe_fds(pid):
+    """Perf event descriptors a leaktrace holds: one per uprobe."""
+    n = 0
+    for fd in os.listdir('/proc/%d/fd' % pid):
+        try:
+            n += os.readlink('/proc/%d/fd/%s' % (pid, fd)) == 'anon_inode:[perf_event]'
+        except OSError:
+            pass
+    return n
+
+
 def wait_probes(pid, above=0, min_wait=0.0, max_wait=8.0, settle=0.5):
     """Wait until `pid` holds more than `above` probe descriptors and the number
     has been stable for `settle` seconds (at least min_wait, at most max_wait).
@@ -630,6 +641,9 @@ def validate_report(r, want_mmap=False):
                 errs.append('%s: bad "%s" %r' % (w, k, p.get(k)))
         if type(p.get('exited')) is not bool:
             errs.append('%s: bad "exited" %r' % (w, p.get('exited')))
+        if type(p.get('left_cgroup')) is not bool or (p.get('left_cgroup') and p.get('exited')):
+            errs.append('%s: bad "left_cgroup" %r (exited %r)' % (w, p.get('left_cgroup'),
+                                                                 p.get('exited')))
         for k in ('outstanding_bytes', 'outstanding_allocs'):
             if not is_int(p.get(k)) or p[k] < 0:
                 errs.append('%s: bad "%s" %r' % (w, k, p.get(k)))

@@ -170,6 +170,79 @@ def children_all(dirs):
             pass
 
 
+def report_now(p, timeout=30):
+    """SIGUSR1 to a running leaktrace (JSON on stdout); its next report."""
+    n_before = len(h.parse_reports(p))
+    p.signal(signal.SIGUSR1)
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline and p.poll() is None:
+        reps = h.parse_reports(p)
+        if len(reps) > n_before:
+            return reps[n_before]
+        time.sleep(0.05)
+    raise h.Fail('no report within %ds of SIGUSR1%s' % (timeout, h.tail(p)))
+
+
+def t_cgroup_moved_out(ctx):
+    """--cgroup: a process moved out of the tree has its probes closed, is shown once more with exactly what it held (left_cgroup, not exited), then dropped; one moved between two cgroups of the tree stays traced."""
+    dirs = make_cgroups()
+    try:
+        staying = h.start_waiting_leaky(ctx, name='leaky-staying')
+        move(staying.pid, dirs['app'])
+        leaving = h.start_waiting_leaky(ctx, name='leaky-leaving')
+        move(leaving.pid, dirs['app'])
+        p = ctx.lt(['-v', '-T', '0', '--format', 'json', '--cgroup', dirs['top']])
+        h.expect(p.expect_err_line('leaktrace: tracing', 60), 'leaktrace did not start' + h.tail(p))
+        wait_attached(p, staying.pid)
+        wait_attached(p, leaving.pid)
+        h.wait_probes(p.pid, min_wait=0.5)
+        for t in (staying, leaving):
+            h.trigger(t)
+        time.sleep(1.0)
+        probes = h.uprobe_fds(p.pid)  # the same probes for each of the two
+
+        # Within the tree (app -> top): nothing changes.
+        move(staying.pid, dirs['top'])
+        move(leaving.pid, dirs['outside'])
+        deadline = time.monotonic() + 15
+        while time.monotonic() < deadline and h.uprobe_fds(p.pid) > probes // 2:
+            time.sleep(0.1)
+        h.expect(h.uprobe_fds(p.pid) == probes // 2,
+                 'after pid %d left leaktrace holds %d probes, expected %d' % (
+                     leaving.pid, h.uprobe_fds(p.pid), probes // 2))
+        h.expect(any('pid %d (' % leaving.pid in x and 'left the cgroup' in x for x in p.err_lines),
+                 'no "left the cgroup" line for pid %d%s' % (leaving.pid, h.tail(p)))
+        time.sleep(2.5)  # two more scans: the one that moved within the tree is kept
+        h.expect(h.uprobe_fds(p.pid) == probes // 2, 'probes %d -> %d' % (
+            probes // 2, h.uprobe_fds(p.pid)))
+
+        rep = report_now(p)
+        left = h.find_proc(rep, pid=leaving.pid)
+        h.expect(left['left_cgroup'] and not left['exited'],
+                 'pid %d: left_cgroup %r, exited %r' % (leaving.pid, left['left_cgroup'],
+                                                      left['exited']))
+        h.check_leaky(left, min_age=1.0)
+        stay = h.find_proc(rep, pid=staying.pid)
+        h.expect(not stay['left_cgroup'], 'pid %d, moved within the tree, left' % staying.pid)
+        h.check_leaky(stay, exited=False, min_age=1.0)
+
+        rc = h.interrupt(p, signal.SIGINT)
+        h.expect(rc == 0, 'exit status %s after SIGINT%s' % (rc, h.tail(p)))
+        final = h.final_report(p)
+        pids = [x['pid'] for x in final['processes']]
+        h.expect(pids == [staying.pid], 'final report lists %s, expected only %d' % (
+            pids, staying.pid))
+        h.check_leaky(h.find_proc(final, pid=staying.pid), exited=False, min_age=1.0)
+    finally:
+        for t in ctx.targets:
+            t.close_stdin()
+            if t.wait(3) is None:
+                t.kill_session()
+        problem = h.remove_cgroup([dirs['app'], dirs['top'], dirs['outside']])
+        if problem:
+            ctx.notes.append(problem)
+
+
 def t_err_cgroup(ctx):
     """--cgroup with a missing directory or one that is not a cgroup: one line, exit 1."""
     for arg, words in (('/nonexistent-cgroup-dir', 'No such file'),
@@ -183,5 +256,6 @@ def t_err_cgroup(ctx):
 
 SCENARIOS = [
     ('cgroup_tree', t_cgroup_tree),
+    ('cgroup_moved_out', t_cgroup_moved_out),
     ('err_cgroup', t_err_cgroup),
 ]

@@ -405,17 +405,6 @@ def t_p_exec_other_libc(ctx):
     h.check_leaky(proc, exited=False, absent=list(EXEC_OLD))
 
 
-def uprobe_fds(pid):
-    """Perf event descriptors a leaktrace holds: one per uprobe."""
-    n = 0
-    for fd in os.listdir('/proc/%d/fd' % pid):
-        try:
-            n += os.readlink('/proc/%d/fd/%s' % (pid, fd)) == 'anon_inode:[perf_event]'
-        except OSError:
-            pass
-    return n
-
-
 def t_p_libc_moving_while_attaching(ctx):
     """-p on a process that maps a deleted libc and moves the mapping every millisecond (as ld.so replaces its first whole-file mapping while a program starts): each /proc map_files name is gone a moment after it is found, yet the file is attached, with no warning."""
     d = ctx.tmpdir()
@@ -425,11 +414,11 @@ def t_p_libc_moving_while_attaching(ctx):
     t = ctx.target([ctx.prog('moving_libc'), copy], 'moving_libc')
     h.expect(t.expect_line('ready', 15), 'moving_libc did not start' + h.tail(t))
     p = h.attach_pid(ctx, ['-T', '0', '--format', 'json', '-p', str(t.pid)])
-    fds, before = h.probe_fds(p.pid), uprobe_fds(p.pid)
+    fds, before = h.probe_fds(p.pid), h.uprobe_fds(p.pid)
     t.send('go\n')
     h.expect(t.expect_line('mapped', 15), 'moving_libc did not map the copy' + h.tail(t))
     h.wait_probes(p.pid, above=fds, min_wait=0.5, max_wait=10)
-    after = uprobe_fds(p.pid)
+    after = h.uprobe_fds(p.pid)
     with open('/proc/%d/maps' % t.pid) as f:
         h.expect(copy + ' (deleted)' in f.read(), 'the deleted copy is not mapped (setup)')
     rc = h.interrupt(p, signal.SIGINT)
