@@ -4,6 +4,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
+#include <signal.h>
 #include <stdlib.h>
 #include <sys/stat.h>
 #include <sys/sysmacros.h>
@@ -638,6 +639,9 @@ static void on_lib_map(struct lt_session *s, const struct lt_lib_event *e)
 		s->stats.out_of_memory++;
 		return;
 	}
+	/* Gone meanwhile (the kernel says ESRCH too): nothing to warn of. */
+	if (ret && attach_pid > 0 && kill(attach_pid, 0) && errno == ESRCH)
+		return;
 	if (ret) {
 		fprintf(stderr, "leaktrace: warning: %s\n", err);
 		return;

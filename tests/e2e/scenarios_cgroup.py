@@ -2,6 +2,7 @@
 """--cgroup: the processes of a cgroup tree, each with its own probes."""
 
 import os
+import shutil
 import signal
 import time
 
@@ -243,6 +244,82 @@ def t_cgroup_moved_out(ctx):
             ctx.notes.append(problem)
 
 
+def wait_lines(t, text, n, timeout=15):
+    """Until t has written the line text n times."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if sum(1 for x in list(t.out_lines) if x.strip() == text) >= n:
+            return
+        h.expect(t.poll() is None, '%s exited (rc %s)%s' % (t.name, t.poll(), h.tail(t)))
+        time.sleep(0.05)
+    raise h.Fail('%s did not say %r %d times%s' % (t.name, text, n, h.tail(t)))
+
+
+def wait_uprobes(p, want, timeout=10):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline and h.uprobe_fds(p.pid) != want:
+        time.sleep(0.1)
+    return h.uprobe_fds(p.pid)
+
+
+def t_cgroup_pid_reuse_new_libc(ctx):
+    """--cgroup: a process maps a second libc and exits; a later one given its PID maps the same file: it is attached again (what leaktrace knew of the first process's files went with it)."""
+    dirs = make_cgroups()
+    d = ctx.tmpdir()
+    os.chmod(d, 0o755)
+    copy = os.path.join(d, 'libc.so.6')
+    shutil.copy('/lib/x86_64-linux-gnu/libc.so.6', copy)
+    p = ctx.lt(['-v', '-T', '0', '--format', 'json', '--cgroup', dirs['top']])
+    try:
+        h.expect(p.expect_err_line('leaktrace: tracing', 60), 'leaktrace did not start' + h.tail(p))
+        t = ctx.target(['/bin/sh', '-c', 'echo $$ > %s/cgroup.procs && exec %s --a-execs %s -k %s' %
+                        (dirs['app'], ctx.prog('pid_reuse'), ctx.prog('moving_libc'), copy)],
+                       'pid_reuse')
+        wait_attached(p, t.pid)
+        t.send('start\n')
+        wait_lines(t, 'ready', 1)
+        pid_a = int(next(x.split()[1] for x in t.out_lines if x.startswith('A ')))
+        wait_attached(p, pid_a)
+        fds = h.wait_probes(p.pid, min_wait=0.5)
+        base = h.uprobe_fds(p.pid)
+        t.send('go\n')
+        wait_lines(t, 'mapped', 1)
+        h.wait_probes(p.pid, above=fds, min_wait=0.3)
+        per_file = h.uprobe_fds(p.pid) - base
+        h.expect(per_file > 0, 'the copy mapped by A (pid %d) was not attached' % pid_a)
+
+        t.send('exit\n')  # A exits; pid_reuse offers its PID to B
+        wait_lines(t, 'ready', 2)
+        pid_b = int(next(x.split()[1] for x in t.out_lines if x.startswith('B ')))
+        if pid_b != pid_a:
+            raise h.Skip('B got PID %d, not A\'s %d (ns_last_pid not writable, or taken)' % (
+                pid_b, pid_a))
+        wait_attached(p, pid_b)
+        # A's probes (libc and copy) closed, B's libc probes in.
+        now = wait_uprobes(p, base)
+        h.expect(now == base, 'uprobes %d after A exited and B started, expected %d' % (now, base))
+        t.send('go\n')
+        wait_lines(t, 'mapped', 2)
+        got = wait_uprobes(p, base + per_file)
+        h.expect(got == base + per_file, 'B (pid %d, A\'s PID) mapped the copy: uprobes %d, '
+                 'expected %d + %d' % (pid_b, got, base, per_file))
+        t.send('exit\n')
+        h.expect(t.wait(10) == 0, 'pid_reuse exit status %s' % t.poll())
+        rc = h.interrupt(p, signal.SIGINT)
+        h.expect(rc == 0, 'exit status %s after SIGINT%s' % (rc, h.tail(p)))
+        h.expect(not [x for x in p.err_lines if 'warning' in x], 'warnings%s' % h.tail(p))
+    finally:
+        if p.poll() is None:
+            h.interrupt(p, signal.SIGINT)
+        for t in ctx.targets:
+            t.close_stdin()
+            if t.wait(3) is None:
+                t.kill_session()
+        problem = h.remove_cgroup([dirs['app'], dirs['top'], dirs['outside']])
+        if problem:
+            ctx.notes.append(problem)
+
+
 def t_err_cgroup(ctx):
     """--cgroup with a missing directory or one that is not a cgroup: one line, exit 1."""
     for arg, words in (('/nonexistent-cgroup-dir', 'No such file'),
@@ -257,5 +334,6 @@ def t_err_cgroup(ctx):
 SCENARIOS = [
     ('cgroup_tree', t_cgroup_tree),
     ('cgroup_moved_out', t_cgroup_moved_out),
+    ('cgroup_pid_reuse_new_libc', t_cgroup_pid_reuse_new_libc),
     ('err_cgroup', t_err_cgroup),
 ]

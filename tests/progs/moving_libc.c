@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: MIT
 /*
- * Maps a file named like a libc (argv[1]) executable, deletes it, then keeps
+ * Maps a file named like a libc (FILE) executable, deletes it, then keeps
  * moving the mapping to a new address every millisecond (the new one is made
  * before the old one goes). Each /proc/PID/map_files name of the file lasts
  * a millisecond and does not come back for seconds, and the file has no path
@@ -10,6 +10,7 @@
  *
  * Protocol: "ready" once started; on "go", maps and deletes the file, says
  * "mapped" and keeps moving it until "exit" (or EOF).
+ * Usage: moving_libc [-k] FILE (-k: keep the file, for a later process).
  */
 #include <fcntl.h>
 #include <pthread.h>
@@ -53,18 +54,20 @@ static void *move(void *arg)
 int main(int argc, char **argv)
 {
 	size_t page = (size_t)sysconf(_SC_PAGESIZE);
+	bool keep = argc == 3 && !strcmp(argv[1], "-k");
+	const char *file = argv[argc - 1];
 	pthread_t mover;
 	struct stat st;
 
-	if (argc != 2) {
-		say("usage: moving_libc FILE\n");
+	if (argc != 2 && !keep) {
+		say("usage: moving_libc [-k] FILE\n");
 		return 2;
 	}
 	say("ready\n");
 	if (read_line())
 		return 0;
-	fd = open(argv[1], O_RDONLY | O_CLOEXEC);
-	if (fd < 0 || fstat(fd, &st) || unlink(argv[1]))
+	fd = open(file, O_RDONLY | O_CLOEXEC);
+	if (fd < 0 || fstat(fd, &st) || (!keep && unlink(file)))
 		return 1;
 	len = ((size_t)st.st_size + page - 1) & ~(page - 1);
 	stride = len + page;
