@@ -243,7 +243,7 @@ void lt_growth_table_begin(struct lt_growth_table *t)
 	t->generation++;
 }
 
-struct lt_growth_proc *lt_growth_table_get(struct lt_growth_table *t, uint32_t pid)
+struct lt_growth_proc *lt_growth_table_get(struct lt_growth_table *t, uint64_t key)
 {
 	size_t lo = 0, hi = t->n;
 	struct lt_growth_proc *p, **grown;
@@ -251,11 +251,11 @@ struct lt_growth_proc *lt_growth_table_get(struct lt_growth_table *t, uint32_t p
 	while (lo < hi) {
 		size_t mid = lo + (hi - lo) / 2;
 
-		if (t->v[mid]->pid == pid) {
+		if (t->v[mid]->key == key) {
 			t->v[mid]->seen = t->generation;
 			return t->v[mid];
 		}
-		if (t->v[mid]->pid < pid)
+		if (t->v[mid]->key < key)
 			lo = mid + 1;
 		else
 			hi = mid;
@@ -269,7 +269,7 @@ struct lt_growth_proc *lt_growth_table_get(struct lt_growth_table *t, uint32_t p
 		return NULL;
 	}
 	t->v = grown;
-	p->pid = pid;
+	p->key = key;
 	p->seen = t->generation;
 	lt_growth_init(&p->heap, &(struct lt_trend_params){ t->window, LT_TREND_MIN_BYTES,
 			LT_TREND_MIN_REL, LT_TREND_Z_CRIT }, LT_GROWTH_MAX_SERIES);

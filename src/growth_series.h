@@ -55,16 +55,20 @@ void lt_growth_end(struct lt_growth_set *g);
 size_t lt_growth_samples(const struct lt_growth_set *g, const struct lt_growth_series *s,
 			 struct lt_trend_sample *out);
 
-/* The sets of every process: heap stacks and Python types, by pid. */
+/*
+ * The sets of every process: heap stacks and Python types, by the process
+ * record's serial number, not its PID: an exited process still to be shown
+ * and a later one given its PID are in the same report, each with its own.
+ */
 struct lt_growth_proc {
-	uint32_t pid;
+	uint64_t key;
 	uint64_t seen; /* table generation of the last report that had it */
 	struct lt_growth_set heap;
 	struct lt_growth_set py_types;
 };
 
 struct lt_growth_table {
-	struct lt_growth_proc **v; /* sorted by pid */
+	struct lt_growth_proc **v; /* sorted by key */
 	size_t n;
 	uint32_t window;
 	uint64_t generation;
@@ -74,8 +78,8 @@ void lt_growth_table_init(struct lt_growth_table *t, uint32_t window);
 void lt_growth_table_free(struct lt_growth_table *t);
 /* A report starts: processes not looked up before lt_growth_table_end go. */
 void lt_growth_table_begin(struct lt_growth_table *t);
-/* The sets of pid, created on first use. NULL on ENOMEM. */
-struct lt_growth_proc *lt_growth_table_get(struct lt_growth_table *t, uint32_t pid);
+/* The sets of the process with this key, created on first use. NULL on ENOMEM. */
+struct lt_growth_proc *lt_growth_table_get(struct lt_growth_table *t, uint64_t key);
 void lt_growth_table_end(struct lt_growth_table *t);
 
 #endif

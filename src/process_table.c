@@ -179,6 +179,7 @@ struct lt_process *lt_procs_add_seen(struct lt_process_table *t, uint32_t tgid,
 	if (!p)
 		return NULL;
 	p->tgid = tgid;
+	p->serial = ++t->serials;
 	p->seen_ns = seen_ns;
 	lt_live_init(&p->heap);
 	lt_live_init(&p->mmaps);

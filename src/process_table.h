@@ -22,6 +22,7 @@ struct lt_file_id {
 
 struct lt_process {
 	uint32_t tgid;
+	uint64_t serial; /* unique among the records of one table, PID reuse or not */
 	char comm[LT_PROC_COMM_LEN];
 	char *exe;
 	char *cgroup;       /* cgroup v2 path; NULL when unknown */
@@ -60,6 +61,7 @@ struct lt_process_table {
 	struct lt_process *buckets[LT_PROC_BUCKETS];
 	size_t count;
 	struct lt_process *last; /* events come in bursts from one process */
+	uint64_t serials;        /* the last serial given */
 };
 
 void lt_procs_init(struct lt_process_table *t);

@@ -615,7 +615,7 @@ int lt_report_build(struct lt_session *s, bool final, struct lt_report *r)
 
 		if (!worth_reporting(p))
 			continue;
-		gp = lt_growth_table_get(&s->growth, p->tgid);
+		gp = lt_growth_table_get(&s->growth, p->serial);
 		if (!gp) {
 			err = -ENOMEM;
 			goto cleanup;

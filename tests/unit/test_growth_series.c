@@ -131,12 +131,12 @@ static void test_table_forgets_absent_processes(void **state)
 	assert_non_null(lt_growth_table_get(&tb, 20));
 	lt_growth_table_end(&tb);
 	assert_int_equal(tb.n, 3);
-	assert_true(tb.v[0]->pid == 10 && tb.v[1]->pid == 20 && tb.v[2]->pid == 30);
+	assert_true(tb.v[0]->key == 10 && tb.v[1]->key == 20 && tb.v[2]->key == 30);
 	lt_growth_table_begin(&tb);
 	assert_ptr_equal(lt_growth_table_get(&tb, 20), tb.v[1]);
 	lt_growth_table_end(&tb);
 	assert_int_equal(tb.n, 1);
-	assert_int_equal(tb.v[0]->pid, 20);
+	assert_int_equal(tb.v[0]->key, 20);
 	assert_int_equal(tb.v[0]->heap.params.window, 8);
 	lt_growth_table_free(&tb);
 }

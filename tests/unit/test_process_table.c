@@ -60,6 +60,8 @@ static void test_retire_keeps_exited_target_for_its_report(void **state)
 	assert_non_null(b);
 	assert_ptr_equal(lt_procs_get(&t, PID_A), b);
 	assert_int_equal(t.count, 2);
+	/* Growth series are keyed by serial: the two keep their own. */
+	assert_true(a->serial != 0 && b->serial != 0 && a->serial != b->serial);
 
 	/* Both are listed, the earlier process first. */
 	n = list_of(&t, &v);
