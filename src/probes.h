@@ -51,8 +51,9 @@ size_t lt_probes_release_pid(struct lt_probe_set *ps, pid_t pid);
 /*
  * pid's links will never fire again (an exec by a thread other than the
  * leader ended the task they were bound to) but are not closed yet: the
- * kernel makes a new uprobe wait for a close in progress (about 0.1 s
- * each), and the new image's probes must not wait behind 17 of them.
+ * kernel makes a new uprobe wait for a close in progress (a close takes
+ * about 0.1 s; an open behind one took 0.125 s here), and the new image's
+ * probes should not go in among 17 of them.
  * Close them with lt_probes_close_retired once those are attached (or
  * with lt_probes_release_pid when the process ends). Returns how many.
  */
