@@ -771,6 +771,19 @@ def final_report(p, want_mmap=False, strict=False, reports=None):
     return reports[-1]
 
 
+def report_now(p, timeout=60):
+    """SIGUSR1 to a running leaktrace (JSON on stdout); its next report."""
+    n_before = len(parse_reports(p))
+    p.signal(signal.SIGUSR1)
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline and p.poll() is None:
+        reps = parse_reports(p)
+        if len(reps) > n_before:
+            return reps[n_before]
+        time.sleep(0.05)
+    raise Fail('no report within %ds of SIGUSR1%s' % (timeout, tail(p)))
+
+
 def find_proc(report, pid=None, comm=None, func=None):
     """The single process entry matching pid / comm / having a stack with func."""
     cands = []

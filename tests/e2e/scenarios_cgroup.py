@@ -24,6 +24,16 @@ def children(pid):
         return []
 
 
+def end_targets_and_cgroups(ctx, dirs):
+    for t in ctx.targets:
+        t.close_stdin()
+        if t.wait(3) is None:
+            t.kill_session()
+    problem = h.remove_cgroup([dirs['app'], dirs['top'], dirs['outside']])
+    if problem:
+        ctx.notes.append(problem)
+
+
 def wait_attached(p, pid, timeout=15):
     """leaktrace -v says so for each process it attaches (scan, fork or a
     new program's libc)."""
@@ -171,19 +181,6 @@ def children_all(dirs):
             pass
 
 
-def report_now(p, timeout=30):
-    """SIGUSR1 to a running leaktrace (JSON on stdout); its next report."""
-    n_before = len(h.parse_reports(p))
-    p.signal(signal.SIGUSR1)
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline and p.poll() is None:
-        reps = h.parse_reports(p)
-        if len(reps) > n_before:
-            return reps[n_before]
-        time.sleep(0.05)
-    raise h.Fail('no report within %ds of SIGUSR1%s' % (timeout, h.tail(p)))
-
-
 def t_cgroup_moved_out(ctx):
     """--cgroup: a process moved out of the tree has its probes closed, is shown once more with exactly what it held (left_cgroup, not exited), then dropped; one moved between two cgroups of the tree stays traced."""
     dirs = make_cgroups()
@@ -217,7 +214,7 @@ def t_cgroup_moved_out(ctx):
         h.expect(h.uprobe_fds(p.pid) == probes // 2, 'probes %d -> %d' % (
             probes // 2, h.uprobe_fds(p.pid)))
 
-        rep = report_now(p)
+        rep = h.report_now(p)
         left = h.find_proc(rep, pid=leaving.pid)
         h.expect(left['left_cgroup'] and not left['exited'],
                  'pid %d: left_cgroup %r, exited %r' % (leaving.pid, left['left_cgroup'],
@@ -235,13 +232,7 @@ def t_cgroup_moved_out(ctx):
             pids, staying.pid))
         h.check_leaky(h.find_proc(final, pid=staying.pid), exited=False, min_age=1.0)
     finally:
-        for t in ctx.targets:
-            t.close_stdin()
-            if t.wait(3) is None:
-                t.kill_session()
-        problem = h.remove_cgroup([dirs['app'], dirs['top'], dirs['outside']])
-        if problem:
-            ctx.notes.append(problem)
+        end_targets_and_cgroups(ctx, dirs)
 
 
 def wait_lines(t, text, n, timeout=15):
@@ -311,13 +302,7 @@ def t_cgroup_pid_reuse_new_libc(ctx):
     finally:
         if p.poll() is None:
             h.interrupt(p, signal.SIGINT)
-        for t in ctx.targets:
-            t.close_stdin()
-            if t.wait(3) is None:
-                t.kill_session()
-        problem = h.remove_cgroup([dirs['app'], dirs['top'], dirs['outside']])
-        if problem:
-            ctx.notes.append(problem)
+        end_targets_and_cgroups(ctx, dirs)
 
 
 def t_err_cgroup(ctx):

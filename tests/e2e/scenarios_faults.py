@@ -69,25 +69,12 @@ def exact(stacks, expected, callers, src, module, absent=(), what='heap'):
 SYSTEM_WIDE_OPTS = ['-T', '20', '--no-default-suppressions', '--format', 'json']
 
 
-def report_now(p, timeout=60):
-    """SIGUSR1 to a running leaktrace (JSON on stdout); its next report."""
-    n_before = len(h.parse_reports(p))
-    p.signal(signal.SIGUSR1)
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline and p.poll() is None:
-        reps = h.parse_reports(p)
-        if len(reps) > n_before:
-            return reps[n_before]
-        time.sleep(0.05)
-    raise h.Fail('no report within %ds of SIGUSR1%s' % (timeout, h.tail(p)))
-
-
 def report_with(p, pid, timeout=40):
     """SIGUSR1 reports until one shows pid: a system-wide leaktrace can lag
     behind a busy host (its final report drains the ring buffer for 2 s only)."""
     deadline = time.monotonic() + timeout
     while True:
-        rep = report_now(p)
+        rep = h.report_now(p)
         if any(q['pid'] == pid for q in rep['processes']) or time.monotonic() > deadline:
             return rep
         time.sleep(0.5)
@@ -288,7 +275,7 @@ def t_p_fork_children(ctx):
     h.trigger(t)
     child = int(wait_out_line(t, r'^child (\d+)$').group(1))
     time.sleep(1.0)
-    mid = report_now(p)
+    mid = h.report_now(p)
     h.expect(h.pid_alive(child), 'the waiting child is gone (test setup problem)')
     h.expect(h.probe_fds(p.pid) == fds, 'leaktrace attached probes for the children: %d -> %d '
              'probe descriptors' % (fds, h.probe_fds(p.pid)))
@@ -326,7 +313,7 @@ def p_exec(ctx, from_thread):
     fds = h.probe_fds(p.pid)
     h.trigger(t)
     time.sleep(0.8)
-    before = h.find_proc(report_now(p), pid=t.pid)
+    before = h.find_proc(h.report_now(p), pid=t.pid)
     problems = h.check_stacks(before['stacks'], EXEC_OLD, callers=['main'], src='exec_leaky.c',
                               sites=h.source_sites('exec_leaky.c'), module='exec_leaky')
     if (before['outstanding_bytes'], before['outstanding_allocs']) != total(EXEC_OLD):
