@@ -142,6 +142,14 @@ class Child:
             except ProcessLookupError:
                 pass
 
+    def interrupt(self, timeout):
+        """SIGINT (a tracer's clean stop: final report, probes closed), then
+        waits; ends it for good and raises BenchError past timeout."""
+        self.send(signal.SIGINT)
+        if self.wait(timeout) is None:
+            self.end(signal.SIGKILL)
+            raise BenchError("%s did not exit within %.0f s of SIGINT" % (self.name, timeout))
+
     def end(self, first=signal.SIGTERM):
         """Ends it for good (first, then SIGKILL) and reaps it."""
         if self.poll() is not None:

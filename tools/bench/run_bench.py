@@ -86,16 +86,13 @@ class Bench:
     def run_untraced(self, threads):
         return self.finish_churn(self.start_churn(threads))
 
-    def churn_under(self, churn, tracer, name):
+    def churn_under(self, churn, tracer):
         """Run the churn once tracer has attached, then stop tracer with SIGINT."""
         try:
             tracer.wait_ready(ATTACH_TIMEOUT)
             return self.finish_churn(churn)
         finally:
-            tracer.send(signal.SIGINT)
-            if tracer.wait(EXIT_TIMEOUT) is None:
-                tracer.end(signal.SIGINT)
-                raise BenchError("%s did not exit within %d s of SIGINT" % (name, EXIT_TIMEOUT))
+            tracer.interrupt(EXIT_TIMEOUT)
 
     def run_leaktrace(self, threads, extra):
         churn = self.start_churn(threads)
@@ -103,7 +100,7 @@ class Bench:
         lt = self.spawn([self.args.leaktrace, "-p", str(churn.pid),
                          "--format", "json", "-w", out] + extra,
                         "leaktrace", ready=r"^leaktrace: tracing")
-        res = self.churn_under(churn, lt, "leaktrace")
+        res = self.churn_under(churn, lt)
         if lt.status != 0:
             raise BenchError("leaktrace exited with %s: %s" % (lt.status, lt.tail()))
         final = None
@@ -128,7 +125,7 @@ class Bench:
                          self.args.bpftrace_script, str(churn.pid)],
                         "bpftrace", ready=r"^memleak\.bt: tracing",
                         ready_stream="stdout")
-        res = self.churn_under(churn, bt, "bpftrace")
+        res = self.churn_under(churn, bt)
         bt.eof["stdout"].wait(5)
         with open(out, "w") as f:
             f.write("\n".join(bt.lines["stdout"] + ["--- stderr"] +

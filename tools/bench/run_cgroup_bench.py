@@ -85,10 +85,7 @@ class CgroupBench:
             ns = self.finish_churn(churn)
         finally:
             stop = time.monotonic()
-            lt.send(signal.SIGINT)
-            if lt.wait(EXIT_TIMEOUT) is None:
-                lt.end(signal.SIGKILL)
-                raise BenchError("leaktrace did not exit within %d s of SIGINT" % EXIT_TIMEOUT)
+            lt.interrupt(EXIT_TIMEOUT)
             if lt.status != 0:
                 raise BenchError("leaktrace exited with %s: %s" % (lt.status, lt.tail()))
         return ns, attach_s, lt.ended - stop

@@ -92,10 +92,7 @@ class Bench:
             res = self.finish_workload(w)
         finally:
             w.end()
-            lt.send(signal.SIGINT)
-            if lt.wait(EXIT_TIMEOUT) is None:
-                lt.end(signal.SIGKILL)
-                raise BenchError("leaktrace did not exit within %.0f s of SIGINT" % EXIT_TIMEOUT)
+            lt.interrupt(EXIT_TIMEOUT)
         if lt.status != 0:
             raise BenchError("leaktrace exited with %s: %s" % (lt.status, lt.tail()))
         final = None
