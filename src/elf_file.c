@@ -927,6 +927,54 @@ int lt_elf_read_code(const struct lt_elf_file *ef, uint64_t vaddr, void *buf, si
 	return 0;
 }
 
+/*
+ * A shared object's pointers in .data are 0 in the file until ld.so applies
+ * their relocation; only R_X86_64_RELATIVE ones (a local function or object,
+ * the kind a static allocator table holds) are resolved here.
+ */
+static int relocated_pointer(const struct lt_elf_file *ef, uint64_t vaddr, uint64_t *value)
+{
+	Elf_Scn *scn = NULL;
+	GElf_Shdr sh;
+
+	while ((scn = elf_nextscn(ef->elf, scn))) {
+		Elf_Data *d;
+		size_t n;
+
+		if (!gelf_getshdr(scn, &sh) || sh.sh_type != SHT_RELA || !sh.sh_entsize)
+			continue;
+		d = elf_getdata(scn, NULL);
+		if (!d || !d->d_buf)
+			continue;
+		n = d->d_size / sh.sh_entsize;
+		for (size_t i = 0; i < n; i++) {
+			GElf_Rela r;
+
+			if (!gelf_getrela(d, (int)i, &r) || r.r_offset != vaddr)
+				continue;
+			if (GELF_R_TYPE(r.r_info) != R_X86_64_RELATIVE)
+				return -ENOENT;
+			*value = (uint64_t)r.r_addend;
+			return 0;
+		}
+	}
+	return -ENOENT;
+}
+
+int lt_elf_read_pointer(const struct lt_elf_file *ef, uint64_t vaddr, uint64_t *value)
+{
+	size_t got;
+	int err;
+
+	*value = 0;
+	if (ef->is_dyn)
+		return relocated_pointer(ef, vaddr, value);
+	err = lt_elf_read_code(ef, vaddr, value, sizeof(*value), &got);
+	if (err)
+		return err;
+	return got == sizeof(*value) ? 0 : -ENOENT;
+}
+
 /* --- memory estimate --- */
 
 /*

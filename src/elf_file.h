@@ -61,6 +61,11 @@ int lt_elf_offset_to_vaddr(const struct lt_elf_file *ef, uint64_t offset, uint64
 int lt_elf_read_code(const struct lt_elf_file *ef, uint64_t vaddr, void *buf, size_t len,
 		     size_t *got);
 
+/* The pointer a loaded image holds at vaddr before it runs: the file's
+ * bytes in an executable, the R_X86_64_RELATIVE relocation's value in a
+ * shared object. Returns 0 or -ENOENT. */
+int lt_elf_read_pointer(const struct lt_elf_file *ef, uint64_t vaddr, uint64_t *value);
+
 struct lt_inline_frame {
 	const char *name; /* linkage (mangled) or plain name; NULL if unknown */
 	const char *file; /* owned by the lt_elf_file */

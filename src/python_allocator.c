@@ -1,0 +1,165 @@
+// SPDX-License-Identifier: MIT
+#include "python_allocator.h"
+
+#include <errno.h>
+#include <string.h>
+
+#include <capstone/capstone.h>
+
+/* PyObject_Malloc reaches the table within its first few instructions. */
+#define SCAN_INSNS 24
+#define SCAN_BYTES 160
+
+/* Where a register's value came from: a load of a pointer at this vaddr. */
+struct loaded {
+	unsigned reg;
+	uint64_t from;
+};
+
+static int find_loaded(const struct loaded *l, size_t n, unsigned reg)
+{
+	for (size_t i = 0; i < n; i++)
+		if (l[i].reg == reg)
+			return (int)i;
+	return -1;
+}
+
+/*
+ * The vaddr a memory operand names, if it is [rip + d] or [reg + d] with reg
+ * loaded from a pointer in the file (3.12+ load &_PyRuntime from the GOT).
+ */
+static int operand_vaddr(const struct lt_elf_file *ef, const cs_insn *insn, const cs_x86_op *op,
+			 const struct loaded *l, size_t nl, uint64_t runtime, uint64_t *vaddr)
+{
+	uint64_t base;
+	int i;
+
+	if (op->type != X86_OP_MEM || op->mem.index != X86_REG_INVALID)
+		return -ENOENT;
+	if (op->mem.base == X86_REG_RIP) {
+		*vaddr = insn->address + insn->size + (uint64_t)op->mem.disp;
+		return 0;
+	}
+	i = find_loaded(l, nl, op->mem.base);
+	if (i < 0)
+		return -ENOENT;
+	/* A GOT slot holds a symbol's address only after ld.so binds it; the
+	 * one symbol PyObject_Malloc loads that way is _PyRuntime. */
+	if (lt_elf_read_pointer(ef, l[i].from, &base) || !base)
+		base = runtime;
+	if (!base)
+		return -ENOENT;
+	*vaddr = base + (uint64_t)op->mem.disp;
+	return 0;
+}
+
+static bool indirect_transfer(const cs_insn *insn)
+{
+	return (insn->id == X86_INS_JMP || insn->id == X86_INS_CALL) &&
+	       insn->detail->x86.op_count == 1 && insn->detail->x86.operands[0].type == X86_OP_MEM;
+}
+
+/*
+ * The table's malloc slot: the operand of PyObject_Malloc's indirect jump
+ * or call, or, in a build that inlines the default function, the pointer
+ * it loads and compares with an immediate before running its copy.
+ */
+static int find_malloc_slot(const struct lt_elf_file *ef, const uint8_t *code, size_t len,
+			    uint64_t vaddr, uint64_t runtime, uint64_t *slot, bool *inlined)
+{
+	struct loaded l[8];
+	size_t nl = 0, left = len;
+	const uint8_t *p = code;
+	uint64_t addr = vaddr;
+	cs_insn *insn = NULL;
+	int ret = -ENOENT;
+	csh cs;
+
+	if (cs_open(CS_ARCH_X86, CS_MODE_64, &cs) != CS_ERR_OK)
+		return -ENOMEM;
+	cs_option(cs, CS_OPT_DETAIL, CS_OPT_ON);
+	insn = cs_malloc(cs);
+	if (!insn)
+		goto cleanup;
+	for (int n = 0; n < SCAN_INSNS && cs_disasm_iter(cs, &p, &left, &addr, insn); n++) {
+		const cs_x86 *x = &insn->detail->x86;
+
+		if (indirect_transfer(insn)) {
+			if (!operand_vaddr(ef, insn, &x->operands[0], l, nl, runtime, slot)) {
+				*inlined = false;
+				ret = 0;
+			}
+			break;
+		}
+		if (insn->id == X86_INS_CMP && x->op_count == 2 && x->operands[1].type == X86_OP_IMM) {
+			int i = x->operands[0].type == X86_OP_REG ?
+					find_loaded(l, nl, x->operands[0].reg) : -1;
+
+			if (i >= 0) {
+				*slot = l[i].from;
+				*inlined = true;
+				ret = 0;
+				break;
+			}
+		}
+		if (insn->id == X86_INS_MOV && x->op_count == 2 && x->operands[0].type == X86_OP_REG &&
+		    x->operands[0].size == 8 && x->operands[1].type == X86_OP_MEM) {
+			uint64_t from;
+			int i = find_loaded(l, nl, x->operands[0].reg);
+
+			if (operand_vaddr(ef, insn, &x->operands[1], l, nl, runtime, &from))
+				continue;
+			if (i < 0 && nl < sizeof(l) / sizeof(l[0]))
+				i = (int)nl++;
+			if (i >= 0)
+				l[i] = (struct loaded){ x->operands[0].reg, from };
+		}
+		if (insn->id == X86_INS_RET)
+			break;
+	}
+cleanup:
+	if (insn)
+		cs_free(insn, 1);
+	cs_close(&cs);
+	return ret;
+}
+
+static bool is_code(const struct lt_elf_file *ef, uint64_t vaddr)
+{
+	const struct lt_elf_symbol *sym = lt_elf_symbol_at(ef, vaddr);
+	uint64_t off;
+
+	/* A stripped file names few functions: an address inside a segment of
+	 * the file is all that can be checked there. */
+	return !lt_elf_vaddr_to_offset(ef, vaddr, &off) && (!sym || sym->vaddr <= vaddr);
+}
+
+int lt_py_find_allocator(const struct lt_elf_file *ef, uint64_t runtime,
+			 struct lt_py_allocator *out)
+{
+	uint8_t code[SCAN_BYTES];
+	struct lt_elf_symbol sym;
+	uint64_t slot;
+	size_t got;
+	int err;
+
+	memset(out, 0, sizeof(*out));
+	err = lt_elf_find_function(ef, "PyObject_Malloc", &sym);
+	if (!err)
+		err = lt_elf_read_code(ef, sym.vaddr, code, sizeof(code), &got);
+	if (err)
+		return -ENOENT;
+	err = find_malloc_slot(ef, code, got, sym.vaddr, runtime, &slot, &out->inlined);
+	if (err)
+		return err;
+	/* struct PyMemAllocatorEx { ctx; malloc; calloc; realloc; free; } */
+	out->table = slot - 8;
+	for (int i = 0; i < LT_PY_ALLOC_COUNT; i++) {
+		if (lt_elf_read_pointer(ef, slot + 8 * (uint64_t)i, &out->fn[i]) || !out->fn[i] ||
+		    !is_code(ef, out->fn[i])) {
+			memset(out, 0, sizeof(*out));
+			return -ENOENT;
+		}
+	}
+	return 0;
+}

@@ -1,0 +1,104 @@
+// SPDX-License-Identifier: MIT
+/*
+ * The object allocator's functions, found from PyObject_Malloc's code and
+ * the table's relocated contents alone, must be the very functions the
+ * pyenv builds' symbol tables name (_PyObject_Malloc & co). Debian's
+ * python3.11 has no such names; there the finder must say that callers
+ * carry inlined copies, and the table must point into the executable.
+ */
+#include <errno.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+
+#include "elf_file.h"
+#include "python_allocator.h"
+
+#define PYENV "/root/.pyenv/versions/"
+
+static const char *const default_names[LT_PY_ALLOC_COUNT] = {
+	"_PyObject_Malloc", "_PyObject_Calloc", "_PyObject_Realloc", "_PyObject_Free",
+};
+
+static void check_pyenv(const char *version, const char *lib)
+{
+	char path[256];
+	struct lt_elf_file *ef;
+	struct lt_elf_symbol runtime, sym;
+	struct lt_py_allocator a;
+
+	snprintf(path, sizeof(path), PYENV "%s/lib/%s", version, lib);
+	if (access(path, R_OK))
+		skip();
+	assert_int_equal(lt_elf_open_path(path, &ef), 0);
+	assert_int_equal(lt_elf_find_symbol(ef, "_PyRuntime", &runtime), 0);
+	assert_int_equal(lt_py_find_allocator(ef, runtime.vaddr, &a), 0);
+	assert_false(a.inlined);
+	for (int i = 0; i < LT_PY_ALLOC_COUNT; i++) {
+		assert_int_equal(lt_elf_find_function(ef, default_names[i], &sym), 0);
+		assert_int_equal(a.fn[i], sym.vaddr);
+	}
+	lt_elf_close(ef);
+}
+
+static void test_pyenv_38(void **state) { (void)state; check_pyenv("3.8.18", "libpython3.8.so.1.0"); }
+static void test_pyenv_39(void **state) { (void)state; check_pyenv("3.9.18", "libpython3.9.so.1.0"); }
+static void test_pyenv_310(void **state) { (void)state; check_pyenv("3.10.13", "libpython3.10.so.1.0"); }
+static void test_pyenv_311(void **state) { (void)state; check_pyenv("3.11.7", "libpython3.11.so.1.0"); }
+static void test_pyenv_312(void **state) { (void)state; check_pyenv("3.12.1", "libpython3.12.so.1.0"); }
+static void test_pyenv_313(void **state) { (void)state; check_pyenv("3.13.0", "libpython3.13.so.1.0"); }
+
+static void test_debian_311_inlined(void **state)
+{
+	struct lt_elf_file *ef;
+	struct lt_elf_symbol runtime, malloc_sym;
+	struct lt_py_allocator a;
+
+	(void)state;
+	if (access("/usr/bin/python3.11", R_OK))
+		skip();
+	assert_int_equal(lt_elf_open_path("/usr/bin/python3.11", &ef), 0);
+	assert_int_equal(lt_elf_find_symbol(ef, "_PyRuntime", &runtime), 0);
+	assert_int_equal(lt_py_find_allocator(ef, runtime.vaddr, &a), 0);
+	assert_true(a.inlined);
+	/* The default malloc is not the exported wrapper, and the free and
+	 * malloc slots are the same struct's. */
+	assert_int_equal(lt_elf_find_function(ef, "PyObject_Malloc", &malloc_sym), 0);
+	for (int i = 0; i < LT_PY_ALLOC_COUNT; i++) {
+		assert_true(a.fn[i] != 0);
+		assert_true(a.fn[i] != malloc_sym.vaddr);
+	}
+	lt_elf_close(ef);
+}
+
+static void test_not_python(void **state)
+{
+	struct lt_elf_file *ef;
+	struct lt_py_allocator a;
+
+	(void)state;
+	assert_int_equal(lt_elf_open_path("/bin/true", &ef), 0);
+	assert_int_equal(lt_py_find_allocator(ef, 0, &a), -ENOENT);
+	lt_elf_close(ef);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_pyenv_38),
+		cmocka_unit_test(test_pyenv_39),
+		cmocka_unit_test(test_pyenv_310),
+		cmocka_unit_test(test_pyenv_311),
+		cmocka_unit_test(test_pyenv_312),
+		cmocka_unit_test(test_pyenv_313),
+		cmocka_unit_test(test_debian_311_inlined),
+		cmocka_unit_test(test_not_python),
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
