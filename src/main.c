@@ -338,7 +338,7 @@ static int self_test(const struct lt_options *o)
 		}
 		stepped += ret;
 	}
-	printf("%d single-stepped probe%s (functions with return probes must be probed at +0)\n",
+	printf("%d single-stepped probe%s (a return probe cannot pass an instruction that moves rsp)\n",
 	       stepped, stepped == 1 ? "" : "s");
 	lt_object_list_free(&list);
 	return 0;

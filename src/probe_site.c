@@ -59,7 +59,10 @@ static unsigned arg_of_reg(unsigned reg)
 	return 0;
 }
 
-static unsigned args_written(csh cs, const cs_insn *insn)
+#define LT_WRITES_RSP (1u << 31)
+
+/* Argument registers the instruction writes, and LT_WRITES_RSP. */
+static unsigned regs_written(csh cs, const cs_insn *insn)
 {
 	cs_regs read, written;
 	uint8_t nread, nwritten;
@@ -67,8 +70,11 @@ static unsigned args_written(csh cs, const cs_insn *insn)
 
 	if (cs_regs_access(cs, insn, read, &nread, written, &nwritten) != CS_ERR_OK)
 		return ~0u; /* unknown: assume the worst */
-	for (uint8_t i = 0; i < nwritten; i++)
+	for (uint8_t i = 0; i < nwritten; i++) {
 		mask |= arg_of_reg(written[i]);
+		if (written[i] == X86_REG_RSP || written[i] == X86_REG_ESP || written[i] == X86_REG_SP)
+			mask |= LT_WRITES_RSP;
+	}
 	return mask;
 }
 
@@ -121,7 +127,7 @@ static void describe(const cs_insn *insn, char *buf)
 }
 
 int lt_probe_site_choose(const uint8_t *code, size_t len, uint64_t vaddr, unsigned needed_args,
-			 bool may_move, struct lt_probe_site *out)
+			 bool with_return, struct lt_probe_site *out)
 {
 	const uint8_t *p = code;
 	size_t left = len < LT_SITE_MAX_BYTES ? len : LT_SITE_MAX_BYTES;
@@ -156,8 +162,10 @@ int lt_probe_site_choose(const uint8_t *code, size_t len, uint64_t vaddr, unsign
 			}
 			break;
 		}
-		/* What runs before a later site must keep the arguments and the path. */
-		if (!may_move || changes_flow(insn) || (args_written(cs, insn) & needed_args))
+		/* What runs before a later site must keep the arguments and the path,
+		 * and for a return probe the return address at [rsp]. */
+		if (changes_flow(insn) ||
+		    (regs_written(cs, insn) & (needed_args | (with_return ? LT_WRITES_RSP : 0))))
 			break;
 	}
 cleanup:

@@ -3,9 +3,11 @@
  * Where to put an entry uprobe inside a function. The kernel emulates a few
  * x86-64 instructions at a probe site (push reg, nop, jmp/jcc/call rel) and
  * single-steps every other one out of line, which costs a second trap: ~15 us
- * instead of ~1.2 us per call in a VM. An entry-only probe may move to the
- * first emulated instruction as long as everything before it leaves the
- * argument registers alone and cannot branch away.
+ * instead of ~1.2 us per call in a VM. A probe may move to the first
+ * emulated instruction as long as everything before it leaves the argument
+ * registers alone and cannot branch away; a return probe also needs the
+ * return address still at [rsp], so nothing before it may move rsp (the
+ * kernel swaps that address for its trampoline's when the probe fires).
  */
 #ifndef LT_PROBE_SITE_H
 #define LT_PROBE_SITE_H
@@ -40,11 +42,11 @@ bool lt_insn_is_emulated(const uint8_t *bytes, size_t len);
 /*
  * code: the function's bytes from its start (its symbol size, capped);
  * vaddr: its address, for branch targets. needed_args: registers the probe
- * reads. may_move: false for probes that must stay at +0 (uretprobes).
+ * reads. with_return: the function's return probe goes to the same site.
  * Always fills out (offset 0 when nothing better is safe). Returns 0, or
  * -EINVAL when the first instruction cannot be decoded.
  */
 int lt_probe_site_choose(const uint8_t *code, size_t len, uint64_t vaddr, unsigned needed_args,
-			 bool may_move, struct lt_probe_site *out);
+			 bool with_return, struct lt_probe_site *out);
 
 #endif

@@ -225,7 +225,7 @@ static void choose_site(struct lt_elf_file *ef, const struct lt_elf_symbol *sym,
 	memset(&r->site, 0, sizeof(r->site));
 	if (lt_elf_read_code(ef, sym->vaddr, code, want, &got) || !got)
 		return;
-	lt_probe_site_choose(code, got, sym->vaddr, r->spec->args, !r->spec->has_return, &r->site);
+	lt_probe_site_choose(code, got, sym->vaddr, r->spec->args, r->spec->has_return, &r->site);
 }
 
 /* Symbol file offsets, skipping aliases of a function already listed
@@ -276,9 +276,8 @@ static void report_site(const struct probe_spec *s, const struct resolved *r, co
 	else if (site->emulated)
 		fprintf(stderr, "'%s' is emulated\n", site->insn);
 	else
-		fprintf(stderr, "'%s' is single-stepped (slow)%s\n", site->first_insn,
-			s->has_return ? "; a return probe must stay at +0" :
-					"; no safe emulated instruction follows");
+		fprintf(stderr, "'%s' is single-stepped (slow); no safe emulated instruction follows%s\n",
+			site->first_insn, s->has_return ? " before rsp moves" : "");
 }
 
 /*
@@ -312,8 +311,7 @@ static int attach_resolved(struct lt_probe_set *ps, struct leaktrace_bpf *skel,
 			if (retprobe && !s->has_return)
 				continue;
 			prog = retprobe ? return_prog : entry_program(skel, s->entry);
-			ret = attach_one(ps, prog, fd_path, pid,
-					 found[i].offset + (retprobe ? 0 : found[i].site.offset),
+			ret = attach_one(ps, prog, fd_path, pid, found[i].offset + found[i].site.offset,
 					 s->func, retprobe);
 			if (ret) {
 				snprintf(err, errlen, "%s: attaching %s%s failed: %s", path, s->symbol,

@@ -2131,7 +2131,7 @@ def t_self_test(ctx):
     expect(rows['malloc'][2] == '-' and rows['malloc'][3] == 'emulated', 'malloc row: %r' % rows['malloc'])
     stepped = sum(1 for line in p.out_lines
                   if line.startswith('  ') and len(line.split()) >= 5 and line.split()[3] == 'single-stepped')
-    summary = [line for line in p.out_lines if line.endswith('must be probed at +0)')]
+    summary = [line for line in p.out_lines if line.endswith('moves rsp)')]
     expect(summary and summary[-1].startswith('%d single-stepped' % stepped),
            'summary %r does not count %d single-stepped rows' % (summary, stepped))
 

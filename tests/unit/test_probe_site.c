@@ -56,15 +56,33 @@ static void test_free_moves_to_je(void **state)
 	assert_string_equal(site.first_insn, "test rdi, rdi");
 }
 
-static void test_return_probe_stays(void **state)
+static void test_return_probe_moves_before_rsp_changes(void **state)
 {
+	/* CPython 3.11 _PyObject_Malloc: lea -0x1(%rsi),%rax; push %rbx: rsp
+	 * and rsi are untouched up to the push, so entry and return go there. */
+	static const uint8_t lea_push[] = { 0x48, 0x8d, 0x46, 0xff, 0x53, 0xc3 };
+	/* Debian 3.11's: lea -0x1(%rsi),%rax; sub $0x18,%rsp; ...; push: the
+	 * return address moves away from [rsp] before any emulated instruction. */
+	static const uint8_t lea_sub_push[] = { 0x48, 0x8d, 0x46, 0xff, 0x48, 0x83, 0xec, 0x18, 0x53,
+						0xc3 };
 	struct lt_probe_site site;
 	(void)state;
 
 	assert_int_equal(lt_probe_site_choose(glibc_free, sizeof(glibc_free), BASE, LT_ARG_RDI,
-					      false, &site), 0);
+					      true, &site), 0);
+	assert_int_equal(site.offset, 3);
+	assert_int_equal(lt_probe_site_choose(lea_push, sizeof(lea_push), BASE, LT_ARG_RSI, true,
+					      &site), 0);
+	assert_int_equal(site.offset, 4);
+	assert_true(site.emulated);
+	assert_int_equal(lt_probe_site_choose(lea_sub_push, sizeof(lea_sub_push), BASE, LT_ARG_RSI,
+					      true, &site), 0);
 	assert_int_equal(site.offset, 0);
 	assert_false(site.emulated);
+	/* An entry-only probe may pass the sub. */
+	assert_int_equal(lt_probe_site_choose(lea_sub_push, sizeof(lea_sub_push), BASE, LT_ARG_RSI,
+					      false, &site), 0);
+	assert_int_equal(site.offset, 8);
 }
 
 static void test_argument_write_blocks_move(void **state)
@@ -121,7 +139,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_emulated_classes),
 		cmocka_unit_test(test_free_moves_to_je),
-		cmocka_unit_test(test_return_probe_stays),
+		cmocka_unit_test(test_return_probe_moves_before_rsp_changes),
 		cmocka_unit_test(test_argument_write_blocks_move),
 		cmocka_unit_test(test_syscall_blocks_move),
 		cmocka_unit_test(test_jump_back_to_site_blocks_move),
