@@ -97,6 +97,8 @@ static __always_inline struct inflight_call *current_call(bool create)
 
 /* In unwind_user.bpf.h, included below. */
 static __always_inline __u64 uretprobe_trampoline(void);
+/* In python.bpf.h, included below. */
+static __always_inline bool in_py_allocator(void);
 
 /*
  * Is the slot's call still running, seen from a probe whose stack pointer
@@ -283,6 +285,10 @@ static __always_inline int enter_call(struct pt_regs *regs, __u16 func, __u64 si
 
 	if (!alloc_wanted(bpf_get_current_pid_tgid() >> 32))
 		return 0;
+	/* CPython's object allocator hands large blocks on to libc: they are
+	 * counted once, as Python memory. */
+	if (in_py_allocator())
+		return 0;
 	call = current_call(true);
 	if (!call) {
 		count_drop(LT_DROP_INFLIGHT_FULL);
@@ -321,9 +327,7 @@ static __always_inline void emit_free(__u32 kind, __u16 func, __u64 addr, __u64 
 	e->pad = 0;
 	e->addr = addr;
 	e->len_bytes = len_bytes;
-	/* Shutdown frees the code objects the waiting records name: wake the
-	 * consumer now, while they can still be read. */
-	bpf_ringbuf_submit(e, kind == LT_EV_PY_FINALIZE ? BPF_RB_FORCE_WAKEUP : heap_record_flags());
+	bpf_ringbuf_submit(e, heap_record_flags());
 }
 
 #include "unwind_user.bpf.h"
@@ -533,7 +537,7 @@ int BPF_KPROBE(free_entry, void *ptr)
 	if (!ptr || !alloc_wanted(id >> 32))
 		return 0;
 	/* Inside realloc etc.: the outer call's return accounts for the block. */
-	if (in_allocator(ctx))
+	if (in_allocator(ctx) || in_py_allocator())
 		return 0;
 	if (!take_sampled(id >> 32, (__u64)ptr))
 		return 0;

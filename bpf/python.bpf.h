@@ -1,9 +1,13 @@
 /* SPDX-License-Identifier: (MIT OR GPL-2.0) */
 /*
- * CPython objects: probes on the interpreter's object allocators record each
- * GC-tracked object with its type, size and the Python frames that created
- * it; PyObject_GC_Del records its end. Where the interpreter keeps its
- * thread state and frames comes from userspace per process (struct
+ * CPython objects. Where the build lets us, probes on the object allocator's
+ * own functions (the targets of PyObject_Malloc's table) record every block
+ * it hands out, objects of every type and the buffers containers grow, with
+ * the bytes asked for and the Python frames that asked; userspace reads each
+ * block's type from its header later. Builds that inline those functions
+ * into their callers get probes on the GC allocation entry points instead,
+ * which see GC-tracked objects with their type. Where the interpreter keeps
+ * its thread state and frames comes from userspace per process (struct
  * lt_py_layout), so one program serves 3.8 to 3.13.
  *
  * Included by leaktrace.bpf.c; uses its filters, drop counters and emit_free().
@@ -12,9 +16,14 @@
 #define LT_PYTHON_BPF_H
 
 #define PY_TPFLAGS_HAVE_GC (1UL << 14)
+#define SIGSTOP_NUMBER 19 /* x86-64 */
+/* An object starts at most a GC header and a pre-header into its block. */
+#define PY_MAX_OBJECT_OFFSET 33
 
 /* --native: native allocations in Python processes carry Python frames. */
 const volatile bool python_native = false;
+/* Set by userspace once an interpreter's allocator functions are probed. */
+bool py_allocator_probes = false;
 
 struct {
 	__uint(type, BPF_MAP_TYPE_HASH);
@@ -30,14 +39,18 @@ struct {
 #define PY_INFLIGHT_DEPTH 4
 
 struct py_call {
-	__u64 type;
+	__u64 type;       /* GC entry points */
 	__u64 nitems;
+	__u64 size_bytes; /* allocator functions */
+	__u64 old;        /* realloc's block */
 	__u16 func;
+	__u8 internal;    /* called by another allocator call: that one accounts */
 };
 
 struct py_inflight {
 	__u32 depth; /* calls entered; only the innermost PY_INFLIGHT_DEPTH are kept */
 	struct py_call calls[PY_INFLIGHT_DEPTH];
+	__u64 last_block; /* the block the allocator functions last handed this thread */
 };
 
 struct {
@@ -77,6 +90,70 @@ int BPF_KPROBE(py_alloc_entry, __u64 type, __u64 nitems)
 	/* _PyObject_GC_New has no item count; its register is garbage. */
 	c->nitems = bpf_get_attach_cookie(ctx) == LT_FUNC_PY_GC_NEW ? 0 : nitems;
 	c->func = bpf_get_attach_cookie(ctx);
+	return 0;
+}
+
+static __always_inline bool is_obj_allocator(__u16 func)
+{
+	return func >= LT_FUNC_PY_OBJ_MALLOC && func <= LT_FUNC_PY_OBJ_FREE;
+}
+
+/* An allocator-function call of this thread is in flight (realloc calls
+ * malloc and free itself; large blocks go on to libc). */
+static __always_inline bool in_py_allocator(void)
+{
+	struct py_inflight *in;
+
+	if (!py_allocator_probes)
+		return false;
+	in = bpf_task_storage_get(&py_inflight, bpf_get_current_task_btf(), 0, 0);
+	return in && in->depth && in->depth <= PY_INFLIGHT_DEPTH &&
+	       is_obj_allocator(in->calls[(in->depth - 1) & (PY_INFLIGHT_DEPTH - 1)].func);
+}
+
+SEC("uprobe")
+int BPF_KPROBE(py_obj_alloc_entry, __u64 allocator_ctx, __u64 a, __u64 b)
+{
+	__u16 func = bpf_get_attach_cookie(ctx);
+	struct py_inflight *in;
+	struct py_call *c;
+	__u32 d;
+
+	(void)allocator_ctx;
+	if (!alloc_wanted(bpf_get_current_pid_tgid() >> 32))
+		return 0;
+	in = bpf_task_storage_get(&py_inflight, bpf_get_current_task_btf(), 0,
+				  BPF_LOCAL_STORAGE_GET_F_CREATE);
+	if (!in) {
+		count_drop(LT_DROP_INFLIGHT_FULL);
+		return 0;
+	}
+	d = in->depth++;
+	if (d >= PY_INFLIGHT_DEPTH)
+		return 0;
+	c = &in->calls[d];
+	c->func = func;
+	c->type = 0;
+	c->nitems = 0;
+	c->old = func == LT_FUNC_PY_OBJ_REALLOC ? a : 0;
+	c->size_bytes = func == LT_FUNC_PY_OBJ_MALLOC ? a :
+			func == LT_FUNC_PY_OBJ_CALLOC ? a * b : b;
+	/* Nothing the allocator calls runs Python code: a nested call is its
+	 * own work (realloc moving a block), accounted by the outer one. */
+	c->internal = d > 0 && is_obj_allocator(in->calls[(d - 1) & (PY_INFLIGHT_DEPTH - 1)].func);
+	return 0;
+}
+
+SEC("uprobe")
+int BPF_KPROBE(py_obj_free, __u64 allocator_ctx, __u64 op)
+{
+	__u32 tgid = bpf_get_current_pid_tgid() >> 32;
+
+	(void)allocator_ctx;
+	if (!op || !alloc_wanted(tgid) || in_py_allocator() ||
+	    !bpf_map_lookup_elem(&py_layouts, &tgid))
+		return 0;
+	emit_free(LT_EV_PY_FREE, LT_FUNC_PY_OBJ_FREE, op, 0);
 	return 0;
 }
 
@@ -173,16 +250,40 @@ static __always_inline __u32 py_walk_frames(const struct lt_py_layout *l)
 	return w.n;
 }
 
+/* A record of addr with the Python frames running now. */
+static __always_inline void emit_py_record(const struct lt_py_layout *l, __u32 kind, __u16 func,
+					   __u64 addr, __u64 type, __u64 size_bytes)
+{
+	__u64 id = bpf_get_current_pid_tgid();
+	struct lt_py_alloc_event *e;
+	__u32 zero = 0, npy;
+
+	e = bpf_map_lookup_elem(&py_scratch, &zero);
+	if (!e)
+		return;
+	npy = py_walk_frames(l);
+	if (npy > LT_PY_MAX_FRAMES)
+		npy = LT_PY_MAX_FRAMES;
+	fill_hdr(&e->hdr, kind, id >> 32);
+	e->tid = (__u32)id;
+	e->func = func;
+	e->npy = npy;
+	e->addr = addr;
+	e->type = type;
+	e->size_bytes = size_bytes;
+	if (bpf_ringbuf_output(&events, e, LT_PY_ALLOC_EVENT_HDR_BYTES + npy * sizeof(e->frames[0]),
+			       heap_record_flags()))
+		count_drop(LT_DROP_RINGBUF_ALLOC);
+}
+
 SEC("uretprobe")
 int BPF_KRETPROBE(py_alloc_return, __u64 obj)
 {
-	__u32 tgid = bpf_get_current_pid_tgid() >> 32, zero = 0, d;
+	__u32 tgid = bpf_get_current_pid_tgid() >> 32, d;
 	const struct lt_py_layout *l;
-	struct lt_py_alloc_event *e;
 	struct py_inflight *in;
 	struct py_call call;
 	__u64 sizes[2] = {}, flags = 0;
-	__u32 npy = 0;
 
 	in = bpf_task_storage_get(&py_inflight, bpf_get_current_task_btf(), 0, 0);
 	if (!in || !in->depth)
@@ -191,31 +292,56 @@ int BPF_KRETPROBE(py_alloc_return, __u64 obj)
 	if (d >= PY_INFLIGHT_DEPTH || !obj)
 		return 0;
 	call = in->calls[d];
+	if (call.internal)
+		return 0;
 	l = bpf_map_lookup_elem(&py_layouts, &tgid);
 	if (!l)
 		return 0;
-	/* A type without GC support gets PyObject_Free, not PyObject_GC_Del:
-	 * its objects' ends would be missed, so they are not counted. */
-	if (bpf_probe_read_user(&flags, sizeof(flags), (void *)(call.type + l->type_flags)) ||
-	    !(flags & PY_TPFLAGS_HAVE_GC))
+	if (is_obj_allocator(call.func)) {
+		/* A moved or resized block is a new one, charged to this line,
+		 * as tracemalloc charges it. */
+		if (call.old)
+			emit_free(LT_EV_PY_FREE, call.func, call.old, 0);
+		sizes[0] = call.size_bytes;
+	} else {
+		/* A type without GC support gets PyObject_Free, not
+		 * PyObject_GC_Del: its objects' ends would be missed. */
+		if (bpf_probe_read_user(&flags, sizeof(flags), (void *)(call.type + l->type_flags)) ||
+		    !(flags & PY_TPFLAGS_HAVE_GC))
+			return 0;
+		bpf_probe_read_user(sizes, sizeof(sizes), (void *)(call.type + l->type_basicsize));
+	}
+	if (is_obj_allocator(call.func))
+		in->last_block = obj;
+	emit_py_record(l, LT_EV_PY_ALLOC, call.func, obj, call.type,
+		       sizes[0] + call.nitems * sizes[1]);
+	return 0;
+}
+
+/*
+ * Every object CPython initialises passes here (3.9+), fresh from the
+ * allocator or taken from a free list; the latter never reached the
+ * allocator, and its block is charged again to the line taking it, as
+ * tracemalloc does. A fresh object lies in the block this thread was just
+ * handed (after a GC header and pre-header at most) and is skipped.
+ */
+SEC("uprobe")
+int BPF_KPROBE(py_new_reference, __u64 op)
+{
+	__u32 tgid = bpf_get_current_pid_tgid() >> 32;
+	const struct lt_py_layout *l;
+	struct py_inflight *in;
+
+	if (!op || !alloc_wanted(tgid))
 		return 0;
-	bpf_probe_read_user(sizes, sizeof(sizes), (void *)(call.type + l->type_basicsize));
-	e = bpf_map_lookup_elem(&py_scratch, &zero);
-	if (!e)
+	in = bpf_task_storage_get(&py_inflight, bpf_get_current_task_btf(), 0, 0);
+	if (in && op - in->last_block < PY_MAX_OBJECT_OFFSET) {
+		in->last_block = 0;
 		return 0;
-	npy = py_walk_frames(l);
-	if (npy > LT_PY_MAX_FRAMES)
-		npy = LT_PY_MAX_FRAMES;
-	fill_hdr(&e->hdr, LT_EV_PY_ALLOC, tgid);
-	e->tid = (__u32)bpf_get_current_pid_tgid();
-	e->func = call.func;
-	e->npy = npy;
-	e->addr = obj;
-	e->type = call.type;
-	e->size_bytes = sizes[0] + call.nitems * sizes[1];
-	if (bpf_ringbuf_output(&events, e, LT_PY_ALLOC_EVENT_HDR_BYTES + npy * sizeof(e->frames[0]),
-			       heap_record_flags()))
-		count_drop(LT_DROP_RINGBUF_ALLOC);
+	}
+	l = bpf_map_lookup_elem(&py_layouts, &tgid);
+	if (l)
+		emit_py_record(l, LT_EV_PY_REUSE, LT_FUNC_PY_NEW_REFERENCE, op, 0, 0);
 	return 0;
 }
 
@@ -231,16 +357,40 @@ int BPF_KPROBE(py_gc_del, __u64 op)
 }
 
 /* Interpreter shutdown frees every module's objects: what was alive when it
- * began is what the program held. Nothing after it is recorded. */
+ * began is what the program held. Nothing after it is recorded. Under -c
+ * the process waits there, stopped, while the consumer reads its objects'
+ * types and code objects: they are freed next. It is stopped only once its
+ * record is in the ring buffer, so the consumer always knows to resume it. */
 SEC("uprobe")
 int BPF_KPROBE(py_finalize)
 {
-	__u32 tgid = bpf_get_current_pid_tgid() >> 32;
+	__u64 id = bpf_get_current_pid_tgid();
+	__u32 tgid = id >> 32;
+	const struct lt_py_layout *l;
+	struct lt_free_event *e;
+	bool stop;
 
-	if (!alloc_wanted(tgid) || !bpf_map_lookup_elem(&py_layouts, &tgid))
+	if (!alloc_wanted(tgid))
 		return 0;
+	l = bpf_map_lookup_elem(&py_layouts, &tgid);
+	if (!l)
+		return 0;
+	stop = l->stop_at_finalize;
 	bpf_map_delete_elem(&py_layouts, &tgid);
-	emit_free(LT_EV_PY_FINALIZE, LT_FUNC_PY_FINALIZE, 0, 0);
+	e = bpf_ringbuf_reserve(&events, sizeof(*e), 0);
+	if (!e) {
+		count_drop(LT_DROP_RINGBUF_FREE);
+		return 0;
+	}
+	fill_hdr(&e->hdr, LT_EV_PY_FINALIZE, tgid);
+	e->tid = (__u32)id;
+	e->func = LT_FUNC_PY_FINALIZE;
+	e->pad = 0;
+	e->addr = 0;
+	e->len_bytes = stop;
+	bpf_ringbuf_submit(e, BPF_RB_FORCE_WAKEUP);
+	if (stop)
+		bpf_send_signal(SIGSTOP_NUMBER);
 	return 0;
 }
 

@@ -39,6 +39,12 @@ enum lt_func {
 	LT_FUNC_PY_GC_NEWVAR,     /* _PyObject_GC_NewVar(type, nitems) */
 	LT_FUNC_PY_GC_DEL,        /* PyObject_GC_Del(op) */
 	LT_FUNC_PY_FINALIZE,      /* Py_FinalizeEx(): the interpreter shuts down */
+	/* The object allocator's own functions (the table PyObject_Malloc calls). */
+	LT_FUNC_PY_OBJ_MALLOC,    /* (ctx, size) */
+	LT_FUNC_PY_OBJ_CALLOC,    /* (ctx, nelem, elsize) */
+	LT_FUNC_PY_OBJ_REALLOC,   /* (ctx, ptr, size) */
+	LT_FUNC_PY_OBJ_FREE,      /* (ctx, ptr) */
+	LT_FUNC_PY_NEW_REFERENCE, /* _Py_NewReference(op): an object initialised */
 	LT_FUNC_MAX,
 };
 
@@ -54,7 +60,9 @@ enum lt_event_kind {
 	LT_EV_EXIT_MAPS, /* struct lt_exit_maps_event: a process's code mappings as it exits */
 	LT_EV_PY_ALLOC,  /* struct lt_py_alloc_event: a Python object created */
 	LT_EV_PY_FREE,   /* struct lt_free_event: a Python object's memory released */
-	LT_EV_PY_FINALIZE, /* struct lt_free_event: Py_FinalizeEx began (objects freed after
+	LT_EV_PY_REUSE,  /* struct lt_py_alloc_event: an object taken from a free list (addr) */
+	LT_EV_PY_FINALIZE, /* struct lt_free_event: Py_FinalizeEx began; len_bytes 1: the
+			    * process is stopped until the consumer sends SIGCONT (objects freed after
 			    * it are shutdown, not the program: they are not counted) */
 };
 
@@ -266,6 +274,8 @@ struct lt_py_layout {
 	__u32 type_basicsize;  /* PyTypeObject: tp_basicsize (tp_itemsize follows it) */
 	__u32 type_flags;      /* PyTypeObject: tp_flags */
 	__u32 tstate_thread_id; /* PyThreadState: thread_id (pthread_self) */
+	__u32 stop_at_finalize; /* -c: SIGSTOP the process when its shutdown begins, until the
+				 * consumer has read its objects (LT_EV_PY_FINALIZE says so) */
 };
 
 
@@ -275,9 +285,9 @@ struct lt_py_alloc_event {
 	__u32 tid;
 	__u16 func;   /* enum lt_func */
 	__u16 npy;
-	__u64 addr;   /* the object */
-	__u64 type;   /* its PyTypeObject */
-	__u64 size_bytes; /* tp_basicsize + nitems * tp_itemsize */
+	__u64 addr;   /* the object, or the allocator's block (LT_FUNC_PY_OBJ_*) */
+	__u64 type;   /* its PyTypeObject; 0 for a block, whose type is read later */
+	__u64 size_bytes; /* tp_basicsize + nitems * tp_itemsize, or the bytes asked for */
 	struct lt_py_frame frames[LT_PY_MAX_FRAMES]; /* innermost first */
 };
 

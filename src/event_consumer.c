@@ -96,8 +96,16 @@ static bool untrack_block(struct lt_session *s, struct lt_process *p, struct lt_
 
 static void release_block(struct lt_session *s, struct lt_process *p, uint64_t addr)
 {
-	if (!p || !untrack_block(s, p, &p->heap, addr))
-		s->stats.unmatched_frees++;
+	/* The report of a Python program is of the moment its shutdown began. */
+	if (p && p->py && p->py->finalizing)
+		return;
+	if (p && untrack_block(s, p, &p->heap, addr))
+		return;
+	/* The Python object allocator's large blocks are counted as Python
+	 * memory; libc frees them right after the Python free. */
+	if (p && p->py && lt_py_process_freed_recently(p->py, addr))
+		return;
+	s->stats.unmatched_frees++;
 }
 
 /* The counts the bounds are checked against, made exact again: processes
@@ -144,7 +152,7 @@ static void on_alloc(struct lt_session *s, const struct lt_alloc_event *e, size_
 		s->stats.alloc_events++;
 	if (!p)
 		return;
-	if (p->exited)
+	if (p->exited || (p->py && p->py->finalizing))
 		return;
 	if (e->released_addr)
 		release_block(s, p, e->released_addr);
@@ -213,15 +221,34 @@ static void on_py_alloc(struct lt_session *s, const struct lt_py_alloc_event *e,
 	s->stats.tracked_allocs += p->py->objects.count - before;
 }
 
+static void on_py_reuse(struct lt_session *s, const struct lt_py_alloc_event *e, size_t size)
+{
+	struct lt_process *p = lt_procs_get(&s->procs, e->hdr.tgid);
+	uint32_t npy = e->npy;
+
+	if (!p || !p->py || p->exited || p->py->finalizing)
+		return;
+	if (npy > (size - LT_PY_ALLOC_EVENT_HDR_BYTES) / sizeof(e->frames[0]))
+		npy = (size - LT_PY_ALLOC_EVENT_HDR_BYTES) / sizeof(e->frames[0]);
+	if (lt_py_process_reuse(p->py, e, npy))
+		s->stats.out_of_memory++;
+}
+
 static void on_py_free(struct lt_session *s, const struct lt_free_event *e)
 {
 	struct lt_process *p = lt_procs_get(&s->procs, e->hdr.tgid);
 
 	s->stats.py_free_events++;
+	/* Whatever happens to the record, a process stopped for it resumes. */
+	if (e->hdr.kind == LT_EV_PY_FINALIZE && e->len_bytes &&
+	    (!p || !p->py || p->exited || p->py->finalizing)) {
+		kill((pid_t)e->hdr.tgid, SIGCONT);
+		return;
+	}
 	if (!p || !p->py || p->exited || p->py->finalizing)
 		return;
 	if (e->hdr.kind == LT_EV_PY_FINALIZE)
-		p->py->finalizing = true;
+		lt_python_finalizing(s, p, e);
 	else if (lt_py_process_remove(p->py, e->addr) && s->stats.tracked_allocs)
 		s->stats.tracked_allocs--;
 }
@@ -698,6 +725,10 @@ int lt_handle_event(void *ctx, void *data, size_t size)
 	case LT_EV_PY_ALLOC:
 		if (size >= LT_PY_ALLOC_EVENT_HDR_BYTES)
 			on_py_alloc(s, data, size);
+		break;
+	case LT_EV_PY_REUSE:
+		if (size >= LT_PY_ALLOC_EVENT_HDR_BYTES)
+			on_py_reuse(s, data, size);
 		break;
 	case LT_EV_PY_FREE:
 	case LT_EV_PY_FINALIZE:

@@ -69,6 +69,11 @@ const struct lt_live_alloc *lt_live_get(const struct lt_live_table *t, uint64_t 
 	return find(t, addr);
 }
 
+struct lt_live_alloc *lt_live_get_mut(struct lt_live_table *t, uint64_t addr)
+{
+	return find(t, addr);
+}
+
 int lt_live_put(struct lt_live_table *t, const struct lt_live_alloc *a, bool *replaced)
 {
 	struct lt_live_alloc *old = find(t, a->addr);

@@ -34,6 +34,8 @@ int lt_live_put(struct lt_live_table *t, const struct lt_live_alloc *a, bool *re
 /* Remove addr; copies the entry to *out when given. Returns false if not live. */
 bool lt_live_remove(struct lt_live_table *t, uint64_t addr, struct lt_live_alloc *out);
 const struct lt_live_alloc *lt_live_get(const struct lt_live_table *t, uint64_t addr);
+/* The same, for callers that update an entry's pad (never its addr). */
+struct lt_live_alloc *lt_live_get_mut(struct lt_live_table *t, uint64_t addr);
 
 /* Iterate: for (i = 0; (a = lt_live_next(t, &i)); ) */
 const struct lt_live_alloc *lt_live_next(const struct lt_live_table *t, size_t *iter);

@@ -39,6 +39,9 @@
 #define LT_POLL_MS 20
 /* --cgroup: how often cgroup.procs files are read for processes moved in. */
 #define LT_CGROUP_SCAN_MS 1000
+/* How often new Python blocks are typed, and how old they must be by then. */
+#define LT_PY_SETTLE_MS 100
+#define LT_PY_SETTLE_MIN_AGE_MS 5
 #define LT_SLOW_DETACH_LINKS 100
 
 static volatile sig_atomic_t stop_requested;
@@ -121,6 +124,8 @@ static int emit_report(struct lt_session *s, bool final, bool print)
 	char why[512];
 
 	lt_recount_tracked(s);
+	/* Every Python block counted by type: none can still be half made. */
+	lt_python_settle(s, 0);
 	err = lt_report_build(s, final, &r);
 	if (err) {
 		fprintf(stderr, "leaktrace: cannot build report: %s\n", strerror(-err));
@@ -189,6 +194,7 @@ static int run_loop(struct lt_session *s)
 	uint64_t interval_ns = (uint64_t)(interval_s * 1e9);
 	uint64_t next_report = interval_ns ? s->start_ns + interval_ns : 0;
 	uint64_t deadline = o->duration_s > 0 ? s->start_ns + (uint64_t)(o->duration_s * 1e9) : 0;
+	uint64_t next_settle = 0;
 	long reports = 0;
 	int err;
 
@@ -215,6 +221,12 @@ static int run_loop(struct lt_session *s)
 		lt_recount_tracked(s);
 		now = lt_now_ns();
 		/* Processes moved into the cgroup without an exec or fork of ours to see. */
+		/* Python blocks are typed while their process lives, a little
+		 * after they were made (their creator fills the header in). */
+		if (now >= next_settle) {
+			next_settle = now + LT_PY_SETTLE_MS * 1000000ULL;
+			lt_python_settle(s, LT_PY_SETTLE_MIN_AGE_MS * 1000000ULL);
+		}
 		if (s->mode == LT_MODE_CGROUP && now >= s->next_cgroup_scan_ns) {
 			s->next_cgroup_scan_ns = now + LT_CGROUP_SCAN_MS * 1000000ULL;
 			if (lt_tracer_scan_cgroup(s) == -ENOMEM)

@@ -28,6 +28,9 @@ enum entry_prog {
 	ENTRY_PY_ALLOC,
 	ENTRY_PY_GC_DEL,
 	ENTRY_PY_FINALIZE,
+	ENTRY_PY_OBJ_ALLOC,
+	ENTRY_PY_OBJ_FREE,
+	ENTRY_PY_NEW_REFERENCE,
 };
 
 struct probe_spec {
@@ -67,11 +70,34 @@ static const struct probe_spec py_specs[] = {
 	{ "_PyObject_GC_NewVar", LT_FUNC_PY_GC_NEWVAR, ENTRY_PY_ALLOC, true, false,
 	  LT_ARG_RDI | LT_ARG_RSI },
 	{ "PyObject_GC_Del", LT_FUNC_PY_GC_DEL, ENTRY_PY_GC_DEL, false, false, LT_ARG_RDI },
-	{ "Py_FinalizeEx", LT_FUNC_PY_FINALIZE, ENTRY_PY_FINALIZE, false, false, 0 },
 };
 
 #define NPYSPECS (sizeof(py_specs) / sizeof(py_specs[0]))
-#define MAX_SPECS (NSPECS > NPYSPECS ? NSPECS : NPYSPECS)
+
+/* Objects taken from free lists are charged to the line taking them (3.9+,
+ * where this is a function and not inlined). */
+static const struct probe_spec py_new_reference_spec = {
+	"_Py_NewReference", LT_FUNC_PY_NEW_REFERENCE, ENTRY_PY_NEW_REFERENCE, false, false,
+	LT_ARG_RDI
+};
+
+/* Interpreter shutdown begins: what is alive then is what the program held. */
+static const struct probe_spec py_finalize_spec = {
+	"Py_FinalizeEx", LT_FUNC_PY_FINALIZE, ENTRY_PY_FINALIZE, false, false, 0
+};
+
+/* The object allocator's functions, in the order of enum lt_py_alloc_fn;
+ * stripped builds do not name them, so they are found by address. */
+static const struct probe_spec py_allocator_specs[] = {
+	{ "object malloc", LT_FUNC_PY_OBJ_MALLOC, ENTRY_PY_OBJ_ALLOC, true, false, LT_ARG_RSI },
+	{ "object calloc", LT_FUNC_PY_OBJ_CALLOC, ENTRY_PY_OBJ_ALLOC, true, false,
+	  LT_ARG_RSI | LT_ARG_RDX },
+	{ "object realloc", LT_FUNC_PY_OBJ_REALLOC, ENTRY_PY_OBJ_ALLOC, true, false,
+	  LT_ARG_RSI | LT_ARG_RDX },
+	{ "object free", LT_FUNC_PY_OBJ_FREE, ENTRY_PY_OBJ_FREE, false, false, LT_ARG_RSI },
+};
+
+#define NPYALLOCSPECS (sizeof(py_allocator_specs) / sizeof(py_allocator_specs[0]))
 
 static struct bpf_program *entry_program(struct leaktrace_bpf *skel, enum entry_prog e)
 {
@@ -88,6 +114,9 @@ static struct bpf_program *entry_program(struct leaktrace_bpf *skel, enum entry_
 	case ENTRY_PY_ALLOC: return skel->progs.py_alloc_entry;
 	case ENTRY_PY_GC_DEL: return skel->progs.py_gc_del;
 	case ENTRY_PY_FINALIZE: return skel->progs.py_finalize;
+	case ENTRY_PY_OBJ_ALLOC: return skel->progs.py_obj_alloc_entry;
+	case ENTRY_PY_OBJ_FREE: return skel->progs.py_obj_free;
+	case ENTRY_PY_NEW_REFERENCE: return skel->progs.py_new_reference;
 	}
 	return NULL;
 }
@@ -228,6 +257,27 @@ static void choose_site(struct lt_elf_file *ef, const struct lt_elf_symbol *sym,
 	lt_probe_site_choose(code, got, sym->vaddr, r->spec->args, r->spec->has_return, &r->site);
 }
 
+/* Functions known by file offset; a stripped file gives no size, so the
+ * check for jumps back to a site reads on past the function's end. */
+static int resolve_offsets(struct lt_elf_file *ef, const struct probe_spec *specs, size_t nspecs,
+			   const uint64_t *offsets, struct resolved *out)
+{
+	for (size_t i = 0; i < nspecs; i++) {
+		const struct lt_elf_symbol *named;
+		struct lt_elf_symbol sym = { 0 };
+
+		if (lt_elf_offset_to_vaddr(ef, offsets[i], &sym.vaddr))
+			return -ENOENT;
+		named = lt_elf_symbol_at(ef, sym.vaddr);
+		if (named && named->vaddr == sym.vaddr)
+			sym.size = named->size;
+		out[i].spec = &specs[i];
+		out[i].offset = offsets[i];
+		choose_site(ef, &sym, &out[i]);
+	}
+	return 0;
+}
+
 /* Symbol file offsets, skipping aliases of a function already listed
  * (glibc's memalign and aligned_alloc can be one function). */
 static size_t resolve_specs(struct lt_elf_file *ef, const struct probe_spec *specs, size_t nspecs,
@@ -363,12 +413,13 @@ cleanup:
 }
 
 int lt_probes_attach_python(struct lt_probe_set *ps, struct leaktrace_bpf *skel, const char *path,
-			    pid_t pid, int verbose, char *err, size_t errlen)
+			    const uint64_t allocator_offsets[4], pid_t pid, int verbose, char *err,
+			    size_t errlen)
 {
-	struct resolved found[MAX_SPECS];
+	struct resolved found[NPYSPECS + NPYALLOCSPECS + 2];
 	struct lt_elf_file *ef = NULL;
 	bool has_del = false;
-	size_t n;
+	size_t n = 0;
 	int ret;
 
 	ret = lt_elf_open_path(path, &ef);
@@ -377,9 +428,21 @@ int lt_probes_attach_python(struct lt_probe_set *ps, struct leaktrace_bpf *skel,
 			 ret == -ENOEXEC ? "not an ELF file" : strerror(-ret));
 		return ret;
 	}
-	n = resolve_specs(ef, py_specs, NPYSPECS, false, found);
-	for (size_t i = 0; i < n; i++)
-		has_del |= found[i].spec->func == LT_FUNC_PY_GC_DEL;
+	if (allocator_offsets) {
+		if (resolve_offsets(ef, py_allocator_specs, NPYALLOCSPECS, allocator_offsets, found)) {
+			snprintf(err, errlen, "%s: the object allocator is outside the file", path);
+			ret = -ESRCH;
+			goto cleanup;
+		}
+		n = NPYALLOCSPECS;
+		n += resolve_specs(ef, &py_new_reference_spec, 1, false, found + n);
+		has_del = true;
+	} else {
+		n = resolve_specs(ef, py_specs, NPYSPECS, false, found);
+		for (size_t i = 0; i < n; i++)
+			has_del |= found[i].spec->func == LT_FUNC_PY_GC_DEL;
+	}
+	n += resolve_specs(ef, &py_finalize_spec, 1, false, found + n);
 	if (n < 2 || !has_del) {
 		snprintf(err, errlen, "%s: no CPython object allocator symbols", path);
 		ret = -ESRCH;
@@ -387,6 +450,7 @@ int lt_probes_attach_python(struct lt_probe_set *ps, struct leaktrace_bpf *skel,
 		ret = attach_resolved(ps, skel, skel->progs.py_alloc_return, found, n, ef, path,
 				      pid, verbose, err, errlen);
 	}
+cleanup:
 	lt_elf_close(ef);
 	return ret;
 }

@@ -5,6 +5,7 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <sys/types.h>
 
@@ -30,11 +31,15 @@ struct lt_probe_set {
  */
 int lt_probes_attach_object(struct lt_probe_set *ps, struct leaktrace_bpf *skel, const char *path,
 			    pid_t pid, bool with_mmap, int verbose, char *err, size_t errlen);
-/* Attach the CPython object probes (PyType_GenericAlloc, _PyObject_GC_New,
- * _PyObject_GC_NewVar, PyObject_GC_Del) in the interpreter file at path.
- * Returns 0 or -errno with a reason in err (-ESRCH: not an interpreter). */
+/* Attach the CPython object probes in the interpreter file at path: on the
+ * object allocator's malloc, calloc, realloc and free at allocator_offsets
+ * (file offsets), or, when that is NULL, on the GC allocation entry points
+ * (PyType_GenericAlloc, _PyObject_GC_New, _PyObject_GC_NewVar,
+ * PyObject_GC_Del); Py_FinalizeEx in both cases. Returns 0 or -errno with
+ * a reason in err (-ESRCH: not an interpreter). */
 int lt_probes_attach_python(struct lt_probe_set *ps, struct leaktrace_bpf *skel, const char *path,
-			    pid_t pid, int verbose, char *err, size_t errlen);
+			    const uint64_t allocator_offsets[4], pid_t pid, int verbose, char *err,
+			    size_t errlen);
 /* --self-test: print where each probe of the object at path would go and
  * whether the kernel emulates the instruction there. Returns the number of
  * single-stepped probes, or -errno. */

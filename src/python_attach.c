@@ -2,6 +2,7 @@
 #include "python_attach.h"
 
 #include <errno.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -14,6 +15,7 @@
 #include "libc_discovery.h"
 #include "needed_libs.h"
 #include "python_objects.h"
+#include "python_settle.h"
 #include "python_target.h"
 
 /* libpython3.X.so or a python3.X executable: worth a look at its symbols. */
@@ -34,8 +36,8 @@ static bool maps_may_hold_python(const struct lt_maps *maps)
 
 /* Probes on the interpreter file, once per file, or once per file and
  * process for -p and --cgroup (p not NULL): they outlive an exec. */
-static int attach_interpreter(struct lt_session *s, const char *path, struct lt_process *p,
-			      char *err, size_t errlen)
+static int attach_interpreter(struct lt_session *s, const struct lt_py_interp *interp,
+			      const char *path, struct lt_process *p, char *err, size_t errlen)
 {
 	struct lt_object_ref ref = { 0 };
 	struct stat st;
@@ -51,10 +53,14 @@ static int attach_interpreter(struct lt_session *s, const char *path, struct lt_
 	if (p ? lt_process_probed(p, ref.kdev, ref.ino) :
 		lt_object_list_has(&s->py_files, ref.kdev, ref.ino))
 		return 0;
-	ret = lt_probes_attach_python(&s->probes, s->skel, path, p ? (pid_t)p->tgid : -1,
-				      s->opts->verbose, err, errlen);
+	ret = lt_probes_attach_python(&s->probes, s->skel, path,
+				      interp->objects == LT_PY_OBJECTS_ALL ? interp->allocator_offsets :
+									      NULL,
+				      p ? (pid_t)p->tgid : -1, s->opts->verbose, err, errlen);
 	if (ret)
 		return ret;
+	if (interp->objects == LT_PY_OBJECTS_ALL)
+		s->skel->bss->py_allocator_probes = true;
 	if (p)
 		return lt_process_add_probed(p, ref.kdev, ref.ino);
 	snprintf(ref.path, sizeof(ref.path), "%s", path);
@@ -82,8 +88,8 @@ int lt_python_track(struct lt_session *s, struct lt_process *p)
 			err[0] ? err : strerror(-ret));
 		return ret;
 	}
-	ret = attach_interpreter(s, interp.path, lt_mode_per_process(s->mode) ? p : NULL, err,
-				 sizeof(err));
+	ret = attach_interpreter(s, &interp, interp.path, lt_mode_per_process(s->mode) ? p : NULL,
+				 err, sizeof(err));
 	if (ret) {
 		fprintf(stderr, "leaktrace: pid %d: Python objects not traced: %s\n", (int)pid, err);
 		return ret;
@@ -96,6 +102,8 @@ int lt_python_track(struct lt_session *s, struct lt_process *p)
 		free(pp);
 		return ret;
 	}
+	/* Our own child: it can wait at its shutdown while its objects are read. */
+	interp.layout.stop_at_finalize = s->mode == LT_MODE_COMMAND;
 	ret = bpf_map__update_elem(s->skel->maps.py_layouts, &p->tgid, sizeof(p->tgid),
 				   &interp.layout, sizeof(interp.layout), BPF_ANY);
 	if (ret) {
@@ -122,11 +130,32 @@ void lt_python_prepare_program(struct lt_session *s, const char *path)
 
 		if (lt_py_find_interp_file(files.v[i], &interp, NULL, 0))
 			continue;
-		if (attach_interpreter(s, files.v[i], NULL, err, sizeof(err)))
+		if (attach_interpreter(s, &interp, files.v[i], NULL, err, sizeof(err)))
 			fprintf(stderr, "leaktrace: warning: %s\n", err);
 		break;
 	}
 	lt_path_list_free(&files);
+}
+
+void lt_python_settle(struct lt_session *s, uint64_t min_age_ns)
+{
+	uint64_t now = lt_now_ns();
+
+	for (size_t b = 0; b < LT_PROC_BUCKETS; b++)
+		for (struct lt_process *p = s->procs.buckets[b]; p; p = p->next)
+			if (p->py && p->py->unsettled && !p->py->finalizing &&
+			    lt_py_settle_types(p->py, now, min_age_ns) == -ENOMEM)
+				s->stats.out_of_memory++;
+}
+
+void lt_python_finalizing(struct lt_session *s, struct lt_process *p,
+			  const struct lt_free_event *e)
+{
+	p->py->finalizing = true;
+	if (lt_py_settle_types(p->py, 0, 0) == -ENOMEM)
+		s->stats.out_of_memory++;
+	if (e->len_bytes && kill((pid_t)p->tgid, SIGCONT) && s->opts->verbose)
+		fprintf(stderr, "leaktrace: pid %u: cannot resume it: %s\n", p->tgid, strerror(errno));
 }
 
 void lt_python_forget(struct lt_session *s, uint32_t tgid)

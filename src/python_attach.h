@@ -16,6 +16,14 @@ int lt_python_track(struct lt_session *s, struct lt_process *p);
 /* -c: probes on the interpreter of the program about to run (path), so
  * none of its objects is missed while its mappings are not readable yet. */
 void lt_python_prepare_program(struct lt_session *s, const char *path);
+/* Reads the types of p's new blocks made at least min_age_ns ago (all of
+ * them when 0), for every traced Python process. */
+void lt_python_settle(struct lt_session *s, uint64_t min_age_ns);
+/* p's interpreter began to shut down (e says whether BPF stopped it): its
+ * objects are read as they are now, and the process resumed. */
+void lt_python_finalizing(struct lt_session *s, struct lt_process *p,
+			  const struct lt_free_event *e);
+
 /* p's image is gone (exec or exit): forget its layout in BPF. */
 void lt_python_forget(struct lt_session *s, uint32_t tgid);
 

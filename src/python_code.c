@@ -27,6 +27,7 @@ struct code_entry {
 	uint64_t fingerprint; /* of the header's name, file and table pointers */
 	const char *func, *file; /* interned */
 	int firstlineno;
+	int64_t first_traceable; /* bytecode offset in bytes; 0 when every frame is complete */
 	uint8_t *table; /* NULL when the table could not be read */
 	size_t table_len;
 	struct code_entry *next;
@@ -149,7 +150,7 @@ static int64_t field_ptr(const uint8_t *hdr, int32_t off)
 static size_t code_header_len(const struct lt_py_version_info *info)
 {
 	int32_t offs[] = { info->co_firstlineno, info->co_filename, info->co_name,
-			   info->co_qualname, info->co_linetable };
+			   info->co_qualname, info->co_linetable, info->co_firsttraceable };
 	int32_t max = LT_PY_OB_TYPE;
 	size_t i;
 
@@ -209,6 +210,10 @@ static int load_code(struct lt_py_reader *r, uint64_t code, struct code_entry **
 	e->fingerprint = header_fingerprint(info, hdr);
 	memcpy(&first, hdr + info->co_firstlineno, sizeof(first));
 	e->firstlineno = first;
+	if (info->co_firsttraceable >= 0) {
+		memcpy(&first, hdr + info->co_firsttraceable, sizeof(first));
+		e->first_traceable = first > 0 ? 2 * (int64_t)first : 0;
+	}
 	e->func = read_name(r, (uint64_t)field_ptr(hdr, info->co_qualname >= 0 ?
 						     info->co_qualname : info->co_name));
 	e->file = read_name(r, (uint64_t)field_ptr(hdr, info->co_filename));
@@ -287,6 +292,17 @@ bool lt_py_pos_to_offset(const struct lt_py_version_info *info, uint64_t code, u
 	return true;
 }
 
+/* A frame that has not reached its first traceable instruction (3.11+:
+ * MAKE_CELL, COPY_FREE_VARS before RESUME) is still being set up by its
+ * caller's call: CPython's tracebacks, tracemalloc's included, skip it. */
+static bool incomplete(struct lt_py_reader *r, const struct code_entry *e, uint64_t raw_pos)
+{
+	int64_t offset;
+
+	return e->first_traceable && lt_py_pos_to_offset(r->info, e->code, raw_pos, &offset) &&
+	       offset < e->first_traceable;
+}
+
 static int line_of(struct lt_py_reader *r, const struct code_entry *e, uint64_t raw_pos)
 {
 	struct line_slot *s = &r->cache->lines[bucket(e->code ^ (raw_pos * 0x100000001b3ull),
@@ -298,6 +314,8 @@ static int line_of(struct lt_py_reader *r, const struct code_entry *e, uint64_t 
 		return s->line;
 	if (!e->table || !lt_py_pos_to_offset(r->info, e->code, raw_pos, &offset))
 		line = -1;
+	else if (offset < 0) /* before the first instruction (3.11+ MAKE_CELL): as CPython says */
+		line = e->firstlineno;
 	else
 		line = lt_py_line_decode(r->info->lines, e->table, e->table_len, e->firstlineno,
 					 offset);
@@ -321,7 +339,7 @@ int lt_py_resolve_frame(struct lt_py_reader *r, uint64_t code, uint64_t raw_pos,
 	out->line = line > 0 ? line : 0;
 	/* 3.12+ interpreter-made code (3.13's __init__ shim after
 	 * CALL_ALLOC_AND_ENTER_INIT, 3.12's trampoline) has no source line. */
-	out->drop = r->info->minor >= 12 && e->firstlineno == 0;
+	out->drop = (r->info->minor >= 12 && e->firstlineno == 0) || incomplete(r, e, raw_pos);
 	return 0;
 }
 

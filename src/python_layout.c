@@ -11,7 +11,8 @@
 /* Code objects and strings did not change between 3.8 and 3.10. */
 #define CODE_38_TO_310                                                          \
 	.co_firstlineno = 40, .co_filename = 104, .co_name = 112, .co_qualname = -1, \
-	.co_linetable = 120, .co_code_adaptive = -1, .str_ascii_data = 48,          \
+	.co_linetable = 120, .co_code_adaptive = -1, .co_firsttraceable = -1,       \
+	.str_ascii_data = 48,                                                       \
 	.str_compact_data = 72, .code_tp_basicsize = 176, .code_tp_itemsize = 0,    \
 	.unicode_tp_basicsize = 80
 
@@ -28,14 +29,17 @@ static const struct lt_py_version_info versions[] = {
 	  CODE_38_TO_310, .frame_tp_basicsize = 360 },
 	{ .minor = 11, .runtime_size = 166688, .lines = LT_PY_LINES_LOCATIONS,
 	  .pos = LT_PY_POS_IPTR, CODE_311_UP, .co_firstlineno = 72, .co_code_adaptive = 184,
+	  .co_firsttraceable = 168,
 	  .str_ascii_data = 48, .str_compact_data = 72, .code_tp_basicsize = 184,
 	  .unicode_tp_basicsize = 80, .frame_tp_basicsize = 120 },
 	{ .minor = 12, .runtime_size = 459944, .lines = LT_PY_LINES_LOCATIONS,
 	  .pos = LT_PY_POS_IPTR, CODE_311_UP, .co_firstlineno = 68, .co_code_adaptive = 192,
+	  .co_firsttraceable = 176,
 	  .str_ascii_data = 40, .str_compact_data = 56, .code_tp_basicsize = 192,
 	  .unicode_tp_basicsize = 64, .frame_tp_basicsize = 120 },
 	{ .minor = 13, .runtime_size = 283320, .lines = LT_PY_LINES_LOCATIONS,
 	  .pos = LT_PY_POS_IPTR, CODE_311_UP, .co_firstlineno = 68, .co_code_adaptive = 200,
+	  .co_firsttraceable = 184,
 	  .str_ascii_data = 40, .str_compact_data = 56, .code_tp_basicsize = 200,
 	  .unicode_tp_basicsize = 64, .frame_tp_basicsize = 136, .debug_offsets = true },
 };
@@ -43,23 +47,28 @@ static const struct lt_py_version_info versions[] = {
 #define NVERSIONS (sizeof(versions) / sizeof(versions[0]))
 
 /*
- * How BPF finds the current thread state and walks its frames. Up to 3.11
- * _PyRuntime holds the current tstate; 3.12 moved it to a thread-local BPF
- * cannot reach, so the GIL state's pthread key is read instead and the
- * tstate fetched from the allocating thread's glibc TSD slot.
+ * How BPF finds the current thread state and walks its frames: the GIL
+ * state's pthread key (autoTSSkey's _key) is read from _PyRuntime and the
+ * tstate fetched from the calling thread's glibc TSD slot. That is the
+ * thread's own state, GIL held or not, so a native allocation made with
+ * the GIL released (ctypes, sqlite3) still gets its Python frames.
  */
 static const struct lt_py_layout layouts[] = {
-	{ .minor = 8, .tstate_thread_id = 176, .tstate_from = LT_PY_TSTATE_RUNTIME, .tstate_current = 1368,
+	{ .minor = 8, .tstate_thread_id = 176, .tstate_from = LT_PY_TSTATE_TSD, .tss_key = 1396,
+	  .tsd_first = GLIBC_TSD_FIRST,
 	  .tstate_frame = 24, .cframe_frame = -1, .frame_code = 32, .frame_back = 24,
 	  .frame_pos = 104, .pos_kind = LT_PY_POS_LASTI, .frame_owner = -1 },
-	{ .minor = 9, .tstate_thread_id = 176, .tstate_from = LT_PY_TSTATE_RUNTIME, .tstate_current = 568,
+	{ .minor = 9, .tstate_thread_id = 176, .tstate_from = LT_PY_TSTATE_TSD, .tss_key = 588,
+	  .tsd_first = GLIBC_TSD_FIRST,
 	  .tstate_frame = 24, .cframe_frame = -1, .frame_code = 32, .frame_back = 24,
 	  .frame_pos = 104, .pos_kind = LT_PY_POS_LASTI, .frame_owner = -1 },
-	{ .minor = 10, .tstate_thread_id = 176, .tstate_from = LT_PY_TSTATE_RUNTIME, .tstate_current = 568,
+	{ .minor = 10, .tstate_thread_id = 176, .tstate_from = LT_PY_TSTATE_TSD, .tss_key = 588,
+	  .tsd_first = GLIBC_TSD_FIRST,
 	  .tstate_frame = 24, .cframe_frame = -1, .frame_code = 32, .frame_back = 24,
 	  .frame_pos = 96, .pos_kind = LT_PY_POS_LASTI, .frame_owner = -1 },
 	/* 3.11 has an owner byte (69) but no shim frames to skip. */
-	{ .minor = 11, .tstate_thread_id = 152, .tstate_from = LT_PY_TSTATE_RUNTIME, .tstate_current = 576,
+	{ .minor = 11, .tstate_thread_id = 152, .tstate_from = LT_PY_TSTATE_TSD, .tss_key = 596,
+	  .tsd_first = GLIBC_TSD_FIRST,
 	  .tstate_frame = 56, .cframe_frame = 8, .frame_code = 32, .frame_back = 48,
 	  .frame_pos = 56, .pos_kind = LT_PY_POS_POINTER, .frame_owner = -1 },
 	{ .minor = 12, .tstate_thread_id = 136, .tstate_from = LT_PY_TSTATE_TSD, .tss_key = 1548,

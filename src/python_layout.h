@@ -62,6 +62,9 @@ struct lt_py_version_info {
 	int32_t co_qualname;    /* str * (3.11+) */
 	int32_t co_linetable;   /* bytes *: co_lnotab (3.8, 3.9) or co_linetable */
 	int32_t co_code_adaptive; /* inline bytecode (3.11+) */
+	/* int: bytes/2 before the first traceable instruction (3.11+): a frame
+	 * still before it is not complete, and tracebacks leave it out */
+	int32_t co_firsttraceable;
 	/* str: where the characters of a compact string start */
 	uint32_t str_ascii_data;   /* sizeof(PyASCIIObject): ascii strings */
 	uint32_t str_compact_data; /* sizeof(PyCompactUnicodeObject): the others */

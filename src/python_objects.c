@@ -31,14 +31,24 @@ void lt_py_process_free(struct lt_py_process *pp)
 	for (size_t i = 0; i < pp->ntypes; i++)
 		free(pp->types[i].name);
 	free(pp->types);
+	free(pp->seen);
+	free(pp->pending);
 	lt_live_free(&pp->objects);
 	lt_stacks_free(&pp->stacks);
 	lt_py_reader_free(&pp->reader);
 	memset(pp, 0, sizeof(*pp));
 }
 
-/* Index of type in pp->types, added (with its name read now) if new. */
-static long type_index(struct lt_py_process *pp, uint64_t type)
+static const char *pseudo_name(uint64_t type)
+{
+	switch (type) {
+	case LT_PY_TYPE_BUFFER: return "(buffer)";
+	case LT_PY_TYPE_UNREAD: return "(unread)";
+	}
+	return NULL;
+}
+
+long lt_py_process_type(struct lt_py_process *pp, uint64_t type)
 {
 	const char *name;
 
@@ -55,7 +65,9 @@ static long type_index(struct lt_py_process *pp, uint64_t type)
 		pp->types = grown;
 		pp->types_cap = cap;
 	}
-	name = lt_py_type_name(&pp->reader, type);
+	name = pseudo_name(type);
+	if (!name)
+		name = lt_py_type_name(&pp->reader, type);
 	memset(&pp->types[pp->ntypes], 0, sizeof(pp->types[0]));
 	pp->types[pp->ntypes].type = type;
 	pp->types[pp->ntypes].name = strdup(name ? name : "?");
@@ -125,12 +137,15 @@ int lt_py_process_traceback(struct lt_py_process *pp, const struct lt_py_frame *
 int lt_py_process_add(struct lt_py_process *pp, const struct lt_py_alloc_event *e, uint32_t npy)
 {
 	struct lt_live_alloc a = { 0 };
-	bool replaced;
+	const struct lt_live_alloc *old;
+	bool replaced, was_unsettled;
 	long t;
 	int err;
 
 	pp->alloc_events++;
-	t = type_index(pp, e->type);
+	/* A block from the allocator functions: its type is read later, once
+	 * its creator has filled in the header. */
+	t = e->type ? lt_py_process_type(pp, e->type) : LT_PY_TYPE_UNSETTLED;
 	if (t < 0)
 		return (int)t;
 	err = lt_py_process_traceback(pp, e->frames, npy, &a.stack_id);
@@ -140,14 +155,70 @@ int lt_py_process_add(struct lt_py_process *pp, const struct lt_py_alloc_event *
 	a.size_bytes = e->size_bytes;
 	a.ts_ns = e->hdr.ts_ns;
 	a.pad = (uint32_t)t;
-	return lt_live_put(&pp->objects, &a, &replaced);
+	if (a.pad == LT_PY_TYPE_UNSETTLED && pp->npending == pp->pending_cap) {
+		size_t cap = pp->pending_cap ? pp->pending_cap * 2 : 1024;
+		uint64_t *grown = realloc(pp->pending, cap * sizeof(*grown));
+
+		if (!grown)
+			return -ENOMEM;
+		pp->pending = grown;
+		pp->pending_cap = cap;
+	}
+	old = lt_live_get(&pp->objects, e->addr);
+	was_unsettled = old && old->pad == LT_PY_TYPE_UNSETTLED;
+	err = lt_live_put(&pp->objects, &a, &replaced);
+	if (err)
+		return err;
+	pp->unsettled += (a.pad == LT_PY_TYPE_UNSETTLED) - was_unsettled;
+	/* An address already pending stays listed once. */
+	if (a.pad == LT_PY_TYPE_UNSETTLED && !was_unsettled)
+		pp->pending[pp->npending++] = e->addr;
+	return 0;
 }
 
 bool lt_py_process_remove(struct lt_py_process *pp, uint64_t addr)
 {
+	struct lt_live_alloc gone;
+
 	pp->free_events++;
-	if (lt_live_remove(&pp->objects, addr, NULL))
+	pp->recent_frees[pp->recent_next++ % LT_PY_RECENT_FREES] = addr;
+	if (lt_live_remove(&pp->objects, addr, &gone)) {
+		if (gone.pad == LT_PY_TYPE_UNSETTLED)
+			pp->unsettled--;
 		return true;
+	}
 	pp->unmatched_frees++;
 	return false;
+}
+
+bool lt_py_process_freed_recently(const struct lt_py_process *pp, uint64_t addr)
+{
+	for (size_t i = 0; i < LT_PY_RECENT_FREES; i++)
+		if (pp->recent_frees[i] == addr)
+			return true;
+	return false;
+}
+
+int lt_py_process_reuse(struct lt_py_process *pp, const struct lt_py_alloc_event *e, uint32_t npy)
+{
+	struct lt_live_alloc *a = NULL;
+	uint32_t id;
+	int err;
+
+	pp->reuse_events++;
+	/* The object sits at the block's start, or after a GC header and a
+	 * pre-header; an object from before tracing began has no block here. */
+	for (uint64_t k = 0; k <= 32 && !a && k <= e->addr; k += 16) {
+		a = lt_live_get_mut(&pp->objects, e->addr - k);
+		if (a && a->size_bytes <= k)
+			a = NULL;
+	}
+	if (!a)
+		return 0;
+	err = lt_py_process_traceback(pp, e->frames, npy, &id);
+	if (err)
+		return err;
+	a->stack_id = id;
+	a->ts_ns = e->hdr.ts_ns;
+	return 0;
 }

@@ -29,8 +29,26 @@ struct lt_py_traceback {
 	uint32_t nframes;
 };
 
+/* How many freed blocks are remembered (see lt_py_process_freed_recently). */
+#define LT_PY_RECENT_FREES 16
+
+/* The pad of a live block whose type has not been read yet. */
+#define LT_PY_TYPE_UNSETTLED UINT32_MAX
+
+/* Pseudo type addresses: blocks that hold no object, and blocks that could
+ * not be read (the process was gone). */
+#define LT_PY_TYPE_BUFFER 1
+#define LT_PY_TYPE_UNREAD 2
+
+/* What is known of an address seen where an object's type pointer sits. */
+struct lt_py_type_seen {
+	uint64_t addr;  /* 0: empty slot */
+	int32_t index;  /* into lt_py_process.types; -1: not a type object */
+	uint64_t flags; /* its tp_flags */
+};
+
 struct lt_py_type {
-	uint64_t type;          /* PyTypeObject address in the process */
+	uint64_t type;          /* PyTypeObject address in the process (or LT_PY_TYPE_*) */
 	char *name;             /* tp_name; "?" when unreadable */
 	uint64_t last_reported; /* live objects at the previous report */
 	bool reported;          /* there was a previous report with this type */
@@ -47,7 +65,15 @@ struct lt_py_process {
 	size_t ntypes, types_cap;
 	uint64_t alloc_events;
 	uint64_t free_events;
+	uint64_t reuse_events;    /* objects taken from free lists */
 	uint64_t unmatched_frees; /* objects created before tracing started */
+	uint64_t unsettled;       /* live blocks whose type is still to be read */
+	uint64_t *pending;        /* their addresses (and of some freed since) */
+	uint64_t recent_frees[LT_PY_RECENT_FREES]; /* the last blocks freed, by address */
+	uint32_t recent_next;
+	size_t npending, pending_cap;
+	struct lt_py_type_seen *seen; /* open addressing by addr */
+	size_t seen_cap, nseen;
 	bool finalizing;          /* Py_FinalizeEx began: the tables are what it held */
 };
 
@@ -62,5 +88,13 @@ int lt_py_process_traceback(struct lt_py_process *pp, const struct lt_py_frame *
 			    uint32_t npy, uint32_t *id);
 /* An object's memory was released. */
 bool lt_py_process_remove(struct lt_py_process *pp, uint64_t addr);
+/* An object at e->addr was taken from a free list: the block holding it
+ * is charged to e's traceback, from now. Returns 0 or -ENOMEM. */
+int lt_py_process_reuse(struct lt_py_process *pp, const struct lt_py_alloc_event *e, uint32_t npy);
+/* Was addr one of the last blocks the object allocator freed? */
+bool lt_py_process_freed_recently(const struct lt_py_process *pp, uint64_t addr);
+/* Index of type in pp->types, added (its name read now) if new; type may
+ * be a LT_PY_TYPE_* pseudo address. Returns it or -ENOMEM. */
+long lt_py_process_type(struct lt_py_process *pp, uint64_t type);
 
 #endif

@@ -13,6 +13,7 @@
 
 #include "elf_file.h"
 #include "module_cache.h"
+#include "python_allocator.h"
 #include "python_layout.h"
 
 const char *const lt_py_probe_names[LT_PY_PROBE_COUNT] = {
@@ -236,6 +237,23 @@ static int probe_offsets(const struct lt_elf_file *ef, struct lt_py_interp *out)
 	return out->offsets[LT_PY_PROBE_GENERIC_ALLOC] ? 0 : -ENOENT;
 }
 
+/* Every object where the build calls its allocator functions; GC-tracked
+ * objects only where it runs inlined copies of them. */
+static void choose_objects(const struct lt_elf_file *ef, uint64_t runtime, struct lt_py_interp *out)
+{
+	struct lt_py_allocator a;
+	uint64_t off[LT_PY_ALLOC_COUNT];
+
+	out->objects = LT_PY_OBJECTS_GC;
+	if (lt_py_find_allocator(ef, runtime, &a) || a.inlined)
+		return;
+	for (int i = 0; i < LT_PY_ALLOC_COUNT; i++)
+		if (lt_elf_vaddr_to_offset(ef, a.fn[i], &off[i]))
+			return;
+	memcpy(out->allocator_offsets, off, sizeof(off));
+	out->objects = LT_PY_OBJECTS_ALL;
+}
+
 /*
  * Everything the file alone tells: version, layout (runtime and code_type
  * as ELF vaddrs) and probe offsets. -ENOENT when the file is no interpreter.
@@ -268,6 +286,8 @@ static int inspect(const struct lt_elf_file *ef, const char *base, struct lt_py_
 		return ret;
 	out->layout.runtime = runtime.vaddr;
 	out->code_type = lt_elf_find_symbol(ef, "PyCode_Type", &sym) ? 0 : sym.vaddr;
+	out->type_type = lt_elf_find_symbol(ef, "PyType_Type", &sym) ? 0 : sym.vaddr;
+	choose_objects(ef, runtime.vaddr, out);
 	if (probe_offsets(ef, out)) {
 		set_err(err, errlen, "%s: PyType_GenericAlloc is outside the file's segments", base);
 		return -ENOTSUP;
@@ -364,6 +384,8 @@ static int try_mapping(pid_t pid, const struct lt_maps *maps, const struct lt_ma
 	out->layout.runtime += bias;
 	if (out->code_type)
 		out->code_type += bias;
+	if (out->type_type)
+		out->type_type += bias;
 	openable_path(pid, m, out->path, sizeof(out->path));
 out:
 	lt_elf_close(ef);

@@ -28,6 +28,16 @@ enum lt_py_probe {
 
 extern const char *const lt_py_probe_names[LT_PY_PROBE_COUNT];
 
+/* What the interpreter's probes see. */
+enum lt_py_objects {
+	/* The object allocator's functions: every object and object-domain
+	 * buffer, typed when read back from the process. */
+	LT_PY_OBJECTS_ALL = 1,
+	/* The GC allocation entry points: GC-tracked objects only, for builds
+	 * that inline the allocator into its callers. */
+	LT_PY_OBJECTS_GC,
+};
+
 struct lt_py_interp {
 	char path[PATH_MAX]; /* openable file holding the interpreter (libpython or the executable) */
 	uint32_t minor, micro; /* micro is 0 when unknown (3.8-3.10 give no Py_Version) */
@@ -35,6 +45,9 @@ struct lt_py_interp {
 	struct lt_py_layout layout; /* runtime filled */
 	uint64_t offsets[LT_PY_PROBE_COUNT]; /* uprobe file offsets; 0 = absent */
 	uint64_t code_type;    /* runtime address of PyCode_Type, 0 if unknown */
+	uint64_t type_type;    /* runtime address of PyType_Type, 0 if unknown */
+	enum lt_py_objects objects;
+	uint64_t allocator_offsets[4]; /* LT_PY_OBJECTS_ALL: file offsets of enum lt_py_alloc_fn */
 };
 
 /* The interpreter mapped by pid. Returns 0, -ENOENT (not a Python process),
