@@ -209,31 +209,17 @@ static long py_frame_step(__u32 index, struct py_walk *w)
 	return 0;
 }
 
-/* The interpreter's thread state of the calling thread, or 0. Up to 3.11
- * it is the GIL holder's: right for an object allocation (which holds the
- * GIL), checked against the thread for a native one (which may not). */
+/* The calling thread's own interpreter thread state, GIL held or not, or 0:
+ * the value of the GIL state's pthread key in its glibc TSD slot. */
 static __always_inline __u64 py_thread_state(const struct lt_py_layout *l)
 {
-	if (l->tstate_from == LT_PY_TSTATE_RUNTIME) {
-		struct task_struct *task = bpf_get_current_task_btf();
-		__u64 tstate = read_u64(l->runtime + l->tstate_current);
+	struct task_struct *task = bpf_get_current_task_btf();
+	__u32 key = 0;
 
-		/* thread_id is pthread_self(), which is fs_base on x86-64. */
-		if (tstate && read_u64(tstate + l->tstate_thread_id) != task->thread.fsbase)
-			return 0;
-		return tstate;
-	}
-	if (l->tstate_from == LT_PY_TSTATE_TSD) {
-		struct task_struct *task = bpf_get_current_task_btf();
-		__u32 key = 0;
-
-		if (bpf_probe_read_user(&key, sizeof(key), (void *)(l->runtime + l->tss_key)) ||
-		    key >= 32)
-			return 0;
-		/* glibc: struct pthread is at fs_base; specific_1stblock[key].data. */
-		return read_u64(task->thread.fsbase + l->tsd_first + 16 * key + 8);
-	}
-	return 0;
+	if (bpf_probe_read_user(&key, sizeof(key), (void *)(l->runtime + l->tss_key)) || key >= 32)
+		return 0;
+	/* glibc: struct pthread is at fs_base; specific_1stblock[key].data. */
+	return read_u64(task->thread.fsbase + l->tsd_first + 16 * key + 8);
 }
 
 static __always_inline __u32 py_walk_frames(const struct lt_py_layout *l)

@@ -246,11 +246,6 @@ struct lt_unwind_page {
  * instruction pointer), which userspace turns into file:line.
  */
 
-enum lt_py_tstate_from {
-	LT_PY_TSTATE_RUNTIME = 1, /* *(runtime + tstate_current): 3.8-3.11 */
-	LT_PY_TSTATE_TSD,         /* glibc TSD slot of the key at runtime + tss_key: 3.12+ */
-};
-
 enum lt_py_pos_kind {
 	LT_PY_POS_LASTI = 1, /* a 32-bit int in the frame (3.8-3.10) */
 	LT_PY_POS_POINTER,   /* a pointer into the code object (3.11+) */
@@ -259,9 +254,8 @@ enum lt_py_pos_kind {
 struct lt_py_layout {
 	__u64 runtime;         /* address of _PyRuntime in the process */
 	__u32 minor;           /* 3.minor */
-	__u32 tstate_from;     /* enum lt_py_tstate_from */
-	__u32 tstate_current;  /* offset in _PyRuntime (LT_PY_TSTATE_RUNTIME) */
-	__u32 tss_key;         /* offset of the pthread key in _PyRuntime (LT_PY_TSTATE_TSD) */
+	__u32 tss_key;         /* offset of the GIL state's pthread key in _PyRuntime; the
+				* thread state is that key's value in glibc's TSD */
 	__u32 tsd_first;       /* glibc: struct pthread's specific_1stblock (784 in 2.36) */
 	__u32 tstate_frame;    /* tstate -> current frame, or -> cframe when cframe_frame >= 0 */
 	__s32 cframe_frame;    /* cframe -> current frame (3.11, 3.12); -1 none */
@@ -273,7 +267,6 @@ struct lt_py_layout {
 	__u32 owner_skip;      /* frames whose owner is this are C-stack shims */
 	__u32 type_basicsize;  /* PyTypeObject: tp_basicsize (tp_itemsize follows it) */
 	__u32 type_flags;      /* PyTypeObject: tp_flags */
-	__u32 tstate_thread_id; /* PyThreadState: thread_id (pthread_self) */
 	__u32 stop_at_finalize; /* -c: SIGSTOP the process when its shutdown begins, until the
 				 * consumer has read its objects (LT_EV_PY_FINALIZE says so) */
 };

@@ -119,10 +119,10 @@ static void write_python(FILE *out, const struct lt_report_python *py)
 			      py->types[i].growth_objects_per_s);
 		fputc('}', out);
 	}
-	fprintf(out, "],\"python\":{\"version\":\"3.%u%s%.0u\",\"objects\":%" PRIu64
+	fprintf(out, "],\"python\":{\"version\":\"3.%u%s%.0u\",\"counted\":\"%s\",\"objects\":%" PRIu64
 		",\"bytes\":%" PRIu64 ",\"unmatched_frees\":%" PRIu64 ",\"at_shutdown\":%s,",
-		py->minor, py->micro ? "." : "", py->micro, py->objects, py->bytes,
-		py->unmatched_frees, py->at_shutdown ? "true" : "false");
+		py->minor, py->micro ? "." : "", py->micro, py->gc_only ? "gc" : "all", py->objects,
+		py->bytes, py->unmatched_frees, py->at_shutdown ? "true" : "false");
 	write_stacks(out, &py->stacks);
 	fputc('}', out);
 }

@@ -65,8 +65,9 @@ struct lt_report_py_type {
 /* The objects of a traced CPython interpreter. */
 struct lt_report_python {
 	uint32_t minor, micro;
-	uint64_t objects;          /* live GC-tracked objects seen created */
+	uint64_t objects;          /* live blocks (objects and buffers) seen created */
 	uint64_t bytes;
+	bool gc_only;              /* only GC-tracked objects are seen (see lt_py_objects) */
 	uint64_t unmatched_frees;  /* objects created before tracing started, then freed */
 	bool at_shutdown;          /* counts are from when Py_FinalizeEx began */
 	struct lt_report_py_type *types; /* by objects, largest first */

@@ -96,10 +96,15 @@ static void write_python(FILE *out, const struct lt_report_python *py, const cha
 {
 	size_t ntypes = top > 0 && (size_t)top < py->ntypes ? (size_t)top : py->ntypes;
 
-	fprintf(out, "  Python 3.%u%s%.0u: %" PRIu64 " objects, %" PRIu64
+	fprintf(out, "  Python 3.%u%s%.0u: %" PRIu64 " %s, %" PRIu64
 		" bytes created since tracing began and still alive%s\n",
-		py->minor, py->micro ? "." : "", py->micro, py->objects, py->bytes,
+		py->minor, py->micro ? "." : "", py->micro, py->objects,
+		py->gc_only ? "GC-tracked objects" : "blocks", py->bytes,
 		py->at_shutdown ? " when the interpreter began to shut down" : when);
+	if (py->gc_only)
+		fputs("    (this build inlines its object allocator into its callers: objects the GC\n"
+		      "    does not track, such as str, bytes, int and float, are not seen)\n",
+		      out);
 	if (ntypes)
 		fprintf(out, "    %-32s %10s %12s %10s\n", "type", "objects", "bytes", "+delta");
 	for (size_t i = 0; i < ntypes; i++)
