@@ -174,3 +174,39 @@ cleanup:
 	cs_close(&cs);
 	return ret;
 }
+
+int lt_tail_call_target(const uint8_t *code, size_t len, uint64_t vaddr, uint64_t *target)
+{
+	const uint8_t *p = code;
+	size_t left = len;
+	uint64_t addr = vaddr;
+	cs_insn *insn = NULL;
+	int ret = -ENOENT;
+	csh cs;
+
+	if (len > LT_SITE_MAX_BYTES)
+		return -ENOENT;
+	if (cs_open(CS_ARCH_X86, CS_MODE_64, &cs) != CS_ERR_OK)
+		return -ENOMEM;
+	cs_option(cs, CS_OPT_DETAIL, CS_OPT_ON);
+	insn = cs_malloc(cs);
+	while (insn && cs_disasm_iter(cs, &p, &left, &addr, insn)) {
+		const cs_x86 *x = &insn->detail->x86;
+		uint64_t to;
+
+		if (insn->id == X86_INS_CALL)
+			break;
+		if (insn->id != X86_INS_JMP || x->op_count != 1 || x->operands[0].type != X86_OP_IMM)
+			continue;
+		to = (uint64_t)x->operands[0].imm;
+		if (to >= vaddr && to < vaddr + len)
+			continue;
+		*target = to;
+		ret = 0;
+		break;
+	}
+	if (insn)
+		cs_free(insn, 1);
+	cs_close(&cs);
+	return ret;
+}

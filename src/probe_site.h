@@ -49,4 +49,12 @@ bool lt_insn_is_emulated(const uint8_t *bytes, size_t len);
 int lt_probe_site_choose(const uint8_t *code, size_t len, uint64_t vaddr, unsigned needed_args,
 			 bool with_return, struct lt_probe_site *out);
 
+/*
+ * A wrapper that only checks a flag and tail-jumps to the real function
+ * (3.13's Py_FinalizeEx, whose callers inside the library call the target
+ * directly): the target of its first direct jmp out of [vaddr, vaddr+len).
+ * Returns 0, or -ENOENT when code (at most 64 bytes) has no such jump.
+ */
+int lt_tail_call_target(const uint8_t *code, size_t len, uint64_t vaddr, uint64_t *target);
+
 #endif

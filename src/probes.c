@@ -412,6 +412,30 @@ cleanup:
 	return ret;
 }
 
+/* Py_FinalizeEx, or the function it only wraps (3.13: Py_RunMain calls
+ * that one directly). Returns how many were resolved: 0 or 1. */
+static size_t resolve_finalize(struct lt_elf_file *ef, struct resolved *out)
+{
+	const struct lt_elf_symbol *target_sym;
+	struct lt_elf_symbol sym;
+	uint8_t code[64];
+	uint64_t target;
+	size_t got;
+
+	if (resolve_specs(ef, &py_finalize_spec, 1, false, out) != 1)
+		return 0;
+	if (lt_elf_find_function(ef, py_finalize_spec.symbol, &sym) || !sym.size ||
+	    sym.size > sizeof(code) || lt_elf_read_code(ef, sym.vaddr, code, sym.size, &got) ||
+	    lt_tail_call_target(code, got, sym.vaddr, &target) ||
+	    lt_elf_vaddr_to_offset(ef, target, &out->offset))
+		return 1;
+	target_sym = lt_elf_symbol_at(ef, target);
+	sym.vaddr = target;
+	sym.size = target_sym && target_sym->vaddr == target ? target_sym->size : 0;
+	choose_site(ef, &sym, out);
+	return 1;
+}
+
 int lt_probes_attach_python(struct lt_probe_set *ps, struct leaktrace_bpf *skel, const char *path,
 			    const uint64_t allocator_offsets[4], pid_t pid, int verbose, char *err,
 			    size_t errlen)
@@ -442,7 +466,7 @@ int lt_probes_attach_python(struct lt_probe_set *ps, struct leaktrace_bpf *skel,
 		for (size_t i = 0; i < n; i++)
 			has_del |= found[i].spec->func == LT_FUNC_PY_GC_DEL;
 	}
-	n += resolve_specs(ef, &py_finalize_spec, 1, false, found + n);
+	n += resolve_finalize(ef, found + n);
 	if (n < 2 || !has_del) {
 		snprintf(err, errlen, "%s: no CPython object allocator symbols", path);
 		ret = -ESRCH;

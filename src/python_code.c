@@ -233,12 +233,23 @@ static int find_code(struct lt_py_reader *r, uint64_t code, struct code_entry **
 	int err;
 
 	for (struct code_entry **pe = &c->codes[b]; (e = *pe); pe = &e->next) {
+		struct code_entry *now;
+
 		if (e->code != code)
 			continue;
 		if (still_valid(r, e)) {
 			*out = e;
 			return 0;
 		}
+		/* Gone, and no other code object there since: the frame was
+		 * recorded while this one ran (a module's body, say, freed once
+		 * its import is done). */
+		if (load_code(r, code, &now)) {
+			*out = e;
+			return 0;
+		}
+		free(now->table);
+		free(now);
 		/* Unlinked, not freed: its interned strings stay valid anyway. */
 		*pe = e->next;
 		c->table_bytes -= e->table_len;

@@ -1,0 +1,172 @@
+# SPDX-License-Identifier: MIT
+"""Python: every object counted at its true size on the line that made it
+(tests/progs/py_cache_leak.py against tracemalloc in the same process), short
+programs with their names, native blocks made with the GIL released, and one
+moment for the final report of a program run to its end."""
+
+import json
+import os
+
+import __main__ as h
+
+CACHE_LEAK = os.path.join(h.SRC_PROGS, 'py_cache_leak.py')
+SHORT = os.path.join(h.SRC_PROGS, 'py_short.py')
+# Every object traps: 2,000 entries per cache keep a run near 10 s.
+N = 2000
+# Freed objects a free list may keep (and so a churn line may still hold).
+CHURN_SLACK = 2
+
+
+def all_objects_pythons():
+    """(name, exe) of the interpreters whose object allocator is probed
+    directly: every pyenv build here. Debian's python3.11 inlines it."""
+    return [(n, exe) for n, exe in h.pythons_found() if n.startswith('pyenv-')]
+
+
+def tagged_line(lines, tag):
+    for line in lines:
+        if line.startswith(tag + ' '):
+            return json.loads(line[len(tag) + 1:])
+    raise h.Fail('the program printed no %s line' % tag)
+
+
+def python_proc(report, pid=None):
+    procs = [p for p in report['processes'] if 'python' in p and (pid is None or p['pid'] == pid)]
+    h.expect(len(procs) == 1, '%d Python processes in the report' % len(procs))
+    return procs[0]
+
+
+def by_line(proc, path):
+    """{line: (blocks, bytes)} of --group lineno stacks in the file path."""
+    out = {}
+    for s in proc['python']['stacks']:
+        if s['frames'] and s['frames'][0]['file'] == path:
+            out[s['frames'][0]['line']] = (s['allocs'], s['bytes'])
+    return out
+
+
+def check_cache_leak(name, proc, truth, minor):
+    h.expect(proc['python']['counted'] == 'all', '%s: counted %r' % (name, proc['python']['counted']))
+    got = by_line(proc, truth['file'])
+    traced = {k: tuple(v) for k, v in truth['traced'].items()}
+    leaking = truth['leaking']
+    # 3.8 has no _Py_NewReference function to follow objects taken from
+    # free lists: there a reused tuple stays on the line that first made it
+    # (bytearray's argument tuple, kept as a closure's cells tuple).
+    moved = ('closure', 'bytearray') if minor == 8 else ()
+    for site in leaking:
+        if site in moved:
+            continue
+        want = traced[site]
+        h.expect(want[0] >= N - 20, '%s: tracemalloc counts %r at %s' % (name, want, site))
+        have = got.get(truth['sites'][site], (0, 0))
+        h.expect(have == want, '%s: line %d (%s): leaktrace %d blocks, %d bytes; tracemalloc %d, %d' % (
+            name, truth['sites'][site], site, have[0], have[1], want[0], want[1]))
+    if moved:
+        have = [got.get(truth['sites'][s], (0, 0)) for s in moved]
+        want = [traced[s] for s in moved]
+        h.expect(sum(x[0] for x in have) == sum(x[0] for x in want) and
+                 sum(x[1] for x in have) == sum(x[1] for x in want),
+                 '%s: lines %s hold %r, tracemalloc %r' % (name, moved, have, want))
+    for site in truth['sites']:
+        if site in leaking:
+            continue
+        have = got.get(truth['sites'][site], (0, 0))
+        h.expect(have[0] <= CHURN_SLACK, '%s: churn line %d (%s) holds %d blocks' % (
+            name, truth['sites'][site], site, have[0]))
+    types = {t['type']: t for t in proc['types']}
+    # int: the cache's, and each loop index past the small-int cache
+    # (-5..256), which its closure's cell keeps alive.
+    # Free lists may hand out a few objects made before tracing began.
+    for tname, n in (('str', N), ('bytes', N), ('int', 2 * N - 257), ('bytearray', N), ('function', N),
+                     ('method', N), ('cell', N), ('float', N)):
+        t = types.get(tname)
+        h.expect(t is not None and n - 20 <= t['objects'] <= n + n // 50,
+                 '%s: type %s: %r, expected %d (-20, +2 %%)' % (name, tname, t, n))
+    h.expect('(unread)' not in types, '%s: blocks left unread: %r' % (name, types.get('(unread)')))
+
+
+def t_python_every_object(ctx):
+    """pyenv 3.8-3.13, -p: str/bytes/int/float/bytearray caches, closures and bound methods exactly as tracemalloc counts each line in-process; churn lines empty; types counted."""
+    found = all_objects_pythons()
+    h.expect(found, 'no pyenv CPython 3.8-3.13 found')
+    print('  Pythons: %s' % ', '.join(n for n, _ in found), flush=True)
+    for name, exe in found:
+        t = ctx.target([exe, CACHE_LEAK, str(N)], name)
+        if not t.expect_line('ready', 30):
+            raise h.Fail('%s: py_cache_leak did not print "ready"%s' % (name, h.tail(t)))
+        p = h.attach_pid(ctx, ['-T', '0', '-o', '0', '--group', 'lineno', '--format', 'json',
+                               '-p', str(t.pid)])
+        h.trigger(t)
+        truth = tagged_line(t.out_lines, 'CACHELEAK')
+        rc = h.interrupt(p)
+        h.expect(rc == 0, '%s: exit status %s%s' % (name, rc, h.tail(p)))
+        proc = python_proc(h.final_report(p), t.pid)
+        check_cache_leak(name, proc, truth, int(truth['version'].split('.')[1]))
+        t.send('exit\n')
+        t.wait(10)
+
+
+def t_python_gc_only_build(ctx):
+    """Debian's python3.11 (its allocator inlined into callers): the report says only GC-tracked objects are counted, and counts those exactly."""
+    exe = '/usr/bin/python3.11'
+    if not os.access(exe, os.X_OK):
+        raise h.Skip('Debian python3.11 not installed')
+    p = h.run_to_end(ctx, ['-T', '0', '--group', 'lineno', '--format', 'json', '-c',
+                           '%s %s 2000' % (exe, SHORT)])
+    h.expect(p.popen.returncode == 0, 'exit status %s%s' % (p.popen.returncode, h.tail(p)))
+    truth = tagged_line(p.out_lines, 'SHORT')
+    proc = python_proc(h.final_report(p))
+    h.expect(proc['python']['counted'] == 'gc', 'counted %r' % proc['python']['counted'])
+    got = by_line(proc, truth['file'])
+    h.expect(got.get(truth['sites']['instance'], (0, 0)) == (2000, 2000 * 24),
+             'instance line: %r' % (got.get(truth['sites']['instance']),))
+    h.expect(truth['sites']['str'] not in got, 'str line counted in a GC-only build: %r' % got)
+
+
+def check_short(name, p, pid=None):
+    truth = tagged_line(p.out_lines, 'SHORT')
+    n = truth['n']
+    proc = python_proc(h.final_report(p), pid)
+    py = proc['python']
+    h.expect(py['at_shutdown'], '%s: not counted at the start of shutdown' % name)
+    types = {t['type']: t for t in proc['types']}
+    h.expect(types.get('Short', {}).get('objects') == n, '%s: Short %r' % (name, types.get('Short')))
+    for bad in ('?', '(unread)'):
+        h.expect(bad not in types, '%s: %d objects of type %r' % (name, types.get(bad, {}).get('objects', 0), bad))
+    # Its leaking lines keep their names after it is gone. (A code object
+    # that ended before leaktrace read it, an imported module's body, or the
+    # script's <module> once it has run, can still leave an outer frame
+    # unnamed.)
+    got = by_line(proc, truth['file'])
+    strings = got.get(truth['sites']['str'], (0, 0))
+    h.expect(strings[0] == n, '%s: str line holds %r, want %d blocks' % (name, strings, n))
+    # Freed by an exit handler during shutdown: still held when it began.
+    native = [s for s in proc['stacks']
+              if any(f.get('lang') == 'python' and f['file'] == truth['file'] and
+                     f['line'] == truth['sites']['native'] for f in s['frames'])]
+    h.expect(native and sum(s['allocs'] for s in native) == n and
+             sum(s['bytes'] for s in native) == n * truth['block'],
+             '%s: native blocks at the ctypes line: %r' % (name, [(s['allocs'], s['bytes']) for s in native]))
+    mallocs = [s for s in native if any('libffi' in (f.get('module') or '') for f in s['frames'][:8])]
+    h.expect(mallocs, '%s: the ctypes blocks have no native frames into libffi' % name)
+
+
+def t_python_short_program(ctx):
+    """-c, every pyenv 3.8-3.13: a program that leaks and exits within a fraction of a second keeps its names; native blocks made with the GIL released (ctypes) carry their Python line; blocks an exit handler frees are still held at the start of shutdown."""
+    found = all_objects_pythons()
+    h.expect(found, 'no pyenv CPython found')
+    for name, exe in found:
+        p = h.run_to_end(ctx, ['-T', '0', '--native', '--group', 'lineno', '--format', 'json', '-c',
+                               '%s %s 2000' % (exe, SHORT)])
+        h.expect(p.popen.returncode == 0, '%s: exit status %s%s' % (name, p.popen.returncode, h.tail(p)))
+        # It was stopped while its objects were read: resumed, it ran to
+        # its end (run_to_end would time out otherwise).
+        check_short(name, p)
+
+
+SCENARIOS = [
+    ('python_every_object', t_python_every_object),
+    ('python_gc_only_build', t_python_gc_only_build),
+    ('python_short_program', t_python_short_program),
+]
