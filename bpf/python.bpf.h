@@ -47,10 +47,13 @@ struct py_call {
 	__u8 internal;    /* called by another allocator call: that one accounts */
 };
 
+#define PY_SEEN_SLOTS 32 /* a power of two */
+
 struct py_inflight {
 	__u32 depth; /* calls entered; only the innermost PY_INFLIGHT_DEPTH are kept */
 	struct py_call calls[PY_INFLIGHT_DEPTH];
 	__u64 last_block; /* the block the allocator functions last handed this thread */
+	__u64 seen_codes[PY_SEEN_SLOTS]; /* code objects this thread knows are copied */
 };
 
 struct {
@@ -66,6 +69,20 @@ struct {
 	__type(key, __u32);
 	__type(value, struct lt_py_alloc_event);
 } py_scratch SEC(".maps");
+
+/* Code objects already copied to userspace, per process. */
+struct py_code_key {
+	__u64 code;
+	__u32 tgid;
+	__u32 pad;
+};
+
+struct {
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__uint(max_entries, 65536);
+	__type(key, struct py_code_key);
+	__type(value, __u8);
+} py_codes_sent SEC(".maps");
 
 SEC("uprobe")
 int BPF_KPROBE(py_alloc_entry, __u64 type, __u64 nitems)
@@ -236,11 +253,112 @@ static __always_inline __u32 py_walk_frames(const struct lt_py_layout *l)
 	return w.n;
 }
 
+/* The object at addr, from its start, into dst: at most max bytes, and no
+ * more than its header says it has (a str's characters or a bytes object's
+ * contents follow at data + length * unit). Returns the bytes copied. */
+static __always_inline __u16 py_copy_object(void *dst, __u64 addr, __u32 max, __u32 data,
+					    __u32 unit)
+{
+	__s64 length = 0;
+	__u64 total;
+
+	if (!addr || bpf_probe_read_user(&length, sizeof(length), (void *)(addr + 16)) ||
+	    length < 0 || length > 1 << 20)
+		return 0;
+	total = data + (__u64)length * unit;
+	if (total > max)
+		total = max;
+	asm volatile("" : "+r"(total));
+	if (total < 1 || total > LT_PY_CODE_TABLE)
+		return 0;
+	if (bpf_probe_read_user(dst, total, (void *)addr))
+		return 0;
+	return total;
+}
+
+/* Where a str's characters start, and bytes per character. */
+static __always_inline void py_str_layout(const struct lt_py_layout *l, __u64 str, __u32 *data,
+					  __u32 *unit)
+{
+	__u8 state = 0;
+
+	bpf_probe_read_user(&state, sizeof(state), (void *)(str + 32));
+	*unit = (state >> 2) & 7;
+	*data = (state >> 6) & 1 ? l->str_ascii_data : l->str_compact_data;
+}
+
+static __always_inline void py_send_code(const struct lt_py_layout *l, __u32 tgid, __u64 code)
+{
+	struct lt_py_code_event *e;
+	__u32 data, unit, head;
+	__u64 ptr;
+
+	e = bpf_ringbuf_reserve(&events, sizeof(*e), 0);
+	if (!e) {
+		count_drop(LT_DROP_RINGBUF_ALLOC);
+		return;
+	}
+	fill_hdr(&e->hdr, LT_EV_PY_CODE, tgid);
+	e->code = code;
+	head = l->code_head_len;
+	if (head > LT_PY_CODE_HEAD)
+		head = LT_PY_CODE_HEAD;
+	asm volatile("" : "+r"(head));
+	if (head < 8 || head > LT_PY_CODE_HEAD || bpf_probe_read_user(e->head, head, (void *)code))
+		head = 0;
+	e->head_len = head;
+	e->file_addr = ptr = read_u64(code + l->code_filename);
+	py_str_layout(l, ptr, &data, &unit);
+	e->file_len = py_copy_object(e->file, ptr, LT_PY_CODE_STR, data, unit);
+	e->name_addr = ptr = read_u64(code + l->code_name);
+	py_str_layout(l, ptr, &data, &unit);
+	e->name_len = py_copy_object(e->name, ptr, LT_PY_CODE_STR, data, unit);
+	e->table_addr = ptr = read_u64(code + l->code_linetable);
+	e->table_len = py_copy_object(e->table, ptr, LT_PY_CODE_TABLE, 32, 1);
+	/* Before the record that names it. */
+	bpf_ringbuf_submit(e, 0);
+}
+
+struct py_seen_walk {
+	const struct lt_py_layout *layout;
+	struct lt_py_alloc_event *event;
+	struct py_inflight *in;
+	__u32 tgid, n;
+};
+
+/* One frame's code object: copied unless this thread or process has. */
+static long py_check_code(__u32 i, struct py_seen_walk *w)
+{
+	struct py_code_key key = { .tgid = w->tgid };
+	__u32 slot;
+	__u8 one = 1;
+
+	if (i >= w->n)
+		return 1;
+	/* The check the verifier sees must be on the register it indexes with. */
+	asm volatile("" : "+r"(i));
+	if (i >= LT_PY_MAX_FRAMES)
+		return 1;
+	key.code = w->event->frames[i].code;
+	slot = (key.code >> 4) & (PY_SEEN_SLOTS - 1);
+	if (w->in && w->in->seen_codes[slot] == key.code)
+		return 0;
+	if (w->in)
+		w->in->seen_codes[slot] = key.code;
+	if (bpf_map_lookup_elem(&py_codes_sent, &key))
+		return 0;
+	bpf_map_update_elem(&py_codes_sent, &key, &one, BPF_ANY);
+	py_send_code(w->layout, w->tgid, key.code);
+	return 0;
+}
+
 /* A record of addr with the Python frames running now. */
-static __always_inline void emit_py_record(const struct lt_py_layout *l, __u32 kind, __u16 func,
-					   __u64 addr, __u64 type, __u64 size_bytes)
+static __always_inline void emit_py_record(const struct lt_py_layout *l, struct py_inflight *in,
+					   __u32 kind, __u16 func, __u64 addr, __u64 type,
+					   __u64 size_bytes)
 {
 	__u64 id = bpf_get_current_pid_tgid();
+	struct py_seen_walk seen;
 	struct lt_py_alloc_event *e;
 	__u32 zero = 0, npy;
 
@@ -250,6 +368,8 @@ static __always_inline void emit_py_record(const struct lt_py_layout *l, __u32 k
 	npy = py_walk_frames(l);
 	if (npy > LT_PY_MAX_FRAMES)
 		npy = LT_PY_MAX_FRAMES;
+	seen = (struct py_seen_walk){ .layout = l, .event = e, .in = in, .tgid = id >> 32, .n = npy };
+	bpf_loop(LT_PY_MAX_FRAMES, py_check_code, &seen, 0);
 	fill_hdr(&e->hdr, kind, id >> 32);
 	e->tid = (__u32)id;
 	e->func = func;
@@ -299,7 +419,7 @@ int BPF_KRETPROBE(py_alloc_return, __u64 obj)
 	}
 	if (is_obj_allocator(call.func))
 		in->last_block = obj;
-	emit_py_record(l, LT_EV_PY_ALLOC, call.func, obj, call.type,
+	emit_py_record(l, in, LT_EV_PY_ALLOC, call.func, obj, call.type,
 		       sizes[0] + call.nitems * sizes[1]);
 	return 0;
 }
@@ -327,7 +447,7 @@ int BPF_KPROBE(py_new_reference, __u64 op)
 	}
 	l = bpf_map_lookup_elem(&py_layouts, &tgid);
 	if (l)
-		emit_py_record(l, LT_EV_PY_REUSE, LT_FUNC_PY_NEW_REFERENCE, op, 0, 0);
+		emit_py_record(l, in, LT_EV_PY_REUSE, LT_FUNC_PY_NEW_REFERENCE, op, 0, 0);
 	return 0;
 }
 

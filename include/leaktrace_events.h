@@ -61,6 +61,7 @@ enum lt_event_kind {
 	LT_EV_PY_ALLOC,  /* struct lt_py_alloc_event: a Python object created */
 	LT_EV_PY_FREE,   /* struct lt_free_event: a Python object's memory released */
 	LT_EV_PY_REUSE,  /* struct lt_py_alloc_event: an object taken from a free list (addr) */
+	LT_EV_PY_CODE,   /* struct lt_py_code_event: a code object seen for the first time */
 	LT_EV_PY_FINALIZE, /* struct lt_free_event: Py_FinalizeEx began; len_bytes 1: the
 			    * process is stopped until the consumer sends SIGCONT (objects freed after
 			    * it are shutdown, not the program: they are not counted) */
@@ -269,6 +270,35 @@ struct lt_py_layout {
 	__u32 type_flags;      /* PyTypeObject: tp_flags */
 	__u32 stop_at_finalize; /* -c: SIGSTOP the process when its shutdown begins, until the
 				 * consumer has read its objects (LT_EV_PY_FINALIZE says so) */
+	/* What a code object's record copies (struct lt_py_code_event). */
+	__u32 code_head_len;   /* bytes of the code object's header */
+	__u32 code_filename;   /* code -> co_filename (str) */
+	__u32 code_name;       /* code -> co_qualname, or co_name before 3.11 (str) */
+	__u32 code_linetable;  /* code -> co_linetable or co_lnotab (bytes) */
+	__u32 str_ascii_data;  /* where a compact ASCII str's characters start */
+	__u32 str_compact_data; /* where another compact str's characters start */
+};
+
+#define LT_PY_CODE_HEAD 256
+#define LT_PY_CODE_STR 512
+#define LT_PY_CODE_TABLE 8192
+
+/*
+ * A code object first seen in a frame, copied while it runs: its header,
+ * and from their starts the str objects naming its file and function and
+ * the bytes object of its line table (each cut at its field's size). The
+ * consumer reads code objects later, by when a module's body, say, may be
+ * gone; a copy answers for it.
+ */
+struct lt_py_code_event {
+	struct lt_event_hdr hdr;
+	__u64 code;
+	__u64 file_addr, name_addr, table_addr;
+	__u16 head_len, file_len, name_len, table_len; /* bytes copied of each */
+	__u8 head[LT_PY_CODE_HEAD];
+	__u8 file[LT_PY_CODE_STR];
+	__u8 name[LT_PY_CODE_STR];
+	__u8 table[LT_PY_CODE_TABLE];
 };
 
 

@@ -234,6 +234,14 @@ static void on_py_reuse(struct lt_session *s, const struct lt_py_alloc_event *e,
 		s->stats.out_of_memory++;
 }
 
+static void on_py_code(struct lt_session *s, const struct lt_py_code_event *e)
+{
+	struct lt_process *p = lt_procs_get(&s->procs, e->hdr.tgid);
+
+	if (p && p->py && !p->exited && lt_py_process_code_copy(p->py, e))
+		s->stats.out_of_memory++;
+}
+
 static void on_py_free(struct lt_session *s, const struct lt_free_event *e)
 {
 	struct lt_process *p = lt_procs_get(&s->procs, e->hdr.tgid);
@@ -725,6 +733,10 @@ int lt_handle_event(void *ctx, void *data, size_t size)
 	case LT_EV_PY_ALLOC:
 		if (size >= LT_PY_ALLOC_EVENT_HDR_BYTES)
 			on_py_alloc(s, data, size);
+		break;
+	case LT_EV_PY_CODE:
+		if (size >= sizeof(struct lt_py_code_event))
+			on_py_code(s, data);
 		break;
 	case LT_EV_PY_REUSE:
 		if (size >= LT_PY_ALLOC_EVENT_HDR_BYTES)

@@ -147,19 +147,6 @@ static int64_t field_ptr(const uint8_t *hdr, int32_t off)
 	return (int64_t)v;
 }
 
-static size_t code_header_len(const struct lt_py_version_info *info)
-{
-	int32_t offs[] = { info->co_firstlineno, info->co_filename, info->co_name,
-			   info->co_qualname, info->co_linetable, info->co_firsttraceable };
-	int32_t max = LT_PY_OB_TYPE;
-	size_t i;
-
-	for (i = 0; i < sizeof(offs) / sizeof(offs[0]); i++)
-		if (offs[i] > max)
-			max = offs[i];
-	return (size_t)max + 8;
-}
-
 /* What tells one code object from another that later took its address. */
 static uint64_t header_fingerprint(const struct lt_py_version_info *info, const uint8_t *hdr)
 {
@@ -178,7 +165,7 @@ static bool still_valid(struct lt_py_reader *r, const struct code_entry *e)
 {
 	const struct lt_py_version_info *info = r->info;
 	uint8_t hdr[256];
-	size_t len = code_header_len(info);
+	size_t len = lt_py_code_header_len(info);
 
 	if (len > sizeof(hdr) || lt_py_read(r->pid, e->code, hdr, len))
 		return false;
@@ -191,7 +178,7 @@ static int load_code(struct lt_py_reader *r, uint64_t code, struct code_entry **
 {
 	const struct lt_py_version_info *info = r->info;
 	uint8_t hdr[256];
-	size_t len = code_header_len(info);
+	size_t len = lt_py_code_header_len(info);
 	struct code_entry *e;
 	int32_t first;
 	int err;
@@ -225,6 +212,32 @@ static int load_code(struct lt_py_reader *r, uint64_t code, struct code_entry **
 	return 0;
 }
 
+/* Unlinked, not freed: its interned strings stay valid anyway. */
+static void cache_drop(struct lt_py_cache *c, struct code_entry **pe)
+{
+	struct code_entry *e = *pe;
+
+	*pe = e->next;
+	c->table_bytes -= e->table_len;
+	free(e->table);
+	free(e);
+	c->ncodes--;
+	/* Lines remembered per (code, position) may be the old object's. */
+	memset(c->lines, 0, sizeof(c->lines));
+}
+
+static void cache_insert(struct lt_py_cache *c, struct code_entry *e)
+{
+	size_t b = bucket(e->code, CODE_BUCKETS);
+
+	if (c->ncodes >= CODE_MAX || c->table_bytes + e->table_len > TABLE_BUDGET)
+		drop_codes(c);
+	e->next = c->codes[b];
+	c->codes[b] = e;
+	c->ncodes++;
+	c->table_bytes += e->table_len;
+}
+
 static int find_code(struct lt_py_reader *r, uint64_t code, struct code_entry **out)
 {
 	struct lt_py_cache *c = r->cache;
@@ -250,26 +263,37 @@ static int find_code(struct lt_py_reader *r, uint64_t code, struct code_entry **
 		}
 		free(now->table);
 		free(now);
-		/* Unlinked, not freed: its interned strings stay valid anyway. */
-		*pe = e->next;
-		c->table_bytes -= e->table_len;
-		free(e->table);
-		free(e);
-		c->ncodes--;
-		/* Lines remembered per (code, position) may be the old object's. */
-		memset(c->lines, 0, sizeof(c->lines));
+		cache_drop(c, pe);
 		break;
 	}
 	err = load_code(r, code, &e);
 	if (err)
 		return err;
-	if (c->ncodes >= CODE_MAX || c->table_bytes + e->table_len > TABLE_BUDGET)
-		drop_codes(c);
-	e->next = c->codes[b];
-	c->codes[b] = e;
-	c->ncodes++;
-	c->table_bytes += e->table_len;
+	cache_insert(c, e);
 	*out = e;
+	return 0;
+}
+
+int lt_py_reader_add_copy(struct lt_py_reader *r, uint64_t code, const struct lt_py_image *images,
+			  size_t nimages)
+{
+	struct lt_py_cache *c = r->cache;
+	struct code_entry *e;
+	int err;
+
+	lt_py_read_images(images, nimages);
+	err = load_code(r, code, &e);
+	lt_py_read_images(NULL, 0);
+	if (err)
+		return err;
+	for (struct code_entry **pe = &c->codes[bucket(code, CODE_BUCKETS)]; *pe;
+	     pe = &(*pe)->next) {
+		if ((*pe)->code == code) {
+			cache_drop(c, pe);
+			break;
+		}
+	}
+	cache_insert(c, e);
 	return 0;
 }
 

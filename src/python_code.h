@@ -13,6 +13,7 @@
 #include <sys/types.h>
 
 #include "python_layout.h"
+#include "python_memory.h"
 
 struct lt_py_cache;
 
@@ -40,6 +41,12 @@ void lt_py_reader_free(struct lt_py_reader *r);
  * Returns 0, -EINVAL (not a code object) or a read error (-EFAULT, -ESRCH...).
  * Code objects are cached by address: read frames soon after they were
  * recorded, before the process frees a code object and reuses its memory. */
+/* A code object as BPF copied it while it ran (its header, and the str and
+ * bytes objects it names): read from the copies, it answers for the object
+ * from now on, even once the process has freed it. Returns 0, -EINVAL (not
+ * a code object of this version) or -ENOMEM. */
+int lt_py_reader_add_copy(struct lt_py_reader *r, uint64_t code, const struct lt_py_image *images,
+			  size_t nimages);
 int lt_py_resolve_frame(struct lt_py_reader *r, uint64_t code, uint64_t raw_pos,
 			struct lt_py_location *out);
 /* Bytecode byte offset of a raw frame position (struct lt_py_frame.pos) in

@@ -99,6 +99,29 @@ uint32_t lt_py_minor_from_runtime_size(uint64_t size)
 	return 0;
 }
 
+size_t lt_py_code_header_len(const struct lt_py_version_info *info)
+{
+	int32_t offs[] = { info->co_firstlineno, info->co_filename, info->co_name,
+			   info->co_qualname, info->co_linetable, info->co_firsttraceable };
+	int32_t max = LT_PY_OB_TYPE;
+
+	for (size_t i = 0; i < sizeof(offs) / sizeof(offs[0]); i++)
+		if (offs[i] > max)
+			max = offs[i];
+	return (size_t)max + 8;
+}
+
+/* What BPF copies of a code object first seen in a frame. */
+static void code_fields(const struct lt_py_version_info *info, struct lt_py_layout *out)
+{
+	out->code_head_len = (uint32_t)lt_py_code_header_len(info);
+	out->code_filename = (uint32_t)info->co_filename;
+	out->code_name = (uint32_t)(info->co_qualname >= 0 ? info->co_qualname : info->co_name);
+	out->code_linetable = (uint32_t)info->co_linetable;
+	out->str_ascii_data = info->str_ascii_data;
+	out->str_compact_data = info->str_compact_data;
+}
+
 int lt_py_layout_for(uint32_t minor, struct lt_py_layout *out)
 {
 	size_t i;
@@ -112,6 +135,7 @@ int lt_py_layout_for(uint32_t minor, struct lt_py_layout *out)
 			out->owner_skip = UINT32_MAX;
 		out->type_basicsize = LT_PY_TP_BASICSIZE;
 		out->type_flags = LT_PY_TP_FLAGS;
+		code_fields(&versions[i], out);
 		return 0;
 	}
 	memset(out, 0, sizeof(*out));

@@ -10,6 +10,7 @@
 #define LT_PYTHON_LAYOUT_H
 
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
 
 #include "leaktrace_events.h"
@@ -80,6 +81,8 @@ struct lt_py_version_info {
 const struct lt_py_version_info *lt_py_version_info(uint32_t minor);
 /* The 3.minor version whose _PyRuntime has this st_size, or 0 if none. */
 uint32_t lt_py_minor_from_runtime_size(uint64_t size);
+/* Bytes of a code object's header that hold every field read of it. */
+size_t lt_py_code_header_len(const struct lt_py_version_info *info);
 /* Every field of the BPF layout but runtime (left 0). Returns 0 or -ENOTSUP. */
 int lt_py_layout_for(uint32_t minor, struct lt_py_layout *out);
 

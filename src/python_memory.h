@@ -20,6 +20,17 @@
 /* Longest line table read. */
 #define LT_PY_TABLE_MAX (1024 * 1024)
 
+/* A copy of the process's memory at addr. */
+struct lt_py_image {
+	uint64_t addr;
+	const void *data;
+	size_t len;
+};
+
+/* Until called again with n = 0, this thread's reads are served from these
+ * copies only (a read they do not cover fails with -EFAULT). */
+void lt_py_read_images(const struct lt_py_image *images, size_t n);
+
 /* Exactly len bytes at addr of pid. Returns 0, -EFAULT (unmapped, NULL or
  * partly readable) or -errno (-ESRCH: gone, -EPERM). */
 int lt_py_read(pid_t pid, uint64_t addr, void *buf, size_t len);

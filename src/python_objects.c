@@ -222,3 +222,18 @@ int lt_py_process_reuse(struct lt_py_process *pp, const struct lt_py_alloc_event
 	a->ts_ns = e->hdr.ts_ns;
 	return 0;
 }
+
+int lt_py_process_code_copy(struct lt_py_process *pp, const struct lt_py_code_event *e)
+{
+	const struct lt_py_image images[] = {
+		{ e->code, e->head, e->head_len < sizeof(e->head) ? e->head_len : sizeof(e->head) },
+		{ e->file_addr, e->file, e->file_len < sizeof(e->file) ? e->file_len : sizeof(e->file) },
+		{ e->name_addr, e->name, e->name_len < sizeof(e->name) ? e->name_len : sizeof(e->name) },
+		{ e->table_addr, e->table,
+		  e->table_len < sizeof(e->table) ? e->table_len : sizeof(e->table) },
+	};
+	int err = lt_py_reader_add_copy(&pp->reader, e->code, images,
+					sizeof(images) / sizeof(images[0]));
+
+	return err == -ENOMEM ? err : 0;
+}

@@ -45,6 +45,8 @@ struct lt_py_type_seen {
 	uint64_t addr;  /* 0: empty slot */
 	int32_t index;  /* into lt_py_process.types; -1: not a type object */
 	uint64_t flags; /* its tp_flags */
+	uint64_t exact_size; /* its instances' block size past the object's offset, or 0
+			      * when it varies (tp_itemsize, or str's compact forms) */
 };
 
 struct lt_py_type {
@@ -91,6 +93,9 @@ bool lt_py_process_remove(struct lt_py_process *pp, uint64_t addr);
 /* An object at e->addr was taken from a free list: the block holding it
  * is charged to e's traceback, from now. Returns 0 or -ENOMEM. */
 int lt_py_process_reuse(struct lt_py_process *pp, const struct lt_py_alloc_event *e, uint32_t npy);
+/* A code object BPF copied as it ran: it names frames even once freed.
+ * Returns 0 or -ENOMEM (a copy that is not a code object is ignored). */
+int lt_py_process_code_copy(struct lt_py_process *pp, const struct lt_py_code_event *e);
 /* Was addr one of the last blocks the object allocator freed? */
 bool lt_py_process_freed_recently(const struct lt_py_process *pp, uint64_t addr);
 /* Index of type in pp->types, added (its name read now) if new; type may

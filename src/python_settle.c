@@ -88,6 +88,7 @@ static int classify_type(struct lt_py_process *pp, uint64_t addr, struct lt_py_t
 {
 	uint8_t head[TYPE_HEAD_BYTES];
 	uint64_t meta, flags, meta_flags;
+	int64_t basic, item;
 	long index;
 
 	*out = (struct lt_py_type_seen){ .addr = addr, .index = -1 };
@@ -106,6 +107,12 @@ static int classify_type(struct lt_py_process *pp, uint64_t addr, struct lt_py_t
 		return (int)index;
 	out->index = (int32_t)index;
 	out->flags = flags;
+	memcpy(&basic, head + LT_PY_TP_BASICSIZE, sizeof(basic));
+	memcpy(&item, head + LT_PY_TP_ITEMSIZE, sizeof(item));
+	/* CPython allocates a fixed-size object exactly: its pre-header and
+	 * tp_basicsize. A compact str is smaller than str's tp_basicsize. */
+	if (!item && basic > 0 && addr != pp->interp.str_type)
+		out->exact_size = (uint64_t)basic;
 	return 0;
 }
 
@@ -131,9 +138,9 @@ static int type_at(struct lt_py_process *pp, uint64_t addr, struct lt_py_type_se
 	return seen_add(pp, out);
 }
 
-/* The type index of the object at the start of head (len bytes read), or
- * the buffer pseudo type. */
-static long type_of_block(struct lt_py_process *pp, const uint8_t *head, size_t len)
+/* The type index of the object at the start of head (len bytes read of a
+ * block of size bytes), or the buffer pseudo type. */
+static long type_of_block(struct lt_py_process *pp, const uint8_t *head, size_t len, uint64_t size)
 {
 	for (uint32_t k = 0; k + 16 <= len && k <= GC_HEADER_BYTES + PREHEADER_BYTES; k += 16) {
 		struct lt_py_type_seen t;
@@ -149,7 +156,8 @@ static long type_of_block(struct lt_py_process *pp, const uint8_t *head, size_t 
 		err = type_at(pp, type, &t);
 		if (err)
 			return err;
-		if (t.index >= 0 && object_offset(pp->interp.minor, t.flags) == k)
+		if (t.index >= 0 && object_offset(pp->interp.minor, t.flags) == k &&
+		    (!t.exact_size || t.exact_size == size - k))
 			return t.index;
 	}
 	return lt_py_process_type(pp, LT_PY_TYPE_BUFFER);
@@ -192,7 +200,7 @@ static long settle_batch(struct lt_py_process *pp, struct batch *b, uint64_t *ke
 			keep_list[(*keep)++] = b->blocks[i]->addr;
 			continue;
 		}
-		t = read ? type_of_block(pp, b->heads[i], len) :
+		t = read ? type_of_block(pp, b->heads[i], len, b->blocks[i]->size_bytes) :
 			   lt_py_process_type(pp, LT_PY_TYPE_UNREAD);
 		if (t < 0)
 			return t;

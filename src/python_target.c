@@ -287,6 +287,7 @@ static int inspect(const struct lt_elf_file *ef, const char *base, struct lt_py_
 	out->layout.runtime = runtime.vaddr;
 	out->code_type = lt_elf_find_symbol(ef, "PyCode_Type", &sym) ? 0 : sym.vaddr;
 	out->type_type = lt_elf_find_symbol(ef, "PyType_Type", &sym) ? 0 : sym.vaddr;
+	out->str_type = lt_elf_find_symbol(ef, "PyUnicode_Type", &sym) ? 0 : sym.vaddr;
 	choose_objects(ef, runtime.vaddr, out);
 	if (probe_offsets(ef, out)) {
 		set_err(err, errlen, "%s: PyType_GenericAlloc is outside the file's segments", base);
@@ -386,6 +387,8 @@ static int try_mapping(pid_t pid, const struct lt_maps *maps, const struct lt_ma
 		out->code_type += bias;
 	if (out->type_type)
 		out->type_type += bias;
+	if (out->str_type)
+		out->str_type += bias;
 	openable_path(pid, m, out->path, sizeof(out->path));
 out:
 	lt_elf_close(ef);

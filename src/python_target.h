@@ -46,6 +46,7 @@ struct lt_py_interp {
 	uint64_t offsets[LT_PY_PROBE_COUNT]; /* uprobe file offsets; 0 = absent */
 	uint64_t code_type;    /* runtime address of PyCode_Type, 0 if unknown */
 	uint64_t type_type;    /* runtime address of PyType_Type, 0 if unknown */
+	uint64_t str_type;     /* runtime address of PyUnicode_Type, 0 if unknown */
 	enum lt_py_objects objects;
 	uint64_t allocator_offsets[4]; /* LT_PY_OBJECTS_ALL: file offsets of enum lt_py_alloc_fn */
 };

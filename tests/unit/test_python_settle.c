@@ -31,12 +31,13 @@ struct fake_type {
 static struct fake_type type_type, meta, plain, gc, managed, unready;
 
 static void make_type(struct fake_type *t, const struct fake_type *metatype, const char *name,
-		      uint64_t flags)
+		      uint64_t flags, uint64_t basicsize)
 {
 	memset(t, 0, sizeof(*t));
 	t->words[0] = 1;
 	t->words[LT_PY_OB_TYPE / 8] = (uint64_t)(uintptr_t)metatype;
 	t->words[LT_PY_TP_NAME / 8] = (uint64_t)(uintptr_t)name;
+	t->words[LT_PY_TP_BASICSIZE / 8] = basicsize;
 	t->words[LT_PY_TP_FLAGS / 8] = flags;
 }
 
@@ -78,12 +79,13 @@ static void test_settle_311(void **state)
 	struct lt_py_process pp;
 
 	(void)state;
-	make_type(&type_type, &type_type, "type", READY | TYPE_SUBCLASS | HAVE_GC);
-	make_type(&meta, &type_type, "ABCMeta", READY | TYPE_SUBCLASS | HAVE_GC);
-	make_type(&plain, &type_type, "str", READY);
-	make_type(&gc, &meta, "Listener", READY | HAVE_GC);
-	make_type(&managed, &type_type, "Managed", READY | HAVE_GC | MANAGED_DICT);
-	make_type(&unready, &type_type, "Unready", 0);
+	make_type(&type_type, &type_type, "type", READY | TYPE_SUBCLASS | HAVE_GC, 0);
+	make_type(&meta, &type_type, "ABCMeta", READY | TYPE_SUBCLASS | HAVE_GC, 0);
+	/* str's compact forms are smaller than its tp_basicsize. */
+	make_type(&plain, &type_type, "str", READY, 80);
+	make_type(&gc, &meta, "Listener", READY | HAVE_GC, 16);
+	make_type(&managed, &type_type, "Managed", READY | HAVE_GC | MANAGED_DICT, 16);
+	make_type(&unready, &type_type, "Unready", 0, 16);
 	memset(blocks, 0, sizeof(blocks));
 	put_object(blocks[0], 0, &plain, 1);          /* str at the block's start */
 	blocks[1][0] = (uint64_t)(uintptr_t)blocks[7]; /* GC header: gc_next, gc_prev */
@@ -97,17 +99,23 @@ static void test_settle_311(void **state)
 	put_object(blocks[4], 16, &plain, 1);         /* a non-GC type after a GC header */
 	put_object(blocks[5], 0, &unready, 1);        /* not a ready type */
 	put_object(blocks[6], 0, &plain, 0);          /* no references: freed */
+	blocks[7][0] = (uint64_t)(uintptr_t)blocks[1];
+	put_object(blocks[7], 16, &gc, 1);           /* fixed size, but not this block's */
 
 	memset(&interp, 0, sizeof(interp));
 	interp.minor = 11;
 	interp.type_type = (uint64_t)(uintptr_t)&type_type;
+	interp.str_type = (uint64_t)(uintptr_t)&plain;
 	interp.objects = LT_PY_OBJECTS_ALL;
 	assert_int_equal(lt_py_process_init(&pp, getpid(), &interp), 0);
-	for (int i = 0; i < 7; i++)
+	assert_int_equal(add_block(&pp, blocks[0], 40, 100), 0);
+	assert_int_equal(add_block(&pp, blocks[1], 32, 100), 0);
+	assert_int_equal(add_block(&pp, blocks[2], 48, 100), 0);
+	for (int i = 3; i < 8; i++)
 		assert_int_equal(add_block(&pp, blocks[i], 64, i == 6 ? 990 : 100), 0);
-	assert_int_equal(pp.unsettled, 7);
-	/* Too young at 1000 ns with 20 ns to wait: the last one stays. */
-	assert_int_equal(lt_py_settle_types(&pp, 1000, 20), 6);
+	assert_int_equal(pp.unsettled, 8);
+	/* Too young at 1000 ns with 20 ns to wait: blocks[6] stays. */
+	assert_int_equal(lt_py_settle_types(&pp, 1000, 20), 7);
 	assert_int_equal(pp.unsettled, 1);
 	assert_string_equal(type_of(&pp, blocks[0]), "str");
 	assert_string_equal(type_of(&pp, blocks[1]), "Listener");
@@ -116,6 +124,7 @@ static void test_settle_311(void **state)
 	assert_string_equal(type_of(&pp, blocks[4]), "(buffer)");
 	assert_string_equal(type_of(&pp, blocks[5]), "(buffer)");
 	assert_string_equal(type_of(&pp, blocks[6]), "unsettled");
+	assert_string_equal(type_of(&pp, blocks[7]), "(buffer)");
 	/* Freed and made again before it was read: listed twice, typed once. */
 	assert_true(lt_py_process_remove(&pp, (uint64_t)(uintptr_t)blocks[6]));
 	put_object(blocks[6], 0, &plain, 1);
@@ -133,8 +142,8 @@ static void test_settle_310_has_no_preheader(void **state)
 	struct lt_py_process pp;
 
 	(void)state;
-	make_type(&type_type, &type_type, "type", READY | TYPE_SUBCLASS | HAVE_GC);
-	make_type(&managed, &type_type, "Managed", READY | HAVE_GC | MANAGED_DICT);
+	make_type(&type_type, &type_type, "type", READY | TYPE_SUBCLASS | HAVE_GC, 0);
+	make_type(&managed, &type_type, "Managed", READY | HAVE_GC | MANAGED_DICT, 0);
 	memset(blocks, 0, sizeof(blocks));
 	put_object(blocks[0], 16, &managed, 1); /* bit 4 means nothing before 3.11 */
 	put_object(blocks[1], 32, &managed, 1);

@@ -1,7 +1,7 @@
 #!/usr/bin/python3
 """make bench, Python part: ns per Python object, side by side, on one workload.
 
-For each interpreter (default: /usr/bin/python3.11 and the newest pyenv 3.11
+For each interpreter (default: /usr/bin/python3.11 and the newest pyenv 3.12
 build, when present) tools/bench/py_churn.py runs
   (a) untraced;
   (b) under -X tracemalloc=25 (the in-process peer: CPython's own allocation
@@ -9,7 +9,9 @@ build, when present) tools/bench/py_churn.py runs
   (c) under leaktrace: the workload starts and waits; leaktrace -p PID
       --format json -w OUT attaches; once it prints "leaktrace: tracing" on
       stderr the workload gets SIGUSR1 and runs; then leaktrace gets SIGINT
-      and writes its final report.
+      and writes its final report;
+  (d) the same with --sample-bytes 524288 (which samples native blocks:
+      Python objects are always counted exactly).
 and the table gives ns per object, leaktrace/tracemalloc and
 leaktrace/untraced, and whether leaktrace <= tracemalloc (the target).
 
@@ -42,7 +44,8 @@ REPO = os.path.dirname(os.path.dirname(HERE))
 ATTACH_TIMEOUT = 60.0
 EXIT_TIMEOUT = 60.0
 READY_TIMEOUT = 30.0
-MODES = ("untraced", "tracemalloc", "leaktrace")
+MODES = ("untraced", "tracemalloc", "leaktrace", "sampled")
+SAMPLE_BYTES = 524288
 
 log = make_log("py-bench: ")
 
@@ -77,13 +80,17 @@ class Bench:
     def run_tracemalloc(self, python):
         return self.finish_workload(self.start_workload(python, ["-X", "tracemalloc=25"]))
 
-    def run_leaktrace(self, python, n):
+    def run_sampled(self, python, n):
+        return self.run_leaktrace(python, n, ["--sample-bytes", str(SAMPLE_BYTES)])
+
+    def run_leaktrace(self, python, n, extra=()):
         w = self.start_workload(python, [])
-        out = os.path.join(self.tmp, "leaktrace-%s-%d.json" %
-                           (re.sub(r"[^\w.]+", "_", python.strip("/")), n))
+        out = os.path.join(self.tmp, "leaktrace-%s-%d%s.json" %
+                           (re.sub(r"[^\w.]+", "_", python.strip("/")), n,
+                            "-sampled" if extra else ""))
         try:
             lt = self.spawn([self.args.leaktrace, "-p", str(w.pid), "--format", "json",
-                             "-w", out], "leaktrace", ready=r"^leaktrace: tracing")
+                             "-w", out] + list(extra), "leaktrace", ready=r"^leaktrace: tracing")
         except OSError as e:
             w.end()
             raise BenchError("cannot start %s: %s" % (self.args.leaktrace, e))
@@ -142,7 +149,7 @@ def default_pythons():
     def key(path):
         v = path.split("/versions/")[1].split("/")[0]
         return [int(x) if x.isdigit() else 0 for x in re.split(r"[.]", v)]
-    pyenv = sorted(glob.glob(os.path.expanduser("~/.pyenv/versions/3.11.*/bin/python3.11")),
+    pyenv = sorted(glob.glob(os.path.expanduser("~/.pyenv/versions/3.12.*/bin/python3.12")),
                    key=key)
     if pyenv:
         found.append(pyenv[-1])
@@ -169,8 +176,8 @@ def median_of(runs):
 
 
 def print_table(pythons, versions, cells, errors, args):
-    hdr = ["python", "untraced", "tracemalloc=25", "leaktrace", "tm/untraced",
-           "lt/tm", "lt/untraced", "lt <= tm"]
+    hdr = ["python", "untraced", "tracemalloc=25", "leaktrace", "sample-bytes", "tm/untraced",
+           "lt/tm", "sampled/tm", "lt/untraced", "lt <= tm"]
     rows = []
     notes = []
     for py in pythons:
@@ -190,8 +197,8 @@ def print_table(pythons, versions, cells, errors, args):
         target = "n/a" if lt_tm is None else ("met" if lt_tm <= 1.0 else "NOT met")
         rows.append(["%s (%s)" % (py, versions.get(py) or "?")] + vals +
                     [fmt_ratio(ratio(ns["tracemalloc"], ns["untraced"])),
-                     fmt_ratio(lt_tm), fmt_ratio(ratio(ns["leaktrace"], ns["untraced"])),
-                     target])
+                     fmt_ratio(lt_tm), fmt_ratio(ratio(ns["sampled"], ns["tracemalloc"])),
+                     fmt_ratio(ratio(ns["leaktrace"], ns["untraced"])), target])
     w = [max(len(hdr[i]), max(len(r[i]) for r in rows)) for i in range(len(hdr))]
     print()
     print("py_churn: create and drop an instance, a dict, a list and a tuple per "
@@ -226,7 +233,7 @@ def main():
                     help="measure (a) and (b) only; exit 0 without (c)")
     ap.add_argument("--pythons", default=None,
                     help="comma-separated interpreters (default: /usr/bin/python3.11 "
-                         "and the pyenv 3.11 build)")
+                         "and the pyenv 3.12 build)")
     ap.add_argument("--workload", default=os.path.join(HERE, "py_churn.py"))
     ap.add_argument("-s", "--seconds", type=float, default=3.0)
     ap.add_argument("--runs", type=int, default=1, help="runs per cell (median)")
@@ -254,6 +261,7 @@ def main():
     lt_skip = None
     if args.no_leaktrace:
         modes.remove("leaktrace")
+        modes.remove("sampled")
         lt_skip = "skipped (--no-leaktrace)"
     elif not os.access(args.leaktrace, os.X_OK):
         lt_skip = "no executable %s" % args.leaktrace
@@ -261,10 +269,11 @@ def main():
         lt_skip = "leaktrace needs root (uprobes, BPF)"
     if lt_skip and "leaktrace" in modes:
         modes.remove("leaktrace")
+        modes.remove("sampled")
         log("leaktrace: n/a: " + lt_skip)
     for py in pythons:
         if lt_skip:
-            errors[(py, "leaktrace")] = lt_skip
+            errors[(py, "leaktrace")] = errors[(py, "sampled")] = lt_skip
 
     bench = Bench(args)
     versions = {}
@@ -297,6 +306,8 @@ def main():
                             r = bench.run_untraced(py)
                         elif m == "tracemalloc":
                             r = bench.run_tracemalloc(py)
+                        elif m == "sampled":
+                            r = bench.run_sampled(py, n)
                         else:
                             r = bench.run_leaktrace(py, n)
                     except (BenchError, OSError) as e:
