@@ -12,6 +12,7 @@
 #include "python_layout.h"
 #include "python_memory.h"
 
+#define TPFLAGS_INLINE_VALUES (1ULL << 2) /* 3.13+ */
 #define TPFLAGS_MANAGED_WEAKREF (1ULL << 3)
 #define TPFLAGS_MANAGED_DICT (1ULL << 4)
 #define TPFLAGS_READY (1ULL << 12)
@@ -110,8 +111,10 @@ static int classify_type(struct lt_py_process *pp, uint64_t addr, struct lt_py_t
 	memcpy(&basic, head + LT_PY_TP_BASICSIZE, sizeof(basic));
 	memcpy(&item, head + LT_PY_TP_ITEMSIZE, sizeof(item));
 	/* CPython allocates a fixed-size object exactly: its pre-header and
-	 * tp_basicsize. A compact str is smaller than str's tp_basicsize. */
-	if (!item && basic > 0 && addr != pp->interp.str_type)
+	 * tp_basicsize. A compact str is smaller than str's tp_basicsize, and
+	 * 3.13 puts an instance's attribute values after it. */
+	if (!item && basic > 0 && addr != pp->interp.str_type &&
+	    !(pp->interp.minor >= 13 && (flags & TPFLAGS_INLINE_VALUES)))
 		out->exact_size = (uint64_t)basic;
 	return 0;
 }
