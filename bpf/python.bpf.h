@@ -84,25 +84,36 @@ struct {
 	__type(value, __u8);
 } py_codes_sent SEC(".maps");
 
-SEC("uprobe")
-int BPF_KPROBE(py_alloc_entry, __u64 type, __u64 nitems)
+/* The calling thread's next in-flight slot, entered (depth counts it even
+ * past the slots kept); NULL when this call is not to be recorded. */
+static __always_inline struct py_call *py_enter(struct py_inflight **inp)
 {
 	struct py_inflight *in;
-	struct py_call *c;
 	__u32 d;
 
 	if (!alloc_wanted(bpf_get_current_pid_tgid() >> 32))
-		return 0;
+		return NULL;
 	in = bpf_task_storage_get(&py_inflight, bpf_get_current_task_btf(), 0,
 				  BPF_LOCAL_STORAGE_GET_F_CREATE);
 	if (!in) {
 		count_drop(LT_DROP_INFLIGHT_FULL);
-		return 0;
+		return NULL;
 	}
+	*inp = in;
 	d = in->depth++;
 	if (d >= PY_INFLIGHT_DEPTH)
+		return NULL;
+	return &in->calls[d];
+}
+
+SEC("uprobe")
+int BPF_KPROBE(py_alloc_entry, __u64 type, __u64 nitems)
+{
+	struct py_inflight *in;
+	struct py_call *c = py_enter(&in);
+
+	if (!c)
 		return 0;
-	c = &in->calls[d];
 	c->type = type;
 	/* _PyObject_GC_New has no item count; its register is garbage. */
 	c->nitems = bpf_get_attach_cookie(ctx) == LT_FUNC_PY_GC_NEW ? 0 : nitems;
@@ -133,22 +144,13 @@ int BPF_KPROBE(py_obj_alloc_entry, __u64 allocator_ctx, __u64 a, __u64 b)
 {
 	__u16 func = bpf_get_attach_cookie(ctx);
 	struct py_inflight *in;
-	struct py_call *c;
+	struct py_call *c = py_enter(&in);
 	__u32 d;
 
 	(void)allocator_ctx;
-	if (!alloc_wanted(bpf_get_current_pid_tgid() >> 32))
+	if (!c)
 		return 0;
-	in = bpf_task_storage_get(&py_inflight, bpf_get_current_task_btf(), 0,
-				  BPF_LOCAL_STORAGE_GET_F_CREATE);
-	if (!in) {
-		count_drop(LT_DROP_INFLIGHT_FULL);
-		return 0;
-	}
-	d = in->depth++;
-	if (d >= PY_INFLIGHT_DEPTH)
-		return 0;
-	c = &in->calls[d];
+	d = in->depth - 1;
 	c->func = func;
 	c->type = 0;
 	c->nitems = 0;

@@ -30,6 +30,8 @@ import platform
 import sys
 import tracemalloc
 
+from py_sites import sites
+
 STRS, BYTES, INTS, FLOATS, ARRAYS, CALLBACKS, METHODS = [], [], [], [], [], [], []
 
 
@@ -67,21 +69,12 @@ def churn(n):
         del s, b, f
 
 
-def sites():
-    found = {}
-    with open(__file__) as f:
-        for lineno, line in enumerate(f, 1):
-            if '# site: ' in line and 'found[' not in line:
-                found[line.split('# site: ')[1].strip()] = lineno
-    return found
-
-
 def main(argv):
     if len(argv) != 2:
         print(__doc__, file=sys.stderr)
         return 2
     n = int(argv[1])
-    marks = sites()
+    marks = sites(__file__)
     tracemalloc.start(1)
     print('ready', flush=True)
     if not sys.stdin.readline():

@@ -17,6 +17,8 @@ import json
 import platform
 import sys
 
+from py_sites import sites
+
 BLOCK = 1500
 LIBC = ctypes.CDLL(ctypes.util.find_library('c') or 'libc.so.6')
 LIBC.malloc.restype = ctypes.c_void_p
@@ -26,15 +28,6 @@ LIBC.free.argtypes = [ctypes.c_void_p]
 
 class Short:
     pass
-
-
-def sites():
-    found = {}
-    with open(__file__) as f:
-        for lineno, line in enumerate(f, 1):
-            if '# site: ' in line and 'found[' not in line:
-                found[line.split('# site: ')[1].strip()] = lineno
-    return found
 
 
 def main(argv):
@@ -53,7 +46,7 @@ def main(argv):
     import atexit
     atexit.register(release)
     print('SHORT ' + json.dumps({'version': platform.python_version(), 'n': n, 'block': BLOCK,
-                                 'file': __file__, 'sites': sites()}), flush=True)
+                                 'file': __file__, 'sites': sites(__file__)}), flush=True)
     sys.modules[__name__].KEEP = (objects, strings, blocks)
     return 0
 
