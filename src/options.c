@@ -56,6 +56,9 @@ static const char usage_text[] =
 	"                         Python lines that led to them (mixed stacks)\n"
 	"      --group traceback|lineno  Python objects by the whole traceback that\n"
 	"                         created them (default) or by the allocating line\n"
+	"      --python-objects all|gc  every block of CPython's object allocator\n"
+	"                         (default), or only GC-tracked objects (cheaper:\n"
+	"                         no str, bytes, int, float, buffers or free lists)\n"
 	"      --unwind dwarf|fp  how stacks are walked: by each file's .eh_frame, which\n"
 	"                         works without frame pointers (default), or by frame\n"
 	"                         pointers only (cheaper, but code built without them\n"
@@ -108,6 +111,7 @@ enum {
 	OPT_UNWIND_ROWS,
 	OPT_SYMBOL_CACHE,
 	OPT_GROUP,
+	OPT_PY_OBJECTS,
 	OPT_NATIVE,
 	OPT_TREND_WINDOW,
 	OPT_SUPPRESSIONS,
@@ -141,6 +145,7 @@ static const struct option long_options[] = {
 	{ "self-test", no_argument, NULL, OPT_SELF_TEST },
 	{ "unwind", required_argument, NULL, OPT_UNWIND },
 	{ "group", required_argument, NULL, OPT_GROUP },
+	{ "python-objects", required_argument, NULL, OPT_PY_OBJECTS },
 	{ "native", no_argument, NULL, OPT_NATIVE },
 	{ "unwind-rows", required_argument, NULL, OPT_UNWIND_ROWS },
 	{ "symbol-cache-mb", required_argument, NULL, OPT_SYMBOL_CACHE },
@@ -369,6 +374,14 @@ static int parse_one(struct lt_options *o, int c, const char *arg)
 			o->py_group_lineno = true;
 		else
 			return fail("--group takes traceback or lineno", arg);
+		return 0;
+	case OPT_PY_OBJECTS:
+		if (!strcmp(arg, "all"))
+			o->py_gc_only = false;
+		else if (!strcmp(arg, "gc"))
+			o->py_gc_only = true;
+		else
+			return fail("--python-objects takes all or gc", arg);
 		return 0;
 	case OPT_UNWIND_ROWS:
 		if (parse_u64(arg, &v) || v < 1024 || v > (1u << 28))

@@ -47,6 +47,7 @@ struct lt_options {
 	uint64_t sample_bytes;  /* --sample-bytes; 0 = every block */
 	bool unwind_dwarf;      /* --unwind dwarf (default) or fp */
 	bool py_group_lineno;   /* --group lineno: Python objects by allocating line only */
+	bool py_gc_only;        /* --python-objects gc: the GC allocation entry points only */
 	bool py_native;         /* --native: Python frames in native stacks */
 	uint32_t unwind_rows;   /* --unwind-rows, default LT_DEFAULT_UNWIND_ROWS */
 	uint64_t symbol_cache_bytes; /* --symbol-cache-mb, default LT_SYMBOL_CACHE_DEFAULT_MB */

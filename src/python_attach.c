@@ -34,6 +34,13 @@ static bool maps_may_hold_python(const struct lt_maps *maps)
 	return false;
 }
 
+/* --python-objects gc: the cheaper probes, wherever the build allows both. */
+static void choose_objects(const struct lt_session *s, struct lt_py_interp *interp)
+{
+	if (s->opts->py_gc_only)
+		interp->objects = LT_PY_OBJECTS_GC;
+}
+
 /* Probes on the interpreter file, once per file, or once per file and
  * process for -p and --cgroup (p not NULL): they outlive an exec. */
 static int attach_interpreter(struct lt_session *s, const struct lt_py_interp *interp,
@@ -88,6 +95,7 @@ int lt_python_track(struct lt_session *s, struct lt_process *p)
 			err[0] ? err : strerror(-ret));
 		return ret;
 	}
+	choose_objects(s, &interp);
 	ret = attach_interpreter(s, &interp, interp.path, lt_mode_per_process(s->mode) ? p : NULL,
 				 err, sizeof(err));
 	if (ret) {
@@ -130,6 +138,7 @@ void lt_python_prepare_program(struct lt_session *s, const char *path)
 
 		if (lt_py_find_interp_file(files.v[i], &interp, NULL, 0))
 			continue;
+		choose_objects(s, &interp);
 		if (attach_interpreter(s, &interp, files.v[i], NULL, err, sizeof(err)))
 			fprintf(stderr, "leaktrace: warning: %s\n", err);
 		break;

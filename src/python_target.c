@@ -245,8 +245,10 @@ static void choose_objects(const struct lt_elf_file *ef, uint64_t runtime, struc
 	uint64_t off[LT_PY_ALLOC_COUNT];
 
 	out->objects = LT_PY_OBJECTS_GC;
+	out->allocator_inlined = true;
 	if (lt_py_find_allocator(ef, runtime, &a) || a.inlined)
 		return;
+	out->allocator_inlined = false;
 	for (int i = 0; i < LT_PY_ALLOC_COUNT; i++)
 		if (lt_elf_vaddr_to_offset(ef, a.fn[i], &off[i]))
 			return;

@@ -48,6 +48,7 @@ struct lt_py_interp {
 	uint64_t type_type;    /* runtime address of PyType_Type, 0 if unknown */
 	uint64_t str_type;     /* runtime address of PyUnicode_Type, 0 if unknown */
 	enum lt_py_objects objects;
+	bool allocator_inlined; /* why LT_PY_OBJECTS_GC: the build, not the user's choice */
 	uint64_t allocator_offsets[4]; /* LT_PY_OBJECTS_ALL: file offsets of enum lt_py_alloc_fn */
 };
 

@@ -68,6 +68,7 @@ struct lt_report_python {
 	uint64_t objects;          /* live blocks (objects and buffers) seen created */
 	uint64_t bytes;
 	bool gc_only;              /* only GC-tracked objects are seen (see lt_py_objects) */
+	bool gc_only_by_build;     /* because the build inlines its allocator */
 	uint64_t unmatched_frees;  /* objects created before tracing started, then freed */
 	bool at_shutdown;          /* counts are from when Py_FinalizeEx began */
 	struct lt_report_py_type *types; /* by objects, largest first */

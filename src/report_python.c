@@ -246,6 +246,7 @@ int lt_report_build_python(struct lt_session *s, struct lt_process *p, uint64_t 
 	py->unmatched_frees = p->py->unmatched_frees;
 	py->at_shutdown = p->py->finalizing;
 	py->gc_only = p->py->interp.objects == LT_PY_OBJECTS_GC;
+	py->gc_only_by_build = py->gc_only && p->py->interp.allocator_inlined;
 	err = build_types(p->py, types_growth, py);
 	if (!err)
 		err = build_stacks(s, p, now_ns, &py->stacks);

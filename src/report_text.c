@@ -102,9 +102,10 @@ static void write_python(FILE *out, const struct lt_report_python *py, const cha
 		py->gc_only ? "GC-tracked objects" : "blocks", py->bytes,
 		py->at_shutdown ? " when the interpreter began to shut down" : when);
 	if (py->gc_only)
-		fputs("    (this build inlines its object allocator into its callers: objects the GC\n"
-		      "    does not track, such as str, bytes, int and float, are not seen)\n",
-		      out);
+		fprintf(out, "    (%s:\n"
+			"    objects the GC does not track, such as str, bytes, int and float, are not counted)\n",
+			py->gc_only_by_build ? "this build inlines its object allocator into its callers" :
+					       "--python-objects gc");
 	if (ntypes)
 		fprintf(out, "    %-32s %10s %12s %10s\n", "type", "objects", "bytes", "+delta");
 	for (size_t i = 0; i < ntypes; i++)

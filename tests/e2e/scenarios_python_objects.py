@@ -126,6 +126,26 @@ def t_python_gc_only_build(ctx):
     h.expect(truth['sites']['str'] not in got, 'str line counted in a GC-only build: %r' % got)
 
 
+def t_python_objects_gc_option(ctx):
+    """--python-objects gc on pyenv 3.12: only the GC allocation entry points, said in text and JSON; str not counted, instances exact."""
+    found = [exe for n, exe in all_objects_pythons() if n.startswith('pyenv-3.12')]
+    if not found:
+        raise h.Skip('pyenv 3.12 not installed')
+    p = h.run_to_end(ctx, ['-T', '0', '--python-objects', 'gc', '--group', 'lineno', '--format', 'json',
+                           '-c', '%s %s 2000' % (found[0], SHORT)])
+    h.expect(p.popen.returncode == 0, 'exit status %s%s' % (p.popen.returncode, h.tail(p)))
+    truth = tagged_line(p.out_lines, 'SHORT')
+    proc = python_proc(h.final_report(p))
+    h.expect(proc['python']['counted'] == 'gc', 'counted %r' % proc['python']['counted'])
+    got = by_line(proc, truth['file'])
+    h.expect(got.get(truth['sites']['instance'], (0, 0))[0] == 2000,
+             'instance line: %r' % (got.get(truth['sites']['instance']),))
+    h.expect(truth['sites']['str'] not in got, 'str line counted with --python-objects gc: %r' % got)
+    t = h.run_to_end(ctx, ['-T', '1', '--python-objects', 'gc', '-c', '%s %s 10' % (found[0], SHORT)])
+    h.expect(any('--python-objects gc:' in line for line in t.out_lines),
+             'the text report does not say what was counted: %s' % t.out_lines[:6])
+
+
 def check_short(name, p, pid=None):
     truth = tagged_line(p.out_lines, 'SHORT')
     n = truth['n']
@@ -173,4 +193,5 @@ SCENARIOS = [
     ('python_every_object', t_python_every_object),
     ('python_gc_only_build', t_python_gc_only_build),
     ('python_short_program', t_python_short_program),
+    ('python_objects_gc_option', t_python_objects_gc_option),
 ]

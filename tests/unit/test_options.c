@@ -374,6 +374,23 @@ static void test_cgroup(void **state)
 	EXPECT_EINVAL("--cgroup", "/a", "-c", "true");
 }
 
+static void test_python_objects(void **state)
+{
+	struct lt_options o;
+	(void)state;
+
+	assert_int_equal(PARSE(&o, "-v"), 0);
+	assert_false(o.py_gc_only);
+	lt_options_free(&o);
+	assert_int_equal(PARSE(&o, "--python-objects", "gc"), 0);
+	assert_true(o.py_gc_only);
+	lt_options_free(&o);
+	assert_int_equal(PARSE(&o, "--python-objects", "gc", "--python-objects", "all"), 0);
+	assert_false(o.py_gc_only);
+	lt_options_free(&o);
+	EXPECT_EINVAL("--python-objects", "some");
+}
+
 static void test_serve(void **state)
 {
 	struct lt_options o;
@@ -480,6 +497,7 @@ int main(void)
 		cmocka_unit_test(test_user),
 		cmocka_unit_test(test_format_html),
 		cmocka_unit_test(test_cgroup),
+		cmocka_unit_test(test_python_objects),
 		cmocka_unit_test(test_serve),
 		cmocka_unit_test(test_version_returns_one),
 		cmocka_unit_test(test_reparse_after_error),
