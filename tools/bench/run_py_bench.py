@@ -11,7 +11,8 @@ build, when present) tools/bench/py_churn.py runs
       stderr the workload gets SIGUSR1 and runs; then leaktrace gets SIGINT
       and writes its final report;
   (d) the same with --sample-bytes 524288 (which samples native blocks:
-      Python objects are always counted exactly).
+      Python objects are always counted exactly);
+  (e) the same with --python-objects gc (GC-tracked objects only).
 and the table gives ns per object, leaktrace/tracemalloc and
 leaktrace/untraced, and whether leaktrace <= tracemalloc (the target).
 
@@ -44,7 +45,7 @@ REPO = os.path.dirname(os.path.dirname(HERE))
 ATTACH_TIMEOUT = 60.0
 EXIT_TIMEOUT = 60.0
 READY_TIMEOUT = 30.0
-MODES = ("untraced", "tracemalloc", "leaktrace", "sampled")
+MODES = ("untraced", "tracemalloc", "leaktrace", "sampled", "gc_only")
 SAMPLE_BYTES = 524288
 
 log = make_log("py-bench: ")
@@ -83,11 +84,14 @@ class Bench:
     def run_sampled(self, python, n):
         return self.run_leaktrace(python, n, ["--sample-bytes", str(SAMPLE_BYTES)])
 
+    def run_gc_only(self, python, n):
+        return self.run_leaktrace(python, n, ["--python-objects", "gc"])
+
     def run_leaktrace(self, python, n, extra=()):
         w = self.start_workload(python, [])
         out = os.path.join(self.tmp, "leaktrace-%s-%d%s.json" %
                            (re.sub(r"[^\w.]+", "_", python.strip("/")), n,
-                            "-sampled" if extra else ""))
+                            "-" + "_".join(a.strip("-") for a in extra) if extra else ""))
         try:
             lt = self.spawn([self.args.leaktrace, "-p", str(w.pid), "--format", "json",
                              "-w", out] + list(extra), "leaktrace", ready=r"^leaktrace: tracing")
@@ -176,8 +180,8 @@ def median_of(runs):
 
 
 def print_table(pythons, versions, cells, errors, args):
-    hdr = ["python", "untraced", "tracemalloc=25", "leaktrace", "sample-bytes", "tm/untraced",
-           "lt/tm", "sampled/tm", "lt/untraced", "lt <= tm"]
+    hdr = ["python", "untraced", "tracemalloc=25", "leaktrace", "sample-bytes", "objects gc",
+           "tm/untraced", "lt/tm", "sampled/tm", "gc/tm", "lt/untraced", "lt <= tm"]
     rows = []
     notes = []
     for py in pythons:
@@ -198,6 +202,7 @@ def print_table(pythons, versions, cells, errors, args):
         rows.append(["%s (%s)" % (py, versions.get(py) or "?")] + vals +
                     [fmt_ratio(ratio(ns["tracemalloc"], ns["untraced"])),
                      fmt_ratio(lt_tm), fmt_ratio(ratio(ns["sampled"], ns["tracemalloc"])),
+                     fmt_ratio(ratio(ns["gc_only"], ns["tracemalloc"])),
                      fmt_ratio(ratio(ns["leaktrace"], ns["untraced"])), target])
     w = [max(len(hdr[i]), max(len(r[i]) for r in rows)) for i in range(len(hdr))]
     print()
@@ -260,20 +265,21 @@ def main():
     errors = {}
     lt_skip = None
     if args.no_leaktrace:
-        modes.remove("leaktrace")
-        modes.remove("sampled")
+        for m in ("leaktrace", "sampled", "gc_only"):
+            modes.remove(m)
         lt_skip = "skipped (--no-leaktrace)"
     elif not os.access(args.leaktrace, os.X_OK):
         lt_skip = "no executable %s" % args.leaktrace
     elif os.geteuid() != 0:
         lt_skip = "leaktrace needs root (uprobes, BPF)"
     if lt_skip and "leaktrace" in modes:
-        modes.remove("leaktrace")
-        modes.remove("sampled")
+        for m in ("leaktrace", "sampled", "gc_only"):
+            modes.remove(m)
         log("leaktrace: n/a: " + lt_skip)
     for py in pythons:
         if lt_skip:
-            errors[(py, "leaktrace")] = errors[(py, "sampled")] = lt_skip
+            for m in ("leaktrace", "sampled", "gc_only"):
+                errors[(py, m)] = lt_skip
 
     bench = Bench(args)
     versions = {}
@@ -308,6 +314,8 @@ def main():
                             r = bench.run_tracemalloc(py)
                         elif m == "sampled":
                             r = bench.run_sampled(py, n)
+                        elif m == "gc_only":
+                            r = bench.run_gc_only(py, n)
                         else:
                             r = bench.run_leaktrace(py, n)
                     except (BenchError, OSError) as e:
