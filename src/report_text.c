@@ -112,7 +112,7 @@ static void write_python(FILE *out, const struct lt_report_python *py, const cha
 		fprintf(out, "    %-32s %10" PRIu64 " %12" PRIu64 " %+10" PRId64 "\n",
 			py->types[i].name, py->types[i].objects, py->types[i].bytes,
 			py->types[i].delta_objects);
-	write_group(out, "object", &py->stacks, when, min_age_ms);
+	write_group(out, py->gc_only ? "object" : "block", &py->stacks, when, min_age_ms);
 }
 
 /* Only when some process is in a container: a host alone needs no table. */
