@@ -111,9 +111,9 @@ static const struct family proc_families[PM_COUNT] = {
 	[PM_MMAP_REGIONS] = { "leaktrace_process_mmap_outstanding_regions", "gauge",
 			      "Live anonymous mmap regions (--mmap)." },
 	[PM_PY_OBJECTS] = { "leaktrace_process_python_objects", "gauge",
-			    "Live GC-tracked Python objects created since tracing began." },
+			    "Live Python allocator blocks (objects and buffers) created since tracing began." },
 	[PM_PY_BYTES] = { "leaktrace_process_python_bytes", "gauge",
-			  "Bytes of those Python objects (basic size plus items)." },
+			  "Bytes of those Python blocks, as asked of the allocator." },
 };
 
 static void put_proc_value(FILE *out, enum proc_metric m, const struct proc_row *row)
