@@ -47,6 +47,8 @@ struct lt_py_type_seen {
 	uint64_t flags; /* its tp_flags */
 	uint64_t exact_size; /* its instances' block size past the object's offset, or 0
 			      * when it varies (tp_itemsize, or str's compact forms) */
+	uint32_t pass;  /* the settle pass that found it no type: memory can become
+			 * one later (a class made there, a type made ready) */
 };
 
 struct lt_py_type {
@@ -76,6 +78,7 @@ struct lt_py_process {
 	size_t npending, pending_cap;
 	struct lt_py_type_seen *seen; /* open addressing by addr */
 	size_t seen_cap, nseen;
+	uint32_t settle_pass;
 	bool finalizing;          /* Py_FinalizeEx began: the tables are what it held */
 };
 

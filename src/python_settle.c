@@ -122,7 +122,7 @@ static int classify_type(struct lt_py_process *pp, uint64_t addr, struct lt_py_t
 /* What is known of addr as a type, looked up once. */
 static int type_at(struct lt_py_process *pp, uint64_t addr, struct lt_py_type_seen *out)
 {
-	const struct lt_py_type_seen *known;
+	struct lt_py_type_seen *known;
 	int err;
 
 	/* Type objects are aligned user-space addresses. */
@@ -131,13 +131,20 @@ static int type_at(struct lt_py_process *pp, uint64_t addr, struct lt_py_type_se
 		return 0;
 	}
 	known = seen_find(pp, addr);
-	if (known) {
+	if (known && (known->index >= 0 || known->pass == pp->settle_pass)) {
 		*out = *known;
 		return 0;
 	}
 	err = classify_type(pp, addr, out);
-	if (err || (out->index < 0 && pp->nseen >= SEEN_MAX))
+	out->pass = pp->settle_pass;
+	if (err)
 		return err;
+	if (known) {
+		*known = *out;
+		return 0;
+	}
+	if (out->index < 0 && pp->nseen >= SEEN_MAX)
+		return 0;
 	return seen_add(pp, out);
 }
 
@@ -225,6 +232,8 @@ long lt_py_settle_types(struct lt_py_process *pp, uint64_t now_ns, uint64_t min_
 		pp->npending = 0;
 		return 0;
 	}
+	/* What was found to be no type is looked at again in a later pass. */
+	pp->settle_pass++;
 	b = malloc(sizeof(*b));
 	if (!b)
 		return -ENOMEM;

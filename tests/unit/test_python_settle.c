@@ -133,6 +133,12 @@ static void test_settle_311(void **state)
 	assert_string_equal(type_of(&pp, blocks[6]), "str");
 	assert_int_equal(pp.unsettled, 0);
 	assert_int_equal(pp.npending, 0);
+	/* A type made ready after a pass found it none counts from then on. */
+	unready.words[LT_PY_TP_FLAGS / 8] |= READY;
+	assert_true(lt_py_process_remove(&pp, (uint64_t)(uintptr_t)blocks[5]));
+	assert_int_equal(add_block(&pp, blocks[5], 16, 1500), 0);
+	assert_int_equal(lt_py_settle_types(&pp, 3000, 0), 1);
+	assert_string_equal(type_of(&pp, blocks[5]), "Unready");
 	lt_py_process_free(&pp);
 }
 
