@@ -168,11 +168,29 @@ int BPF_KPROBE(py_obj_free, __u64 allocator_ctx, __u64 op)
 {
 	__u32 tgid = bpf_get_current_pid_tgid() >> 32;
 
+	const struct lt_py_layout *l;
+	__u64 type = 0;
+
 	(void)allocator_ctx;
-	if (!op || !alloc_wanted(tgid) || in_py_allocator() ||
-	    !bpf_map_lookup_elem(&py_layouts, &tgid))
+	if (!op || !alloc_wanted(tgid) || in_py_allocator())
+		return 0;
+	l = bpf_map_lookup_elem(&py_layouts, &tgid);
+	if (!l)
 		return 0;
 	emit_free(LT_EV_PY_FREE, LT_FUNC_PY_OBJ_FREE, op, 0);
+	/* A code object going: the next one made here is copied afresh (module
+	 * bodies die after their import, and the next import's take their
+	 * place). Code objects are not GC-tracked: the object is the block. */
+	if (l->code_type && !bpf_probe_read_user(&type, sizeof(type), (void *)(op + 8)) &&
+	    type == l->code_type) {
+		struct py_code_key key = { .code = op, .tgid = tgid };
+		struct py_inflight *in;
+
+		bpf_map_delete_elem(&py_codes_sent, &key);
+		in = bpf_task_storage_get(&py_inflight, bpf_get_current_task_btf(), 0, 0);
+		if (in && in->seen_codes[(op >> 4) & (PY_SEEN_SLOTS - 1)] == op)
+			in->seen_codes[(op >> 4) & (PY_SEEN_SLOTS - 1)] = 0;
+	}
 	return 0;
 }
 

@@ -277,6 +277,7 @@ struct lt_py_layout {
 	__u32 code_linetable;  /* code -> co_linetable or co_lnotab (bytes) */
 	__u32 str_ascii_data;  /* where a compact ASCII str's characters start */
 	__u32 str_compact_data; /* where another compact str's characters start */
+	__u64 code_type;       /* address of PyCode_Type, 0 if unknown */
 };
 
 #define LT_PY_CODE_HEAD 256

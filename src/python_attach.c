@@ -112,6 +112,7 @@ int lt_python_track(struct lt_session *s, struct lt_process *p)
 	}
 	/* Our own child: it can wait at its shutdown while its objects are read. */
 	interp.layout.stop_at_finalize = s->mode == LT_MODE_COMMAND;
+	interp.layout.code_type = interp.code_type;
 	ret = bpf_map__update_elem(s->skel->maps.py_layouts, &p->tgid, sizeof(p->tgid),
 				   &interp.layout, sizeof(interp.layout), BPF_ANY);
 	if (ret) {
