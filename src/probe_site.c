@@ -5,7 +5,7 @@
 #include <stdio.h>
 #include <string.h>
 
-#include <capstone/capstone.h>
+#include "disasm.h"
 
 /* How far into a function a probe may move. */
 #define LT_SITE_MAX_INSNS 16
@@ -132,18 +132,15 @@ int lt_probe_site_choose(const uint8_t *code, size_t len, uint64_t vaddr, unsign
 	const uint8_t *p = code;
 	size_t left = len < LT_SITE_MAX_BYTES ? len : LT_SITE_MAX_BYTES;
 	uint64_t addr = vaddr;
-	cs_insn *insn = NULL;
-	csh cs;
+	struct lt_disasm d;
+	cs_insn *insn;
 	int ret = -EINVAL;
 
 	memset(out, 0, sizeof(*out));
-	if (cs_open(CS_ARCH_X86, CS_MODE_64, &cs) != CS_ERR_OK)
+	if (lt_disasm_open(&d))
 		return -ENOMEM;
-	cs_option(cs, CS_OPT_DETAIL, CS_OPT_ON);
-	insn = cs_malloc(cs);
-	if (!insn)
-		goto cleanup;
-	for (int n = 0; n < LT_SITE_MAX_INSNS && cs_disasm_iter(cs, &p, &left, &addr, insn); n++) {
+	insn = d.insn;
+	for (int n = 0; n < LT_SITE_MAX_INSNS && cs_disasm_iter(d.cs, &p, &left, &addr, insn); n++) {
 		uint64_t off = insn->address - vaddr;
 		bool emulated = lt_insn_is_emulated(insn->bytes, insn->size);
 
@@ -155,7 +152,7 @@ int lt_probe_site_choose(const uint8_t *code, size_t len, uint64_t vaddr, unsign
 			ret = 0;
 		}
 		if (emulated) {
-			if (n == 0 || !is_branch_target(cs, code, len, vaddr, insn->address)) {
+			if (n == 0 || !is_branch_target(d.cs, code, len, vaddr, insn->address)) {
 				out->offset = off;
 				out->emulated = true;
 				describe(insn, out->insn);
@@ -165,13 +162,10 @@ int lt_probe_site_choose(const uint8_t *code, size_t len, uint64_t vaddr, unsign
 		/* What runs before a later site must keep the arguments and the path,
 		 * and for a return probe the return address at [rsp]. */
 		if (changes_flow(insn) ||
-		    (regs_written(cs, insn) & (needed_args | (with_return ? LT_WRITES_RSP : 0))))
+		    (regs_written(d.cs, insn) & (needed_args | (with_return ? LT_WRITES_RSP : 0))))
 			break;
 	}
-cleanup:
-	if (insn)
-		cs_free(insn, 1);
-	cs_close(&cs);
+	lt_disasm_close(&d);
 	return ret;
 }
 
@@ -180,23 +174,21 @@ int lt_tail_call_target(const uint8_t *code, size_t len, uint64_t vaddr, uint64_
 	const uint8_t *p = code;
 	size_t left = len;
 	uint64_t addr = vaddr;
-	cs_insn *insn = NULL;
+	struct lt_disasm d;
 	int ret = -ENOENT;
-	csh cs;
 
 	if (len > LT_SITE_MAX_BYTES)
 		return -ENOENT;
-	if (cs_open(CS_ARCH_X86, CS_MODE_64, &cs) != CS_ERR_OK)
+	if (lt_disasm_open(&d))
 		return -ENOMEM;
-	cs_option(cs, CS_OPT_DETAIL, CS_OPT_ON);
-	insn = cs_malloc(cs);
-	while (insn && cs_disasm_iter(cs, &p, &left, &addr, insn)) {
-		const cs_x86 *x = &insn->detail->x86;
+	while (cs_disasm_iter(d.cs, &p, &left, &addr, d.insn)) {
+		const cs_x86 *x = &d.insn->detail->x86;
 		uint64_t to;
 
-		if (insn->id == X86_INS_CALL)
+		if (d.insn->id == X86_INS_CALL)
 			break;
-		if (insn->id != X86_INS_JMP || x->op_count != 1 || x->operands[0].type != X86_OP_IMM)
+		if (d.insn->id != X86_INS_JMP || x->op_count != 1 ||
+		    x->operands[0].type != X86_OP_IMM)
 			continue;
 		to = (uint64_t)x->operands[0].imm;
 		if (to >= vaddr && to < vaddr + len)
@@ -205,8 +197,6 @@ int lt_tail_call_target(const uint8_t *code, size_t len, uint64_t vaddr, uint64_
 		ret = 0;
 		break;
 	}
-	if (insn)
-		cs_free(insn, 1);
-	cs_close(&cs);
+	lt_disasm_close(&d);
 	return ret;
 }

@@ -4,7 +4,7 @@
 #include <errno.h>
 #include <string.h>
 
-#include <capstone/capstone.h>
+#include "disasm.h"
 
 /* PyObject_Malloc reaches the table within its first few instructions. */
 #define SCAN_INSNS 24
@@ -71,17 +71,14 @@ static int find_malloc_slot(const struct lt_elf_file *ef, const uint8_t *code, s
 	size_t nl = 0, left = len;
 	const uint8_t *p = code;
 	uint64_t addr = vaddr;
-	cs_insn *insn = NULL;
+	struct lt_disasm d;
+	cs_insn *insn;
 	int ret = -ENOENT;
-	csh cs;
 
-	if (cs_open(CS_ARCH_X86, CS_MODE_64, &cs) != CS_ERR_OK)
+	if (lt_disasm_open(&d))
 		return -ENOMEM;
-	cs_option(cs, CS_OPT_DETAIL, CS_OPT_ON);
-	insn = cs_malloc(cs);
-	if (!insn)
-		goto cleanup;
-	for (int n = 0; n < SCAN_INSNS && cs_disasm_iter(cs, &p, &left, &addr, insn); n++) {
+	insn = d.insn;
+	for (int n = 0; n < SCAN_INSNS && cs_disasm_iter(d.cs, &p, &left, &addr, insn); n++) {
 		const cs_x86 *x = &insn->detail->x86;
 
 		if (indirect_transfer(insn)) {
@@ -117,10 +114,7 @@ static int find_malloc_slot(const struct lt_elf_file *ef, const uint8_t *code, s
 		if (insn->id == X86_INS_RET)
 			break;
 	}
-cleanup:
-	if (insn)
-		cs_free(insn, 1);
-	cs_close(&cs);
+	lt_disasm_close(&d);
 	return ret;
 }
 
