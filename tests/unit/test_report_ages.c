@@ -132,7 +132,7 @@ static void test_text(void **state)
 	next = line_after(got, "    7 bytes in 1 allocation, oldest 0.0 s:\n");
 	assert_non_null(next);
 	assert_memory_equal(next, "        (no stack)", strlen("        (no stack)"));
-	next = line_after(got, "    640 bytes in 10 objects, oldest 0.0 s:\n");
+	next = line_after(got, "    640 bytes in 10 blocks, oldest 0.0 s:\n");
 	assert_non_null(next);
 	assert_memory_equal(next, "      ages: 10s-1m 10 (640 B)\n        make (app.py:5) [python]",
 			    strlen("      ages: 10s-1m 10 (640 B)\n        make (app.py:5) [python]"));
