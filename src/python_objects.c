@@ -205,7 +205,6 @@ int lt_py_process_reuse(struct lt_py_process *pp, const struct lt_py_alloc_event
 	uint32_t id;
 	int err;
 
-	pp->reuse_events++;
 	/* The object sits at the block's start, or after a GC header and a
 	 * pre-header; an object from before tracing began has no block here. */
 	for (uint64_t k = 0; k <= 32 && !a && k <= e->addr; k += 16) {

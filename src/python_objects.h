@@ -69,7 +69,6 @@ struct lt_py_process {
 	size_t ntypes, types_cap;
 	uint64_t alloc_events;
 	uint64_t free_events;
-	uint64_t reuse_events;    /* objects taken from free lists */
 	uint64_t unmatched_frees; /* objects created before tracing started */
 	uint64_t unsettled;       /* live blocks whose type is still to be read */
 	uint64_t *pending;        /* their addresses (and of some freed since) */
