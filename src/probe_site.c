@@ -40,6 +40,22 @@ bool lt_insn_is_emulated(const uint8_t *b, size_t n)
 	return op == 0x0f && i + 1 < n && b[i + 1] >= 0x80 && b[i + 1] <= 0x8f;
 }
 
+bool lt_insn_is_nop(const uint8_t *b, size_t n)
+{
+	size_t i = 0;
+	uint8_t rex = 0;
+
+	while (i < n && (b[i] == 0x66 || b[i] == 0x2e || b[i] == 0x3e))
+		i++;
+	if (i < n && (b[i] & 0xf0) == 0x40)
+		rex = b[i++];
+	if (i >= n)
+		return false;
+	if (b[i] == 0x90) /* with REX.B it is xchg r8, rax */
+		return !(rex & 0x01) && i + 1 == n;
+	return b[i] == 0x0f && i + 1 < n && b[i + 1] == 0x1f;
+}
+
 static unsigned arg_of_reg(unsigned reg)
 {
 	switch (reg) {

@@ -38,6 +38,9 @@ struct lt_probe_site {
 
 /* Does the kernel emulate this instruction at a uprobe (no single-step)? */
 bool lt_insn_is_emulated(const uint8_t *bytes, size_t len);
+/* Is it a no-op (nop, a multi-byte nop, or either with 0x66/segment
+ * prefixes), which the kernel also emulates? */
+bool lt_insn_is_nop(const uint8_t *bytes, size_t len);
 
 /*
  * code: the function's bytes from its start (its symbol size, capped);

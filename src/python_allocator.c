@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "disasm.h"
+#include "probe_site.h"
 
 /* PyObject_Malloc reaches the table within its first few instructions. */
 #define SCAN_INSNS 24
@@ -128,6 +129,54 @@ static bool is_code(const struct lt_elf_file *ef, uint64_t vaddr)
 	return !lt_elf_vaddr_to_offset(ef, vaddr, &off) && (!sym || sym->vaddr <= vaddr);
 }
 
+/* The nearest start in the 15 bytes before fn from which only no-ops run,
+ * ending exactly at fn (compilers pad between functions with them). */
+static uint64_t find_alias(const struct lt_elf_file *ef, uint64_t fn)
+{
+	uint8_t code[15];
+	struct lt_disasm d;
+	uint64_t found = 0;
+	size_t got;
+
+	if (fn < sizeof(code) || lt_elf_read_code(ef, fn - sizeof(code), code, sizeof(code), &got) ||
+	    got != sizeof(code) || lt_disasm_open(&d))
+		return 0;
+	for (size_t k = 1; k <= sizeof(code) && !found; k++) {
+		const uint8_t *p = code + sizeof(code) - k;
+		uint64_t addr = fn - k;
+		size_t left = k;
+		bool nops = true;
+
+		while (nops && left && cs_disasm_iter(d.cs, &p, &left, &addr, d.insn))
+			nops = lt_insn_is_nop(d.insn->bytes, d.insn->size);
+		if (nops && !left && addr == fn)
+			found = fn - k;
+	}
+	lt_disasm_close(&d);
+	return found;
+}
+
+/* The table a PyMem_Malloc-like entry point calls through, and whether it
+ * starts out with the functions fn[]. */
+static uint64_t same_functions_table(const struct lt_elf_file *ef, const char *entry,
+				     uint64_t runtime, const uint64_t *fn)
+{
+	uint8_t code[SCAN_BYTES];
+	struct lt_elf_symbol sym;
+	uint64_t slot, v;
+	bool inlined;
+	size_t got;
+
+	if (lt_elf_find_function(ef, entry, &sym) ||
+	    lt_elf_read_code(ef, sym.vaddr, code, sizeof(code), &got) ||
+	    find_malloc_slot(ef, code, got, sym.vaddr, runtime, &slot, &inlined))
+		return 0;
+	for (int i = 0; i < LT_PY_ALLOC_COUNT; i++)
+		if (lt_elf_read_pointer(ef, slot + 8 * (uint64_t)i, &v) || v != fn[i])
+			return 0;
+	return slot - 8;
+}
+
 int lt_py_find_allocator(const struct lt_elf_file *ef, uint64_t runtime,
 			 struct lt_py_allocator *out)
 {
@@ -154,6 +203,8 @@ int lt_py_find_allocator(const struct lt_elf_file *ef, uint64_t runtime,
 			memset(out, 0, sizeof(*out));
 			return -ENOENT;
 		}
+		out->alias[i] = find_alias(ef, out->fn[i]);
 	}
+	out->mem_table = same_functions_table(ef, "PyMem_Malloc", runtime, out->fn);
 	return 0;
 }

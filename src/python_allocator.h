@@ -26,7 +26,14 @@ enum lt_py_alloc_fn {
 
 struct lt_py_allocator {
 	uint64_t table;                   /* ELF vaddr of the table's ctx slot */
+	/* PyMem_Malloc's table (list items, ...) when it starts out with the
+	 * same functions, as with pymalloc (the default); else 0. */
+	uint64_t mem_table;
 	uint64_t fn[LT_PY_ALLOC_COUNT];   /* ELF vaddrs of the default functions */
+	/* An address a few bytes before fn[i] from which only no-ops run into
+	 * it: the same function to a caller, at an address the inlined copies'
+	 * check does not know. 0 when the padding before fn[i] is no no-op. */
+	uint64_t alias[LT_PY_ALLOC_COUNT];
 	bool inlined; /* callers compare the table with fn[] and run a copy of it */
 };
 

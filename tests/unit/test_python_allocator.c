@@ -4,7 +4,10 @@
  * the table's relocated contents alone, must be the very functions the
  * pyenv builds' symbol tables name (_PyObject_Malloc & co). Debian's
  * python3.11 has no such names; there the finder must say that callers
- * carry inlined copies, and the table must point into the executable.
+ * carry inlined copies, and the table must point into the executable;
+ * before each function there must be an alias: bytes that capstone decodes
+ * as no-ops only, ending exactly at the function. The memory domain's
+ * table starts out with the same functions (pymalloc) on every build.
  */
 #include <errno.h>
 #include <setjmp.h>
@@ -12,8 +15,10 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
+#include <string.h>
 #include <unistd.h>
 
+#include <capstone/capstone.h>
 #include <cmocka.h>
 
 #include "elf_file.h"
@@ -43,6 +48,7 @@ static void check_pyenv(const char *version, const char *lib)
 		assert_int_equal(lt_elf_find_function(ef, default_names[i], &sym), 0);
 		assert_int_equal(a.fn[i], sym.vaddr);
 	}
+	assert_true(a.mem_table != 0 && a.mem_table != a.table);
 	lt_elf_close(ef);
 }
 
@@ -76,6 +82,52 @@ static void test_debian_311_inlined(void **state)
 	lt_elf_close(ef);
 }
 
+/* What runs from alias to fn: no-ops only, ending exactly at fn. */
+static void check_alias(const struct lt_elf_file *ef, uint64_t alias, uint64_t fn)
+{
+	uint8_t code[16];
+	const uint8_t *p = code;
+	uint64_t addr = alias;
+	size_t got, left;
+	cs_insn *insn;
+	csh cs;
+
+	assert_true(alias < fn && fn - alias < 16);
+	assert_int_equal(lt_elf_read_code(ef, alias, code, fn - alias, &got), 0);
+	assert_int_equal(got, fn - alias);
+	left = got;
+	assert_int_equal(cs_open(CS_ARCH_X86, CS_MODE_64, &cs), CS_ERR_OK);
+	insn = cs_malloc(cs);
+	while (left) {
+		assert_true(cs_disasm_iter(cs, &p, &left, &addr, insn));
+		if (strcmp(insn->mnemonic, "nop") && strcmp(insn->op_str, "ax, ax"))
+			fail_msg("%s %s at %#llx before %#llx", insn->mnemonic, insn->op_str,
+				 (unsigned long long)insn->address, (unsigned long long)fn);
+	}
+	assert_int_equal(addr, fn);
+	cs_free(insn, 1);
+	cs_close(&cs);
+}
+
+static void test_debian_311_aliases(void **state)
+{
+	struct lt_elf_file *ef;
+	struct lt_elf_symbol runtime;
+	struct lt_py_allocator a;
+
+	(void)state;
+	if (access("/usr/bin/python3.11", R_OK))
+		skip();
+	assert_int_equal(lt_elf_open_path("/usr/bin/python3.11", &ef), 0);
+	assert_int_equal(lt_elf_find_symbol(ef, "_PyRuntime", &runtime), 0);
+	assert_int_equal(lt_py_find_allocator(ef, runtime.vaddr, &a), 0);
+	for (int i = 0; i < LT_PY_ALLOC_COUNT; i++)
+		check_alias(ef, a.alias[i], a.fn[i]);
+	/* PyMem_Malloc's table: list item arrays and other buffers. */
+	assert_true(a.mem_table != 0 && a.mem_table != a.table);
+	lt_elf_close(ef);
+}
+
 static void test_not_python(void **state)
 {
 	struct lt_elf_file *ef;
@@ -97,6 +149,7 @@ int main(void)
 		cmocka_unit_test(test_pyenv_312),
 		cmocka_unit_test(test_pyenv_313),
 		cmocka_unit_test(test_debian_311_inlined),
+		cmocka_unit_test(test_debian_311_aliases),
 		cmocka_unit_test(test_not_python),
 	};
 
