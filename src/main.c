@@ -530,6 +530,7 @@ cleanup:
 			us.files_loaded, us.files_without_cfi, us.files_skipped, us.rows_used,
 			us.rows_capacity);
 	}
+	lt_python_release(&s);
 	/* The kernel closes probes one at a time, each after a grace period
 	 * (~0.1 s here): say why a large --cgroup session takes a while. */
 	if (s.probes.nlinks > LT_SLOW_DETACH_LINKS)

@@ -37,8 +37,15 @@ static bool maps_may_hold_python(const struct lt_maps *maps)
 /* --python-objects gc: the cheaper probes, wherever the build allows both. */
 static void choose_objects(const struct lt_session *s, struct lt_py_interp *interp)
 {
-	if (s->opts->py_gc_only)
+	if (s->opts->py_gc_only) {
 		interp->objects = LT_PY_OBJECTS_GC;
+		interp->redirect = false;
+	}
+}
+
+static bool own_child(const struct lt_session *s, pid_t pid)
+{
+	return s->mode == LT_MODE_COMMAND && pid == s->command_pid;
 }
 
 /* Probes on the interpreter file, once per file, or once per file and
@@ -120,6 +127,25 @@ int lt_python_track(struct lt_session *s, struct lt_process *p)
 		free(pp);
 		return ret;
 	}
+	if (interp.redirect) {
+		ret = lt_py_redirect_apply(pid, own_child(s, pid), &interp.redirect_plan,
+					   &pp->redirected, err, sizeof(err));
+		if (ret) {
+			fprintf(stderr,
+				"leaktrace: pid %d: Python objects not counted: %s (--python-objects gc "
+				"counts GC-tracked objects without that)\n",
+				(int)pid, err);
+			bpf_map__delete_elem(s->skel->maps.py_layouts, &p->tgid, sizeof(p->tgid), 0);
+			lt_py_process_free(pp);
+			free(pp);
+			return ret;
+		}
+		if (s->opts->verbose)
+			fprintf(stderr,
+				"leaktrace: pid %d: its object allocator is called through the no-ops "
+				"before it (%zu table%s, written back when tracing ends)\n",
+				(int)pid, pp->redirected.n, pp->redirected.n == 1 ? "" : "s");
+	}
 	p->py = pp;
 	if (s->opts->verbose)
 		fprintf(stderr, "leaktrace: pid %d runs Python 3.%u.%u (%s): tracing its objects\n",
@@ -172,4 +198,18 @@ void lt_python_forget(struct lt_session *s, uint32_t tgid)
 {
 	if (s->skel)
 		bpf_map__delete_elem(s->skel->maps.py_layouts, &tgid, sizeof(tgid), 0);
+}
+
+void lt_python_release(struct lt_session *s)
+{
+	char err[256];
+
+	for (size_t b = 0; b < LT_PROC_BUCKETS; b++)
+		for (struct lt_process *p = s->procs.buckets[b]; p; p = p->next)
+			if (p->py && p->py->redirected.n && !p->exited &&
+			    lt_py_redirect_restore((pid_t)p->tgid, own_child(s, (pid_t)p->tgid),
+						   &p->py->interp.redirect_plan, &p->py->redirected,
+						   err, sizeof(err)) &&
+			    s->opts->verbose)
+				fprintf(stderr, "leaktrace: %s\n", err);
 }

@@ -26,5 +26,7 @@ void lt_python_finalizing(struct lt_session *s, struct lt_process *p,
 
 /* p's image is gone (exec or exit): forget its layout in BPF. */
 void lt_python_forget(struct lt_session *s, uint32_t tgid);
+/* Before tracing ends: the allocator tables of live processes pointed back. */
+void lt_python_release(struct lt_session *s);
 
 #endif

@@ -79,6 +79,7 @@ struct lt_py_process {
 	size_t seen_cap, nseen;
 	uint32_t settle_pass;
 	bool finalizing;          /* Py_FinalizeEx began: the tables are what it held */
+	struct lt_py_redirected redirected; /* its allocator tables we pointed */
 };
 
 /* Returns 0, -ENOTSUP (unknown version) or -ENOMEM. */

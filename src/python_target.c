@@ -237,8 +237,8 @@ static int probe_offsets(const struct lt_elf_file *ef, struct lt_py_interp *out)
 	return out->offsets[LT_PY_PROBE_GENERIC_ALLOC] ? 0 : -ENOENT;
 }
 
-/* Every object where the build calls its allocator functions; GC-tracked
- * objects only where it runs inlined copies of them. */
+/* Every object where the build calls its allocator functions, or can be
+ * made to (python_redirect.h); GC-tracked objects only otherwise. */
 static void choose_objects(const struct lt_elf_file *ef, uint64_t runtime, struct lt_py_interp *out)
 {
 	struct lt_py_allocator a;
@@ -246,12 +246,20 @@ static void choose_objects(const struct lt_elf_file *ef, uint64_t runtime, struc
 
 	out->objects = LT_PY_OBJECTS_GC;
 	out->allocator_inlined = true;
-	if (lt_py_find_allocator(ef, runtime, &a) || a.inlined)
+	if (lt_py_find_allocator(ef, runtime, &a))
 		return;
-	out->allocator_inlined = false;
 	for (int i = 0; i < LT_PY_ALLOC_COUNT; i++)
-		if (lt_elf_vaddr_to_offset(ef, a.fn[i], &off[i]))
+		if ((a.inlined && !a.alias[i]) ||
+		    lt_elf_vaddr_to_offset(ef, a.inlined ? a.alias[i] : a.fn[i], &off[i]))
 			return;
+	if (a.inlined) {
+		out->redirect = true;
+		out->redirect_plan.tables[0] = a.table;
+		out->redirect_plan.tables[1] = a.mem_table;
+		memcpy(out->redirect_plan.fn, a.fn, sizeof(a.fn));
+		memcpy(out->redirect_plan.alias, a.alias, sizeof(a.alias));
+	}
+	out->allocator_inlined = false;
 	memcpy(out->allocator_offsets, off, sizeof(off));
 	out->objects = LT_PY_OBJECTS_ALL;
 }
@@ -391,6 +399,12 @@ static int try_mapping(pid_t pid, const struct lt_maps *maps, const struct lt_ma
 		out->type_type += bias;
 	if (out->str_type)
 		out->str_type += bias;
+	for (int i = 0; out->redirect && i < LT_PY_ALLOC_COUNT; i++) {
+		out->redirect_plan.fn[i] += bias;
+		out->redirect_plan.alias[i] += bias;
+		if (i < 2 && out->redirect_plan.tables[i])
+			out->redirect_plan.tables[i] += bias;
+	}
 	openable_path(pid, m, out->path, sizeof(out->path));
 out:
 	lt_elf_close(ef);

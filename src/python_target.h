@@ -16,6 +16,7 @@
 
 #include "leaktrace_events.h"
 #include "proc_maps.h"
+#include "python_redirect.h"
 
 /* The probed functions, in the order of lt_py_interp.offsets. */
 enum lt_py_probe {
@@ -50,6 +51,11 @@ struct lt_py_interp {
 	enum lt_py_objects objects;
 	bool allocator_inlined; /* why LT_PY_OBJECTS_GC: the build, not the user's choice */
 	uint64_t allocator_offsets[4]; /* LT_PY_OBJECTS_ALL: file offsets of enum lt_py_alloc_fn */
+	/* The build inlines the allocator, and LT_PY_OBJECTS_ALL needs its
+	 * table pointed at the aliases (python_redirect.h), which
+	 * allocator_offsets then name. Runtime addresses, like layout's. */
+	bool redirect;
+	struct lt_py_redirect redirect_plan;
 };
 
 /* The interpreter mapped by pid. Returns 0, -ENOENT (not a Python process),
