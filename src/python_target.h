@@ -34,8 +34,9 @@ enum lt_py_objects {
 	/* The object allocator's functions: every object and object-domain
 	 * buffer, typed when read back from the process. */
 	LT_PY_OBJECTS_ALL = 1,
-	/* The GC allocation entry points: GC-tracked objects only, for builds
-	 * that inline the allocator into its callers. */
+	/* The GC allocation entry points: GC-tracked objects only, for
+	 * --python-objects gc and builds that inline the allocator into its
+	 * callers with no alias to point their table at. */
 	LT_PY_OBJECTS_GC,
 };
 
