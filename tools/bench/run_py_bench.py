@@ -12,9 +12,15 @@ build, when present) tools/bench/py_churn.py runs
       and writes its final report;
   (d) the same with --sample-bytes 524288 (which samples native blocks:
       Python objects are always counted exactly);
-  (e) the same with --python-objects gc (GC-tracked objects only).
-and the table gives ns per object, leaktrace/tracemalloc and
-leaktrace/untraced, and whether leaktrace <= tracemalloc (the target).
+  (e) the same with --python-objects gc (GC-tracked objects only);
+  (f) the trap floor: tracefs uprobe events at exactly the sites leaktrace
+      probed in (c) (its -v lines), with no BPF program and tracing_on 0,
+      so each hit costs the trap alone. Where leaktrace's probes sit on the
+      no-ops its table writes route calls through (Debian's python3.11), no
+      call reaches them without leaktrace, and this cell is n/a.
+and the table gives ns per object, leaktrace/tracemalloc, floor/tracemalloc,
+leaktrace/floor and leaktrace/untraced, and whether leaktrace <= tracemalloc
+(the target).
 
 With --runs N each cell is the median of N runs (the rows interleaved).
 Exit status: 0 when everything was measured (target met or not), 1 when
@@ -40,15 +46,24 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 sys.dont_write_bytecode = True
 sys.path.insert(0, HERE)
 from bench_child import BenchError, Child, go_and_result, make_log  # noqa: E402
+from tracefs_events import UprobeEvents  # noqa: E402
 
 REPO = os.path.dirname(os.path.dirname(HERE))
 ATTACH_TIMEOUT = 60.0
 EXIT_TIMEOUT = 60.0
 READY_TIMEOUT = 30.0
-MODES = ("untraced", "tracemalloc", "leaktrace", "sampled", "gc_only")
+MODES = ("untraced", "tracemalloc", "leaktrace", "floor", "sampled", "gc_only")
+LT_MODES = ("leaktrace", "floor", "sampled", "gc_only")
+SITE_RE = re.compile(r"attached (object malloc|object calloc|object realloc|object free|"
+                     r"_Py_NewReference)( and its return)? at (/proc/\d+/map_files/"
+                     r"[0-9a-f]+-[0-9a-f]+)\+0x([0-9a-f]+)")
 SAMPLE_BYTES = 524288
 
 log = make_log("py-bench: ")
+
+
+class NotApplicable(Exception):
+    """A cell that has no meaning for this interpreter (not a failure)."""
 
 
 class Bench:
@@ -56,6 +71,9 @@ class Bench:
         self.args = args
         self.children = []
         self.tmp = tempfile.mkdtemp(prefix="ltpybench.")
+        self.sites = {}     # python -> [(event name, path, offset, is_return)]
+        self.pointed = set()  # pythons whose tables leaktrace pointed at its probes
+        self.events = None
 
     def spawn(self, argv, name, **kw):
         c = Child(argv, name, **kw)
@@ -93,13 +111,15 @@ class Bench:
                            (re.sub(r"[^\w.]+", "_", python.strip("/")), n,
                             "-" + "_".join(a.strip("-") for a in extra) if extra else ""))
         try:
-            lt = self.spawn([self.args.leaktrace, "-p", str(w.pid), "--format", "json",
+            lt = self.spawn([self.args.leaktrace, "-v", "-p", str(w.pid), "--format", "json",
                              "-w", out] + list(extra), "leaktrace", ready=r"^leaktrace: tracing")
         except OSError as e:
             w.end()
             raise BenchError("cannot start %s: %s" % (self.args.leaktrace, e))
         try:
             lt.wait_ready(ATTACH_TIMEOUT)
+            if not extra:
+                self.note_sites(python, lt)
             res = self.finish_workload(w)
         finally:
             w.end()
@@ -124,8 +144,51 @@ class Bench:
                    life=lt.ended - lt.started)
         return res
 
+    def note_sites(self, python, lt):
+        """Where leaktrace's -v says it put the Python probes, with the
+        mapped file named while the process lives."""
+        sites = []
+        for line in lt.lines["stderr"]:
+            m = SITE_RE.search(line)
+            if m:
+                name = re.sub(r"\W+", "_", m.group(1))
+                path = os.path.realpath(os.readlink(m.group(3)))
+                off = int(m.group(4), 16)
+                sites.append((name, path, off, False))
+                if m.group(2):
+                    sites.append((name + "_ret", path, off, True))
+            if "is called through the no-ops before it" in line:
+                self.pointed.add(python)
+        self.sites[python] = sites
+
+    def run_floor(self, python):
+        if python in self.pointed:
+            raise NotApplicable("its probes sit on the no-ops leaktrace routes the allocator's "
+                             "calls through; without leaktrace no call reaches them")
+        sites = self.sites.get(python)
+        if not sites:
+            raise BenchError("no probe sites (leaktrace -v named none)")
+        w = self.start_workload(python, [])
+        self.events = self.events or UprobeEvents("ltpybench")
+        try:
+            self.events.open()
+            self.events.define(sites)
+            before = self.events.hits()
+            self.events.enable(True)
+            res = self.finish_workload(w)
+            after = self.events.hits()
+        finally:
+            w.end()
+            self.events.remove()
+        res["traps"] = sum(after.values()) - sum(before.values())
+        return res
+
     def cleanup(self):
         left = []
+        if self.events:
+            stale = self.events.close()
+            if stale:
+                left.append("uprobe events %s" % stale)
         for c in self.children:
             if c.poll() is None:
                 c.end(signal.SIGINT if c.name == "leaktrace" else signal.SIGTERM)
@@ -180,8 +243,9 @@ def median_of(runs):
 
 
 def print_table(pythons, versions, cells, errors, args):
-    hdr = ["python", "untraced", "tracemalloc=25", "leaktrace", "sample-bytes", "objects gc",
-           "tm/untraced", "lt/tm", "sampled/tm", "gc/tm", "lt/untraced", "lt <= tm"]
+    hdr = ["python", "untraced", "tracemalloc=25", "leaktrace", "trap floor", "sample-bytes",
+           "objects gc", "tm/untraced", "lt/tm", "floor/tm", "lt/floor", "sampled/tm", "gc/tm",
+           "lt/untraced", "lt <= tm"]
     rows = []
     notes = []
     for py in pythons:
@@ -201,7 +265,9 @@ def print_table(pythons, versions, cells, errors, args):
         target = "n/a" if lt_tm is None else ("met" if lt_tm <= 1.0 else "NOT met")
         rows.append(["%s (%s)" % (py, versions.get(py) or "?")] + vals +
                     [fmt_ratio(ratio(ns["tracemalloc"], ns["untraced"])),
-                     fmt_ratio(lt_tm), fmt_ratio(ratio(ns["sampled"], ns["tracemalloc"])),
+                     fmt_ratio(lt_tm), fmt_ratio(ratio(ns["floor"], ns["tracemalloc"])),
+                     fmt_ratio(ratio(ns["leaktrace"], ns["floor"])),
+                     fmt_ratio(ratio(ns["sampled"], ns["tracemalloc"])),
                      fmt_ratio(ratio(ns["gc_only"], ns["tracemalloc"])),
                      fmt_ratio(ratio(ns["leaktrace"], ns["untraced"])), target])
     w = [max(len(hdr[i]), max(len(r[i]) for r in rows)) for i in range(len(hdr))]
@@ -224,6 +290,10 @@ def print_table(pythons, versions, cells, errors, args):
                       "%.2f" % r["lt_cpu"] if r.get("lt_cpu") is not None else "?",
                       r.get("life") or 0,
                       "%.1f" % (r["lt_rss_kb"] / 1024.0) if r.get("lt_rss_kb") else "?"))
+    floor_rows = [(py, cells[(py, "floor")]) for py in pythons if cells.get((py, "floor"))]
+    for py, r in floor_rows:
+        print("trap floor on %s: %s probe hits for %d objects (%.2f per object), no BPF" % (
+            py, r.get("traps", "?"), r["objects"], r.get("traps", 0) / max(r["objects"], 1)))
     if notes:
         print()
         for n in notes:
@@ -265,7 +335,7 @@ def main():
     errors = {}
     lt_skip = None
     if args.no_leaktrace:
-        for m in ("leaktrace", "sampled", "gc_only"):
+        for m in LT_MODES:
             modes.remove(m)
         lt_skip = "skipped (--no-leaktrace)"
     elif not os.access(args.leaktrace, os.X_OK):
@@ -273,12 +343,12 @@ def main():
     elif os.geteuid() != 0:
         lt_skip = "leaktrace needs root (uprobes, BPF)"
     if lt_skip and "leaktrace" in modes:
-        for m in ("leaktrace", "sampled", "gc_only"):
+        for m in LT_MODES:
             modes.remove(m)
         log("leaktrace: n/a: " + lt_skip)
     for py in pythons:
         if lt_skip:
-            for m in ("leaktrace", "sampled", "gc_only"):
+            for m in LT_MODES:
                 errors[(py, m)] = lt_skip
 
     bench = Bench(args)
@@ -316,8 +386,13 @@ def main():
                             r = bench.run_sampled(py, n)
                         elif m == "gc_only":
                             r = bench.run_gc_only(py, n)
+                        elif m == "floor":
+                            r = bench.run_floor(py)
                         else:
                             r = bench.run_leaktrace(py, n)
+                    except NotApplicable as e:
+                        errors[(py, m)] = str(e)
+                        continue
                     except (BenchError, OSError) as e:
                         log("%s %s: could not measure: %s" % (py, m, e))
                         errors[(py, m)] = str(e)
