@@ -30,6 +30,8 @@ struct code_entry {
 	int64_t first_traceable; /* bytecode offset in bytes; 0 when every frame is complete */
 	uint8_t *table; /* NULL when the table could not be read */
 	size_t table_len;
+	bool copy;  /* read from BPF's copy while the object ran */
+	bool freed; /* and its free seen since */
 	struct code_entry *next;
 };
 
@@ -250,7 +252,10 @@ static int find_code(struct lt_py_reader *r, uint64_t code, struct code_entry **
 
 		if (e->code != code)
 			continue;
-		if (still_valid(r, e)) {
+		/* The process may already have freed it and made another object
+		 * there (even another code object, still being set up): the copy
+		 * is what ran when the frame was recorded. */
+		if ((e->copy && !e->freed && r->frees_reported) || still_valid(r, e)) {
 			*out = e;
 			return 0;
 		}
@@ -286,6 +291,7 @@ int lt_py_reader_add_copy(struct lt_py_reader *r, uint64_t code, const struct lt
 	lt_py_read_images(NULL, 0);
 	if (err)
 		return err;
+	e->copy = true;
 	for (struct code_entry **pe = &c->codes[bucket(code, CODE_BUCKETS)]; *pe;
 	     pe = &(*pe)->next) {
 		if ((*pe)->code == code) {
@@ -295,6 +301,13 @@ int lt_py_reader_add_copy(struct lt_py_reader *r, uint64_t code, const struct lt
 	}
 	cache_insert(c, e);
 	return 0;
+}
+
+void lt_py_reader_code_freed(struct lt_py_reader *r, uint64_t addr)
+{
+	for (struct code_entry *e = r->cache->codes[bucket(addr, CODE_BUCKETS)]; e; e = e->next)
+		if (e->code == addr)
+			e->freed = true;
 }
 
 bool lt_py_pos_to_offset(const struct lt_py_version_info *info, uint64_t code, uint64_t raw_pos,

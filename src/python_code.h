@@ -21,6 +21,10 @@ struct lt_py_reader {
 	pid_t pid;
 	const struct lt_py_version_info *info;
 	uint64_t code_type; /* PyCode_Type in the process; 0: not checked */
+	/* Every code object's free is reported (lt_py_reader_code_freed): a
+	 * copy then answers for its address until that free, whatever the
+	 * process has put there since the frame was recorded. */
+	bool frees_reported;
 	struct lt_py_cache *cache;
 };
 
@@ -47,6 +51,10 @@ void lt_py_reader_free(struct lt_py_reader *r);
  * a code object of this version) or -ENOMEM. */
 int lt_py_reader_add_copy(struct lt_py_reader *r, uint64_t code, const struct lt_py_image *images,
 			  size_t nimages);
+/* The block at addr was freed (an object of the allocator's, reported in
+ * the order of the frames that name it): a copy of a code object there no
+ * longer answers for the address by itself. */
+void lt_py_reader_code_freed(struct lt_py_reader *r, uint64_t addr);
 int lt_py_resolve_frame(struct lt_py_reader *r, uint64_t code, uint64_t raw_pos,
 			struct lt_py_location *out);
 /* Bytecode byte offset of a raw frame position (struct lt_py_frame.pos) in

@@ -7,11 +7,16 @@
 
 int lt_py_process_init(struct lt_py_process *pp, pid_t pid, const struct lt_py_interp *interp)
 {
+	int err;
+
 	memset(pp, 0, sizeof(*pp));
 	pp->interp = *interp;
 	lt_live_init(&pp->objects);
 	lt_stacks_init(&pp->stacks);
-	return lt_py_reader_init(&pp->reader, pid, interp->minor, interp->code_type);
+	err = lt_py_reader_init(&pp->reader, pid, interp->minor, interp->code_type);
+	/* GC-only probes never see a code object freed. */
+	pp->reader.frees_reported = interp->objects == LT_PY_OBJECTS_ALL;
+	return err;
 }
 
 static void free_traceback(struct lt_py_traceback *tb)
@@ -182,6 +187,7 @@ bool lt_py_process_remove(struct lt_py_process *pp, uint64_t addr)
 
 	pp->free_events++;
 	pp->recent_frees[pp->recent_next++ % LT_PY_RECENT_FREES] = addr;
+	lt_py_reader_code_freed(&pp->reader, addr);
 	if (lt_live_remove(&pp->objects, addr, &gone)) {
 		if (gone.pad == LT_PY_TYPE_UNSETTLED)
 			pp->unsettled--;

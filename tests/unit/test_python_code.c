@@ -475,6 +475,61 @@ static void test_resolve_frames(void **state)
 	}
 }
 
+/* An image of len bytes of obj, in a buffer of its own. */
+static struct lt_py_image image_of(const void *obj, size_t len, uint8_t *buf)
+{
+	memcpy(buf, obj, len);
+	return (struct lt_py_image){ addr_of(obj), buf, len };
+}
+
+/*
+ * BPF's copy of a code object answers for its address until the object's
+ * free is reported, even when the process has since put another code
+ * object there (or one still being set up); after the free, what lives
+ * there does. Without reported frees the live object is checked as before.
+ */
+static void test_copy_answers_until_freed(void **state)
+{
+	const struct lt_py_version_info *info = lt_py_version_info(12);
+	const uint64_t code_type = 0x1234560;
+	static uint8_t head[512], file[64], name[64], table[sizeof(py312_multiline_table) + 64];
+	struct lt_py_location loc;
+	struct lt_py_reader r;
+	struct fake_code c, next;
+	(void)state;
+
+	for (int reported = 1; reported >= 0; reported--) {
+		struct lt_py_image images[4];
+		uint64_t code;
+
+		assert_int_equal(lt_py_reader_init(&r, getpid(), 12, code_type), 0);
+		r.frees_reported = reported;
+		make_code(&c, 12, code_type, "f", "K.f", "/src/m.py", PY312_MULTILINE_FIRST,
+			  py312_multiline_table, sizeof(py312_multiline_table));
+		code = addr_of(c.obj);
+		images[0] = image_of(c.obj, lt_py_code_header_len(info), head);
+		images[1] = image_of(c.file, info->str_ascii_data + strlen("/src/m.py") + 1, file);
+		images[2] = image_of(c.qualname, info->str_ascii_data + strlen("K.f") + 1, name);
+		images[3] = image_of(c.table, LT_PY_BYTES_DATA + sizeof(py312_multiline_table),
+				     table);
+		assert_int_equal(lt_py_reader_add_copy(&r, code, images, 4), 0);
+		/* The process frees it and makes another code object there. */
+		make_code(&next, 12, code_type, "g", "g", "/src/other.py", 7, py312_multiline_table,
+			  sizeof(py312_multiline_table));
+		free_code(&c);
+		memcpy(c.obj, next.obj, sizeof(c.obj));
+		assert_int_equal(lt_py_resolve_frame(&r, code, raw_pos(12, &c, 0), &loc), 0);
+		assert_string_equal(loc.func, reported ? "K.f" : "g");
+		assert_string_equal(loc.file, reported ? "/src/m.py" : "/src/other.py");
+		lt_py_reader_code_freed(&r, code);
+		assert_int_equal(lt_py_resolve_frame(&r, code, raw_pos(12, &c, 0), &loc), 0);
+		assert_string_equal(loc.func, "g");
+		assert_string_equal(loc.file, "/src/other.py");
+		lt_py_reader_free(&r);
+		free_code(&next);
+	}
+}
+
 static void test_resolve_bad_code(void **state)
 {
 	const uint64_t code_type = 0x1234560;
@@ -587,6 +642,7 @@ int main(void)
 		cmocka_unit_test(test_cstr_at_page_end),
 		cmocka_unit_test(test_resolve_frames),
 		cmocka_unit_test(test_resolve_bad_code),
+		cmocka_unit_test(test_copy_answers_until_freed),
 		cmocka_unit_test(test_pos_to_offset),
 		cmocka_unit_test(test_type_names),
 	};
