@@ -52,6 +52,12 @@ deps:
 		apt-get update -q && DEBIAN_FRONTEND=noninteractive apt-get install -y -q $$missing; \
 	fi
 
+# Debian unstable's python3.14 and python3.15 with their own glibc 2.43,
+# unpacked privately into $(BUILD)/pythons/sid (nothing installed).
+.PHONY: sid-pythons
+sid-pythons:
+	@sh tools/pythons/fetch_sid.sh $(BUILD)
+
 $(BUILD)/leaktrace.bpf.o: bpf/leaktrace.bpf.c $(wildcard bpf/*.h) include/leaktrace_events.h vmlinux/$(ARCH)/vmlinux.h | deps
 	@mkdir -p $(@D)
 	$(CLANG) $(BPF_CFLAGS) -c $< -o $@
