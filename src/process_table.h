@@ -52,6 +52,7 @@ struct lt_process {
 	bool maps_loaded;
 	struct lt_py_process *py;  /* a CPython interpreter whose objects are traced */
 	size_t py_checked_maps;    /* mappings there were when last looked for one */
+	bool py_refused;           /* its interpreter was refused: said once, not retried */
 	struct lt_process *next; /* hash chain */
 };
 

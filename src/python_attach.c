@@ -89,7 +89,8 @@ int lt_python_track(struct lt_session *s, struct lt_process *p)
 	char err[512] = "";
 	int ret;
 
-	if (p->py || p->exited || !p->maps_loaded || p->maps.n == p->py_checked_maps)
+	if (p->py || p->py_refused || p->exited || !p->maps_loaded ||
+	    p->maps.n == p->py_checked_maps)
 		return 0;
 	p->py_checked_maps = p->maps.n;
 	if (!maps_may_hold_python(&p->maps))
@@ -100,6 +101,7 @@ int lt_python_track(struct lt_session *s, struct lt_process *p)
 	if (ret) {
 		fprintf(stderr, "leaktrace: pid %d: Python objects not traced: %s\n", (int)pid,
 			err[0] ? err : strerror(-ret));
+		p->py_refused = ret == -ENOTSUP;
 		return ret;
 	}
 	choose_objects(s, &interp);

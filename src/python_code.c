@@ -67,10 +67,20 @@ static size_t bucket(uint64_t addr, size_t n)
 
 int lt_py_reader_init(struct lt_py_reader *r, pid_t pid, uint32_t minor, uint64_t code_type)
 {
-	memset(r, 0, sizeof(*r));
-	r->info = lt_py_version_info(minor);
-	if (!r->info)
+	const struct lt_py_version_info *info = lt_py_version_info(minor);
+
+	if (!info) {
+		memset(r, 0, sizeof(*r));
 		return -ENOTSUP;
+	}
+	return lt_py_reader_init_info(r, pid, info, code_type);
+}
+
+int lt_py_reader_init_info(struct lt_py_reader *r, pid_t pid,
+			   const struct lt_py_version_info *info, uint64_t code_type)
+{
+	memset(r, 0, sizeof(*r));
+	r->info = info;
 	r->cache = calloc(1, sizeof(*r->cache));
 	if (!r->cache)
 		return -ENOMEM;

@@ -39,6 +39,10 @@ struct lt_py_location {
  * non-zero every code object's ob_type must equal it. Returns 0, -ENOTSUP
  * (unknown minor) or -ENOMEM. */
 int lt_py_reader_init(struct lt_py_reader *r, pid_t pid, uint32_t minor, uint64_t code_type);
+/* The same with the interpreter's own facts (read from its _Py_DebugOffsets
+ * where it has them); info must outlive the reader. */
+int lt_py_reader_init_info(struct lt_py_reader *r, pid_t pid,
+			   const struct lt_py_version_info *info, uint64_t code_type);
 void lt_py_reader_free(struct lt_py_reader *r);
 
 /* Where a frame is. The strings stay valid until lt_py_reader_free().

@@ -13,7 +13,7 @@ int lt_py_process_init(struct lt_py_process *pp, pid_t pid, const struct lt_py_i
 	pp->interp = *interp;
 	lt_live_init(&pp->objects);
 	lt_stacks_init(&pp->stacks);
-	err = lt_py_reader_init(&pp->reader, pid, interp->minor, interp->code_type);
+	err = lt_py_reader_init_info(&pp->reader, pid, &pp->interp.info, interp->code_type);
 	/* GC-only probes never see a code object freed. */
 	pp->reader.frees_reported = interp->objects == LT_PY_OBJECTS_ALL;
 	return err;

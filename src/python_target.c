@@ -294,6 +294,7 @@ static int inspect(const struct lt_elf_file *ef, const char *base, struct lt_py_
 	ret = validate(ef, base, &runtime, info, &out->layout, err, errlen);
 	if (ret)
 		return ret;
+	out->info = *info;
 	out->layout.runtime = runtime.vaddr;
 	out->code_type = lt_elf_find_symbol(ef, "PyCode_Type", &sym) ? 0 : sym.vaddr;
 	out->type_type = lt_elf_find_symbol(ef, "PyType_Type", &sym) ? 0 : sym.vaddr;

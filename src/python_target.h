@@ -16,6 +16,7 @@
 
 #include "leaktrace_events.h"
 #include "proc_maps.h"
+#include "python_layout.h"
 #include "python_redirect.h"
 
 /* The probed functions, in the order of lt_py_interp.offsets. */
@@ -43,6 +44,9 @@ enum lt_py_objects {
 struct lt_py_interp {
 	char path[PATH_MAX]; /* openable file holding the interpreter (libpython or the executable) */
 	uint32_t minor, micro; /* micro is 0 when unknown (3.8-3.10 give no Py_Version) */
+	/* Code objects and strings: the version's table, or (3.13+) its own
+	 * _Py_DebugOffsets. */
+	struct lt_py_version_info info;
 	uint64_t load_bias;    /* runtime address = ELF vaddr + load_bias */
 	struct lt_py_layout layout; /* runtime filled */
 	uint64_t offsets[LT_PY_PROBE_COUNT]; /* uprobe file offsets; 0 = absent */
