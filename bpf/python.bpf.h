@@ -221,11 +221,13 @@ static long py_frame_step(__u32 index, struct py_walk *w)
 	e = bpf_map_lookup_elem(&py_scratch, &zero);
 	if (!e || !frame)
 		return 1;
-	code = read_u64(frame + l->frame_code);
+	/* 3.14+: a tagged stack reference; objects are 8-aligned, so the
+	 * low bits are never part of an object's address in any version. */
+	code = read_u64(frame + l->frame_code) & ~3ULL;
 	w->frame = read_u64(frame + l->frame_back);
 	if (l->frame_owner >= 0 &&
 	    !bpf_probe_read_user(&owner, sizeof(owner), (void *)(frame + l->frame_owner)) &&
-	    owner == l->owner_skip)
+	    owner >= l->owner_skip)
 		return 0; /* a C-stack shim frame: not Python code */
 	if (!code)
 		return 0;
@@ -253,6 +255,8 @@ static __always_inline __u64 py_thread_state(const struct lt_py_layout *l)
 	struct task_struct *task = bpf_get_current_task_btf();
 	__u32 key = 0;
 
+	if (l->tstate_tls)
+		return read_u64(task->thread.fsbase + l->tstate_tls);
 	if (bpf_probe_read_user(&key, sizeof(key), (void *)(l->runtime + l->tss_key)) || key >= 32)
 		return 0;
 	/* glibc: struct pthread is at fs_base; specific_1stblock[key].data. */

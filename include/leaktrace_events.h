@@ -265,7 +265,8 @@ struct lt_py_layout {
 	__u32 frame_pos;       /* frame -> position (enum lt_py_pos_kind) */
 	__u32 pos_kind;
 	__s32 frame_owner;     /* frame -> owner byte; -1 none */
-	__u32 owner_skip;      /* frames whose owner is this are C-stack shims */
+	__u32 owner_skip;      /* frames whose owner is this or more are not Python code
+				* (3.12+: C-stack shims; 3.14+: also interpreter-owned) */
 	__u32 type_basicsize;  /* PyTypeObject: tp_basicsize (tp_itemsize follows it) */
 	__u32 type_flags;      /* PyTypeObject: tp_flags */
 	__u32 stop_at_finalize; /* -c: SIGSTOP the process when its shutdown begins, until the
@@ -278,6 +279,10 @@ struct lt_py_layout {
 	__u32 str_ascii_data;  /* where a compact ASCII str's characters start */
 	__u32 str_compact_data; /* where another compact str's characters start */
 	__u64 code_type;       /* address of PyCode_Type, 0 if unknown */
+	/* 3.15+: the thread's own state is a thread-local variable of an
+	 * executable (initial TLS block) at fs_base + tstate_tls, not a
+	 * pthread key's value; 0: use tss_key. */
+	__s64 tstate_tls;
 };
 
 #define LT_PY_CODE_HEAD 256

@@ -42,6 +42,16 @@ static const struct lt_py_version_info versions[] = {
 	  .co_firsttraceable = 184,
 	  .str_ascii_data = 40, .str_compact_data = 56, .code_tp_basicsize = 200,
 	  .unicode_tp_basicsize = 64, .frame_tp_basicsize = 136, .debug_offsets = true },
+	/* 3.14 and 3.15 as their first releases were built; each file's own
+	 * _Py_DebugOffsets replaces the fields it describes. */
+	{ .minor = 14, .lines = LT_PY_LINES_LOCATIONS, .pos = LT_PY_POS_IPTR, CODE_311_UP,
+	  .co_firstlineno = 68, .co_code_adaptive = 208, .co_firsttraceable = 192,
+	  .str_ascii_data = 40, .str_compact_data = 56, .code_tp_basicsize = 208,
+	  .unicode_tp_basicsize = 64, .debug_offsets = true },
+	{ .minor = 15, .lines = LT_PY_LINES_LOCATIONS, .pos = LT_PY_POS_IPTR, CODE_311_UP,
+	  .co_firstlineno = 68, .co_code_adaptive = 208, .co_firsttraceable = 192,
+	  .str_ascii_data = 40, .str_compact_data = 56, .code_tp_basicsize = 208,
+	  .unicode_tp_basicsize = 64, .debug_offsets = true },
 };
 
 #define NVERSIONS (sizeof(versions) / sizeof(versions[0]))
@@ -74,6 +84,16 @@ static const struct lt_py_layout layouts[] = {
 	{ .minor = 13, .tss_key = 2164, .tsd_first = GLIBC_TSD_FIRST,
 	  .tstate_frame = 72, .cframe_frame = -1, .frame_code = 0,
 	  .frame_back = 8, .frame_pos = 56, .pos_kind = LT_PY_POS_POINTER, .frame_owner = 70,
+	  .owner_skip = LT_PY_OWNED_BY_CSTACK },
+	/* Where the thread state is (tss_key or tstate_tls) is read from each
+	 * file's PyGILState_GetThisThreadState (python_gilstate.c). */
+	{ .minor = 14, .tsd_first = GLIBC_TSD_FIRST,
+	  .tstate_frame = 72, .cframe_frame = -1, .frame_code = 0,
+	  .frame_back = 8, .frame_pos = 56, .pos_kind = LT_PY_POS_POINTER, .frame_owner = 74,
+	  .owner_skip = LT_PY_OWNED_BY_CSTACK },
+	{ .minor = 15, .tsd_first = GLIBC_TSD_FIRST,
+	  .tstate_frame = 72, .cframe_frame = -1, .frame_code = 0,
+	  .frame_back = 8, .frame_pos = 56, .pos_kind = LT_PY_POS_POINTER, .frame_owner = 74,
 	  .owner_skip = LT_PY_OWNED_BY_CSTACK },
 };
 
@@ -112,7 +132,7 @@ size_t lt_py_code_header_len(const struct lt_py_version_info *info)
 }
 
 /* What BPF copies of a code object first seen in a frame. */
-static void code_fields(const struct lt_py_version_info *info, struct lt_py_layout *out)
+void lt_py_layout_code_fields(const struct lt_py_version_info *info, struct lt_py_layout *out)
 {
 	out->code_head_len = (uint32_t)lt_py_code_header_len(info);
 	out->code_filename = (uint32_t)info->co_filename;
@@ -135,7 +155,7 @@ int lt_py_layout_for(uint32_t minor, struct lt_py_layout *out)
 			out->owner_skip = UINT32_MAX;
 		out->type_basicsize = LT_PY_TP_BASICSIZE;
 		out->type_flags = LT_PY_TP_FLAGS;
-		code_fields(&versions[i], out);
+		lt_py_layout_code_fields(&versions[i], out);
 		return 0;
 	}
 	memset(out, 0, sizeof(*out));

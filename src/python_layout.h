@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * CPython 3.8-3.13 (x86-64, release builds, default GIL) structure layouts:
+ * CPython 3.8-3.15 (x86-64, release builds, default GIL) structure layouts:
  * what BPF needs to walk frames (struct lt_py_layout) and what userspace
  * needs to read code objects, strings and line tables. Values come from
  * offsetof() against each version's headers and live checks; see
@@ -16,7 +16,7 @@
 #include "leaktrace_events.h"
 
 #define LT_PY_MINOR_MIN 8
-#define LT_PY_MINOR_MAX 13
+#define LT_PY_MINOR_MAX 15
 
 /* Same in every supported version. */
 #define LT_PY_OB_TYPE 8          /* PyObject.ob_type */
@@ -31,11 +31,12 @@
 #define LT_PY_STR_KIND(st) (((st) >> 2) & 7) /* bytes per code point: 1, 2 or 4 */
 #define LT_PY_STR_COMPACT(st) (((st) >> 5) & 1)
 #define LT_PY_STR_ASCII(st) (((st) >> 6) & 1)
-#define LT_PY_OWNED_BY_CSTACK 3  /* 3.12+ frame owner of C-stack entry shims */
+/* 3.12, 3.13: FRAME_OWNED_BY_CSTACK; 3.14+: FRAME_OWNED_BY_INTERPRETER (and
+ * CSTACK 4 in 3.14): frames from this owner up are not Python code. */
+#define LT_PY_OWNED_BY_CSTACK 3
 
-/* 3.13: _Py_DebugOffsets is the first member of _PyRuntime. */
+/* 3.13+: _Py_DebugOffsets is the first member of _PyRuntime. */
 #define LT_PY_DEBUG_COOKIE "xdebugpy"
-#define LT_PY_DEBUG_OFFSETS_SIZE 584
 
 /* The format of the bytes object at co_linetable. */
 enum lt_py_lines_kind {
@@ -74,7 +75,7 @@ struct lt_py_version_info {
 	uint32_t code_tp_itemsize;
 	uint32_t unicode_tp_basicsize;
 	uint32_t frame_tp_basicsize;
-	bool debug_offsets; /* _Py_DebugOffsets at _PyRuntime + 0 (3.13) */
+	bool debug_offsets; /* _Py_DebugOffsets at _PyRuntime + 0 (3.13+): it is read */
 };
 
 /* The facts for 3.minor, or NULL when unsupported. */
@@ -85,5 +86,7 @@ uint32_t lt_py_minor_from_runtime_size(uint64_t size);
 size_t lt_py_code_header_len(const struct lt_py_version_info *info);
 /* Every field of the BPF layout but runtime (left 0). Returns 0 or -ENOTSUP. */
 int lt_py_layout_for(uint32_t minor, struct lt_py_layout *out);
+/* The fields of out that describe code objects and strings, from info. */
+void lt_py_layout_code_fields(const struct lt_py_version_info *info, struct lt_py_layout *out);
 
 #endif

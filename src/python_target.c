@@ -14,6 +14,8 @@
 #include "elf_file.h"
 #include "module_cache.h"
 #include "python_allocator.h"
+#include "python_debug_offsets.h"
+#include "python_gilstate.h"
 #include "python_layout.h"
 
 const char *const lt_py_probe_names[LT_PY_PROBE_COUNT] = {
@@ -123,77 +125,45 @@ static int type_sizes(const struct lt_elf_file *ef, const char *type, int64_t *b
 	return err;
 }
 
-struct debug_field {
-	uint32_t at; /* offset in _Py_DebugOffsets */
-	int64_t want;
-	const char *what;
-};
-
 /*
- * 3.13 describes its own layout in _Py_DebugOffsets, statically initialised
- * in the file: every offset BPF and the code reader rely on is compared.
+ * 3.13+: the file's own _Py_DebugOffsets, statically initialised in it,
+ * gives the frame, code-object and string offsets; from 3.14 on, where the
+ * thread state is comes from the code that fetches it.
  */
-static int check_debug_offsets(const struct lt_elf_file *ef, const char *base,
-			       const struct lt_elf_symbol *runtime,
-			       const struct lt_py_version_info *info,
-			       const struct lt_py_layout *layout, char *err, size_t errlen)
+static int read_debug_offsets(const struct lt_elf_file *ef, const char *base,
+			      const struct lt_elf_symbol *runtime, struct lt_py_interp *out,
+			      char *err, size_t errlen)
 {
-	const struct debug_field fields[] = {
-		{ 152 + 4 * 8, layout->tstate_frame, "thread_state.current_frame" },
-		{ 224 + 1 * 8, layout->frame_back, "interpreter_frame.previous" },
-		{ 224 + 2 * 8, layout->frame_code, "interpreter_frame.executable" },
-		{ 224 + 3 * 8, layout->frame_pos, "interpreter_frame.instr_ptr" },
-		{ 224 + 5 * 8, layout->frame_owner, "interpreter_frame.owner" },
-		{ 272 + 1 * 8, info->co_filename, "code_object.filename" },
-		{ 272 + 2 * 8, info->co_name, "code_object.name" },
-		{ 272 + 3 * 8, info->co_qualname, "code_object.qualname" },
-		{ 272 + 4 * 8, info->co_linetable, "code_object.linetable" },
-		{ 272 + 5 * 8, info->co_firstlineno, "code_object.firstlineno" },
-		{ 272 + 9 * 8, info->co_code_adaptive, "code_object.co_code_adaptive" },
-		{ 352 + 1 * 8, LT_PY_OB_TYPE, "pyobject.ob_type" },
-		{ 368 + 1 * 8, LT_PY_TP_NAME, "type_object.tp_name" },
-		{ 368 + 3 * 8, LT_PY_TP_FLAGS, "type_object.tp_flags" },
-		{ 512 + 1 * 8, LT_PY_BYTES_SIZE, "bytes_object.ob_size" },
-		{ 512 + 2 * 8, LT_PY_BYTES_DATA, "bytes_object.ob_sval" },
-		{ 536 + 1 * 8, LT_PY_STR_STATE, "unicode_object.state" },
-		{ 536 + 2 * 8, LT_PY_STR_LENGTH, "unicode_object.length" },
-		{ 536 + 3 * 8, info->str_ascii_data, "unicode_object.asciiobject_size" },
-	};
-	uint8_t dbg[LT_PY_DEBUG_OFFSETS_SIZE];
-	uint64_t version, free_threaded;
-	int64_t v;
-	size_t i;
+	size_t len = lt_py_debug_offsets_size(out->minor);
+	struct lt_py_gilstate gil;
+	uint8_t dbg[1024];
+	char why[200];
 
-	if (runtime->size < sizeof(dbg) || read_exact(ef, runtime->vaddr, dbg, sizeof(dbg))) {
+	if (!len || len > sizeof(dbg) || runtime->size < len ||
+	    read_exact(ef, runtime->vaddr, dbg, len)) {
 		set_err(err, errlen, "%s: cannot read _Py_DebugOffsets", base);
 		return -ENOTSUP;
 	}
-	memcpy(&version, dbg + 8, sizeof(version));
-	memcpy(&free_threaded, dbg + 16, sizeof(free_threaded));
-	if (memcmp(dbg, LT_PY_DEBUG_COOKIE, 8) || (version >> 16) != (0x0300u | info->minor)) {
-		set_err(err, errlen, "%s: _Py_DebugOffsets cookie or version (0x%" PRIx64
-			") is not 3.%u's", base, version, info->minor);
+	if (lt_py_apply_debug_offsets(dbg, len, out->minor, runtime->size, &out->info,
+				      &out->layout, why, sizeof(why))) {
+		set_err(err, errlen, "%s: %s", base, why);
 		return -ENOTSUP;
 	}
-	if (free_threaded) {
-		set_err(err, errlen, "%s: free-threaded Python is not supported", base);
+	if (out->minor < 14)
+		return 0;
+	if (lt_py_find_gilstate(ef, runtime->vaddr, runtime->size, &gil)) {
+		set_err(err, errlen, "%s: cannot tell where Python 3.%u keeps a thread's state "
+			"(PyGILState_GetThisThreadState unlike any known build)", base, out->minor);
 		return -ENOTSUP;
 	}
-	for (i = 0; i < sizeof(fields) / sizeof(fields[0]); i++) {
-		memcpy(&v, dbg + fields[i].at, sizeof(v));
-		if (v != fields[i].want) {
-			set_err(err, errlen, "%s: _Py_DebugOffsets %s is %" PRId64 ", expected %" PRId64,
-				base, fields[i].what, v, fields[i].want);
-			return -ENOTSUP;
-		}
-	}
+	out->layout.tss_key = gil.tss_key;
+	out->layout.tstate_tls = gil.tstate_tls;
 	return 0;
 }
 
 /* The table is right for this file only if its types have the sizes we expect. */
 static int validate(const struct lt_elf_file *ef, const char *base,
-		    const struct lt_elf_symbol *runtime, const struct lt_py_version_info *info,
-		    const struct lt_py_layout *layout, char *err, size_t errlen)
+		    const struct lt_py_version_info *info, char *err, size_t errlen)
 {
 	int64_t basic, item;
 
@@ -216,8 +186,6 @@ static int validate(const struct lt_elf_file *ef, const char *base,
 			base, basic, info->unicode_tp_basicsize, info->minor);
 		return -ENOTSUP;
 	}
-	if (info->debug_offsets)
-		return check_debug_offsets(ef, base, runtime, info, layout, err, errlen);
 	return 0;
 }
 
@@ -291,10 +259,15 @@ static int inspect(const struct lt_elf_file *ef, const char *base, struct lt_py_
 			out->minor, LT_PY_MINOR_MIN, LT_PY_MINOR_MAX);
 		return -ENOTSUP;
 	}
-	ret = validate(ef, base, &runtime, info, &out->layout, err, errlen);
+	out->info = *info;
+	if (info->debug_offsets) {
+		ret = read_debug_offsets(ef, base, &runtime, out, err, errlen);
+		if (ret)
+			return ret;
+	}
+	ret = validate(ef, base, &out->info, err, errlen);
 	if (ret)
 		return ret;
-	out->info = *info;
 	out->layout.runtime = runtime.vaddr;
 	out->code_type = lt_elf_find_symbol(ef, "PyCode_Type", &sym) ? 0 : sym.vaddr;
 	out->type_type = lt_elf_find_symbol(ef, "PyType_Type", &sym) ? 0 : sym.vaddr;
