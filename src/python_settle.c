@@ -17,6 +17,9 @@
 #define TPFLAGS_READY (1ULL << 12)
 #define TPFLAGS_HAVE_GC (1ULL << 14)
 #define TPFLAGS_TYPE_SUBCLASS (1ULL << 31)
+/* Beyond these a "type" is garbage: the largest types are a few KiB. */
+#define MAX_BASICSIZE (1LL << 20)
+#define MAX_ITEMSIZE (1LL << 16)
 
 #define GC_HEADER_BYTES 16 /* PyGC_Head, 3.8+ */
 #define PREHEADER_BYTES 16 /* managed dict and weakref pointers, 3.11+ */
@@ -96,19 +99,30 @@ static int classify_type(struct lt_py_process *pp, uint64_t addr, struct lt_py_t
 		return 0;
 	memcpy(&meta, head + LT_PY_OB_TYPE, sizeof(meta));
 	memcpy(&flags, head + LT_PY_TP_FLAGS, sizeof(flags));
-	if (!(flags & TPFLAGS_READY) || !meta)
+	memcpy(&basic, head + LT_PY_TP_BASICSIZE, sizeof(basic));
+	memcpy(&item, head + LT_PY_TP_ITEMSIZE, sizeof(item));
+	/* A buffer's bytes can look like a header whose "type" has the ready
+	 * bit: sizes no type has, or a metatype that is not `type` itself
+	 * nor a ready subclass whose own metatype is `type` (ABCMeta, enum's),
+	 * say it is none. */
+	if (!(flags & TPFLAGS_READY) || !meta || basic < 16 || basic > MAX_BASICSIZE ||
+	    item < 0 || item > MAX_ITEMSIZE)
 		return 0;
-	if (meta != pp->interp.type_type &&
-	    (lt_py_read(pp->reader.pid, meta + LT_PY_TP_FLAGS, &meta_flags, sizeof(meta_flags)) ||
-	     !(meta_flags & TPFLAGS_TYPE_SUBCLASS)))
-		return 0;
+	if (meta != pp->interp.type_type) {
+		uint64_t meta_meta;
+
+		if (lt_py_read(pp->reader.pid, meta + LT_PY_TP_FLAGS, &meta_flags,
+			       sizeof(meta_flags)) ||
+		    lt_py_read(pp->reader.pid, meta + LT_PY_OB_TYPE, &meta_meta, sizeof(meta_meta)) ||
+		    !(meta_flags & TPFLAGS_TYPE_SUBCLASS) || !(meta_flags & TPFLAGS_READY) ||
+		    (pp->interp.type_type && meta_meta != pp->interp.type_type))
+			return 0;
+	}
 	index = lt_py_process_type(pp, addr);
 	if (index < 0)
 		return (int)index;
 	out->index = (int32_t)index;
 	out->flags = flags;
-	memcpy(&basic, head + LT_PY_TP_BASICSIZE, sizeof(basic));
-	memcpy(&item, head + LT_PY_TP_ITEMSIZE, sizeof(item));
 	/* CPython allocates a fixed-size object exactly: its pre-header and
 	 * tp_basicsize. A compact str is smaller than str's tp_basicsize, and
 	 * 3.13 puts an instance's attribute values after it. */

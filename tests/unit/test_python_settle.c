@@ -28,7 +28,7 @@ struct fake_type {
 	uint64_t words[LT_PY_TP_FLAGS / 8 + 1];
 };
 
-static struct fake_type type_type, meta, plain, gc, managed, unready;
+static struct fake_type type_type, meta, plain, gc, managed, unready, not_meta, bogus;
 
 static void make_type(struct fake_type *t, const struct fake_type *metatype, const char *name,
 		      uint64_t flags, uint64_t basicsize)
@@ -48,7 +48,7 @@ static void put_object(uint64_t *block, size_t k, const struct fake_type *t, uin
 	block[k / 8 + 1] = (uint64_t)(uintptr_t)t;
 }
 
-static uint64_t blocks[8][8];
+static uint64_t blocks[9][8];
 
 static int add_block(struct lt_py_process *pp, uint64_t *block, uint64_t size, uint64_t ts)
 {
@@ -79,8 +79,12 @@ static void test_settle_311(void **state)
 	struct lt_py_process pp;
 
 	(void)state;
-	make_type(&type_type, &type_type, "type", READY | TYPE_SUBCLASS | HAVE_GC, 0);
-	make_type(&meta, &type_type, "ABCMeta", READY | TYPE_SUBCLASS | HAVE_GC, 0);
+	make_type(&type_type, &type_type, "type", READY | TYPE_SUBCLASS | HAVE_GC, 880);
+	make_type(&meta, &type_type, "ABCMeta", READY | TYPE_SUBCLASS | HAVE_GC, 880);
+	/* Buffer bytes that look like a type of a metatype: the "metatype" has
+	 * the flags, but its own metatype is not `type`. */
+	make_type(&not_meta, &plain, "not a metatype", READY | TYPE_SUBCLASS, 880);
+	make_type(&bogus, &not_meta, "Bogus", READY, 16);
 	/* str's compact forms are smaller than its tp_basicsize. */
 	make_type(&plain, &type_type, "str", READY, 80);
 	make_type(&gc, &meta, "Listener", READY | HAVE_GC, 16);
@@ -101,6 +105,7 @@ static void test_settle_311(void **state)
 	put_object(blocks[6], 0, &plain, 0);          /* no references: freed */
 	blocks[7][0] = (uint64_t)(uintptr_t)blocks[1];
 	put_object(blocks[7], 16, &gc, 1);           /* fixed size, but not this block's */
+	put_object(blocks[8], 0, &bogus, 1);         /* a "type" no metatype made */
 
 	memset(&interp, 0, sizeof(interp));
 	interp.minor = 11;
@@ -111,11 +116,11 @@ static void test_settle_311(void **state)
 	assert_int_equal(add_block(&pp, blocks[0], 40, 100), 0);
 	assert_int_equal(add_block(&pp, blocks[1], 32, 100), 0);
 	assert_int_equal(add_block(&pp, blocks[2], 48, 100), 0);
-	for (int i = 3; i < 8; i++)
+	for (int i = 3; i < 9; i++)
 		assert_int_equal(add_block(&pp, blocks[i], 64, i == 6 ? 990 : 100), 0);
-	assert_int_equal(pp.unsettled, 8);
+	assert_int_equal(pp.unsettled, 9);
 	/* Too young at 1000 ns with 20 ns to wait: blocks[6] stays. */
-	assert_int_equal(lt_py_settle_types(&pp, 1000, 20), 7);
+	assert_int_equal(lt_py_settle_types(&pp, 1000, 20), 8);
 	assert_int_equal(pp.unsettled, 1);
 	assert_string_equal(type_of(&pp, blocks[0]), "str");
 	assert_string_equal(type_of(&pp, blocks[1]), "Listener");
@@ -125,6 +130,7 @@ static void test_settle_311(void **state)
 	assert_string_equal(type_of(&pp, blocks[5]), "(buffer)");
 	assert_string_equal(type_of(&pp, blocks[6]), "unsettled");
 	assert_string_equal(type_of(&pp, blocks[7]), "(buffer)");
+	assert_string_equal(type_of(&pp, blocks[8]), "(buffer)");
 	/* Freed and made again before it was read: listed twice, typed once. */
 	assert_true(lt_py_process_remove(&pp, (uint64_t)(uintptr_t)blocks[6]));
 	put_object(blocks[6], 0, &plain, 1);
@@ -148,8 +154,8 @@ static void test_settle_310_has_no_preheader(void **state)
 	struct lt_py_process pp;
 
 	(void)state;
-	make_type(&type_type, &type_type, "type", READY | TYPE_SUBCLASS | HAVE_GC, 0);
-	make_type(&managed, &type_type, "Managed", READY | HAVE_GC | MANAGED_DICT, 0);
+	make_type(&type_type, &type_type, "type", READY | TYPE_SUBCLASS | HAVE_GC, 880);
+	make_type(&managed, &type_type, "Managed", READY | HAVE_GC | MANAGED_DICT, 16);
 	memset(blocks, 0, sizeof(blocks));
 	put_object(blocks[0], 16, &managed, 1); /* bit 4 means nothing before 3.11 */
 	put_object(blocks[1], 32, &managed, 1);
@@ -157,7 +163,7 @@ static void test_settle_310_has_no_preheader(void **state)
 	interp.minor = 10;
 	interp.type_type = (uint64_t)(uintptr_t)&type_type;
 	assert_int_equal(lt_py_process_init(&pp, getpid(), &interp), 0);
-	assert_int_equal(add_block(&pp, blocks[0], 48, 1), 0);
+	assert_int_equal(add_block(&pp, blocks[0], 32, 1), 0); /* GC header + 16 */
 	assert_int_equal(add_block(&pp, blocks[1], 48, 1), 0);
 	assert_int_equal(lt_py_settle_types(&pp, 10, 0), 2);
 	assert_string_equal(type_of(&pp, blocks[0]), "Managed");
