@@ -1764,8 +1764,13 @@ def t_exited_before_read(ctx):
 PY_LEAKY = os.path.join(SRC_PROGS, 'py_leaky.py')
 
 
+# Debian unstable's 3.14 and 3.15 with their own glibc (make sid-pythons),
+# each run through a wrapper that execs its ld.so: set in main().
+SID_RUN = None
+
+
 def pythons_found():
-    """(name, path) of every CPython 3.8-3.13 on the machine."""
+    """(name, path) of every CPython 3.8-3.15 on the machine."""
     found = []
     if os.access('/usr/bin/python3.11', os.X_OK):
         found.append(('debian-3.11', '/usr/bin/python3.11'))
@@ -1775,6 +1780,10 @@ def pythons_found():
         exe = os.path.join(d, 'bin', 'python3.' + minor)
         if minor.isdigit() and 8 <= int(minor) <= 13 and os.access(exe, os.X_OK):
             found.append(('pyenv-' + ver, exe))
+    for minor in (14, 15):
+        exe = os.path.join(SID_RUN or '', 'python3.%d' % minor)
+        if SID_RUN and os.access(exe, os.X_OK):
+            found.append(('sid-3.%d' % minor, exe))
     return found
 
 
@@ -1824,9 +1833,9 @@ def check_python_proc(proc, truth, *, within=0.02, key='objects'):
 
 
 def t_python_p_attach(ctx):
-    """Python 3.8-3.13 (every interpreter found): -p on a running script; leaking types within 2 %, churn zero, exact tracebacks; objgraph agrees (Debian 3.11)."""
+    """Python 3.8-3.15 (every interpreter found): -p on a running script; leaking types within 2 %, churn zero, exact tracebacks; objgraph agrees (Debian 3.11)."""
     found = pythons_found()
-    expect(found, 'no CPython 3.8-3.13 found')
+    expect(found, 'no CPython 3.8-3.15 found')
     # Always shown: which interpreters this run covered.
     print('  Pythons found: %s' % ', '.join(n for n, _ in found), flush=True)
     for name, exe in found:
@@ -2464,6 +2473,11 @@ def main():
     global VERBOSE
     VERBOSE = args.verbose
     args.leaktrace = os.path.abspath(args.leaktrace)
+    global SID_RUN
+    SID_RUN = os.path.join(os.path.dirname(args.leaktrace), 'pythons', 'sid', 'run')
+    if not os.access(os.path.join(SID_RUN, 'python3.14'), os.X_OK):
+        print('WARNING: Debian unstable\'s python3.14 and 3.15 are not fetched (make sid-pythons): '
+              'their Python scenarios run without them', flush=True)
     args.progs = os.path.abspath(args.progs)
 
     load_scenario_modules()

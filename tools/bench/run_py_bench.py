@@ -1,8 +1,9 @@
 #!/usr/bin/python3
 """make bench, Python part: ns per Python object, side by side, on one workload.
 
-For each interpreter (default: /usr/bin/python3.11 and the newest pyenv 3.12
-build, when present) tools/bench/py_churn.py runs
+For each interpreter (default: /usr/bin/python3.11, the newest pyenv 3.12
+build and Debian unstable's python3.14 from make sid-pythons, when present)
+tools/bench/py_churn.py runs
   (a) untraced;
   (b) under -X tracemalloc=25 (the in-process peer: CPython's own allocation
       tracer, 25 frames per traceback);
@@ -208,7 +209,7 @@ def version_of(python):
         return None
 
 
-def default_pythons():
+def default_pythons(leaktrace):
     found = []
     if os.access("/usr/bin/python3.11", os.X_OK):
         found.append("/usr/bin/python3.11")
@@ -220,6 +221,10 @@ def default_pythons():
                    key=key)
     if pyenv:
         found.append(pyenv[-1])
+    # Debian unstable's, with its own glibc 2.43 (make sid-pythons).
+    sid = os.path.join(os.path.dirname(leaktrace), "pythons", "sid", "run", "python3.14")
+    if os.access(sid, os.X_OK):
+        found.append(sid)
     return found
 
 
@@ -307,8 +312,8 @@ def main():
     ap.add_argument("--no-leaktrace", action="store_true",
                     help="measure (a) and (b) only; exit 0 without (c)")
     ap.add_argument("--pythons", default=None,
-                    help="comma-separated interpreters (default: /usr/bin/python3.11 "
-                         "and the pyenv 3.12 build)")
+                    help="comma-separated interpreters (default: /usr/bin/python3.11, "
+                         "the pyenv 3.12 build and Debian unstable's 3.14 when fetched)")
     ap.add_argument("--workload", default=os.path.join(HERE, "py_churn.py"))
     ap.add_argument("-s", "--seconds", type=float, default=3.0)
     ap.add_argument("--runs", type=int, default=1, help="runs per cell (median)")
@@ -317,7 +322,7 @@ def main():
         ap.error("--seconds must be > 0 and --runs >= 1")
     args.workload = os.path.abspath(args.workload)
     args.leaktrace = os.path.abspath(args.leaktrace)
-    pythons = args.pythons.split(",") if args.pythons else default_pythons()
+    pythons = args.pythons.split(",") if args.pythons else default_pythons(args.leaktrace)
     if not pythons:
         log("no interpreter found")
         return 1

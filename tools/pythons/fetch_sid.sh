@@ -10,7 +10,7 @@
 #   ROOT/usr/lib/x86_64-linux-gnu/ld-linux-x86-64.so.2 \
 #       --library-path ROOT/usr/lib/x86_64-linux-gnu ROOT/usr/bin/python3.14
 # (a process with its own libc, as in a container built on a newer
-# distribution). apt-get downloads them through a sources list, state and
+# distribution), which BUILD_DIR/pythons/sid/run/python3.14 (and 3.15) do. apt-get downloads them through a sources list, state and
 # cache of its own under BUILD_DIR/apt-sid: suite sid of the Debian archive
 # the system's apt sources already name. Nothing is installed and nothing
 # outside BUILD_DIR is written. Exit status 0 when both interpreters run,
@@ -32,7 +32,21 @@ runs() {
 		>/dev/null 2>&1
 }
 
+# ROOT/run/python3.X: the interpreter with its own libc, as one command.
+wrappers() {
+	mkdir -p "$root/run"
+	for v in 3.14 3.15; do
+		cat >"$root/run/python$v" <<WRAP
+#!/bin/sh
+exec "$root/usr/lib/x86_64-linux-gnu/ld-linux-x86-64.so.2" \\
+	--library-path "$root/usr/lib/x86_64-linux-gnu" "$root/usr/bin/python$v" "\$@"
+WRAP
+		chmod +x "$root/run/python$v"
+	done
+}
+
 if runs python3.14 && runs python3.15; then
+	wrappers
 	exit 0
 fi
 
@@ -76,4 +90,5 @@ if ! runs python3.14 || ! runs python3.15; then
 	echo "fetch_sid: the unpacked interpreters do not run" >&2
 	exit 1
 fi
+wrappers
 echo "fetch_sid: python3.14 and python3.15 ready in $root"
