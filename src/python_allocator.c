@@ -156,20 +156,29 @@ static uint64_t find_alias(const struct lt_elf_file *ef, uint64_t fn)
 	return found;
 }
 
-/* The table a PyMem_Malloc-like entry point calls through, and whether it
- * starts out with the functions fn[]. */
-static uint64_t same_functions_table(const struct lt_elf_file *ef, const char *entry,
-				     uint64_t runtime, const uint64_t *fn)
+/* The malloc slot of the table an entry point (PyObject_Malloc,
+ * PyMem_Malloc) calls through, read from its code. */
+static int entry_slot(const struct lt_elf_file *ef, const char *entry, uint64_t runtime,
+		      uint64_t *slot, bool *inlined)
 {
 	uint8_t code[SCAN_BYTES];
 	struct lt_elf_symbol sym;
-	uint64_t slot, v;
-	bool inlined;
 	size_t got;
 
 	if (lt_elf_find_function(ef, entry, &sym) ||
-	    lt_elf_read_code(ef, sym.vaddr, code, sizeof(code), &got) ||
-	    find_malloc_slot(ef, code, got, sym.vaddr, runtime, &slot, &inlined))
+	    lt_elf_read_code(ef, sym.vaddr, code, sizeof(code), &got))
+		return -ENOENT;
+	return find_malloc_slot(ef, code, got, sym.vaddr, runtime, slot, inlined);
+}
+
+/* PyMem_Malloc's table when it starts out with the functions fn[], else 0. */
+static uint64_t same_functions_table(const struct lt_elf_file *ef, uint64_t runtime,
+				     const uint64_t *fn)
+{
+	uint64_t slot, v;
+	bool inlined;
+
+	if (entry_slot(ef, "PyMem_Malloc", runtime, &slot, &inlined))
 		return 0;
 	for (int i = 0; i < LT_PY_ALLOC_COUNT; i++)
 		if (lt_elf_read_pointer(ef, slot + 8 * (uint64_t)i, &v) || v != fn[i])
@@ -180,19 +189,11 @@ static uint64_t same_functions_table(const struct lt_elf_file *ef, const char *e
 int lt_py_find_allocator(const struct lt_elf_file *ef, uint64_t runtime,
 			 struct lt_py_allocator *out)
 {
-	uint8_t code[SCAN_BYTES];
-	struct lt_elf_symbol sym;
 	uint64_t slot;
-	size_t got;
 	int err;
 
 	memset(out, 0, sizeof(*out));
-	err = lt_elf_find_function(ef, "PyObject_Malloc", &sym);
-	if (!err)
-		err = lt_elf_read_code(ef, sym.vaddr, code, sizeof(code), &got);
-	if (err)
-		return -ENOENT;
-	err = find_malloc_slot(ef, code, got, sym.vaddr, runtime, &slot, &out->inlined);
+	err = entry_slot(ef, "PyObject_Malloc", runtime, &slot, &out->inlined);
 	if (err)
 		return err;
 	/* struct PyMemAllocatorEx { ctx; malloc; calloc; realloc; free; } */
@@ -205,6 +206,6 @@ int lt_py_find_allocator(const struct lt_elf_file *ef, uint64_t runtime,
 		}
 		out->alias[i] = find_alias(ef, out->fn[i]);
 	}
-	out->mem_table = same_functions_table(ef, "PyMem_Malloc", runtime, out->fn);
+	out->mem_table = same_functions_table(ef, runtime, out->fn);
 	return 0;
 }

@@ -30,19 +30,29 @@ static const char *const default_names[LT_PY_ALLOC_COUNT] = {
 	"_PyObject_Malloc", "_PyObject_Calloc", "_PyObject_Realloc", "_PyObject_Free",
 };
 
-static void check_pyenv(const char *version, const char *lib)
+/* The interpreter file at path and its allocator (skipped when absent). */
+static struct lt_elf_file *open_allocator(const char *path, struct lt_py_allocator *a)
 {
-	char path[256];
+	struct lt_elf_symbol runtime;
 	struct lt_elf_file *ef;
-	struct lt_elf_symbol runtime, sym;
-	struct lt_py_allocator a;
 
-	snprintf(path, sizeof(path), PYENV "%s/lib/%s", version, lib);
 	if (access(path, R_OK))
 		skip();
 	assert_int_equal(lt_elf_open_path(path, &ef), 0);
 	assert_int_equal(lt_elf_find_symbol(ef, "_PyRuntime", &runtime), 0);
-	assert_int_equal(lt_py_find_allocator(ef, runtime.vaddr, &a), 0);
+	assert_int_equal(lt_py_find_allocator(ef, runtime.vaddr, a), 0);
+	return ef;
+}
+
+static void check_pyenv(const char *version, const char *lib)
+{
+	char path[256];
+	struct lt_elf_file *ef;
+	struct lt_elf_symbol sym;
+	struct lt_py_allocator a;
+
+	snprintf(path, sizeof(path), PYENV "%s/lib/%s", version, lib);
+	ef = open_allocator(path, &a);
 	assert_false(a.inlined);
 	for (int i = 0; i < LT_PY_ALLOC_COUNT; i++) {
 		assert_int_equal(lt_elf_find_function(ef, default_names[i], &sym), 0);
@@ -61,16 +71,12 @@ static void test_pyenv_313(void **state) { (void)state; check_pyenv("3.13.0", "l
 
 static void test_debian_311_inlined(void **state)
 {
-	struct lt_elf_file *ef;
-	struct lt_elf_symbol runtime, malloc_sym;
+	struct lt_elf_symbol malloc_sym;
 	struct lt_py_allocator a;
+	struct lt_elf_file *ef;
 
 	(void)state;
-	if (access("/usr/bin/python3.11", R_OK))
-		skip();
-	assert_int_equal(lt_elf_open_path("/usr/bin/python3.11", &ef), 0);
-	assert_int_equal(lt_elf_find_symbol(ef, "_PyRuntime", &runtime), 0);
-	assert_int_equal(lt_py_find_allocator(ef, runtime.vaddr, &a), 0);
+	ef = open_allocator("/usr/bin/python3.11", &a);
 	assert_true(a.inlined);
 	/* The default malloc is not the exported wrapper, and the free and
 	 * malloc slots are the same struct's. */
@@ -111,16 +117,11 @@ static void check_alias(const struct lt_elf_file *ef, uint64_t alias, uint64_t f
 
 static void test_debian_311_aliases(void **state)
 {
-	struct lt_elf_file *ef;
-	struct lt_elf_symbol runtime;
 	struct lt_py_allocator a;
+	struct lt_elf_file *ef;
 
 	(void)state;
-	if (access("/usr/bin/python3.11", R_OK))
-		skip();
-	assert_int_equal(lt_elf_open_path("/usr/bin/python3.11", &ef), 0);
-	assert_int_equal(lt_elf_find_symbol(ef, "_PyRuntime", &runtime), 0);
-	assert_int_equal(lt_py_find_allocator(ef, runtime.vaddr, &a), 0);
+	ef = open_allocator("/usr/bin/python3.11", &a);
 	for (int i = 0; i < LT_PY_ALLOC_COUNT; i++)
 		check_alias(ef, a.alias[i], a.fn[i]);
 	/* PyMem_Malloc's table: list item arrays and other buffers. */
