@@ -32,9 +32,9 @@ import time
 # No __pycache__ in the source tree from importing bench_child.
 sys.dont_write_bytecode = True
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from tracefs_events import UprobeEvents  # noqa: E402
 from bench_child import BenchError, Child, go_and_result, make_log  # noqa: E402
 
-TRACEFS = "/sys/kernel/tracing"
 GROUP = "ltbench"
 SAMPLE_BYTES = 524288
 ATTACH_TIMEOUT = 60.0
@@ -48,14 +48,11 @@ class Bench:
         self.args = args
         self.children = []
         self.tmp = tempfile.mkdtemp(prefix="ltbench.")
-        self.mounted_tracefs = False
-        self.events_defined = False
-        self.saved_buffer_kb = None
+        self.events = UprobeEvents(GROUP, log)
         self.foreign = set()
         self.libc = None
         self.bpftrace = None
         self.quiet_budget = 60.0
-        self.saved_tracing_on = None
 
     # ---------------------------------------------------------- children
 
@@ -176,91 +173,25 @@ class Bench:
 
     # ---------------------------------------------------------- tracefs
 
-    def tracefs(self, name):
-        return os.path.join(TRACEFS, name)
-
-    def write_tracefs(self, name, text, append=False):
-        # One write(2) per command; no seek (tracefs files refuse lseek on
-        # open in Python's append mode).
-        flags = os.O_WRONLY | (os.O_APPEND if append else os.O_TRUNC)
-        fd = os.open(self.tracefs(name), flags)
-        try:
-            os.write(fd, text.encode())
-        finally:
-            os.close(fd)
-
-    def mount_tracefs(self):
-        if os.path.exists(self.tracefs("uprobe_events")):
-            return
-        subprocess.run(["mount", "-t", "tracefs", "nodev", TRACEFS], check=True)
-        self.mounted_tracefs = True
-
-    def remove_events(self):
-        """Disables and removes the ltbench events (also left-overs)."""
-        if not os.path.exists(self.tracefs("events/" + GROUP)):
-            return
-        try:
-            self.write_tracefs("events/%s/enable" % GROUP, "0")
-        except OSError as e:
-            log("could not disable %s events: %s" % (GROUP, e))
-        for ev in ("malloc", "malloc_ret", "free"):
-            if os.path.exists(self.tracefs("events/%s/%s" % (GROUP, ev))):
-                try:
-                    self.write_tracefs("uprobe_events", "-:%s/%s\n" % (GROUP, ev),
-                                       append=True)
-                except OSError as e:
-                    log("could not remove %s/%s: %s" % (GROUP, ev, e))
-
     def run_floor(self, threads, libc, off_malloc, off_free, record=True):
         """The three probes as tracefs uprobe events, no BPF. record: each hit
         writes its record to a 1 KB trace buffer; otherwise tracing_on is 0
         for the run, so the handler finds the buffer off and only the trap
         (and the event dispatch) is left."""
         churn = self.start_churn(threads)
-        self.libc = libc
-        self.remove_events()
-        self.events_defined = True
-        if self.saved_buffer_kb is None:
-            with open(self.tracefs("buffer_size_kb")) as f:
-                cur = f.read()
-            m = re.search(r"expanded: (\d+)", cur)
-            self.saved_buffer_kb = m.group(1) if m else cur.split()[0]
-        if self.saved_tracing_on is None:
-            with open(self.tracefs("tracing_on")) as f:
-                self.saved_tracing_on = f.read().strip()
-        self.write_tracefs("buffer_size_kb", "1")
-        self.write_tracefs("tracing_on", "1" if record else "0")
-        for line in ("p:%s/malloc %s:0x%x" % (GROUP, libc, off_malloc),
-                     "r:%s/malloc_ret %s:0x%x" % (GROUP, libc, off_malloc),
-                     "p:%s/free %s:0x%x" % (GROUP, libc, off_free)):
-            self.write_tracefs("uprobe_events", line + "\n", append=True)
-        hits0 = self.uprobe_hits()
-        self.write_tracefs("events/%s/enable" % GROUP, "1")
+        self.events.define([("malloc", libc, off_malloc, False),
+                            ("malloc_ret", libc, off_malloc, True),
+                            ("free", libc, off_free, False)], record=record, buffer_kb=1)
+        hits0 = self.events.hits()
+        self.events.enable(True)
         try:
             res = self.finish_churn(churn)
         finally:
-            self.write_tracefs("events/%s/enable" % GROUP, "0")
-            hits = self.uprobe_hits()
-            self.remove_events()
-            self.write_tracefs("tracing_on", self.saved_tracing_on)
+            self.events.enable(False)
+            hits = self.events.hits()
+            self.events.remove()
         res["seen"] = hits.get("malloc_ret", 0) - hits0.get("malloc_ret", 0)
         return res
-
-    def uprobe_hits(self):
-        hits = {}
-        try:
-            with open(self.tracefs("uprobe_profile")) as f:
-                for line in f:
-                    p = line.split()
-                    # "FILE EVENT HITS"; EVENT with or without its group
-                    if len(p) == 3 and p[0] == self.libc and \
-                            p[1].split("/")[-1] in ("malloc", "malloc_ret", "free"):
-                        hits[p[1].split("/")[-1]] = int(p[2])
-        except OSError:
-            pass
-        return hits
-
-    # ---------------------------------------------------------- checks
 
     def bpftool_json(self, *what):
         try:
@@ -317,25 +248,7 @@ class Bench:
     def cleanup(self):
         for c in self.children:
             c.end(signal.SIGINT)
-        if self.events_defined:
-            self.remove_events()
-            for name, val in (("buffer_size_kb", self.saved_buffer_kb),
-                              ("tracing_on", self.saved_tracing_on)):
-                if val:
-                    try:
-                        self.write_tracefs(name, val)
-                    except OSError as e:
-                        log("could not restore %s: %s" % (name, e))
-        left = []
-        if os.path.exists(self.tracefs("uprobe_events")):
-            with open(self.tracefs("uprobe_events")) as f:
-                left = [ln for ln in f.read().splitlines() if ln.strip()]
-        mine = [ln for ln in left if (":%s/" % GROUP) in ln]
-        if self.mounted_tracefs:
-            if left:
-                log("tracefs left mounted: uprobe_events not empty: %s" % left)
-            else:
-                subprocess.run(["umount", TRACEFS], check=False)
+        mine, left = self.events.close()
         held = self.uprobe_holders() & {c.pid for c in self.children}
         return mine, left, held
 
@@ -502,7 +415,7 @@ def main():
                                    text=True).stdout
         if "--sample-bytes" not in help_text:
             sampled_state = "n/a (not built yet)"
-        bench.mount_tracefs()
+        bench.events.mount()
         log("finding leaktrace's probe sites (leaktrace -v -p)")
         libc, off_malloc, off_free = bench.discover_offsets()
         log("malloc at %s:0x%x (with its return), free at 0x%x" %

@@ -170,9 +170,8 @@ class Bench:
         if not sites:
             raise BenchError("no probe sites (leaktrace -v named none)")
         w = self.start_workload(python, [])
-        self.events = self.events or UprobeEvents("ltpybench")
+        self.events = self.events or UprobeEvents("ltpybench", log)
         try:
-            self.events.open()
             self.events.define(sites)
             before = self.events.hits()
             self.events.enable(True)
@@ -187,7 +186,7 @@ class Bench:
     def cleanup(self):
         left = []
         if self.events:
-            stale = self.events.close()
+            stale, _ = self.events.close()
             if stale:
                 left.append("uprobe events %s" % stale)
         for c in self.children:

@@ -3,23 +3,26 @@
 probe sites as leaktrace's, with no BPF program behind them.
 
 tracefs is mounted at TRACEFS when it is not there, and unmounted by
-close() if this module mounted it. tracing_on is 0 while the events are
-enabled, so each hit costs the trap and the event dispatch only. Every event
-defined is removed by remove() or close(), also after an error.
+close() if this module mounted it and no uprobe event is left. tracing_on
+and buffer_size_kb are saved the first time they are changed and put back
+by close(). Every event defined is removed by remove() or close(), also
+after an error.
 """
 
 import os
+import re
 import subprocess
 
 TRACEFS = "/sys/kernel/tracing"
 
 
 class UprobeEvents:
-    def __init__(self, group):
+    def __init__(self, group, log=None):
         self.group = group
+        self.log = log or (lambda msg: None)
         self.names = []
         self.mounted = False
-        self.saved_tracing_on = None
+        self.saved = {}  # tracefs file -> its value before the first change
 
     def path(self, name):
         return os.path.join(TRACEFS, name)
@@ -32,16 +35,30 @@ class UprobeEvents:
         finally:
             os.close(fd)
 
-    def open(self):
+    def mount(self):
         if not os.path.exists(self.path("uprobe_events")):
             subprocess.run(["mount", "-t", "tracefs", "nodev", TRACEFS], check=True)
             self.mounted = True
-        with open(self.path("tracing_on")) as f:
-            self.saved_tracing_on = f.read().strip()
-        self.write("tracing_on", "0")
 
-    def define(self, sites):
-        """sites: (name, path, offset, is_return)."""
+    def set(self, name, value):
+        """Writes a tracefs setting, keeping its first value for close()."""
+        if name not in self.saved:
+            with open(self.path(name)) as f:
+                cur = f.read()
+            # buffer_size_kb reads "7 (expanded: 1408)" before first use.
+            m = re.search(r"expanded: (\d+)", cur)
+            self.saved[name] = m.group(1) if m else cur.split()[0]
+        self.write(name, value)
+
+    def define(self, sites, record=False, buffer_kb=None):
+        """sites: (name, path, offset, is_return). record: each hit writes
+        its record to the trace buffer; otherwise tracing_on is 0, so the
+        handler finds the buffer off and only the trap is left."""
+        self.mount()
+        self.remove()
+        if buffer_kb is not None:
+            self.set("buffer_size_kb", str(buffer_kb))
+        self.set("tracing_on", "1" if record else "0")
         for name, path, off, ret in sites:
             self.write("uprobe_events", "%s:%s/%s %s:0x%x\n" % ("r" if ret else "p", self.group,
                                                                name, path, off), append=True)
@@ -55,6 +72,7 @@ class UprobeEvents:
         with open(self.path("uprobe_profile")) as f:
             for line in f:
                 p = line.split()
+                # "FILE EVENT HITS"; EVENT with or without its group
                 if len(p) == 3 and p[1].split("/")[-1] in self.names:
                     out[p[1].split("/")[-1]] = int(p[2])
         return out
@@ -62,21 +80,36 @@ class UprobeEvents:
     def remove(self):
         if not self.names:
             return
-        if os.path.exists(self.path("events/" + self.group)):
-            self.enable(False)
+        try:
+            if os.path.exists(self.path("events/" + self.group)):
+                self.enable(False)
+        except OSError as e:
+            self.log("could not disable %s events: %s" % (self.group, e))
         for name in self.names:
-            self.write("uprobe_events", "-:%s/%s\n" % (self.group, name), append=True)
+            try:
+                self.write("uprobe_events", "-:%s/%s\n" % (self.group, name), append=True)
+            except OSError as e:
+                self.log("could not remove %s/%s: %s" % (self.group, name, e))
         self.names = []
 
     def close(self):
-        """Returns the uprobe events still defined (none, normally)."""
-        try:
-            self.remove()
-        finally:
-            if self.saved_tracing_on is not None:
-                self.write("tracing_on", self.saved_tracing_on)
-        with open(self.path("uprobe_events")) as f:
-            left = [ln for ln in f.read().splitlines() if ln.strip()]
-        if self.mounted and not left:
-            subprocess.run(["umount", TRACEFS], check=False)
-        return left
+        """Returns (this group's events still defined, every uprobe event
+        still defined): none and none, normally."""
+        self.remove()
+        for name, val in self.saved.items():
+            try:
+                self.write(name, val)
+            except OSError as e:
+                self.log("could not restore %s: %s" % (name, e))
+        self.saved = {}
+        left = []
+        if os.path.exists(self.path("uprobe_events")):
+            with open(self.path("uprobe_events")) as f:
+                left = [ln for ln in f.read().splitlines() if ln.strip()]
+        if self.mounted:
+            if left:
+                self.log("tracefs left mounted: uprobe_events not empty: %s" % left)
+            else:
+                subprocess.run(["umount", TRACEFS], check=False)
+                self.mounted = False
+        return [ln for ln in left if (":%s/" % self.group) in ln], left
