@@ -170,6 +170,7 @@ int BPF_KPROBE(py_obj_free, __u64 allocator_ctx, __u64 op)
 
 	const struct lt_py_layout *l;
 	__u64 type = 0;
+	bool is_code;
 
 	(void)allocator_ctx;
 	if (!op || !alloc_wanted(tgid) || in_py_allocator())
@@ -177,12 +178,14 @@ int BPF_KPROBE(py_obj_free, __u64 allocator_ctx, __u64 op)
 	l = bpf_map_lookup_elem(&py_layouts, &tgid);
 	if (!l)
 		return 0;
-	emit_free(LT_EV_PY_FREE, LT_FUNC_PY_OBJ_FREE, op, 0);
 	/* A code object going: the next one made here is copied afresh (module
 	 * bodies die after their import, and the next import's take their
-	 * place). Code objects are not GC-tracked: the object is the block. */
-	if (l->code_type && !bpf_probe_read_user(&type, sizeof(type), (void *)(op + 8)) &&
-	    type == l->code_type) {
+	 * place), and the consumer stops trusting its copy. Code objects are
+	 * not GC-tracked: the object is the block. */
+	is_code = l->code_type && !bpf_probe_read_user(&type, sizeof(type), (void *)(op + 8)) &&
+		  type == l->code_type;
+	emit_free(LT_EV_PY_FREE, LT_FUNC_PY_OBJ_FREE, op, is_code);
+	if (is_code) {
 		struct py_code_key key = { .code = op, .tgid = tgid };
 		struct py_inflight *in;
 

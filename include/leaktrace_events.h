@@ -117,7 +117,8 @@ struct lt_free_event {
 	__u16 func;
 	__u16 pad;
 	__u64 addr;
-	__u64 len_bytes; /* munmap length; 0 for heap frees */
+	__u64 len_bytes; /* munmap length; 0 for heap frees; LT_EV_PY_FREE: 1 when the
+			  * block held a code object */
 };
 
 struct lt_task_event {

@@ -255,9 +255,13 @@ static void on_py_free(struct lt_session *s, const struct lt_free_event *e)
 	}
 	if (!p || !p->py || p->exited || p->py->finalizing)
 		return;
-	if (e->hdr.kind == LT_EV_PY_FINALIZE)
+	if (e->hdr.kind == LT_EV_PY_FINALIZE) {
 		lt_python_finalizing(s, p, e);
-	else if (lt_py_process_remove(p->py, e->addr) && s->stats.tracked_allocs)
+		return;
+	}
+	if (e->len_bytes) /* a code object's block */
+		lt_py_reader_code_freed(&p->py->reader, e->addr);
+	if (lt_py_process_remove(p->py, e->addr) && s->stats.tracked_allocs)
 		s->stats.tracked_allocs--;
 }
 

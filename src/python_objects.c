@@ -187,7 +187,6 @@ bool lt_py_process_remove(struct lt_py_process *pp, uint64_t addr)
 
 	pp->free_events++;
 	pp->recent_frees[pp->recent_next++ % LT_PY_RECENT_FREES] = addr;
-	lt_py_reader_code_freed(&pp->reader, addr);
 	if (lt_live_remove(&pp->objects, addr, &gone)) {
 		if (gone.pad == LT_PY_TYPE_UNSETTLED)
 			pp->unsettled--;
