@@ -928,11 +928,12 @@ int lt_elf_read_code(const struct lt_elf_file *ef, uint64_t vaddr, void *buf, si
 }
 
 /*
- * A shared object's pointers in .data are 0 in the file until ld.so applies
- * their relocation; only R_X86_64_RELATIVE ones (a local function or object,
- * the kind a static allocator table holds) are resolved here.
+ * The dynamic relocation applied at vaddr, and the value of the symbol it
+ * names (0 for none, or one this file does not define). Only RELA sections
+ * are read: x86-64 uses no other kind.
  */
-static int relocated_pointer(const struct lt_elf_file *ef, uint64_t vaddr, uint64_t *value)
+static int find_rela(const struct lt_elf_file *ef, uint64_t vaddr, GElf_Rela *out,
+		     uint64_t *sym_value)
 {
 	Elf_Scn *scn = NULL;
 	GElf_Shdr sh;
@@ -948,17 +949,74 @@ static int relocated_pointer(const struct lt_elf_file *ef, uint64_t vaddr, uint6
 			continue;
 		n = d->d_size / sh.sh_entsize;
 		for (size_t i = 0; i < n; i++) {
-			GElf_Rela r;
+			Elf_Scn *symscn;
+			Elf_Data *syms;
+			GElf_Sym sym;
 
-			if (!gelf_getrela(d, (int)i, &r) || r.r_offset != vaddr)
+			if (!gelf_getrela(d, (int)i, out) || out->r_offset != vaddr)
 				continue;
-			if (GELF_R_TYPE(r.r_info) != R_X86_64_RELATIVE)
-				return -ENOENT;
-			*value = (uint64_t)r.r_addend;
+			*sym_value = 0;
+			if (!GELF_R_SYM(out->r_info))
+				return 0;
+			symscn = elf_getscn(ef->elf, sh.sh_link);
+			syms = symscn ? elf_getdata(symscn, NULL) : NULL;
+			if (syms && gelf_getsym(syms, (int)GELF_R_SYM(out->r_info), &sym) &&
+			    sym.st_shndx != SHN_UNDEF)
+				*sym_value = sym.st_value;
 			return 0;
 		}
 	}
 	return -ENOENT;
+}
+
+/*
+ * A shared object's pointers in .data and its GOT are 0 in the file until
+ * ld.so applies their relocation. Resolved here: R_X86_64_RELATIVE (a local
+ * function or object, the kind a static allocator table holds) and a GOT or
+ * data slot naming a symbol the file defines itself.
+ */
+static int relocated_pointer(const struct lt_elf_file *ef, uint64_t vaddr, uint64_t *value)
+{
+	uint64_t sym_value;
+	GElf_Rela r;
+
+	if (find_rela(ef, vaddr, &r, &sym_value))
+		return -ENOENT;
+	switch (GELF_R_TYPE(r.r_info)) {
+	case R_X86_64_RELATIVE:
+		*value = (uint64_t)r.r_addend;
+		return 0;
+	case R_X86_64_GLOB_DAT:
+	case R_X86_64_64:
+		if (!sym_value)
+			return -ENOENT;
+		*value = sym_value + (uint64_t)r.r_addend;
+		return 0;
+	default:
+		return -ENOENT;
+	}
+}
+
+int lt_elf_tls_slot(const struct lt_elf_file *ef, uint64_t vaddr, uint64_t *block_off)
+{
+	uint64_t sym_value;
+	size_t got;
+	GElf_Rela r;
+
+	if (!ef->is_dyn || find_rela(ef, vaddr, &r, &sym_value) ||
+	    GELF_R_TYPE(r.r_info) != R_X86_64_DTPMOD64)
+		return -ENOENT;
+	if (!find_rela(ef, vaddr + 8, &r, &sym_value)) {
+		if (GELF_R_TYPE(r.r_info) != R_X86_64_DTPOFF64)
+			return -ENOENT;
+		*block_off = sym_value + (uint64_t)r.r_addend;
+		return 0;
+	}
+	/* Local-dynamic: the offset is the file's own (usually 0, the block). */
+	if (lt_elf_read_code(ef, vaddr + 8, block_off, sizeof(*block_off), &got) ||
+	    got != sizeof(*block_off))
+		return -ENOENT;
+	return 0;
 }
 
 int lt_elf_read_pointer(const struct lt_elf_file *ef, uint64_t vaddr, uint64_t *value)

@@ -62,9 +62,14 @@ int lt_elf_read_code(const struct lt_elf_file *ef, uint64_t vaddr, void *buf, si
 		     size_t *got);
 
 /* The pointer a loaded image holds at vaddr before it runs: the file's
- * bytes in an executable, the R_X86_64_RELATIVE relocation's value in a
- * shared object. Returns 0 or -ENOENT. */
+ * bytes in an executable, in a shared object the value its relocation
+ * gives (relative, or a symbol the file defines). Returns 0 or -ENOENT. */
 int lt_elf_read_pointer(const struct lt_elf_file *ef, uint64_t vaddr, uint64_t *value);
+
+/* A shared object's TLS access through the GOT pair at vaddr (module id,
+ * then offset, as __tls_get_addr takes them): *block_off is the offset in
+ * the module's TLS block. Returns 0, or -ENOENT when vaddr is no such pair. */
+int lt_elf_tls_slot(const struct lt_elf_file *ef, uint64_t vaddr, uint64_t *block_off);
 
 struct lt_inline_frame {
 	const char *name; /* linkage (mangled) or plain name; NULL if unknown */

@@ -56,6 +56,28 @@ bool lt_insn_is_nop(const uint8_t *b, size_t n)
 	return b[i] == 0x0f && i + 1 < n && b[i + 1] == 0x1f;
 }
 
+uint64_t lt_nop_alias(const uint8_t *before, size_t len, uint64_t fn)
+{
+	struct lt_disasm d;
+	uint64_t found = 0;
+
+	if (fn < len || lt_disasm_open(&d))
+		return 0;
+	for (size_t k = 1; k <= len && !found; k++) {
+		const uint8_t *p = before + len - k;
+		uint64_t addr = fn - k;
+		size_t left = k;
+		bool nops = true;
+
+		while (nops && left && cs_disasm_iter(d.cs, &p, &left, &addr, d.insn))
+			nops = lt_insn_is_nop(d.insn->bytes, d.insn->size);
+		if (nops && !left && addr == fn)
+			found = fn - k;
+	}
+	lt_disasm_close(&d);
+	return found;
+}
+
 static unsigned arg_of_reg(unsigned reg)
 {
 	switch (reg) {

@@ -42,6 +42,12 @@ bool lt_insn_is_emulated(const uint8_t *bytes, size_t len);
  * prefixes), which the kernel also emulates? */
 bool lt_insn_is_nop(const uint8_t *bytes, size_t len);
 
+/* The padding before a function, as an entry to it: before holds the len
+ * bytes just before fn. Returns the nearest address before fn from which
+ * only no-ops run exactly into fn (the same function to a caller, entered at an address
+ * other than its own), or 0 when there is none. */
+uint64_t lt_nop_alias(const uint8_t *before, size_t len, uint64_t fn);
+
 /*
  * code: the function's bytes from its start (its symbol size, capped);
  * vaddr: its address, for branch targets. needed_args: registers the probe

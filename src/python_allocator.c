@@ -11,10 +11,12 @@
 #define SCAN_INSNS 24
 #define SCAN_BYTES 160
 
-/* Where a register's value came from: a load of a pointer at this vaddr. */
+/* Where a register's value came from: a load of a pointer at this vaddr,
+ * or (lea) the address itself. */
 struct loaded {
 	unsigned reg;
 	uint64_t from;
+	bool address;
 };
 
 static int find_loaded(const struct loaded *l, size_t n, unsigned reg)
@@ -46,7 +48,9 @@ static int operand_vaddr(const struct lt_elf_file *ef, const cs_insn *insn, cons
 		return -ENOENT;
 	/* A GOT slot holds a symbol's address only after ld.so binds it; the
 	 * one symbol PyObject_Malloc loads that way is _PyRuntime. */
-	if (lt_elf_read_pointer(ef, l[i].from, &base) || !base)
+	if (l[i].address)
+		base = l[i].from;
+	else if (lt_elf_read_pointer(ef, l[i].from, &base) || !base)
 		base = runtime;
 	if (!base)
 		return -ENOENT;
@@ -82,6 +86,19 @@ static int find_malloc_slot(const struct lt_elf_file *ef, const uint8_t *code, s
 	for (int n = 0; n < SCAN_INSNS && cs_disasm_iter(d.cs, &p, &left, &addr, insn); n++) {
 		const cs_x86 *x = &insn->detail->x86;
 
+		/* jmp reg: the slot the register was loaded from (a shared
+		 * libpython reads the table off _PyRuntime's GOT address). */
+		if ((insn->id == X86_INS_JMP || insn->id == X86_INS_CALL) && x->op_count == 1 &&
+		    x->operands[0].type == X86_OP_REG) {
+			int i = find_loaded(l, nl, x->operands[0].reg);
+
+			if (i >= 0 && !l[i].address) {
+				*slot = l[i].from;
+				*inlined = false;
+				ret = 0;
+			}
+			break;
+		}
 		if (indirect_transfer(insn)) {
 			if (!operand_vaddr(ef, insn, &x->operands[0], l, nl, runtime, slot)) {
 				*inlined = false;
@@ -89,16 +106,39 @@ static int find_malloc_slot(const struct lt_elf_file *ef, const uint8_t *code, s
 			}
 			break;
 		}
-		if (insn->id == X86_INS_CMP && x->op_count == 2 && x->operands[1].type == X86_OP_IMM) {
-			int i = x->operands[0].type == X86_OP_REG ?
-					find_loaded(l, nl, x->operands[0].reg) : -1;
+		/* The slot compared with a function: a copy of the default one
+		 * runs when they match; one of another (a hook: 3.15's shared
+		 * library speculates on tracemalloc's) leaves the default called. */
+		if (insn->id == X86_INS_CMP && x->op_count == 2 && x->operands[0].type == X86_OP_REG) {
+			int i = find_loaded(l, nl, x->operands[0].reg), j = -1;
+			uint64_t with = 0, initial;
 
-			if (i >= 0) {
+			if (x->operands[1].type == X86_OP_IMM) {
+				with = (uint64_t)x->operands[1].imm;
+			} else if (x->operands[1].type == X86_OP_REG) {
+				j = find_loaded(l, nl, x->operands[1].reg);
+				with = j >= 0 && l[j].address ? l[j].from : 0;
+			}
+			if (i >= 0 && !l[i].address && with) {
 				*slot = l[i].from;
-				*inlined = true;
+				*inlined = lt_elf_read_pointer(ef, *slot, &initial) || initial == with;
 				ret = 0;
 				break;
 			}
+		}
+		if (insn->id == X86_INS_LEA && x->op_count == 2 && x->operands[0].type == X86_OP_REG &&
+		    x->operands[1].type == X86_OP_MEM && x->operands[1].mem.base == X86_REG_RIP &&
+		    x->operands[1].mem.index == X86_REG_INVALID) {
+			int i = find_loaded(l, nl, x->operands[0].reg);
+
+			if (i < 0 && nl < sizeof(l) / sizeof(l[0]))
+				i = (int)nl++;
+			if (i >= 0)
+				l[i] = (struct loaded){ x->operands[0].reg,
+							insn->address + insn->size +
+								(uint64_t)x->operands[1].mem.disp,
+							true };
+			continue;
 		}
 		if (insn->id == X86_INS_MOV && x->op_count == 2 && x->operands[0].type == X86_OP_REG &&
 		    x->operands[0].size == 8 && x->operands[1].type == X86_OP_MEM) {
@@ -110,7 +150,7 @@ static int find_malloc_slot(const struct lt_elf_file *ef, const uint8_t *code, s
 			if (i < 0 && nl < sizeof(l) / sizeof(l[0]))
 				i = (int)nl++;
 			if (i >= 0)
-				l[i] = (struct loaded){ x->operands[0].reg, from };
+				l[i] = (struct loaded){ x->operands[0].reg, from, false };
 		}
 		if (insn->id == X86_INS_RET)
 			break;
@@ -134,26 +174,12 @@ static bool is_code(const struct lt_elf_file *ef, uint64_t vaddr)
 static uint64_t find_alias(const struct lt_elf_file *ef, uint64_t fn)
 {
 	uint8_t code[15];
-	struct lt_disasm d;
-	uint64_t found = 0;
 	size_t got;
 
 	if (fn < sizeof(code) || lt_elf_read_code(ef, fn - sizeof(code), code, sizeof(code), &got) ||
-	    got != sizeof(code) || lt_disasm_open(&d))
+	    got != sizeof(code))
 		return 0;
-	for (size_t k = 1; k <= sizeof(code) && !found; k++) {
-		const uint8_t *p = code + sizeof(code) - k;
-		uint64_t addr = fn - k;
-		size_t left = k;
-		bool nops = true;
-
-		while (nops && left && cs_disasm_iter(d.cs, &p, &left, &addr, d.insn))
-			nops = lt_insn_is_nop(d.insn->bytes, d.insn->size);
-		if (nops && !left && addr == fn)
-			found = fn - k;
-	}
-	lt_disasm_close(&d);
-	return found;
+	return lt_nop_alias(code, sizeof(code), fn);
 }
 
 /* The malloc slot of the table an entry point (PyObject_Malloc,

@@ -43,6 +43,27 @@ static void test_emulated_classes(void **state)
 static const uint8_t glibc_free[] = { 0x48, 0x85, 0xff, 0x0f, 0x84, 0xbf, 0x00, 0x00, 0x00,
 				      0x55, 0x48, 0x8d, 0x77, 0xf0, 0x53, 0xc3 };
 
+/* The padding before a function as an entry to it: only no-ops, ending
+ * exactly at the function. */
+static void test_nop_alias(void **state)
+{
+	/* ret; then nopw %cs:0(%rax,%rax,1) (11 bytes with prefixes)... */
+	static const uint8_t padded[] = { 0xc3, 0x66, 0x66, 0x2e, 0x0f, 0x1f, 0x84, 0x00,
+					  0x00, 0x00, 0x00, 0x00, 0x0f, 0x1f, 0x40, 0x00 };
+	/* ...a jmp right before it: no padding at all. */
+	static const uint8_t none[] = { 0x90, 0x90, 0xeb, 0xfe };
+	/* ...one nop (a 0x90), kept. */
+	static const uint8_t one[] = { 0xc3, 0x90 };
+
+	(void)state;
+	/* The nearest start: the 4-byte nopl, 4 bytes before. */
+	assert_int_equal(lt_nop_alias(padded, sizeof(padded), 0x1000), 0x1000 - 4);
+	assert_int_equal(lt_nop_alias(none, sizeof(none), 0x1000), 0);
+	assert_int_equal(lt_nop_alias(one, sizeof(one), 0x1000), 0x1000 - 1);
+	/* An address too low to have len bytes before it. */
+	assert_int_equal(lt_nop_alias(padded, sizeof(padded), 8), 0);
+}
+
 static void test_free_moves_to_je(void **state)
 {
 	struct lt_probe_site site;
@@ -138,6 +159,7 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_emulated_classes),
+		cmocka_unit_test(test_nop_alias),
 		cmocka_unit_test(test_free_moves_to_je),
 		cmocka_unit_test(test_return_probe_moves_before_rsp_changes),
 		cmocka_unit_test(test_argument_write_blocks_move),
