@@ -251,6 +251,27 @@ static long py_frame_step(__u32 index, struct py_walk *w)
 	return 0;
 }
 
+/*
+ * A shared libpython's thread-local, as __tls_get_addr finds it: x86-64's
+ * TCB holds the thread's DTV at fs:8; the DTV's entry -1 is its length and
+ * entry modid (16 bytes each) its pointer to that module's block, or -1
+ * while not allocated in this thread.
+ */
+#define TCB_DTV 8
+#define DTV_UNALLOCATED ((__u64)-1)
+
+static __always_inline __u64 py_dtv_thread_state(__u64 fsbase, const struct lt_py_layout *l)
+{
+	__u64 dtv = read_u64(fsbase + TCB_DTV), modid = read_u64(l->tls_modid_slot), block;
+
+	if (!dtv || !modid || modid > read_u64(dtv - 16))
+		return 0;
+	block = read_u64(dtv + 16 * modid);
+	if (!block || block == DTV_UNALLOCATED)
+		return 0;
+	return read_u64(block + l->tls_block_off);
+}
+
 /* The calling thread's own interpreter thread state, GIL held or not, or 0:
  * the value of the GIL state's pthread key in its glibc TSD slot. */
 static __always_inline __u64 py_thread_state(const struct lt_py_layout *l)
@@ -260,6 +281,8 @@ static __always_inline __u64 py_thread_state(const struct lt_py_layout *l)
 
 	if (l->tstate_tls)
 		return read_u64(task->thread.fsbase + l->tstate_tls);
+	if (l->tls_modid_slot)
+		return py_dtv_thread_state(task->thread.fsbase, l);
 	if (bpf_probe_read_user(&key, sizeof(key), (void *)(l->runtime + l->tss_key)) || key >= 32)
 		return 0;
 	/* glibc: struct pthread is at fs_base; specific_1stblock[key].data. */
@@ -458,8 +481,7 @@ int BPF_KRETPROBE(py_alloc_return, __u64 obj)
  * tracemalloc does. A fresh object lies in the block this thread was just
  * handed (after a GC header and pre-header at most) and is skipped.
  */
-SEC("uprobe")
-int BPF_KPROBE(py_new_reference, __u64 op)
+static __always_inline int py_object_made(__u64 op, bool by_tracer)
 {
 	__u32 tgid = bpf_get_current_pid_tgid() >> 32;
 	const struct lt_py_layout *l;
@@ -467,15 +489,35 @@ int BPF_KPROBE(py_new_reference, __u64 op)
 
 	if (!op || !alloc_wanted(tgid))
 		return 0;
+	l = bpf_map_lookup_elem(&py_layouts, &tgid);
+	/* Where the tracer pointer reaches every copy, the function's own
+	 * calls are seen there too. */
+	if (!l || (l->reuse_by_tracer && !by_tracer))
+		return 0;
 	in = bpf_task_storage_get(&py_inflight, bpf_get_current_task_btf(), 0, 0);
 	if (in && op - in->last_block < PY_MAX_OBJECT_OFFSET) {
 		in->last_block = 0;
 		return 0;
 	}
-	l = bpf_map_lookup_elem(&py_layouts, &tgid);
-	if (l)
-		emit_py_record(l, in, LT_EV_PY_REUSE, LT_FUNC_PY_NEW_REFERENCE, op, 0, 0);
+	emit_py_record(l, in, LT_EV_PY_REUSE, LT_FUNC_PY_NEW_REFERENCE, op, 0, 0);
 	return 0;
+}
+
+SEC("uprobe")
+int BPF_KPROBE(py_new_reference, __u64 op)
+{
+	return py_object_made(op, false);
+}
+
+/* The reference tracer pointer's target (python_reftracer.h): (op, event,
+ * data); only PyRefTracer_CREATE (0) is of use, deallocations are not
+ * frees (the memory may stay in a free list). */
+SEC("uprobe")
+int BPF_KPROBE(py_ref_event, __u64 op, __u32 event)
+{
+	if (event != 0)
+		return 0;
+	return py_object_made(op, true);
 }
 
 SEC("uprobe")

@@ -284,6 +284,15 @@ struct lt_py_layout {
 	 * executable (initial TLS block) at fs_base + tstate_tls, not a
 	 * pthread key's value; 0: use tss_key. */
 	__s64 tstate_tls;
+	/* 3.15+, shared libpython: the thread state is in libpython's TLS
+	 * block, found through the thread's DTV with the module id ld.so wrote
+	 * at this address (the GOT), tls_block_off into it; 0: not so. */
+	__u64 tls_modid_slot;
+	__u64 tls_block_off;
+	/* The reference tracer pointer leads to a probe (python_reftracer.h):
+	 * objects made are seen there, not at _Py_NewReference. */
+	__u32 reuse_by_tracer;
+	__u32 pad;
 };
 
 #define LT_PY_CODE_HEAD 256

@@ -479,6 +479,14 @@ cleanup:
 	return ret;
 }
 
+int lt_probes_attach_py_ref_tracer(struct lt_probe_set *ps, struct leaktrace_bpf *skel,
+				   const char *path, uint64_t offset, pid_t pid)
+{
+	/* No-ops, which the kernel emulates: the site needs no choosing. */
+	return attach_one(ps, skel->progs.py_ref_event, path, pid, offset,
+			  LT_FUNC_PY_NEW_REFERENCE, false);
+}
+
 int lt_probes_describe(FILE *out, const char *path, const char *shown_as)
 {
 	struct resolved found[NSPECS];

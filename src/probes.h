@@ -40,6 +40,10 @@ int lt_probes_attach_object(struct lt_probe_set *ps, struct leaktrace_bpf *skel,
 int lt_probes_attach_python(struct lt_probe_set *ps, struct leaktrace_bpf *skel, const char *path,
 			    const uint64_t allocator_offsets[4], pid_t pid, int verbose, char *err,
 			    size_t errlen);
+/* The probe on the code a CPython reference tracer pointer was pointed at
+ * (python_reftracer.h): offset in path, for pid only. Returns 0 or -errno. */
+int lt_probes_attach_py_ref_tracer(struct lt_probe_set *ps, struct leaktrace_bpf *skel,
+				   const char *path, uint64_t offset, pid_t pid);
 /* --self-test: print where each probe of the object at path would go and
  * whether the kernel emulates the instruction there. Returns the number of
  * single-stepped probes, or -errno. */

@@ -14,6 +14,8 @@
 #include "leaktrace.skel.h"
 #include "libc_discovery.h"
 #include "needed_libs.h"
+#include "probe_site.h"
+#include "python_memory.h"
 #include "python_objects.h"
 #include "python_settle.h"
 #include "python_target.h"
@@ -81,6 +83,55 @@ static int attach_interpreter(struct lt_session *s, const struct lt_py_interp *i
 	return lt_object_list_add(&s->py_files, &ref);
 }
 
+static bool same_file(const struct lt_mapping *a, const struct lt_mapping *b)
+{
+	return a->dev_major == b->dev_major && a->dev_minor == b->dev_minor &&
+	       a->inode == b->inode;
+}
+
+/*
+ * The probe on what the reference tracer pointer will lead to (before it is
+ * pointed, so that nothing made in between is missed): code in the
+ * interpreter's own file, tracemalloc's tracer included. Returns 0 with
+ * *target and *was for lt_py_redirect_apply, or -errno.
+ */
+static int reftracer_probe(struct lt_session *s, struct lt_process *p,
+			   const struct lt_py_interp *interp, uint64_t *target, uint64_t *was)
+{
+	const struct lt_py_redirect *plan = &interp->redirect_plan;
+	const struct lt_mapping *m, *noop;
+	struct lt_probe_site site;
+	uint8_t code[64];
+	int ret;
+
+	*target = *was = 0;
+	if (!plan->tracer_slot)
+		return 0;
+	ret = lt_py_reftracer_target((pid_t)p->tgid, plan, target, was);
+	if (ret)
+		return ret;
+	m = lt_maps_find(&p->maps, *target);
+	noop = lt_maps_find(&p->maps, plan->tracer_noop);
+	if (!m || !noop || !m->path || !same_file(m, noop)) {
+		*target = 0;
+		return -ENOENT;
+	}
+	/* (op, event) are read; the entry may be an instruction the kernel
+	 * would single-step (past an endbr64). */
+	if (lt_py_read((pid_t)p->tgid, *target, code, sizeof(code)) ||
+	    lt_probe_site_choose(code, sizeof(code), *target, LT_ARG_RDI | LT_ARG_RSI, false, &site) ||
+	    *target + site.offset >= m->end) {
+		*target = 0;
+		return -ENOENT;
+	}
+	ret = lt_probes_attach_py_ref_tracer(&s->probes, s->skel, interp->path,
+					     m->file_offset + (*target + site.offset - m->start),
+					     (pid_t)p->tgid);
+	if (ret)
+		*target = 0;
+	return ret;
+}
+
 int lt_python_track(struct lt_session *s, struct lt_process *p)
 {
 	struct lt_py_interp interp;
@@ -130,8 +181,14 @@ int lt_python_track(struct lt_session *s, struct lt_process *p)
 		return ret;
 	}
 	if (interp.redirect) {
-		ret = lt_py_redirect_apply(pid, own_child(s, pid), &interp.redirect_plan,
-					   &pp->redirected, err, sizeof(err));
+		uint64_t tracer = 0, tracer_was = 0;
+
+		if (reftracer_probe(s, p, &interp, &tracer, &tracer_was) && s->opts->verbose)
+			fprintf(stderr, "leaktrace: pid %d: objects taken from free lists may stay "
+				"on the line that first made them (its reference tracer cannot be "
+				"followed)\n", (int)pid);
+		ret = lt_py_redirect_apply(pid, own_child(s, pid), &interp.redirect_plan, tracer,
+					   tracer_was, &pp->redirected, err, sizeof(err));
 		if (ret) {
 			fprintf(stderr,
 				"leaktrace: pid %d: Python objects not counted: %s (--python-objects gc "
@@ -145,8 +202,14 @@ int lt_python_track(struct lt_session *s, struct lt_process *p)
 		if (s->opts->verbose)
 			fprintf(stderr,
 				"leaktrace: pid %d: its object allocator is called through the no-ops "
-				"before it (%zu table%s, written back when tracing ends)\n",
-				(int)pid, pp->redirected.n, pp->redirected.n == 1 ? "" : "s");
+				"before it (%zu table%s%s, written back when tracing ends)\n",
+				(int)pid, pp->redirected.n, pp->redirected.n == 1 ? "" : "s",
+				pp->redirected.tracer_now ? " and its reference tracer" : "");
+		if (pp->redirected.tracer_now) {
+			interp.layout.reuse_by_tracer = 1;
+			bpf_map__update_elem(s->skel->maps.py_layouts, &p->tgid, sizeof(p->tgid),
+					     &interp.layout, sizeof(interp.layout), BPF_ANY);
+		}
 	}
 	p->py = pp;
 	if (s->opts->verbose)

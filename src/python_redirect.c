@@ -6,6 +6,7 @@
 #include <string.h>
 #include <sys/uio.h>
 
+#include "probe_site.h"
 #include "python_memory.h"
 #include "thread_pause.h"
 
@@ -53,7 +54,52 @@ static bool recorded(const struct lt_py_redirected *done, uint64_t table)
 	return false;
 }
 
+/* Bytes read before a tracer function for its no-op padding. */
+#define PADDING_READ 15
+
+int lt_py_reftracer_target(pid_t pid, const struct lt_py_redirect *plan, uint64_t *target,
+			   uint64_t *was)
+{
+	static const uint8_t endbr64[] = { 0xf3, 0x0f, 0x1e, 0xfa };
+	uint8_t before[PADDING_READ], first[sizeof(endbr64)];
+	uint64_t now;
+
+	*target = *was = 0;
+	if (!plan->tracer_slot || lt_py_read(pid, plan->tracer_slot, &now, sizeof(now)))
+		return -ENOENT;
+	*was = now;
+	if (!now || now == plan->tracer_noop) {
+		*target = plan->tracer_noop;
+		return 0;
+	}
+	if (now < sizeof(before) || lt_py_read(pid, now - sizeof(before), before, sizeof(before)))
+		return -ENOENT;
+	*target = lt_nop_alias(before, sizeof(before), now);
+	if (*target)
+		return 0;
+	/* No padding: past its endbr64, a no-op where user space does not
+	 * enforce indirect-branch tracking (Linux does not). */
+	if (!lt_py_read(pid, now, first, sizeof(first)) && !memcmp(first, endbr64, sizeof(first)))
+		*target = now + sizeof(endbr64);
+	return *target ? 0 : -ENOENT;
+}
+
+/* Under pause: the tracer pointer at target if it still holds was. */
+static void point_tracer(pid_t pid, const struct lt_py_redirect *plan, uint64_t target,
+			 uint64_t was, struct lt_py_redirected *done)
+{
+	uint64_t now;
+
+	if (!target || lt_py_read(pid, plan->tracer_slot, &now, sizeof(now)) || now != was)
+		return;
+	if (now != target && write_words(pid, plan->tracer_slot, &target, sizeof(target)))
+		return;
+	done->tracer_was = was;
+	done->tracer_now = target;
+}
+
 int lt_py_redirect_apply(pid_t pid, bool own_child, const struct lt_py_redirect *plan,
+			 uint64_t tracer_target, uint64_t tracer_was,
 			 struct lt_py_redirected *done, char *err, size_t errlen)
 {
 	struct lt_paused paused;
@@ -88,6 +134,8 @@ int lt_py_redirect_apply(pid_t pid, bool own_child, const struct lt_py_redirect 
 		for (size_t i = 0; i < done->n; i++)
 			write_words(pid, done->tables[i] + 8, plan->fn, FNS_BYTES);
 		done->n = 0;
+	} else {
+		point_tracer(pid, plan, tracer_target, tracer_was, done);
 	}
 	lt_resume_threads(&paused);
 	return ret;
@@ -99,7 +147,7 @@ int lt_py_redirect_restore(pid_t pid, bool own_child, const struct lt_py_redirec
 	struct lt_paused paused;
 	int ret = 0;
 
-	if (!done->n)
+	if (!done->n && !done->tracer_now)
 		return 0;
 	ret = lt_pause_threads(pid, own_child, &paused, err, errlen);
 	if (ret)
@@ -119,7 +167,24 @@ int lt_py_redirect_restore(pid_t pid, bool own_child, const struct lt_py_redirec
 			}
 		}
 	}
+	if (done->tracer_now) {
+		uint64_t now;
+
+		/* Left alone if the process has since set a tracer of its own. */
+		if (!lt_py_read(pid, plan->tracer_slot, &now, sizeof(now)) &&
+		    now == done->tracer_now && now != done->tracer_was) {
+			int r = write_words(pid, plan->tracer_slot, &done->tracer_was,
+					    sizeof(done->tracer_was));
+
+			if (r && !ret) {
+				ret = r;
+				snprintf(err, errlen, "pid %d: cannot write its reference tracer back: %s",
+					 (int)pid, strerror(-r));
+			}
+		}
+	}
 	lt_resume_threads(&paused);
 	done->n = 0;
+	done->tracer_now = 0;
 	return ret;
 }

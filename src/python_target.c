@@ -16,6 +16,7 @@
 #include "python_allocator.h"
 #include "python_debug_offsets.h"
 #include "python_gilstate.h"
+#include "python_reftracer.h"
 #include "python_layout.h"
 
 const char *const lt_py_probe_names[LT_PY_PROBE_COUNT] = {
@@ -158,6 +159,8 @@ static int read_debug_offsets(const struct lt_elf_file *ef, const char *base,
 	}
 	out->layout.tss_key = gil.tss_key;
 	out->layout.tstate_tls = gil.tstate_tls;
+	out->layout.tls_modid_slot = gil.tls_slot;
+	out->layout.tls_block_off = gil.tls_block_off;
 	return 0;
 }
 
@@ -207,8 +210,11 @@ static int probe_offsets(const struct lt_elf_file *ef, struct lt_py_interp *out)
 
 /* Every object where the build calls its allocator functions, or can be
  * made to (python_redirect.h); GC-tracked objects only otherwise. */
-static void choose_objects(const struct lt_elf_file *ef, uint64_t runtime, struct lt_py_interp *out)
+static void choose_objects(const struct lt_elf_file *ef, const struct lt_elf_symbol *runtime_sym,
+			   struct lt_py_interp *out)
 {
+	uint64_t runtime = runtime_sym->vaddr;
+	struct lt_py_reftracer rt;
 	struct lt_py_allocator a;
 	uint64_t off[LT_PY_ALLOC_COUNT];
 
@@ -226,6 +232,12 @@ static void choose_objects(const struct lt_elf_file *ef, uint64_t runtime, struc
 		out->redirect_plan.tables[1] = a.mem_table;
 		memcpy(out->redirect_plan.fn, a.fn, sizeof(a.fn));
 		memcpy(out->redirect_plan.alias, a.alias, sizeof(a.alias));
+		/* A build that inlines this much inlines _Py_NewReference too. */
+		if (out->minor >= 13 &&
+		    !lt_py_find_reftracer(ef, runtime, runtime_sym->size, &rt)) {
+			out->redirect_plan.tracer_slot = rt.slot;
+			out->redirect_plan.tracer_noop = rt.noop_alias;
+		}
 	}
 	out->allocator_inlined = false;
 	memcpy(out->allocator_offsets, off, sizeof(off));
@@ -272,7 +284,7 @@ static int inspect(const struct lt_elf_file *ef, const char *base, struct lt_py_
 	out->code_type = lt_elf_find_symbol(ef, "PyCode_Type", &sym) ? 0 : sym.vaddr;
 	out->type_type = lt_elf_find_symbol(ef, "PyType_Type", &sym) ? 0 : sym.vaddr;
 	out->str_type = lt_elf_find_symbol(ef, "PyUnicode_Type", &sym) ? 0 : sym.vaddr;
-	choose_objects(ef, runtime.vaddr, out);
+	choose_objects(ef, &runtime, out);
 	if (probe_offsets(ef, out)) {
 		set_err(err, errlen, "%s: PyType_GenericAlloc is outside the file's segments", base);
 		return -ENOTSUP;
@@ -367,12 +379,18 @@ static int try_mapping(pid_t pid, const struct lt_maps *maps, const struct lt_ma
 	}
 	out->load_bias = bias;
 	out->layout.runtime += bias;
+	if (out->layout.tls_modid_slot)
+		out->layout.tls_modid_slot += bias;
 	if (out->code_type)
 		out->code_type += bias;
 	if (out->type_type)
 		out->type_type += bias;
 	if (out->str_type)
 		out->str_type += bias;
+	if (out->redirect_plan.tracer_slot) {
+		out->redirect_plan.tracer_slot += bias;
+		out->redirect_plan.tracer_noop += bias;
+	}
 	for (int i = 0; out->redirect && i < LT_PY_ALLOC_COUNT; i++) {
 		out->redirect_plan.fn[i] += bias;
 		out->redirect_plan.alias[i] += bias;

@@ -134,50 +134,94 @@ static void test_refusals(void **state)
 }
 
 /* Debian unstable's builds, as leaktrace inspects them. */
-static void check_sid(const char *name, uint32_t minor, uint32_t micro, uint32_t tss_key,
-		      int64_t tls)
+struct sid_case {
+	const char *file; /* under the unpacked root */
+	uint32_t minor, micro;
+	bool redirect;    /* allocator inlined: PGO executables */
+	uint32_t tss_key;
+	int64_t tls;
+	uint64_t tls_slot, tls_block_off; /* shared 3.15: GOT pair, offset */
+	uint64_t tracer;  /* tracer pointer's offset in _PyRuntime (redirected builds) */
+};
+
+static void check_sid(const struct sid_case *c)
 {
 	const char *fixtures = getenv("LT_FIXTURE_DIR");
 	struct lt_py_interp interp;
 	char path[4096], err[256] = "";
 
-	snprintf(path, sizeof(path), "%s/../../pythons/sid/usr/bin/%s",
-		 fixtures ? fixtures : "build/tests/fixtures", name);
+	snprintf(path, sizeof(path), "%s/../../pythons/sid/%s",
+		 fixtures ? fixtures : "build/tests/fixtures", c->file);
 	if (access(path, R_OK)) {
 		print_message("%s not fetched (make sid-pythons)\n", path);
 		skip();
 	}
 	if (lt_py_find_interp_file(path, &interp, err, sizeof(err)))
-		fail_msg("%s refused: %s", name, err);
-	assert_int_equal(interp.minor, minor);
-	assert_int_equal(interp.micro, micro);
+		fail_msg("%s refused: %s", c->file, err);
+	assert_int_equal(interp.minor, c->minor);
+	assert_int_equal(interp.micro, c->micro);
 	assert_int_equal(interp.objects, LT_PY_OBJECTS_ALL);
-	assert_true(interp.redirect); /* its allocator is inlined: PGO */
+	assert_int_equal(interp.redirect, c->redirect);
 	assert_int_equal(interp.layout.tstate_frame, 72);
 	assert_int_equal(interp.layout.frame_back, 8);
 	assert_int_equal(interp.layout.frame_pos, 56);
 	assert_int_equal(interp.layout.frame_owner, 74);
 	assert_int_equal(interp.layout.owner_skip, 3);
-	assert_int_equal(interp.layout.tss_key, tss_key);
-	assert_int_equal(interp.layout.tstate_tls, tls);
+	assert_int_equal(interp.layout.tss_key, c->tss_key);
+	assert_int_equal(interp.layout.tstate_tls, c->tls);
+	assert_int_equal(interp.layout.tls_modid_slot, c->tls_slot);
+	assert_int_equal(interp.layout.tls_block_off, c->tls_block_off);
 	assert_int_equal(interp.info.co_code_adaptive, 208);
 	assert_int_equal(interp.info.co_firsttraceable, 192);
 	assert_int_equal(interp.info.co_qualname, 128);
 	assert_int_equal(interp.info.str_compact_data, 56);
+	if (c->tracer) {
+		assert_int_equal(interp.redirect_plan.tracer_slot - interp.layout.runtime, c->tracer);
+		assert_true(interp.redirect_plan.tracer_noop != 0);
+	} else {
+		assert_int_equal(interp.redirect_plan.tracer_slot, 0);
+	}
 }
 
 static void test_sid_314(void **state)
 {
+	/* Py_tss_t autoTSSkey at _PyRuntime + 2336, its key 4 bytes in;
+	 * ref_tracer.tracer_func at + 0x2920. */
+	static const struct sid_case c = { "usr/bin/python3.14", 14, 10, true, 2340, 0, 0, 0,
+					   0x2920 };
+
 	(void)state;
-	/* Py_tss_t autoTSSkey at _PyRuntime + 2336, its key 4 bytes in. */
-	check_sid("python3.14", 14, 10, 2340, 0);
+	check_sid(&c);
 }
 
 static void test_sid_315(void **state)
 {
-	(void)state;
 	/* _Py_tss_gilstate, a thread-local of the executable. */
-	check_sid("python3.15", 15, 2, 0, -0x28);
+	static const struct sid_case c = { "usr/bin/python3.15", 15, 2, true, 0, -0x28, 0, 0,
+					   0x2998 };
+
+	(void)state;
+	check_sid(&c);
+}
+
+static void test_sid_314_shared(void **state)
+{
+	/* The same key, reached from the GOT's _PyRuntime. */
+	static const struct sid_case c = { "usr/lib/x86_64-linux-gnu/libpython3.14.so.1.0", 14, 10,
+					   false, 2340, 0, 0, 0, 0 };
+
+	(void)state;
+	check_sid(&c);
+}
+
+static void test_sid_315_shared(void **state)
+{
+	/* __tls_get_addr on the GOT pair at 0x879790: the block + 0x28. */
+	static const struct sid_case c = { "usr/lib/x86_64-linux-gnu/libpython3.15.so.1.0", 15, 2,
+					   false, 0, 0, 0x879790, 0x28, 0 };
+
+	(void)state;
+	check_sid(&c);
 }
 
 int main(void)
@@ -187,6 +231,8 @@ int main(void)
 		cmocka_unit_test(test_refusals),
 		cmocka_unit_test(test_sid_314),
 		cmocka_unit_test(test_sid_315),
+		cmocka_unit_test(test_sid_314_shared),
+		cmocka_unit_test(test_sid_315_shared),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
