@@ -157,6 +157,31 @@ static bool is_eval_loop(const struct lt_report_frame *f)
 }
 
 /*
+ * Where the eval loop is when no frame names it: stripped LTO builds
+ * (Debian's 3.14 and 3.15 executables) run a local copy of it, and their
+ * opcode handlers, all unnamed. The innermost named frame after an unnamed
+ * run of the same file is the C function that entered evaluation
+ * (PyEval_EvalCode, a call API); list->n when there is none.
+ */
+static uint32_t after_unnamed_loop(const struct lt_frame_list *list)
+{
+	for (uint32_t i = 0; i < list->n; i++) {
+		const char *module = list->v[i].module;
+
+		if (list->v[i].func || !module)
+			continue;
+		for (uint32_t j = i + 1; j < list->n; j++) {
+			if (!list->v[j].module || strcmp(list->v[j].module, module))
+				break;
+			if (list->v[j].func)
+				return j;
+		}
+		break;
+	}
+	return list->n;
+}
+
+/*
  * --native: the Python frames that were running go where the native stack
  * enters the eval loop, innermost eval frame first (all of them there: which
  * C-level eval call ran which Python frames is not recorded).
@@ -178,6 +203,8 @@ static int splice_python(struct lt_process *p, uint32_t py_id, struct lt_frame_l
 			break;
 		}
 	}
+	if (at == list->n)
+		at = after_unnamed_loop(list);
 	grown = realloc(list->v, (list->n + tb->nframes) * sizeof(*grown));
 	if (!grown)
 		return -ENOMEM;
