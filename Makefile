@@ -139,7 +139,21 @@ $(PYEXT): tests/progs/pyext/leakyext.c | deps
 	$(CC) $(DEBIAN_CFLAGS) -Wno-cast-function-type -fPIC -shared \
 		-I/usr/include/python3.11 -o $@ $<
 
-progs: $(PROGS_C) $(PROGS_CXX) $(NOFP_PROGS) $(PYEXT)
+# The same extension for Debian unstable's 3.14 and 3.15, with the headers
+# make sid-pythons brings; nothing to do when those were not fetched.
+SID_ROOT := $(BUILD)/pythons/sid
+.PHONY: sid-pyext
+sid-pyext: | deps
+	@for v in 3.14 3.15; do inc=$(SID_ROOT)/usr/include; out=$(BUILD)/tests/progs/pyext/$$v; \
+		[ -e $$inc/python$$v/Python.h ] || continue; mkdir -p $$out; \
+		[ $$out/leakyext.so -nt tests/progs/pyext/leakyext.c ] && continue; \
+		echo "building the test extension for Python $$v"; \
+		$(CC) $(DEBIAN_CFLAGS) -Wno-cast-function-type -fPIC -shared -I$$inc/python$$v \
+			-I$$inc -o $$out/leakyext.so tests/progs/pyext/leakyext.c \
+			|| exit 1; \
+	done
+
+progs: $(PROGS_C) $(PROGS_CXX) $(NOFP_PROGS) $(PYEXT) sid-pyext
 
 unit: deps $(UNIT_BINS) $(FIXTURES)
 	@set -e; for t in $(UNIT_BINS); do echo "== $$t"; LT_FIXTURE_DIR=$(BUILD)/tests/fixtures $$t; done

@@ -1780,10 +1780,12 @@ def pythons_found():
         exe = os.path.join(d, 'bin', 'python3.' + minor)
         if minor.isdigit() and 8 <= int(minor) <= 13 and os.access(exe, os.X_OK):
             found.append(('pyenv-' + ver, exe))
+    # The static python3.X, then a program linking the shared libpython.
     for minor in (14, 15):
-        exe = os.path.join(SID_RUN or '', 'python3.%d' % minor)
-        if SID_RUN and os.access(exe, os.X_OK):
-            found.append(('sid-3.%d' % minor, exe))
+        for kind in ('', '-shared'):
+            exe = os.path.join(SID_RUN or '', 'python3.%d%s' % (minor, kind))
+            if SID_RUN and os.access(exe, os.X_OK):
+                found.append(('sid-3.%d%s' % (minor, kind), exe))
     return found
 
 
@@ -1867,14 +1869,23 @@ def t_python_p_attach(ctx):
 
 
 def t_python_system_wide(ctx):
-    """no target: a Python started after leaktrace is found and its objects traced (pyenv 3.12, shared libpython)."""
-    found = [exe for name, exe in pythons_found() if name.startswith('pyenv-3.12')] or \
-        [exe for _, exe in pythons_found()]
-    expect(found, 'no CPython found')
+    """no target: a Python started after leaktrace is found and its objects traced (pyenv 3.12, shared libpython; Debian's 3.15 with its own libc)."""
+    found = pythons_found()
+    runs = [(n, exe) for n, exe in found if n.startswith('pyenv-3.12') or n == 'sid-3.15'] or found[:1]
+    expect(runs, 'no CPython found')
+    print('  Pythons: %s' % ', '.join(n for n, _ in runs), flush=True)
+    for name, exe in runs:
+        try:
+            system_wide_run(ctx, exe)
+        except Fail as e:
+            raise Fail('%s: %s' % (name, e))
+
+
+def system_wide_run(ctx, exe):
     p = ctx.lt(['-T', '0', '-o', '0', '--format', 'json'])
     wait_probes(p.pid, min_wait=2.0, max_wait=10)
     expect(p.poll() is None, 'leaktrace exited early with status %s%s' % (p.poll(), tail(p)))
-    t = ctx.target([found[0], PY_LEAKY, 'wait', '3'], 'py_leaky')
+    t = ctx.target([exe, PY_LEAKY, 'wait', '3'], 'py_leaky')
     if not t.expect_line('ready', 30):
         raise Fail('py_leaky did not print "ready"%s' % tail(t))
     time.sleep(1.0)  # its mappings are seen with its first allocations
@@ -1894,17 +1905,14 @@ def t_python_system_wide(ctx):
     t.wait(10)
 
 
-def t_python_native_mixed(ctx):
-    """--native: a leak in a C extension shows the C function (file:line) and, spliced in, the Python lines that called it."""
-    exe = '/usr/bin/python3.11'
-    if not os.access(exe, os.X_OK):
-        raise Skip('Debian python3.11 not installed')
-    ext_dir = os.path.join(ctx.args.progs, 'pyext')
+def native_mixed_run(ctx, name, exe, ext_dir):
     script = os.path.join(SRC_PROGS, 'pyext', 'py_native.py')
     c_sites, py_sites = source_sites('pyext/leakyext.c'), source_sites('pyext/py_native.py')
     p = run_to_end(ctx, ['-T', '0', '--native', '--format', 'json', '-c', '%s %s %s' % (exe, script, ext_dir)])
     expect(p.popen.returncode == 0, 'exit status %s%s' % (p.popen.returncode, tail(p)))
-    proc = find_proc(final_report(p), comm='python3.11')
+    procs = [q for q in final_report(p)['processes'] if 'python' in q]
+    expect(len(procs) == 1, '%d Python processes in the report' % len(procs))
+    proc = procs[0]
     hits = [s for s in proc['stacks'] if s['frames'] and s['frames'][0]['func'] == 'leak_block']
     expect(len(hits) == 1, '%d stacks at leak_block (stacks: %s)' % (len(hits), describe(proc['stacks'])))
     s = hits[0]
@@ -1925,24 +1933,97 @@ def t_python_native_mixed(ctx):
            [frame_name(f) for f in fr[first_py:]])
 
 
+def t_python_native_mixed(ctx):
+    """--native (Debian 3.11, and Debian's 3.14 and 3.15 static and shared): a leak in a C extension shows the C function (file:line) and, spliced in, the Python lines that called it."""
+    runs = []
+    for name, exe in pythons_found():
+        ver = name.split('-')[1] if name.startswith('sid-') else None
+        if name == 'debian-3.11':
+            runs.append((name, exe, os.path.join(ctx.args.progs, 'pyext')))
+        elif ver and os.path.exists(os.path.join(ctx.args.progs, 'pyext', ver, 'leakyext.so')):
+            runs.append((name, exe, os.path.join(ctx.args.progs, 'pyext', ver)))
+    if not runs:
+        raise Skip('neither Debian python3.11 nor 3.14/3.15 with their test extension here')
+    print('  Pythons: %s' % ', '.join(n for n, _, _ in runs), flush=True)
+    for name, exe, ext_dir in runs:
+        try:
+            native_mixed_run(ctx, name, exe, ext_dir)
+        except Fail as e:
+            raise Fail('%s: %s' % (name, e))
+
+
+PY_GROWTH = os.path.join(SRC_PROGS, 'py_growth.py')
+PY_GROWTH_RATE = 200
+
+
+def python_verdicts_run(ctx, name, exe):
+    t = ctx.target([exe, PY_GROWTH, str(PY_GROWTH_RATE)], 'py_growth')
+    if not t.expect_line('ready', 30):
+        raise Fail('py_growth did not print "ready"%s' % tail(t))
+    p = attach_pid(ctx, ['-T', '0', '--format', 'json', '-o', '0', '-p', str(t.pid), '0.5'])
+    expect(t.send('go\n'), 'cannot write to py_growth')
+    expect(t.expect_line('going', 15), 'py_growth did not start%s' % tail(t))
+    # 12 interval reports after "go", counted, not timed (see leak_verdicts).
+    before = len(p.out_lines)
+    deadline = time.monotonic() + 40
+    while len(p.out_lines) - before < 12 and time.monotonic() < deadline and p.poll() is None:
+        time.sleep(0.1)
+    rc = interrupt(p, signal.SIGINT)
+    expect(rc == 0, 'exit status %s after SIGINT%s' % (rc, tail(p)))
+    reps = parse_reports(p)
+    expect(len(reps) >= 12, 'only %d reports at 0.5 s intervals' % len(reps))
+    proc = find_proc(reps[-1], pid=t.pid)
+    types = {ty['type']: ty for ty in proc.get('types', [])}
+    summary = {n: (ty['objects'], ty.get('verdict'), ty.get('growth_objects_per_s'))
+               for n, ty in types.items() if n in ('Leaked', 'Cached', 'Churned')}
+    log('%s: verdicts %s' % (name, summary))
+    leaked = types.get('Leaked', {})
+    expect(leaked.get('verdict') == 'growing', 'Leaked: verdict %r, want growing (%s)' % (
+        leaked.get('verdict'), summary))
+    rate = leaked.get('growth_objects_per_s') or 0
+    expect(abs(rate - PY_GROWTH_RATE) <= 0.3 * PY_GROWTH_RATE,
+           'Leaked: %.0f objects/s, want %d within 30 %%' % (rate, PY_GROWTH_RATE))
+    expect(types.get('Cached', {}).get('verdict') == 'stable' and types['Cached']['objects'] == 500,
+           'Cached: %r, want 500 objects, stable' % (types.get('Cached'),))
+    churned = types.get('Churned')
+    expect(churned is None or churned.get('verdict') != 'growing', 'Churned: %r' % (churned,))
+    t.send('exit\n')
+    t.wait(10)
+
+
+def t_python_verdicts(ctx):
+    """Python 3.8-3.15 (every interpreter found), -p with 0.5 s interval reports: a type appended to a list at 200 objects/s is "growing" at that rate within 30 %; a filled cache is "stable"; a churned type never "growing"."""
+    found = pythons_found()
+    expect(found, 'no CPython 3.8-3.15 found')
+    print('  Pythons: %s' % ', '.join(n for n, _ in found), flush=True)
+    for name, exe in found:
+        try:
+            python_verdicts_run(ctx, name, exe)
+        except Fail as e:
+            raise Fail('%s: %s' % (name, e))
+
+
 def t_python_c_run(ctx):
-    """-c on a Python script run to its end: what it held when the interpreter began to shut down."""
-    exe = '/usr/bin/python3.11' if os.access('/usr/bin/python3.11', os.X_OK) else None
-    if not exe:
+    """-c on a Python script run to its end (Debian 3.11, and Debian's 3.14 and 3.15 static and shared, each through its own ld.so): what it held when the interpreter began to shut down."""
+    runs = [(n, exe) for n, exe in pythons_found() if n == 'debian-3.11' or n.startswith('sid-')]
+    if not runs:
         found = pythons_found()
         expect(found, 'no CPython found')
-        exe = found[0][1]
-    p = run_to_end(ctx, ['-T', '0', '--format', 'json', '-c', '%s %s run' % (exe, PY_LEAKY)], timeout=150)
-    expect(p.popen.returncode == 0, 'exit status %s%s' % (p.popen.returncode, tail(p)))
-    truth = pyleaky_truth(p.out_lines)
-    rep = final_report(p)
-    procs = [q for q in rep['processes'] if 'python' in q]
-    expect(len(procs) == 1, '%d Python processes in the report' % len(procs))
-    expect(procs[0]['python']['at_shutdown'], 'the counts are not from the start of shutdown')
-    # Under -c every dict since start-up counts; the leaking class is exact.
-    t = py_type(procs[0], 'LeakyItem')
-    expect(t and t['objects'] == truth['items'], 'LeakyItem: %r, the program made %d' % (t, truth['items']))
-    expect(py_type(procs[0], 'dict')['objects'] >= truth['dicts'], 'fewer dicts than the cache holds')
+        runs = found[:1]
+    print('  Pythons: %s' % ', '.join(n for n, _ in runs), flush=True)
+    for name, exe in runs:
+        p = run_to_end(ctx, ['-T', '0', '--format', 'json', '-c', '%s %s run' % (exe, PY_LEAKY)], timeout=150)
+        expect(p.popen.returncode == 0, '%s: exit status %s%s' % (name, p.popen.returncode, tail(p)))
+        truth = pyleaky_truth(p.out_lines)
+        rep = final_report(p)
+        procs = [q for q in rep['processes'] if 'python' in q]
+        expect(len(procs) == 1, '%s: %d Python processes in the report' % (name, len(procs)))
+        expect(procs[0]['python']['at_shutdown'], '%s: the counts are not from the start of shutdown' % name)
+        # Under -c every dict since start-up counts; the leaking class is exact.
+        t = py_type(procs[0], 'LeakyItem')
+        expect(t and t['objects'] == truth['items'], '%s: LeakyItem: %r, the program made %d' % (
+            name, t, truth['items']))
+        expect(py_type(procs[0], 'dict')['objects'] >= truth['dicts'], '%s: fewer dicts than the cache holds' % name)
 
 
 def mini_debuginfo_copy(ctx, name, payload=None):
@@ -2362,6 +2443,7 @@ SCENARIOS = [
     ('duration', t_duration),
     ('interval_count', t_interval_count),
     ('leak_verdicts', t_leak_verdicts),
+    ('python_verdicts', t_python_verdicts),
     ('write_file', t_write_file),
     ('folded_format', t_folded_format),
     ('pprof_format', t_pprof_format),

@@ -24,6 +24,8 @@ The CACHELEAK line (JSON after the word and a space):
   leaking   the names of the sites that leak (the others churn)
   traced    {name: [blocks, bytes]}: tracemalloc's count for each marked
             line, from a snapshot taken after the caches are full
+  small_int_max  the largest int the interpreter keeps one shared object
+            for (256; 1024 from 3.15): loop indices above it are objects
 """
 import json
 import platform
@@ -86,7 +88,10 @@ def main(argv):
     by_line = {s.traceback[0].lineno: (s.count, s.size) for s in snap.statistics('lineno')}
     leaking = ['str', 'bytes', 'int', 'float', 'bytearray', 'closure', 'method']
     traced = {name: by_line.get(line, (0, 0)) for name, line in marks.items()}
-    print('CACHELEAK ' + json.dumps({
+    small = 0
+    while int(str(small + 1)) is small + 1:
+        small += 1
+    print('CACHELEAK ' + json.dumps({'small_int_max': small, 
         'version': platform.python_version(), 'n': n, 'file': __file__, 'sites': marks,
         'leaking': leaking, 'traced': traced}), flush=True)
     print('leaked', flush=True)
