@@ -12,7 +12,10 @@
  * - a hook that does not lead to the default functions is refused and
  *   nothing is written;
  * - write-back restores only what still holds the aliases;
- * - a process another tracer holds is refused with -EPERM, left running.
+ * - a process another tracer holds is refused with -EPERM, left running;
+ * - the reference tracer pointer: at the no-op when unset, else at the
+ *   padding before the tracer or past its endbr64; written only if it still
+ *   holds what was read, and back only if it still holds what was written.
  */
 #include <errno.h>
 #include <pthread.h>
@@ -42,6 +45,9 @@ struct shared {
 	uint64_t table[5];  /* ctx, malloc, calloc, realloc, free */
 	uint64_t hook[5];   /* a hook's table: ctx -> the table it replaced */
 	uint64_t mem[5];
+	uint64_t tracer[2]; /* tracer_func, tracer_data */
+	/* Code as it sits before and at tracer functions (only read). */
+	uint8_t padded[32], endbr[32], bare[32];
 };
 
 static struct shared *sh;
@@ -135,7 +141,7 @@ static void test_points_and_restores(void **state)
 	(void)state;
 	fill(sh->table, 0, fns);
 	fill(sh->mem, 0, fns);
-	assert_int_equal(lt_py_redirect_apply(child, true, &p, &done, err, sizeof(err)), 0);
+	assert_int_equal(lt_py_redirect_apply(child, true, &p, 0, 0, &done, err, sizeof(err)), 0);
 	assert_int_equal(done.n, 2);
 	assert_memory_equal(sh->table + 1, aliases, sizeof(aliases));
 	assert_memory_equal(sh->mem + 1, aliases, sizeof(aliases));
@@ -159,7 +165,7 @@ static void test_follows_a_hook(void **state)
 	fill(sh->hook, 0, fns);
 	fill(sh->table, (uint64_t)(uintptr_t)sh->hook, hooks);
 	fill(sh->mem, 0, fns);
-	assert_int_equal(lt_py_redirect_apply(child, true, &p, &done, err, sizeof(err)), 0);
+	assert_int_equal(lt_py_redirect_apply(child, true, &p, 0, 0, &done, err, sizeof(err)), 0);
 	assert_memory_equal(sh->table + 1, hooks, sizeof(hooks));
 	assert_memory_equal(sh->hook + 1, aliases, sizeof(aliases));
 	assert_memory_equal(sh->mem + 1, aliases, sizeof(aliases));
@@ -178,7 +184,7 @@ static void test_refuses_a_foreign_hook(void **state)
 	(void)state;
 	fill(sh->table, 0, hooks);
 	fill(sh->mem, 0, fns);
-	assert_int_equal(lt_py_redirect_apply(child, true, &p, &done, err, sizeof(err)), -EBUSY);
+	assert_int_equal(lt_py_redirect_apply(child, true, &p, 0, 0, &done, err, sizeof(err)), -EBUSY);
 	assert_non_null(strstr(err, "replaced by a hook"));
 	assert_int_equal(done.n, 0);
 	/* All or nothing: the memory domain's table is as it was. */
@@ -211,7 +217,7 @@ static void test_refuses_a_traced_process(void **state)
 	close(go[1]);
 	assert_int_equal(read(go[0], &(char){ 0 }, 1), 1);
 	close(go[0]);
-	assert_int_equal(lt_py_redirect_apply(child, true, &p, &done, err, sizeof(err)), -EPERM);
+	assert_int_equal(lt_py_redirect_apply(child, true, &p, 0, 0, &done, err, sizeof(err)), -EPERM);
 	assert_non_null(strstr(err, "cannot hold thread"));
 	assert_memory_equal(sh->table + 1, fns, sizeof(fns));
 	before = sh->counts[0];
@@ -219,6 +225,67 @@ static void test_refuses_a_traced_process(void **state)
 	assert_true(sh->counts[0] != before);
 	kill(tracer, SIGKILL);
 	waitpid(tracer, &status, 0);
+}
+
+static void test_reference_tracer(void **state)
+{
+	static const uint8_t nopl[] = { 0x0f, 0x1f, 0x40, 0x00 };
+	static const uint8_t endbr64[] = { 0xf3, 0x0f, 0x1e, 0xfa };
+	struct lt_py_redirect p = plan();
+	struct lt_py_redirected done;
+	uint64_t target, was, fn;
+	char err[256] = "";
+
+	(void)state;
+	fill(sh->table, 0, fns);
+	fill(sh->mem, 0, fns);
+	p.tracer_slot = (uint64_t)(uintptr_t)sh->tracer;
+	p.tracer_noop = 0x600ff8;
+
+	/* None installed: the no-op; written, and written back. */
+	sh->tracer[0] = 0;
+	assert_int_equal(lt_py_reftracer_target(child, &p, &target, &was), 0);
+	assert_int_equal(target, p.tracer_noop);
+	assert_int_equal(was, 0);
+	assert_int_equal(lt_py_redirect_apply(child, true, &p, target, was, &done, err, sizeof(err)), 0);
+	assert_int_equal(sh->tracer[0], p.tracer_noop);
+	assert_int_equal(lt_py_redirect_restore(child, true, &p, &done, err, sizeof(err)), 0);
+	assert_int_equal(sh->tracer[0], 0);
+
+	/* A tracer with padding before it: entered through the padding. */
+	memset(sh->padded, 0xcc, sizeof(sh->padded));
+	memcpy(sh->padded + 12, nopl, sizeof(nopl));
+	fn = (uint64_t)(uintptr_t)(sh->padded + 16);
+	sh->tracer[0] = fn;
+	assert_int_equal(lt_py_reftracer_target(child, &p, &target, &was), 0);
+	assert_int_equal(target, fn - 4);
+	assert_int_equal(lt_py_redirect_apply(child, true, &p, target, was, &done, err, sizeof(err)), 0);
+	assert_int_equal(sh->tracer[0], fn - 4);
+	/* The process set its own meanwhile: that one stays. */
+	sh->tracer[0] = 0x1234;
+	assert_int_equal(lt_py_redirect_restore(child, true, &p, &done, err, sizeof(err)), 0);
+	assert_int_equal(sh->tracer[0], 0x1234);
+
+	/* No padding, an endbr64: past it. */
+	memset(sh->endbr, 0xcc, sizeof(sh->endbr));
+	memcpy(sh->endbr + 16, endbr64, sizeof(endbr64));
+	fn = (uint64_t)(uintptr_t)(sh->endbr + 16);
+	sh->tracer[0] = fn;
+	assert_int_equal(lt_py_reftracer_target(child, &p, &target, &was), 0);
+	assert_int_equal(target, fn + 4);
+	/* Changed between the read and the write: not written. */
+	sh->tracer[0] = 0x5678;
+	assert_int_equal(lt_py_redirect_apply(child, true, &p, target, was, &done, err, sizeof(err)), 0);
+	assert_int_equal(sh->tracer[0], 0x5678);
+	assert_int_equal(done.tracer_now, 0);
+	assert_int_equal(lt_py_redirect_restore(child, true, &p, &done, err, sizeof(err)), 0);
+
+	/* Neither: cannot be followed. */
+	memset(sh->bare, 0xcc, sizeof(sh->bare));
+	sh->tracer[0] = (uint64_t)(uintptr_t)(sh->bare + 16);
+	assert_int_equal(lt_py_reftracer_target(child, &p, &target, &was), -ENOENT);
+	assert_int_equal(target, 0);
+	sh->tracer[0] = 0;
 }
 
 static void test_gone(void **state)
@@ -243,6 +310,7 @@ int main(void)
 		cmocka_unit_test(test_follows_a_hook),
 		cmocka_unit_test(test_refuses_a_foreign_hook),
 		cmocka_unit_test(test_refuses_a_traced_process),
+		cmocka_unit_test(test_reference_tracer),
 		cmocka_unit_test(test_gone),
 	};
 
