@@ -17,8 +17,10 @@
 
 
 static const char usage_text[] =
-	"Usage: leaktrace [OPTIONS] [INTERVAL [COUNT]]\n"
+	"Usage: leaktrace [OPTIONS] [INTERVAL [COUNT]] [-- COMMAND [ARG...]]\n"
 	"Trace outstanding heap allocations by call stack, with eBPF uprobes.\n"
+	"Options and INTERVAL/COUNT go in any order; what follows \"--\" is a\n"
+	"command to run and trace, as with -c (its arguments are added to -c's).\n"
 	"\n"
 	"Targets (default: every process on the system that uses a libc):\n"
 	"  -p, --pid PID          attach to a running process (repeatable)\n"
@@ -460,14 +462,103 @@ static int load_suppressions(struct lt_options *o)
 	return 0;
 }
 
+#define SHORT_OPTIONS "p:c:O:d:T:o:z:Z:w:vh"
+
+/* Does the long option named by arg (after "--", up to '=') take the next
+ * word as its argument? Unique prefixes count, as getopt_long's do. */
+static bool long_takes_next(const char *arg)
+{
+	size_t len = strcspn(arg, "=");
+	const struct option *hit = NULL;
+	int prefixes = 0;
+
+	if (arg[len] == '=')
+		return false;
+	for (const struct option *lo = long_options; lo->name; lo++) {
+		if (strncmp(lo->name, arg, len))
+			continue;
+		if (strlen(lo->name) == len)
+			return lo->has_arg == required_argument;
+		hit = lo;
+		prefixes++;
+	}
+	/* Ambiguous or unknown: getopt says so. */
+	return prefixes == 1 && hit->has_arg == required_argument;
+}
+
+/* Where "--" ends leaktrace's own words: the first "--" that is not an
+ * option's argument (-w -- names a file "--"); argc when there is none. */
+static int end_of_options(int argc, char **argv)
+{
+	for (int i = 1; i < argc; i++) {
+		const char *a = argv[i];
+
+		if (!strcmp(a, "--"))
+			return i;
+		if (a[0] != '-' || !a[1])
+			continue;
+		if (a[1] == '-') {
+			i += long_takes_next(a + 2);
+			continue;
+		}
+		/* A cluster: the first letter taking an argument takes the rest,
+		 * or, at its end, the next word. */
+		for (size_t j = 1; a[j]; j++) {
+			const char *spec = strchr(SHORT_OPTIONS, a[j]);
+
+			if (!spec || a[j] == ':')
+				break;
+			if (spec[1] == ':') {
+				i += !a[j + 1];
+				break;
+			}
+		}
+	}
+	return argc;
+}
+
+/* The words after "--", quoted for the command line -c takes (wordexp). */
+static int append_command(struct lt_options *o, char **words, int n)
+{
+	size_t len = o->command ? strlen(o->command) : 0, cap = len + 1;
+	char *cmd;
+
+	for (int i = 0; i < n; i++)
+		cap += 3 + 4 * strlen(words[i]);
+	cmd = malloc(cap);
+	if (!cmd)
+		return -ENOMEM;
+	memcpy(cmd, o->command ? o->command : "", len);
+	for (int i = 0; i < n; i++) {
+		if (len)
+			cmd[len++] = ' ';
+		cmd[len++] = '\'';
+		for (const char *c = words[i]; *c; c++) {
+			if (*c == '\'') {
+				memcpy(cmd + len, "'\\''", 4);
+				len += 4;
+			} else {
+				cmd[len++] = *c;
+			}
+		}
+		cmd[len++] = '\'';
+	}
+	cmd[len] = '\0';
+	free(o->command);
+	o->command = cmd;
+	return 0;
+}
+
 int lt_options_parse(int argc, char **argv, struct lt_options *o)
 {
-	int c, err;
+	int c, err, end;
 
 	set_defaults(o);
 	opterr = 0;
+	/* GNU order: options and operands mixed, up to a "--". */
+	end = end_of_options(argc, argv);
 	optind = 0; /* 0, not 1: also resets glibc's position inside an option cluster */
-	while ((c = getopt_long(argc, argv, "+p:c:O:d:T:o:z:Z:w:vh", long_options, NULL)) != -1) {
+	while ((c = getopt_long(end, argv, SHORT_OPTIONS, long_options, NULL)) != -1) {
 		if (c == 'h') {
 			fputs(usage_text, stdout);
 			return 1;
@@ -489,17 +580,24 @@ int lt_options_parse(int argc, char **argv, struct lt_options *o)
 		if (err)
 			return err == -ENOMEM ? (fprintf(stderr, "leaktrace: out of memory\n"), err) : err;
 	}
-	if (optind < argc && parse_seconds(argv[optind], &o->interval_s))
+	if (optind < end && parse_seconds(argv[optind], &o->interval_s))
 		return fail("invalid INTERVAL", argv[optind]);
-	if (optind + 1 < argc) {
+	if (optind + 1 < end) {
 		uint64_t v;
 
 		if (parse_u64(argv[optind + 1], &v) || v == 0 || v > LONG_MAX)
 			return fail("invalid COUNT", argv[optind + 1]);
 		o->count = (long)v;
 	}
-	if (optind + 2 < argc)
+	if (optind + 2 < end)
 		return fail("unexpected argument", argv[optind + 2]);
+	if (end < argc) {
+		if (end + 1 == argc)
+			return fail("\"--\" is not followed by a command", "");
+		err = append_command(o, argv + end + 1, argc - end - 1);
+		if (err)
+			return fprintf(stderr, "leaktrace: out of memory\n"), err;
+	}
 	if (o->command && o->npids)
 		return fail("-c and -p cannot be combined", o->command);
 	if (o->run_as_user && !o->command)

@@ -2026,6 +2026,24 @@ def t_python_c_run(ctx):
         expect(py_type(procs[0], 'dict')['objects'] >= truth['dicts'], '%s: fewer dicts than the cache holds' % name)
 
 
+def t_cli_any_order(ctx):
+    """options after INTERVAL/COUNT and between operands, GNU style; "--" then a command run as with -c, its own options untouched."""
+    leaky = ctx.prog('leaky')
+    # INTERVAL first, options after it, the command (with an option of its
+    # own that is also one of ours) after "--": one final JSON report.
+    p = run_to_end(ctx, ['30', '--format', 'json', '-T', '0', '--', leaky, 'run', '1000'])
+    expect(p.popen.returncode == 0, 'exit status %s%s' % (p.popen.returncode, tail(p)))
+    proc = find_proc(final_report(p), comm='leaky')
+    expect((proc['outstanding_bytes'], proc['outstanding_allocs']) == (LEAKY_TOTAL_BYTES, LEAKY_TOTAL_ALLOCS),
+           '-- form: %d bytes in %d, want %d in %d' % (proc['outstanding_bytes'], proc['outstanding_allocs'],
+                                                       LEAKY_TOTAL_BYTES, LEAKY_TOTAL_ALLOCS))
+    # The issue's own example: -c, then INTERVAL, then options.
+    p = run_to_end(ctx, ['-c', leaky_cmd(ctx, 1000), '30', '--format', 'json', '-T', '0'])
+    expect(p.popen.returncode == 0, 'exit status %s%s' % (p.popen.returncode, tail(p)))
+    proc = find_proc(final_report(p), comm='leaky')
+    expect(proc['outstanding_allocs'] == LEAKY_TOTAL_ALLOCS, '-c form: %d allocations' % proc['outstanding_allocs'])
+
+
 def mini_debuginfo_copy(ctx, name, payload=None):
     """A fully stripped copy of leaky whose only symbols are MiniDebugInfo
     (an xz-compressed ELF with the function symbols, in .gnu_debugdata), made
@@ -2457,6 +2475,7 @@ SCENARIOS = [
     ('debuglink', t_debuglink),
     ('inlined_frames', t_inlined_frames),
     ('mini_debuginfo', t_mini_debuginfo),
+    ('cli_any_order', t_cli_any_order),
     ('deleted_binary', t_deleted_binary),
     ('summary_across_processes', t_summary_across_processes),
     ('container_cgroup', t_container_cgroup),

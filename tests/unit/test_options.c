@@ -127,6 +127,60 @@ static void test_command_invalid(void **state)
 	EXPECT_EINVAL("-c", "");
 }
 
+/* GNU order: options after INTERVAL and COUNT, operands between options. */
+static void test_options_anywhere(void **state)
+{
+	struct lt_options o;
+	(void)state;
+
+	assert_int_equal(PARSE(&o, "-c", "./app", "2", "--format", "json"), 0);
+	assert_string_equal(o.command, "./app");
+	assert_true(o.interval_s == 2.0);
+	assert_int_equal(o.format, LT_FORMAT_JSON);
+	lt_options_free(&o);
+
+	assert_int_equal(PARSE(&o, "5", "-T", "3", "4", "-v"), 0);
+	assert_true(o.interval_s == 5.0);
+	assert_int_equal(o.count, 4);
+	assert_int_equal(o.top, 3);
+	assert_int_equal(o.verbose, 1);
+	lt_options_free(&o);
+
+	/* An option's argument that looks like "--" is not the end. */
+	assert_int_equal(PARSE(&o, "-w", "--", "-c", "true"), 0);
+	assert_string_equal(o.output_path, "--");
+	assert_string_equal(o.command, "true");
+	lt_options_free(&o);
+	EXPECT_EINVAL("2", "--format", "json", "x");
+}
+
+/* What follows "--" is the command's own, options included. */
+static void test_command_after_double_dash(void **state)
+{
+	struct lt_options o;
+	(void)state;
+
+	assert_int_equal(PARSE(&o, "--format", "json", "1", "--", "./app", "-p", "it's", "--top"), 0);
+	assert_string_equal(o.command, "'./app' '-p' 'it'\\''s' '--top'");
+	assert_int_equal(o.npids, 0);
+	assert_int_equal(o.format, LT_FORMAT_JSON);
+	assert_true(o.interval_s == 1.0);
+	lt_options_free(&o);
+
+	/* With -c: added to its arguments. */
+	assert_int_equal(PARSE(&o, "-c", "python3 app.py", "--", "--workers", "2"), 0);
+	assert_string_equal(o.command, "python3 app.py '--workers' '2'");
+	lt_options_free(&o);
+	/* The glued forms of options taking arguments end before it too. */
+	assert_int_equal(PARSE(&o, "-T3", "--top=4", "--", "x"), 0);
+	assert_int_equal(o.top, 4);
+	assert_string_equal(o.command, "'x'");
+	lt_options_free(&o);
+
+	EXPECT_EINVAL("--");
+	EXPECT_EINVAL("-p", "1", "--", "./app");
+}
+
 static void test_obj_repeatable(void **state)
 {
 	struct lt_options o;
@@ -479,6 +533,8 @@ int main(void)
 		cmocka_unit_test(test_pid_invalid),
 		cmocka_unit_test(test_command),
 		cmocka_unit_test(test_command_invalid),
+		cmocka_unit_test(test_options_anywhere),
+		cmocka_unit_test(test_command_after_double_dash),
 		cmocka_unit_test(test_obj_repeatable),
 		cmocka_unit_test(test_interval_only),
 		cmocka_unit_test(test_interval_and_count),
