@@ -169,7 +169,7 @@ e2e: deps $(BUILD)/leaktrace progs
 test: deps $(BUILD)/leaktrace test-pythons unit unit-san fuzz e2e
 
 demo: deps $(BUILD)/leaktrace $(DEMO)
-	@tools/demo/run_demo.sh $(BUILD)/leaktrace $(DEMO)
+	@tools/demo/run_demo.sh $(BUILD)/leaktrace $(DEMO) tools/demo/leaky_service.py $(BUILD)/demo
 
 clean:
 	rm -rf $(BUILD)

@@ -108,10 +108,19 @@ static void write_python(FILE *out, const struct lt_report_python *py, const cha
 					       "--python-objects gc");
 	if (ntypes)
 		fprintf(out, "    %-32s %10s %12s %10s\n", "type", "objects", "bytes", "+delta");
-	for (size_t i = 0; i < ntypes; i++)
-		fprintf(out, "    %-32s %10" PRIu64 " %12" PRIu64 " %+10" PRId64 "\n",
-			py->types[i].name, py->types[i].objects, py->types[i].bytes,
-			py->types[i].delta_objects);
+	for (size_t i = 0; i < ntypes; i++) {
+		const struct lt_report_py_type *t = &py->types[i];
+
+		fprintf(out, "    %-32s %10" PRIu64 " %12" PRIu64 " %+10" PRId64, t->name,
+			t->objects, t->bytes, t->delta_objects);
+		/* As for stacks: only a known verdict, in objects. */
+		if (t->verdict == LT_VERDICT_STABLE)
+			fputs("  stable", out);
+		else if (t->verdict == LT_VERDICT_GROWING || t->verdict == LT_VERDICT_SHRINKING)
+			fprintf(out, "  %s %+.0f/s", lt_verdict_name(t->verdict),
+				t->growth_objects_per_s);
+		fputc('\n', out);
+	}
 	write_group(out, py->gc_only ? "object" : "block", &py->stacks, when, min_age_ms);
 }
 
