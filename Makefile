@@ -153,7 +153,7 @@ sid-pyext: | deps
 			|| exit 1; \
 	done
 
-progs: $(PROGS_C) $(PROGS_CXX) $(NOFP_PROGS) $(PYEXT) sid-pyext
+progs: $(PROGS_C) $(PROGS_CXX) $(NOFP_PROGS) $(PYEXT) sid-pyext $(DEMO)
 
 unit: deps $(UNIT_BINS) $(FIXTURES)
 	@set -e; for t in $(UNIT_BINS); do echo "== $$t"; LT_FIXTURE_DIR=$(BUILD)/tests/fixtures $$t; done

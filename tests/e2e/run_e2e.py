@@ -2044,6 +2044,40 @@ def t_cli_any_order(ctx):
     expect(proc['outstanding_allocs'] == LEAKY_TOTAL_ALLOCS, '-c form: %d allocations' % proc['outstanding_allocs'])
 
 
+def t_demo(ctx):
+    """make demo's script: the C service's two leaks exact, the Python service's Session type "growing" at 100/s (within 30 %) from open_session's line, the HTML page written; nothing left running."""
+    repo = os.path.dirname(os.path.dirname(SRC_PROGS))
+    service = os.path.join(os.path.dirname(os.path.dirname(ctx.args.progs)), 'demo', 'leaky_service')
+    if not os.access('/usr/bin/python3', os.X_OK):
+        raise Skip('no /usr/bin/python3')
+    out = ctx.tmpdir()
+    r = subprocess.run([os.path.join(repo, 'tools', 'demo', 'run_demo.sh'), ctx.args.leaktrace, service,
+                        os.path.join(repo, 'tools', 'demo', 'leaky_service.py'), out],
+                       stdout=subprocess.PIPE, stderr=subprocess.STDOUT, timeout=120)
+    text = r.stdout.decode(errors='replace')
+    expect(r.returncode == 0, 'demo exit status %d: %s' % (r.returncode, text[-800:]))
+    expect('12960 bytes in 180 allocations' in text and '5120 bytes in 20 allocations' in text,
+           'the C leaks are not as the demo says: %s' % text[:1500])
+    rows = re.findall(r'^    Session +(\d+) +(\d+) +\+(\d+)  growing \+(\d+)/s$', text, re.M)
+    expect(rows, 'no "Session ... growing" row: %s' % text[-3000:])
+    rate = int(rows[-1][3])
+    expect(70 <= rate <= 130, 'Session growing at %d/s, the service makes 100/s' % rate)
+    expect(re.search(r'open_session \(.*leaky_service\.py:42\) \[python\]', text),
+           'no open_session frame at the Session line')
+    page = os.path.join(out, 'python.html')
+    expect(os.path.getsize(page) > 10000 if os.path.exists(page) else False, 'no HTML page at %s' % page)
+    expect(not any('leaky_service.py' in ' '.join(p) for p in map(proc_cmdline, os.listdir('/proc'))),
+           'the demo left its Python service running')
+
+
+def proc_cmdline(pid):
+    try:
+        with open('/proc/%s/cmdline' % pid, 'rb') as f:
+            return f.read().decode(errors='replace').split('\0')
+    except (OSError, ValueError):
+        return []
+
+
 def mini_debuginfo_copy(ctx, name, payload=None):
     """A fully stripped copy of leaky whose only symbols are MiniDebugInfo
     (an xz-compressed ELF with the function symbols, in .gnu_debugdata), made
@@ -2476,6 +2510,7 @@ SCENARIOS = [
     ('inlined_frames', t_inlined_frames),
     ('mini_debuginfo', t_mini_debuginfo),
     ('cli_any_order', t_cli_any_order),
+    ('demo', t_demo),
     ('deleted_binary', t_deleted_binary),
     ('summary_across_processes', t_summary_across_processes),
     ('container_cgroup', t_container_cgroup),
