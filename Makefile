@@ -20,14 +20,15 @@ LDLIBS     := -lbpf -lelf -ldw -lz -llzma -lcapstone -lmicrohttpd -lstdc++ -lpth
 BPF_CFLAGS := -target bpf -g -O2 -Wall -Werror -D__TARGET_ARCH_$(ARCH) \
               -Iinclude -Ivmlinux/$(ARCH)
 
-SRCS       := $(sort $(wildcard src/*.c))
+# src/ by stage of the data path (see README, Layout); main.c and options.c on top.
+SRCS       := $(sort $(wildcard src/*.c src/*/*.c))
 CORE_SRCS  := $(filter-out src/main.c,$(SRCS))
-HDRS       := $(wildcard src/*.h include/*.h)
+HDRS       := $(wildcard src/*.h src/*/*.h include/*.h)
 CORE_OBJS  := $(patsubst src/%.c,$(BUILD)/obj/%.o,$(CORE_SRCS))
 SAN_OBJS   := $(patsubst src/%.c,$(BUILD)/san/%.o,$(CORE_SRCS))
 SKEL       := $(BUILD)/leaktrace.skel.h
 
-UNIT_SRCS  := $(sort $(wildcard tests/unit/test_*.c))
+UNIT_SRCS  := $(sort $(wildcard tests/unit/test_*.c tests/unit/*/test_*.c))
 UNIT_BINS  := $(patsubst tests/unit/%.c,$(BUILD)/tests/unit/%,$(UNIT_SRCS))
 UNIT_SAN   := $(patsubst tests/unit/%.c,$(BUILD)/tests/unit-san/%,$(UNIT_SRCS))
 FIXTURES   := $(patsubst tests/unit/fixtures/%.c,$(BUILD)/tests/fixtures/%,$(wildcard tests/unit/fixtures/*.c))
@@ -83,17 +84,18 @@ $(BUILD)/san/%.o: src/%.c $(HDRS) $(SKEL)
 $(BUILD)/leaktrace: $(BUILD)/obj/main.o $(CORE_OBJS)
 	$(CC) -o $@ $^ -Wl,-Bstatic -ljemalloc -Wl,-Bdynamic $(LDLIBS) -ldl
 
-# Unit tests: every tests/unit/test_*.c links against the core (all of src/ but main.c).
+# Unit tests: every tests/unit/[STAGE/]test_*.c links against the core (all of
+# src/ but main.c); their shared helpers sit in tests/unit.
 $(BUILD)/tests/unit/%: tests/unit/%.c $(CORE_OBJS)
 	@mkdir -p $(@D)
-	$(CC) $(CFLAGS_COMMON) -O0 -o $@ $< $(CORE_OBJS) $(LDLIBS) -lcmocka
+	$(CC) $(CFLAGS_COMMON) -Itests/unit -O0 -o $@ $< $(CORE_OBJS) $(LDLIBS) -lcmocka
 
 # Kept: otherwise make deletes them as intermediates and rebuilds them every run.
 .SECONDARY: $(SAN_OBJS)
 
 $(BUILD)/tests/unit-san/%: tests/unit/%.c $(SAN_OBJS)
 	@mkdir -p $(@D)
-	$(CLANG) $(CFLAGS_COMMON) -O1 $(SAN_FLAGS) -o $@ $< $(SAN_OBJS) $(LDLIBS) -lcmocka
+	$(CLANG) $(CFLAGS_COMMON) -Itests/unit -O1 $(SAN_FLAGS) -o $@ $< $(SAN_OBJS) $(LDLIBS) -lcmocka
 
 $(BUILD)/tests/fixtures/%: tests/unit/fixtures/%.c | deps
 	@mkdir -p $(@D)
@@ -166,7 +168,12 @@ unit-san: deps $(UNIT_SAN) $(FIXTURES)
 e2e: deps $(BUILD)/leaktrace progs
 	$(PYTHON) tests/e2e/run_e2e.py --leaktrace $(BUILD)/leaktrace --progs $(BUILD)/tests/progs
 
-test: deps $(BUILD)/leaktrace test-pythons unit unit-san fuzz e2e
+# The layout by stage holds (tests/check_layers.py).
+.PHONY: check-layers
+check-layers:
+	@$(PYTHON) tests/check_layers.py src
+
+test: deps $(BUILD)/leaktrace test-pythons check-layers unit unit-san fuzz e2e
 
 demo: deps $(BUILD)/leaktrace $(DEMO)
 	@tools/demo/run_demo.sh $(BUILD)/leaktrace $(DEMO) tools/demo/leaky_service.py $(BUILD)/demo

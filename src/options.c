@@ -11,9 +11,9 @@
 #include <arpa/inet.h>
 #include <netinet/in.h>
 
-#include "suppressions.h"
-#include "symbol_cache.h"
-#include "trend.h"
+#include "report/suppressions.h"
+#include "symbols/symbol_cache.h"
+#include "report/trend.h"
 
 
 static const char usage_text[] =

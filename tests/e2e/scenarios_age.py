@@ -1,5 +1,5 @@
 # SPDX-License-Identifier: MIT
-"""Age histograms: every stack's live blocks by age bucket (src/age_histogram.c)."""
+"""Age histograms: every stack's live blocks by age bucket (src/report/age_histogram.c)."""
 
 import os
 import re

@@ -1,7 +1,7 @@
 # SPDX-License-Identifier: MIT
 """Files a traced process controls: what sits at its debug-file names, and
 libraries it maps and then truncates. leaktrace must finish with a correct
-report, never hang or crash (src/untrusted_file.c, unwind_table.c)."""
+report, never hang or crash (src/symbols/untrusted_file.c, src/unwind/unwind_table.c)."""
 
 import os
 import shutil

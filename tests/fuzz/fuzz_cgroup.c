@@ -9,8 +9,8 @@
 
 #include "fuzz_common.h"
 
-#include "cgroup_info.h"
-#include "cgroup_target.h"
+#include "attach/cgroup_info.h"
+#include "attach/cgroup_target.h"
 
 static void container_id(const char *path)
 {

@@ -7,7 +7,7 @@
 
 #include "fuzz_common.h"
 
-#include "demangle.h"
+#include "symbols/demangle.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {

@@ -12,9 +12,9 @@
 
 #include "fuzz_common.h"
 
-#include "debug_file.h"
-#include "elf_file.h"
-#include "python_target.h"
+#include "symbols/debug_file.h"
+#include "symbols/elf_file.h"
+#include "python/python_target.h"
 
 /* Functions the seed files have (tests/progs/leaky and friends, libpython
  * shaped files); any name works, these just find code with DWARF sooner. */

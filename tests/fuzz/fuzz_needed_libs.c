@@ -11,7 +11,7 @@
 
 #include "fuzz_common.h"
 
-#include "needed_libs.h"
+#include "attach/needed_libs.h"
 
 static char dir[] = "/tmp/lt-fuzz-needed.XXXXXX";
 static char path[sizeof(dir) + 16];

@@ -11,7 +11,7 @@
 
 #include "fuzz_common.h"
 
-#include "diff.h"
+#include "report/diff.h"
 #include "options.h"
 
 #define MAX_ARGS 64

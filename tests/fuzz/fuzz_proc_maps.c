@@ -8,7 +8,7 @@
 
 #include "fuzz_common.h"
 
-#include "proc_maps.h"
+#include "attach/proc_maps.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {

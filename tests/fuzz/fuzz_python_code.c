@@ -18,9 +18,9 @@
 
 #include "fuzz_common.h"
 
-#include "python_code.h"
-#include "python_layout.h"
-#include "python_memory.h"
+#include "python/python_code.h"
+#include "python/python_layout.h"
+#include "python/python_memory.h"
 
 #define FUZZ_IMAGE_BASE 0x10000000ull
 #define HEADER 10

@@ -9,7 +9,7 @@
 
 #include "fuzz_common.h"
 
-#include "python_lines.h"
+#include "python/python_lines.h"
 
 #define HEADER 13
 

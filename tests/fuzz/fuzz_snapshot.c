@@ -9,8 +9,8 @@
 
 #include "fuzz_common.h"
 
-#include "diff.h"
-#include "snapshot.h"
+#include "report/diff.h"
+#include "report/snapshot.h"
 
 static FILE *devnull;
 

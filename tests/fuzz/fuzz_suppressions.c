@@ -11,8 +11,8 @@
 
 #include "fuzz_common.h"
 
-#include "report_model.h"
-#include "suppressions.h"
+#include "report/report_model.h"
+#include "report/suppressions.h"
 
 #define MAX_FRAMES 32
 

@@ -9,7 +9,7 @@
 
 #include "fuzz_common.h"
 
-#include "unwind_table.h"
+#include "unwind/unwind_table.h"
 
 /* A corrupt table may claim pages all over the address space. */
 #define MAX_PAGES 256

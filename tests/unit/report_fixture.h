@@ -10,7 +10,7 @@
 #include <stdbool.h>
 #include <string.h>
 
-#include "report_model.h"
+#include "report/report_model.h"
 
 #define APP "/usr/bin/app"
 

@@ -1,0 +1,429 @@
+// SPDX-License-Identifier: MIT
+#include "attach/tracer.h"
+
+#include <errno.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/sysmacros.h>
+#include <unistd.h>
+
+#include <bpf/bpf.h>
+#include <bpf/libbpf.h>
+
+#include "symbols/elf_file.h"
+#include "consume/event_consumer.h"
+#include "symbols/frame_resolver.h"
+#include "python/python_attach.h"
+#include "leaktrace.skel.h"
+#include "consume/sampling.h"
+#include "unwind/unwind_loader.h"
+
+int lt_tracer_validate_targets(const struct lt_options *o, char *err, size_t errlen)
+{
+	for (size_t i = 0; i < o->npids; i++) {
+		if (kill(o->pids[i], 0) && errno == ESRCH) {
+			snprintf(err, errlen, "no such process: %d", (int)o->pids[i]);
+			return -ESRCH;
+		}
+	}
+	for (size_t i = 0; i < o->nobjs; i++) {
+		struct lt_elf_file *ef;
+		struct lt_elf_symbol sym;
+		int ret = lt_elf_open_path(o->objs[i], &ef);
+
+		if (ret) {
+			snprintf(err, errlen, "-O %s: %s", o->objs[i],
+				 ret == -ENOEXEC ? "not an ELF file" : strerror(-ret));
+			return ret;
+		}
+		ret = lt_elf_find_function(ef, "malloc", &sym);
+		lt_elf_close(ef);
+		if (ret) {
+			snprintf(err, errlen, "-O %s: no malloc function symbol", o->objs[i]);
+			return -ESRCH;
+		}
+	}
+	return 0;
+}
+
+static int set_traced(struct lt_session *s, pid_t pid)
+{
+	__u32 key = (__u32)pid;
+	__u8 one = 1;
+
+	return bpf_map__update_elem(s->skel->maps.traced_tgids, &key, sizeof(key), &one,
+				    sizeof(one), BPF_ANY);
+}
+
+static void mark_known(struct lt_session *s, uint32_t kdev, uint64_t ino, pid_t pid)
+{
+	struct lt_file_key key = { .ino = ino, .dev = kdev, .pad = pid > 0 ? (__u32)pid : 0 };
+	__u8 one = 1;
+
+	bpf_map__update_elem(s->skel->maps.known_files, &key, sizeof(key), &one, sizeof(one),
+			     BPF_ANY);
+}
+
+/* Pages hold ~100 rows on average (libc: 28,600 rows in 342 pages). */
+static uint32_t unwind_pages_for(uint32_t rows)
+{
+	return rows / 16 > 1024 ? rows / 16 : 1024;
+}
+
+static void request_unwind_table(void *ctx, struct lt_module *mod)
+{
+	struct lt_session *s = ctx;
+
+	lt_unwind_loader_request(s->unwind, mod->fd, (mod->dev_major << 20) | mod->dev_minor,
+				 mod->inode);
+}
+
+static int start_unwind_loader(struct lt_session *s)
+{
+	int err;
+
+	if (!s->opts->unwind_dwarf)
+		return 0;
+	err = lt_unwind_loader_start(bpf_map__fd(s->skel->maps.unwind_pages),
+				     bpf_map__max_entries(s->skel->maps.unwind_pages),
+				     bpf_map__fd(s->skel->maps.unwind_rows),
+				     bpf_map__max_entries(s->skel->maps.unwind_rows),
+				     &s->skel->bss->unwind_tables_gen, &s->unwind);
+	if (err)
+		return err;
+	s->modules.on_open = request_unwind_table;
+	s->modules.on_open_ctx = s;
+	return 0;
+}
+
+static int open_and_load(struct lt_session *s, bool lib_watch)
+{
+	const struct lt_options *o = s->opts;
+	int err;
+
+	s->skel = leaktrace_bpf__open();
+	if (!s->skel)
+		return -errno;
+	s->skel->rodata->self_tgid = (__u32)getpid();
+	s->skel->rodata->filter_by_tgid = s->mode == LT_MODE_COMMAND;
+	s->skel->rodata->follow_forks = s->mode == LT_MODE_COMMAND;
+	s->skel->rodata->task_events_filtered = s->mode != LT_MODE_SYSTEM;
+	s->skel->rodata->per_process_attach = lt_mode_per_process(s->mode);
+	s->skel->rodata->cgroup_target_id = s->mode == LT_MODE_CGROUP ? s->cgroup.id : 0;
+	s->skel->rodata->use_ignore_list = s->mode == LT_MODE_SYSTEM;
+	s->skel->rodata->min_size_bytes = o->min_size;
+	s->skel->rodata->sample_bytes = o->sample_bytes;
+	if (o->sample_bytes)
+		lt_sample_fill_table((uint32_t *)s->skel->rodata->exp_table, LT_EXP_TABLE_SIZE);
+	s->skel->rodata->max_size_bytes = o->max_size;
+	bpf_map__set_max_entries(s->skel->maps.events, (__u32)o->ringbuf_bytes);
+	/* Wake at 1/8 full: room to spare while the consumer catches up. */
+	s->skel->rodata->wakeup_bytes = o->ringbuf_bytes / 8;
+	s->skel->rodata->dwarf_unwind = o->unwind_dwarf;
+	s->skel->rodata->python_native = o->py_native;
+	s->skel->rodata->report_all_exec_maps = o->unwind_dwarf;
+	/* Without unwinding by rules the maps stay (almost) empty. */
+	bpf_map__set_max_entries(s->skel->maps.unwind_rows, o->unwind_dwarf ? o->unwind_rows : 1);
+	bpf_map__set_max_entries(s->skel->maps.unwind_pages,
+				 o->unwind_dwarf ? unwind_pages_for(o->unwind_rows) : 1);
+	if (!lib_watch)
+		bpf_program__set_autoload(s->skel->progs.on_mmap_file, false);
+	err = leaktrace_bpf__load(s->skel);
+	if (err) {
+		leaktrace_bpf__destroy(s->skel);
+		s->skel = NULL;
+	}
+	return err;
+}
+
+static int attach_program(struct lt_session *s, struct bpf_program *prog)
+{
+	struct bpf_link *link = bpf_program__attach(prog);
+	int err;
+
+	if (!link)
+		return -errno;
+	err = lt_probes_keep_link(&s->probes, link);
+	if (err)
+		bpf_link__destroy(link);
+	return err;
+}
+
+static int attach_task_events(struct lt_session *s, bool lib_watch)
+{
+	int err = attach_program(s, s->skel->progs.on_fork);
+
+	if (!err)
+		err = attach_program(s, s->skel->progs.on_exec);
+	if (!err)
+		err = attach_program(s, s->skel->progs.on_exit);
+	if (!err && lib_watch && attach_program(s, s->skel->progs.on_mmap_file))
+		fprintf(stderr, "leaktrace: warning: cannot watch for new libc files; "
+				"processes with a libc not mapped now are not traced\n");
+	return err;
+}
+
+static int add_file(struct lt_object_list *list, const char *path)
+{
+	struct lt_object_ref ref = {};
+	struct stat st;
+
+	if (stat(path, &st))
+		return -errno;
+	snprintf(ref.path, sizeof(ref.path), "%s", path);
+	ref.kdev = lt_kernel_dev(major(st.st_dev), minor(st.st_dev));
+	ref.ino = st.st_ino;
+	if (lt_object_list_has(list, ref.kdev, ref.ino))
+		return 0;
+	return lt_object_list_add(list, &ref);
+}
+
+/* The files to attach to for pid (-1: the system or the -c command). */
+static int collect_objects(struct lt_session *s, pid_t pid, struct lt_object_list *list,
+			   char *err, size_t errlen)
+{
+	int ret;
+
+	if (s->mode == LT_MODE_SYSTEM)
+		ret = lt_find_all_libcs(list);
+	else /* -c runs with our own libc until it execs something else */
+		ret = lt_find_process_libcs(pid > 0 ? pid : getpid(), list);
+	if (ret == -ESRCH) {
+		snprintf(err, errlen, "no such process: %d", (int)pid);
+		return ret;
+	}
+	for (size_t i = 0; i < s->opts->nobjs && ret >= 0; i++)
+		ret = add_file(list, s->opts->objs[i]);
+	if (ret < 0) {
+		snprintf(err, errlen, "looking for allocators: %s", strerror(-ret));
+		return ret;
+	}
+	if (!list->n) {
+		if (pid > 0)
+			snprintf(err, errlen, "pid %d maps no libc and its executable has no malloc symbol (try -O)",
+				 (int)pid);
+		else
+			snprintf(err, errlen, "no libc found to attach to (try -O)");
+		return -ESRCH;
+	}
+	return 0;
+}
+
+int lt_tracer_attach_file(struct lt_session *s, pid_t pid, const struct lt_object_ref *ref,
+			  char *err, size_t errlen)
+{
+	struct lt_process *p = pid > 0 ? lt_procs_get(&s->procs, (uint32_t)pid) : NULL;
+	int ret;
+
+	/* Probes made for a process live as long as it, across exec: the
+	 * scan, a fork and a library mapping may all name the same file. */
+	if (pid > 0 && p && lt_process_probed(p, ref->kdev, ref->ino))
+		return 0;
+	if (pid == -1 && lt_object_list_has(&s->attached, ref->kdev, ref->ino))
+		return 0;
+	ret = lt_probes_attach_object(&s->probes, s->skel, ref->path, pid, s->opts->trace_mmap,
+				      s->opts->verbose, err, errlen);
+	if (ret)
+		return ret;
+	mark_known(s, ref->kdev, ref->ino, pid);
+	/* The probes an exec by a thread left dead can go now. */
+	if (pid > 0)
+		lt_probes_close_retired(&s->probes, pid);
+	if (pid > 0 && p)
+		ret = lt_process_add_probed(p, ref->kdev, ref->ino);
+	else if (pid == -1)
+		ret = lt_object_list_add(&s->attached, ref);
+	return ret;
+}
+
+static int attach_objects(struct lt_session *s, pid_t pid, char *err, size_t errlen)
+{
+	struct lt_object_list list = {};
+	int ret = collect_objects(s, pid, &list, err, errlen);
+
+	for (size_t i = 0; i < list.n && !ret; i++) {
+		ret = lt_tracer_attach_file(s, pid, &list.v[i], err, errlen);
+		/* Files found by scanning may lack symbols; only -O ones must have them. */
+		if (ret == -ESRCH && s->mode == LT_MODE_SYSTEM && i + s->opts->nobjs < list.n)
+			ret = 0;
+	}
+	lt_object_list_free(&list);
+	return ret;
+}
+
+int lt_tracer_add_process(struct lt_session *s, pid_t pid)
+{
+	struct lt_process *p = lt_procs_get(&s->procs, (uint32_t)pid);
+	char err[512];
+	int ret;
+
+	if (pid == getpid())
+		return 0;
+	/* An exited record waits for its last report; a new process with its
+	 * PID is taken at the next scan after that. */
+	if (p && (p->probes_attached || p->exited))
+		return 0;
+	if (!p) {
+		p = lt_procs_add(&s->procs, (uint32_t)pid);
+		if (!p)
+			return -ENOMEM;
+	}
+	p->target = true;
+	p->probes_attached = true;
+	ret = set_traced(s, pid);
+	if (!ret)
+		ret = attach_objects(s, pid, err, sizeof(err));
+	if (ret) {
+		/* Gone already, or static: its exec or library mappings, if
+		 * any, attach it later. Not worth more than a verbose note. */
+		if (s->opts->verbose)
+			fprintf(stderr, "leaktrace: pid %d not attached: %s\n", (int)pid,
+				ret == -ENOMEM ? "out of memory" : err);
+		return ret == -ENOMEM ? ret : 0;
+	}
+	lt_reload_maps(p, &s->modules);
+	if (lt_python_track(s, p) == -ENOMEM)
+		return -ENOMEM;
+	if (s->opts->verbose)
+		fprintf(stderr, "leaktrace: pid %d (%s) of the cgroup attached\n", (int)pid, p->comm);
+	return 0;
+}
+
+static int cmp_pid(const void *a, const void *b)
+{
+	pid_t x = *(const pid_t *)a, y = *(const pid_t *)b;
+
+	return (x > y) - (x < y);
+}
+
+/*
+ * Processes moved out of the tree. One scan can miss a process that moved
+ * between two of its cgroups while the directories were read: only two
+ * scans in a row that do not list it, with the process still alive, count.
+ * An exited one is left to its exit record.
+ */
+static void notice_moved_out(struct lt_session *s, pid_t *pids, size_t n)
+{
+	qsort(pids, n, sizeof(*pids), cmp_pid);
+	for (size_t b = 0; b < LT_PROC_BUCKETS; b++) {
+		struct lt_process *p = s->procs.buckets[b];
+
+		while (p) {
+			struct lt_process *next = p->next;
+			pid_t pid = (pid_t)p->tgid;
+
+			if (!p->probes_attached || p->exited || p->superseded) {
+				p = next;
+				continue;
+			}
+			if (n && bsearch(&pid, pids, n, sizeof(*pids), cmp_pid))
+				p->cgroup_scan_misses = 0;
+			else if (++p->cgroup_scan_misses >= 2 && kill(pid, 0) == 0 &&
+				 lt_process_is_current(p))
+				lt_process_left_cgroup(s, p);
+			p = next;
+		}
+	}
+}
+
+int lt_tracer_scan_cgroup(struct lt_session *s)
+{
+	pid_t *pids;
+	long n = lt_cgroup_target_pids(&s->cgroup, &pids);
+	int ret = 0;
+
+	if (n < 0)
+		return (int)n;
+	for (long i = 0; i < n && ret != -ENOMEM; i++)
+		ret = lt_tracer_add_process(s, pids[i]);
+	notice_moved_out(s, pids, (size_t)n);
+	free(pids);
+	return ret == -ENOMEM ? ret : 0;
+}
+
+size_t lt_tracer_attached_processes(const struct lt_session *s)
+{
+	size_t n = 0;
+
+	for (size_t b = 0; b < LT_PROC_BUCKETS; b++)
+		for (const struct lt_process *p = s->procs.buckets[b]; p; p = p->next)
+			n += p->probes_attached && !p->exited;
+	return n;
+}
+
+int lt_tracer_start(struct lt_session *s, char *err, size_t errlen)
+{
+	bool lib_watch = true;
+	int ret;
+
+	ret = open_and_load(s, lib_watch);
+	if (ret) {
+		/* Kernels that cannot fentry security_mmap_file still trace. */
+		lib_watch = false;
+		ret = open_and_load(s, lib_watch);
+	}
+	if (ret) {
+		snprintf(err, errlen, "cannot load BPF programs: %s", strerror(-ret));
+		return ret;
+	}
+	ret = start_unwind_loader(s);
+	if (ret) {
+		snprintf(err, errlen, "cannot start the unwind-table loader: %s", strerror(-ret));
+		goto fail;
+	}
+	if (s->mode == LT_MODE_COMMAND)
+		ret = set_traced(s, s->command_pid);
+	for (size_t i = 0; i < s->opts->npids && !ret; i++)
+		ret = set_traced(s, s->opts->pids[i]);
+	if (ret) {
+		snprintf(err, errlen, "cannot fill the target map: %s", strerror(-ret));
+		goto fail;
+	}
+	ret = attach_task_events(s, lib_watch);
+	if (ret) {
+		snprintf(err, errlen, "cannot attach scheduler tracepoints: %s", strerror(-ret));
+		goto fail;
+	}
+	if (s->mode == LT_MODE_PIDS) {
+		for (size_t i = 0; i < s->opts->npids && !ret; i++)
+			ret = attach_objects(s, s->opts->pids[i], err, errlen);
+		s->live_targets = s->opts->npids;
+	} else if (s->mode == LT_MODE_CGROUP) {
+		/* After the fork and exec watch is in: nothing falls between. */
+		ret = lt_tracer_scan_cgroup(s);
+		if (ret)
+			snprintf(err, errlen, "reading the processes of %s: %s", s->cgroup.path,
+				 strerror(-ret));
+	} else {
+		ret = attach_objects(s, -1, err, errlen);
+	}
+	if (ret)
+		goto fail;
+	s->ringbuf = ring_buffer__new(bpf_map__fd(s->skel->maps.events), lt_handle_event, s, NULL);
+	if (!s->ringbuf) {
+		ret = -errno;
+		snprintf(err, errlen, "cannot open the ring buffer: %s", strerror(-ret));
+		goto fail;
+	}
+	return 0;
+fail:
+	lt_tracer_stop(s);
+	return ret;
+}
+
+void lt_tracer_stop(struct lt_session *s)
+{
+	ring_buffer__free(s->ringbuf);
+	s->ringbuf = NULL;
+	lt_probes_destroy(&s->probes);
+	s->modules.on_open = NULL;
+	lt_unwind_loader_stop(s->unwind);
+	s->unwind = NULL;
+	leaktrace_bpf__destroy(s->skel);
+	s->skel = NULL;
+	lt_object_list_free(&s->attached);
+	lt_object_list_free(&s->py_files);
+}

@@ -1,0 +1,87 @@
+/* SPDX-License-Identifier: MIT */
+/* Everything one tracing run holds: options, BPF objects, processes, caches, counters. */
+#ifndef LT_SESSION_H
+#define LT_SESSION_H
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <sys/types.h>
+#include <time.h>
+
+#include "attach/cgroup_target.h"
+#include "report/growth_series.h"
+#include "leaktrace_events.h"
+#include "attach/libc_discovery.h"
+#include "symbols/module_cache.h"
+#include "options.h"
+#include "attach/probes.h"
+#include "consume/process_table.h"
+
+struct leaktrace_bpf;
+struct ring_buffer;
+struct lt_unwind_loader;
+
+enum lt_mode {
+	LT_MODE_SYSTEM,  /* no target: every libc, probes for all processes */
+	LT_MODE_PIDS,    /* -p: probes per process */
+	LT_MODE_COMMAND, /* -c: probes for all processes of the libc, filtered in BPF */
+	LT_MODE_CGROUP,  /* --cgroup: probes per process, for each process of the cgroup */
+};
+
+/* -p and --cgroup attach probes for each process, not for every process of a file. */
+static inline bool lt_mode_per_process(enum lt_mode m)
+{
+	return m == LT_MODE_PIDS || m == LT_MODE_CGROUP;
+}
+
+struct lt_stats {
+	uint64_t alloc_events;
+	uint64_t free_events;
+	uint64_t mmap_events;
+	uint64_t munmap_events;
+	uint64_t unmatched_frees;  /* frees of blocks not seen allocated */
+	uint64_t replaced_allocs;  /* a block returned while we thought it live */
+	uint64_t out_of_memory;    /* records we could not keep (userspace ENOMEM) */
+	uint64_t py_alloc_events;  /* Python objects created */
+	uint64_t py_free_events;   /* Python objects released */
+	/* New blocks and objects not kept because --max-allocs or --max-stacks
+	 * was reached; their frees then count as unmatched. */
+	uint64_t untracked_allocs;
+	uint64_t untracked_bytes;
+	uint64_t tracked_allocs;   /* live blocks and objects kept, at the last count */
+	uint64_t tracked_stacks;   /* native stacks kept, at the last count */
+	uint64_t max_allocs;       /* the bounds in force (--max-allocs, --max-stacks) */
+	uint64_t max_stacks;
+	uint64_t drops[LT_DROP_MAX]; /* read from the BPF counters at report time */
+};
+
+struct lt_session {
+	const struct lt_options *opts;
+	enum lt_mode mode;
+	struct leaktrace_bpf *skel;
+	struct ring_buffer *ringbuf;
+	struct lt_probe_set probes;
+	struct lt_object_list attached; /* files attached with pid -1 */
+	struct lt_object_list py_files; /* CPython interpreter files attached with pid -1 */
+	struct lt_process_table procs;
+	struct lt_module_cache modules;
+	struct lt_unwind_loader *unwind; /* --unwind dwarf: builds tables for BPF */
+	struct lt_stats stats;
+	uint64_t start_ns;
+	struct timespec start_wall;
+	FILE *out;
+	pid_t command_pid;       /* -c: the command; 0 otherwise */
+	bool command_done;       /* its exit event arrived */
+	size_t live_targets;     /* -p: traced PIDs still running */
+	struct lt_cgroup_target cgroup; /* --cgroup */
+	uint64_t next_cgroup_scan_ns;   /* --cgroup: next look for processes moved in */
+	uint64_t lost_reported;  /* lost events already warned about */
+	uint64_t consume_deadline_ns; /* the ring-buffer callback yields after this */
+	uint32_t since_clock_check;
+	struct lt_growth_table growth; /* leak verdicts; set up by the first report */
+};
+
+uint64_t lt_now_ns(void);
+
+#endif

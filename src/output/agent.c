@@ -1,0 +1,230 @@
+// SPDX-License-Identifier: MIT
+/*
+ * The bodies the endpoint serves, published by the main thread. A body is
+ * immutable once published and freed by whoever drops its last reference:
+ * the publisher replacing it, or the HTTP thread when a response that was
+ * still sending it completes.
+ */
+#include "output/agent.h"
+#include "options.h"
+
+#include <errno.h>
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "output/http_server.h"
+#include "output/protobuf_writer.h"
+#include "output/report_prometheus.h"
+#include "output/report_writers.h"
+
+
+#define METRICS_TYPE "text/plain; version=0.0.4; charset=utf-8"
+#define TEXT_TYPE "text/plain; charset=utf-8"
+
+struct lt_body {
+	atomic_uint refs;
+	size_t len;
+	char *data;
+};
+
+struct lt_agent {
+	struct lt_http_server *http;
+	pthread_mutex_t lock; /* guards the two pointers, not the bodies */
+	struct lt_body *metrics, *pprof;
+};
+
+static const char index_text[] =
+	"leaktrace\n"
+	"/metrics            Prometheus metrics (text format 0.0.4)\n"
+	"/debug/pprof/heap   outstanding allocations, a gzipped pprof profile\n";
+
+static struct lt_body *body_new(char *data, size_t len)
+{
+	struct lt_body *b = malloc(sizeof(*b));
+
+	if (!b)
+		return NULL;
+	atomic_init(&b->refs, 1);
+	b->len = len;
+	b->data = data;
+	return b;
+}
+
+static void body_unref(void *cls)
+{
+	struct lt_body *b = cls;
+
+	if (b && atomic_fetch_sub(&b->refs, 1) == 1) {
+		free(b->data);
+		free(b);
+	}
+}
+
+static void reply_text(struct lt_http_reply *reply, unsigned int status, const char *text)
+{
+	reply->status = status;
+	reply->content_type = TEXT_TYPE;
+	reply->body = text;
+	reply->len = strlen(text);
+}
+
+/* The HTTP thread: reads the published pointers, nothing else. */
+static void on_request(void *ctx, const char *path, struct lt_http_reply *reply)
+{
+	struct lt_agent *a = ctx;
+	bool metrics = !strcmp(path, "/metrics"), pprof = !strcmp(path, "/debug/pprof/heap");
+	struct lt_body *b;
+
+	if (!strcmp(path, "/")) {
+		reply_text(reply, 200, index_text);
+		return;
+	}
+	if (!metrics && !pprof) {
+		reply_text(reply, 404, "not found\n");
+		return;
+	}
+	pthread_mutex_lock(&a->lock);
+	b = metrics ? a->metrics : a->pprof;
+	if (b)
+		atomic_fetch_add(&b->refs, 1);
+	pthread_mutex_unlock(&a->lock);
+	if (!b) {
+		reply_text(reply, 503, "leaktrace: no report yet\n");
+		return;
+	}
+	reply->status = 200;
+	reply->content_type = metrics ? METRICS_TYPE : "application/octet-stream";
+	/* As Go's net/http/pprof names it. */
+	reply->disposition = metrics ? NULL : "attachment; filename=\"heap\"";
+	reply->body = b->data;
+	reply->len = b->len;
+	reply->release = body_unref;
+	reply->release_cls = b;
+}
+
+int lt_agent_start(const char *host, uint16_t port, struct lt_agent **out, char *err,
+		   size_t errlen)
+{
+	struct lt_agent *a = calloc(1, sizeof(*a));
+	int ret;
+
+	*out = NULL;
+	if (!a) {
+		snprintf(err, errlen, "out of memory");
+		return -ENOMEM;
+	}
+	pthread_mutex_init(&a->lock, NULL);
+	ret = lt_http_server_start(host, port, on_request, a, &a->http, err, errlen);
+	if (ret) {
+		pthread_mutex_destroy(&a->lock);
+		free(a);
+		return ret;
+	}
+	*out = a;
+	return 0;
+}
+
+uint16_t lt_agent_port(const struct lt_agent *a)
+{
+	return lt_http_server_port(a->http);
+}
+
+static struct lt_body *render_metrics(const struct lt_report *r)
+{
+	const struct lt_prom_params params = {
+		.version = LT_VERSION,
+		.max_processes = LT_PROM_DEFAULT_MAX_SERIES,
+		.max_containers = LT_PROM_DEFAULT_MAX_SERIES,
+	};
+	struct lt_body *b;
+	char *buf = NULL;
+	size_t len = 0;
+	FILE *f = open_memstream(&buf, &len);
+	bool failed;
+
+	if (!f)
+		return NULL;
+	lt_report_write_prometheus(f, r, &params);
+	failed = ferror(f);
+	if (fclose(f) || failed) {
+		free(buf);
+		return NULL;
+	}
+	b = body_new(buf, len);
+	if (!b)
+		free(buf);
+	return b;
+}
+
+static struct lt_body *render_pprof(const struct lt_report *r, int *err)
+{
+	struct lt_body *b = NULL;
+	struct lt_pb_buf gz;
+
+	lt_pb_init(&gz);
+	*err = lt_report_gzip_pprof(r, &gz);
+	if (!*err) {
+		b = body_new((char *)gz.data, gz.len);
+		*err = b ? 0 : -ENOMEM;
+	}
+	if (!b)
+		lt_pb_free(&gz);
+	return b;
+}
+
+int lt_agent_publish(struct lt_agent *a, const struct lt_report *r)
+{
+	struct lt_body *metrics = render_metrics(r), *pprof = NULL, *old_metrics, *old_pprof;
+	int err = -ENOMEM;
+
+	if (!metrics)
+		return -ENOMEM;
+	pprof = render_pprof(r, &err);
+	if (!pprof) {
+		body_unref(metrics);
+		return err;
+	}
+	pthread_mutex_lock(&a->lock);
+	old_metrics = a->metrics;
+	old_pprof = a->pprof;
+	a->metrics = metrics;
+	a->pprof = pprof;
+	pthread_mutex_unlock(&a->lock);
+	body_unref(old_metrics);
+	body_unref(old_pprof);
+	return 0;
+}
+
+int lt_agent_publish_start(struct lt_agent *a, const struct lt_session *s)
+{
+	struct lt_report r;
+
+	memset(&r, 0, sizeof(r));
+	clock_gettime(CLOCK_REALTIME, &r.wall);
+	r.elapsed_s = (lt_now_ns() - s->start_ns) / 1e9;
+	r.stats = s->stats;
+	for (int k = 0; k < LT_DROP_MAX; k++)
+		if (k != LT_DROP_STACK_TRUNCATED)
+			r.lost_events += r.stats.drops[k];
+	r.has_mmap = s->opts->trace_mmap;
+	r.min_age_ms = s->opts->min_age_ms;
+	r.top = s->opts->top;
+	r.sample_bytes = s->opts->sample_bytes;
+	return lt_agent_publish(a, &r);
+}
+
+void lt_agent_stop(struct lt_agent *a)
+{
+	if (!a)
+		return;
+	/* After this no request is running and every response was released. */
+	lt_http_server_stop(a->http);
+	body_unref(a->metrics);
+	body_unref(a->pprof);
+	pthread_mutex_destroy(&a->lock);
+	free(a);
+}

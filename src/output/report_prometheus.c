@@ -1,0 +1,312 @@
+// SPDX-License-Identifier: MIT
+/*
+ * Prometheus text exposition format 0.0.4 over the report model. Each
+ * family's HELP and TYPE lines come once, followed by all its series, as
+ * the format requires. Counters are the session's running totals; gauges
+ * are the state at the report.
+ */
+#include "output/report_prometheus.h"
+#include "output/json_writer.h"
+
+#include <inttypes.h>
+#include <stdbool.h>
+#include <string.h>
+
+struct family {
+	const char *name, *type, *help;
+};
+
+static void put_header(FILE *out, const struct family *f)
+{
+	fprintf(out, "# HELP %s %s\n# TYPE %s %s\n", f->name, f->help, f->name, f->type);
+}
+
+void lt_prom_put_label_value(FILE *out, const char *s)
+{
+	fputc('"', out);
+	for (; *s; s++) {
+		if (*s == '\\')
+			fputs("\\\\", out);
+		else if (*s == '"')
+			fputs("\\\"", out);
+		else if (*s == '\n')
+			fputs("\\n", out);
+		else
+			fputc(*s, out);
+	}
+	fputc('"', out);
+}
+
+void lt_prom_sanitize(char *dst, size_t len, const char *src)
+{
+	const unsigned char *s = (const unsigned char *)src;
+	size_t o = 0;
+
+	if (!len)
+		return;
+	while (*s) {
+		size_t n = (size_t)lt_utf8_decode(s, NULL);
+
+		/* A sequence that does not fit is left out whole, never cut. */
+		if (o + (n ? n : 1) >= len)
+			break;
+		if (n == 1 && (*s < 0x20 || *s == 0x7f)) {
+			dst[o++] = '?';
+		} else if (n) {
+			memcpy(dst + o, s, n);
+			o += n;
+		} else {
+			dst[o++] = '?';
+			n = 1;
+		}
+		s += n;
+	}
+	dst[o] = '\0';
+}
+
+/* One process's values, or the sum of the processes past the limit. */
+struct proc_row {
+	uint64_t bytes, allocs, growing_stacks, mmap_bytes, mmap_regions, py_objects, py_bytes;
+	double growth_bytes_per_s;
+	bool python;
+};
+
+static void add_process(struct proc_row *row, const struct lt_report_process *p)
+{
+	row->bytes += p->heap.outstanding_bytes;
+	row->allocs += p->heap.outstanding_allocs;
+	for (size_t i = 0; i < p->heap.nstacks; i++) {
+		const struct lt_report_stack *st = &p->heap.stacks[i];
+
+		if (st->verdict == LT_VERDICT_GROWING) {
+			row->growing_stacks++;
+			row->growth_bytes_per_s += st->growth_bytes_per_s;
+		}
+	}
+	row->mmap_bytes += p->mmap.outstanding_bytes;
+	row->mmap_regions += p->mmap.outstanding_allocs;
+	if (p->python) {
+		row->python = true;
+		row->py_objects += p->python->objects;
+		row->py_bytes += p->python->bytes;
+	}
+}
+
+enum proc_metric {
+	PM_BYTES, PM_ALLOCS, PM_GROWING_STACKS, PM_GROWTH, PM_MMAP_BYTES, PM_MMAP_REGIONS,
+	PM_PY_OBJECTS, PM_PY_BYTES, PM_COUNT,
+};
+
+static const struct family proc_families[PM_COUNT] = {
+	[PM_BYTES] = { "leaktrace_process_outstanding_bytes", "gauge",
+		       "Heap bytes held in live blocks, every block seen allocated and not freed." },
+	[PM_ALLOCS] = { "leaktrace_process_outstanding_allocations", "gauge",
+			"Live heap blocks, every block seen allocated and not freed." },
+	[PM_GROWING_STACKS] = { "leaktrace_process_growing_stacks", "gauge",
+				"Reported heap stacks whose leak verdict is growing." },
+	[PM_GROWTH] = { "leaktrace_process_growth_bytes_per_second", "gauge",
+			"Sum of the growth rates of the heap stacks whose verdict is growing." },
+	[PM_MMAP_BYTES] = { "leaktrace_process_mmap_outstanding_bytes", "gauge",
+			    "Bytes in live anonymous mmap regions (--mmap)." },
+	[PM_MMAP_REGIONS] = { "leaktrace_process_mmap_outstanding_regions", "gauge",
+			      "Live anonymous mmap regions (--mmap)." },
+	[PM_PY_OBJECTS] = { "leaktrace_process_python_objects", "gauge",
+			    "Live Python allocator blocks (objects and buffers) created since tracing began." },
+	[PM_PY_BYTES] = { "leaktrace_process_python_bytes", "gauge",
+			  "Bytes of those Python blocks, as asked of the allocator." },
+};
+
+static void put_proc_value(FILE *out, enum proc_metric m, const struct proc_row *row)
+{
+	static const size_t offsets[PM_COUNT] = {
+		[PM_BYTES] = offsetof(struct proc_row, bytes),
+		[PM_ALLOCS] = offsetof(struct proc_row, allocs),
+		[PM_GROWING_STACKS] = offsetof(struct proc_row, growing_stacks),
+		[PM_MMAP_BYTES] = offsetof(struct proc_row, mmap_bytes),
+		[PM_MMAP_REGIONS] = offsetof(struct proc_row, mmap_regions),
+		[PM_PY_OBJECTS] = offsetof(struct proc_row, py_objects),
+		[PM_PY_BYTES] = offsetof(struct proc_row, py_bytes),
+	};
+
+	if (m == PM_GROWTH) {
+		fprintf(out, " %.3f\n", row->growth_bytes_per_s);
+		return;
+	}
+	fprintf(out, " %" PRIu64 "\n", *(const uint64_t *)((const char *)row + offsets[m]));
+}
+
+static void put_proc_labels(FILE *out, const struct lt_report_process *p)
+{
+	char comm[4 * LT_PROC_COMM_LEN];
+
+	lt_prom_sanitize(comm, sizeof(comm), p->comm);
+	fprintf(out, "{pid=\"%u\",comm=", p->pid);
+	lt_prom_put_label_value(out, comm);
+	fputs(",container=", out);
+	lt_prom_put_label_value(out, p->container_id ? p->container_id : "");
+	fputc('}', out);
+}
+
+static void write_processes(FILE *out, const struct lt_report *r, size_t shown)
+{
+	struct proc_row other = {};
+	bool any_python = false;
+
+	for (size_t i = 0; i < r->nprocs; i++) {
+		any_python |= r->procs[i].python != NULL;
+		if (i >= shown)
+			add_process(&other, &r->procs[i]);
+	}
+	for (int m = 0; m < PM_COUNT; m++) {
+		bool python = m == PM_PY_OBJECTS || m == PM_PY_BYTES;
+
+		if ((m == PM_MMAP_BYTES || m == PM_MMAP_REGIONS) && !r->has_mmap)
+			continue;
+		if (python && !any_python)
+			continue;
+		put_header(out, &proc_families[m]);
+		for (size_t i = 0; i < shown; i++) {
+			struct proc_row row = {};
+
+			add_process(&row, &r->procs[i]);
+			if (python && !row.python)
+				continue;
+			fputs(proc_families[m].name, out);
+			put_proc_labels(out, &r->procs[i]);
+			put_proc_value(out, m, &row);
+		}
+		if (shown < r->nprocs && (!python || other.python)) {
+			fprintf(out, "%s{pid=\"other\",comm=\"other\",container=\"other\"}",
+				proc_families[m].name);
+			put_proc_value(out, m, &other);
+		}
+	}
+}
+
+static const struct family container_families[] = {
+	{ "leaktrace_container_processes", "gauge",
+	  "Reported processes per container (container=\"\": the host)." },
+	{ "leaktrace_container_outstanding_bytes", "gauge",
+	  "Heap bytes in live blocks, summed over the container's reported processes." },
+	{ "leaktrace_container_outstanding_allocations", "gauge",
+	  "Live heap blocks, summed over the container's reported processes." },
+};
+
+static uint64_t container_value(const struct lt_report_container *c, size_t m)
+{
+	return m == 0 ? c->processes : m == 1 ? c->outstanding_bytes : c->outstanding_allocs;
+}
+
+static void write_containers(FILE *out, const struct lt_report *r, size_t shown)
+{
+	size_t nfam = sizeof(container_families) / sizeof(container_families[0]);
+
+	for (size_t m = 0; m < nfam; m++) {
+		uint64_t other = 0;
+
+		put_header(out, &container_families[m]);
+		for (size_t i = 0; i < r->ncontainers; i++) {
+			const struct lt_report_container *c = &r->containers[i];
+
+			if (i >= shown) {
+				other += container_value(c, m);
+				continue;
+			}
+			fprintf(out, "%s{container=", container_families[m].name);
+			lt_prom_put_label_value(out, c->container_id ? c->container_id : "");
+			fprintf(out, "} %" PRIu64 "\n", container_value(c, m));
+		}
+		if (shown < r->ncontainers)
+			fprintf(out, "%s{container=\"other\"} %" PRIu64 "\n", container_families[m].name,
+				other);
+	}
+}
+
+static const struct family
+	f_build_info = { "leaktrace_build_info", "gauge", "leaktrace's version, as a label; always 1." },
+	f_uptime = { "leaktrace_uptime_seconds", "gauge",
+		     "Seconds from the start of tracing to the last report." },
+	f_report_time = { "leaktrace_report_timestamp_seconds", "gauge",
+			  "Wall-clock time of the last report, in seconds since the epoch." },
+	f_events = { "leaktrace_events_total", "counter",
+		     "Allocator calls and Python object events recorded, by event." },
+	f_lost = { "leaktrace_lost_events_total", "counter",
+		   "Events lost in the kernel: ring buffer full, in-flight or sampled table full." },
+	f_dropped = { "leaktrace_dropped_events_total", "counter",
+		      "Events not recorded, by cause (userspace_oom: no memory to keep them)." },
+	f_unmatched = { "leaktrace_unmatched_frees_total", "counter",
+			"Frees of blocks not seen allocated (allocated before tracing, or lost)." },
+	f_replaced = { "leaktrace_replaced_allocations_total", "counter",
+		       "Blocks returned by the allocator while still thought live (a free was lost)." },
+	f_truncated = { "leaktrace_stacks_truncated_total", "counter",
+			"Stacks deeper than the frame limit, cut at their outer end." },
+	f_supp_bytes = { "leaktrace_suppressed_bytes", "gauge",
+			 "Heap bytes of the stacks hidden by suppressions, over all processes." },
+	f_supp_allocs = { "leaktrace_suppressed_allocations", "gauge",
+			  "Heap blocks of the stacks hidden by suppressions, over all processes." },
+	f_processes = { "leaktrace_processes", "gauge", "Processes in the last report." };
+
+static void put_counter(FILE *out, const char *name, const char *label, const char *value,
+			uint64_t v)
+{
+	fprintf(out, "%s{%s=\"%s\"} %" PRIu64 "\n", name, label, value, v);
+}
+
+static void write_globals(FILE *out, const struct lt_report *r, const struct lt_prom_params *params)
+{
+	const struct lt_stats *st = &r->stats;
+
+	put_header(out, &f_build_info);
+	fputs("leaktrace_build_info{version=", out);
+	lt_prom_put_label_value(out, params->version ? params->version : "");
+	fputs("} 1\n", out);
+	put_header(out, &f_uptime);
+	fprintf(out, "leaktrace_uptime_seconds %.3f\n", r->elapsed_s);
+	put_header(out, &f_report_time);
+	fprintf(out, "leaktrace_report_timestamp_seconds %lld.%03ld\n", (long long)r->wall.tv_sec,
+		r->wall.tv_nsec / 1000000);
+
+	put_header(out, &f_events);
+	put_counter(out, f_events.name, "event", "alloc", st->alloc_events);
+	put_counter(out, f_events.name, "event", "free", st->free_events);
+	put_counter(out, f_events.name, "event", "mmap", st->mmap_events);
+	put_counter(out, f_events.name, "event", "munmap", st->munmap_events);
+	put_counter(out, f_events.name, "event", "python_alloc", st->py_alloc_events);
+	put_counter(out, f_events.name, "event", "python_free", st->py_free_events);
+	put_header(out, &f_lost);
+	fprintf(out, "%s %" PRIu64 "\n", f_lost.name, r->lost_events);
+	put_header(out, &f_dropped);
+	put_counter(out, f_dropped.name, "cause", "ringbuf_alloc", st->drops[LT_DROP_RINGBUF_ALLOC]);
+	put_counter(out, f_dropped.name, "cause", "ringbuf_free", st->drops[LT_DROP_RINGBUF_FREE]);
+	put_counter(out, f_dropped.name, "cause", "ringbuf_task", st->drops[LT_DROP_RINGBUF_TASK]);
+	put_counter(out, f_dropped.name, "cause", "inflight_full", st->drops[LT_DROP_INFLIGHT_FULL]);
+	put_counter(out, f_dropped.name, "cause", "sampled_full", st->drops[LT_DROP_SAMPLED_FULL]);
+	put_counter(out, f_dropped.name, "cause", "userspace_oom", st->out_of_memory);
+	put_header(out, &f_unmatched);
+	fprintf(out, "%s %" PRIu64 "\n", f_unmatched.name, st->unmatched_frees);
+	put_header(out, &f_replaced);
+	fprintf(out, "%s %" PRIu64 "\n", f_replaced.name, st->replaced_allocs);
+	put_header(out, &f_truncated);
+	fprintf(out, "%s %" PRIu64 "\n", f_truncated.name, st->drops[LT_DROP_STACK_TRUNCATED]);
+
+	put_header(out, &f_supp_bytes);
+	fprintf(out, "%s %" PRIu64 "\n", f_supp_bytes.name, r->suppressed_bytes);
+	put_header(out, &f_supp_allocs);
+	fprintf(out, "%s %" PRIu64 "\n", f_supp_allocs.name, r->suppressed_allocs);
+	put_header(out, &f_processes);
+	fprintf(out, "%s %zu\n", f_processes.name, r->nprocs);
+}
+
+void lt_report_write_prometheus(FILE *out, const struct lt_report *r,
+				const struct lt_prom_params *params)
+{
+	size_t procs = r->nprocs < params->max_processes ? r->nprocs : params->max_processes;
+	size_t containers = r->ncontainers < params->max_containers ? r->ncontainers :
+				params->max_containers;
+
+	write_globals(out, r, params);
+	/* r->procs and r->containers come largest first: the series kept are
+	 * the largest ones. */
+	write_processes(out, r, procs);
+	write_containers(out, r, containers);
+}

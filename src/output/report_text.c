@@ -1,0 +1,221 @@
+// SPDX-License-Identifier: MIT
+#include "output/report_writers.h"
+
+#include <inttypes.h>
+#include <string.h>
+
+static const char *base_name(const char *path)
+{
+	const char *slash = path ? strrchr(path, '/') : NULL;
+
+	return slash ? slash + 1 : path;
+}
+
+static void write_frame(FILE *out, const struct lt_report_frame *f)
+{
+	fprintf(out, "        ");
+	if (f->python) {
+		fprintf(out, "%s (%s:%d) [python]\n", f->func ? f->func : "?", f->file ? f->file : "?",
+			f->line);
+		return;
+	}
+	if (f->func && f->inlined) {
+		/* An inlined function has no address of its own. */
+		fprintf(out, "%s (inlined)", f->func);
+		if (f->file)
+			fprintf(out, " (%s:%d)", f->file, f->line);
+		if (f->module)
+			fprintf(out, " [%s]", base_name(f->module));
+	} else if (f->func) {
+		fprintf(out, "%s+0x%" PRIx64, f->func, f->func_offset);
+		if (f->file)
+			fprintf(out, " (%s:%d)", f->file, f->line);
+		if (f->module)
+			fprintf(out, " [%s]", base_name(f->module));
+	} else if (f->module) {
+		/* Enough to symbolize later: module, address in it, build-id. */
+		fprintf(out, "[%s+0x%" PRIx64 "]", base_name(f->module), f->module_offset);
+		if (f->build_id[0])
+			fprintf(out, " build-id %s", f->build_id);
+	} else {
+		fprintf(out, "0x%" PRIx64, f->addr);
+	}
+	fputc('\n', out);
+}
+
+/* Only a known verdict is shown, so early reports read as they always did. */
+static void write_verdict(FILE *out, enum lt_verdict v, double slope)
+{
+	if (v == LT_VERDICT_STABLE)
+		fputs(", stable", out);
+	else if (v == LT_VERDICT_GROWING || v == LT_VERDICT_SHRINKING)
+		fprintf(out, ", %s %+.0f B/s", lt_verdict_name(v), slope);
+}
+
+/* One line under a stack's header: only the buckets that hold something, so
+ * a stack whose blocks all have one age reads as one entry. */
+static void write_ages(FILE *out, const struct lt_age_histogram *h)
+{
+	bool any = false;
+
+	for (unsigned i = 0; i < LT_AGE_BUCKETS; i++) {
+		if (!h->allocs[i] && !h->bytes[i])
+			continue;
+		fprintf(out, "%s%s %" PRIu64 " (%" PRIu64 " B)", any ? " | " : "      ages: ",
+			lt_age_bucket_label(i), h->allocs[i], h->bytes[i]);
+		any = true;
+	}
+	if (any)
+		fputc('\n', out);
+}
+
+/* when: "" for a live process, else when its figures were taken. */
+static void write_group(FILE *out, const char *what, const struct lt_report_group *g,
+			const char *when, uint64_t min_age_ms)
+{
+	for (size_t i = 0; i < g->nstacks; i++) {
+		const struct lt_report_stack *st = &g->stacks[i];
+
+		fprintf(out, "    %" PRIu64 " bytes in %" PRIu64 " %s%s, oldest %.1f s%s", st->bytes,
+			st->allocs, what, st->allocs == 1 ? "" : "s", st->oldest_age_s, when);
+		write_verdict(out, st->verdict, st->growth_bytes_per_s);
+		fputs(":\n", out);
+		write_ages(out, &st->ages);
+		if (!st->nframes)
+			fprintf(out, "        (no stack)\n");
+		for (uint32_t f = 0; f < st->nframes; f++)
+			write_frame(out, &st->frames[f]);
+	}
+	if (!g->nstacks && g->outstanding_allocs && !when[0])
+		fprintf(out, "    (none older than %" PRIu64 " ms)\n", min_age_ms);
+}
+
+/* objgraph.show_growth's table, then where the objects were created. */
+static void write_python(FILE *out, const struct lt_report_python *py, const char *when,
+			 uint64_t min_age_ms, long top)
+{
+	size_t ntypes = top > 0 && (size_t)top < py->ntypes ? (size_t)top : py->ntypes;
+
+	fprintf(out, "  Python 3.%u%s%.0u: %" PRIu64 " %s, %" PRIu64
+		" bytes created since tracing began and still alive%s\n",
+		py->minor, py->micro ? "." : "", py->micro, py->objects,
+		py->gc_only ? "GC-tracked objects" : "blocks", py->bytes,
+		py->at_shutdown ? " when the interpreter began to shut down" : when);
+	if (py->gc_only)
+		fprintf(out, "    (%s:\n"
+			"    objects the GC does not track, such as str, bytes, int and float, are not counted)\n",
+			py->gc_only_by_build ? "this build inlines its object allocator into its callers" :
+					       "--python-objects gc");
+	if (ntypes)
+		fprintf(out, "    %-32s %10s %12s %10s\n", "type", "objects", "bytes", "+delta");
+	for (size_t i = 0; i < ntypes; i++) {
+		const struct lt_report_py_type *t = &py->types[i];
+
+		fprintf(out, "    %-32s %10" PRIu64 " %12" PRIu64 " %+10" PRId64, t->name,
+			t->objects, t->bytes, t->delta_objects);
+		/* As for stacks: only a known verdict, in objects. */
+		if (t->verdict == LT_VERDICT_STABLE)
+			fputs("  stable", out);
+		else if (t->verdict == LT_VERDICT_GROWING || t->verdict == LT_VERDICT_SHRINKING)
+			fprintf(out, "  %s %+.0f/s", lt_verdict_name(t->verdict),
+				t->growth_objects_per_s);
+		fputc('\n', out);
+	}
+	write_group(out, py->gc_only ? "object" : "block", &py->stacks, when, min_age_ms);
+}
+
+/* Only when some process is in a container: a host alone needs no table. */
+static void write_containers(FILE *out, const struct lt_report *r)
+{
+	if (r->ncontainers < 2 && (!r->ncontainers || !r->containers[0].container_id))
+		return;
+	fprintf(out, "\nby container:\n");
+	for (size_t i = 0; i < r->ncontainers; i++) {
+		const struct lt_report_container *c = &r->containers[i];
+
+		fprintf(out, "    %.12s: %" PRIu64 " bytes in %" PRIu64 " allocation%s in %u process%s\n",
+			c->container_id ? c->container_id : "host", c->outstanding_bytes,
+			c->outstanding_allocs, c->outstanding_allocs == 1 ? "" : "s", c->processes,
+			c->processes == 1 ? "" : "es");
+	}
+}
+
+void lt_report_write_text(FILE *out, const struct lt_report *r)
+{
+	char when[64];
+	struct tm tm;
+
+	gmtime_r(&r->wall.tv_sec, &tm);
+	strftime(when, sizeof(when), "%Y-%m-%d %H:%M:%S UTC", &tm);
+	fprintf(out, "=== leaktrace %sreport at %s (%.1f s traced) ===\n", r->final ? "final " : "",
+		when, r->elapsed_s);
+	fprintf(out, "events: %" PRIu64 " allocs, %" PRIu64 " frees, %" PRIu64
+		" frees of blocks allocated before tracing, %" PRIu64 " lost",
+		r->stats.alloc_events, r->stats.free_events, r->stats.unmatched_frees,
+		r->lost_events);
+	/* Never silent: what was lost, by cause, in every report. */
+	if (r->lost_events)
+		fprintf(out, " (ringbuf_alloc %" PRIu64 ", ringbuf_free %" PRIu64
+			", ringbuf_task %" PRIu64 ", inflight_full %" PRIu64 ", sampled_full %" PRIu64
+			")", r->stats.drops[LT_DROP_RINGBUF_ALLOC], r->stats.drops[LT_DROP_RINGBUF_FREE],
+			r->stats.drops[LT_DROP_RINGBUF_TASK], r->stats.drops[LT_DROP_INFLIGHT_FULL],
+			r->stats.drops[LT_DROP_SAMPLED_FULL]);
+	fputc('\n', out);
+	if (r->suppressed_bytes || r->suppressed_allocs)
+		fprintf(out, "%" PRIu64 " bytes in %" PRIu64 " allocation%s hidden by suppressions\n",
+			r->suppressed_bytes, r->suppressed_allocs, r->suppressed_allocs == 1 ? "" : "s");
+	if (r->stats.untracked_allocs)
+		fprintf(out, "%" PRIu64 " bytes in %" PRIu64 " allocation%s not tracked: --max-allocs %"
+			PRIu64 " or --max-stacks %" PRIu64 " reached\n",
+			r->stats.untracked_bytes, r->stats.untracked_allocs,
+			r->stats.untracked_allocs == 1 ? "" : "s", r->stats.max_allocs,
+			r->stats.max_stacks);
+	if (r->sample_bytes)
+		fprintf(out, "sampling one block per %" PRIu64 " bytes on average: "
+			"bytes and counts are estimates\n", r->sample_bytes);
+	if (!r->nprocs)
+		fprintf(out, "no outstanding allocations\n");
+	for (size_t i = 0; i < r->nprocs; i++) {
+		const struct lt_report_process *p = &r->procs[i];
+		const char *when = p->left_cgroup ? " when it left the cgroup" :
+				   p->exited ? " at exit" : "";
+
+		fprintf(out, "\npid %u (%s)%s%s%s%s%s%.12s: %" PRIu64 " bytes outstanding in %" PRIu64
+			" allocation%s%s\n",
+			p->pid, p->comm, p->exe ? " " : "", p->exe ? p->exe : "",
+			p->cgroup ? " cgroup " : "", p->cgroup ? p->cgroup : "",
+			p->container_id ? " container " : "", p->container_id ? p->container_id : "",
+			p->heap.outstanding_bytes, p->heap.outstanding_allocs,
+			p->heap.outstanding_allocs == 1 ? "" : "s",
+			p->left_cgroup ? ", held when it left the cgroup (no longer traced)" :
+			p->exited ? ", held at exit" : "");
+		write_group(out, "allocation", &p->heap, when, r->min_age_ms);
+		if (r->has_mmap) {
+			fprintf(out, "  anonymous mmap: %" PRIu64 " bytes in %" PRIu64 " region%s\n",
+				p->mmap.outstanding_bytes, p->mmap.outstanding_allocs,
+				p->mmap.outstanding_allocs == 1 ? "" : "s");
+			write_group(out, "region", &p->mmap, when, r->min_age_ms);
+		}
+		if (p->python)
+			write_python(out, p->python, when, r->min_age_ms, r->top);
+	}
+	if (r->nprocs > 1 && r->summary.nstacks) {
+		fprintf(out, "\nacross processes (same stacks in the same files summed):\n");
+		for (size_t i = 0; i < r->summary.nstacks; i++) {
+			const struct lt_report_stack *st = &r->summary.stacks[i];
+
+			fprintf(out, "    %" PRIu64 " bytes in %" PRIu64 " allocation%s in %u process%s, oldest %.1f s:\n",
+				st->bytes, st->allocs, st->allocs == 1 ? "" : "s", st->processes,
+				st->processes == 1 ? "" : "es", st->oldest_age_s);
+			write_ages(out, &st->ages);
+			for (uint32_t f = 0; f < st->nframes; f++)
+				write_frame(out, &st->frames[f]);
+		}
+	}
+	write_containers(out, r);
+	if (r->lost_events)
+		fprintf(out, "\nwarning: %" PRIu64 " events were lost (ring buffer full): counts may be off\n",
+			r->lost_events);
+	fputc('\n', out);
+	fflush(out);
+}
