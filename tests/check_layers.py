@@ -1,0 +1,95 @@
+#!/usr/bin/env python3
+# SPDX-License-Identifier: MIT
+"""check_layers: src/ is laid out by stage of the data path, and a header
+of an earlier stage must not include one of a later stage; no header may
+reach itself through its includes.
+
+Stages, in data-path order: attach (probes on allocators, processes to
+trace), consume (ring-buffer records into live tables), unwind (rules for
+the kernel's stack walk), symbols (ELF, DWARF, names), python (CPython
+interpreters), report (the model, verdicts, ages, snapshots, diff), output
+(writers, agent, HTTP); main.c and options.c on top.
+
+The seams issue 14 names are still crossed, each listed in KNOWN below. A
+new crossing fails, and so does a KNOWN one that is gone (delete its line).
+
+Usage: check_layers.py [SRC_DIR]   exit 0, or 1 with one line per problem.
+"""
+import os
+import re
+import sys
+
+STAGES = ['attach', 'consume', 'unwind', 'symbols', 'python', 'report', 'output']
+
+# (header, what it includes): crossings left to cut.
+KNOWN = {
+    ('attach/tracer.h', 'consume/session.h'),
+    ('consume/session.h', 'symbols/module_cache.h'),
+    ('consume/session.h', 'report/growth_series.h'),
+    ('symbols/symbolizer.h', 'report/report_model.h'),
+}
+
+INCLUDE = re.compile(r'^\s*#\s*include\s+"([^"]+)"', re.M)
+
+
+def stage_of(rel):
+    """options.h, at the top, is plain settings every stage reads: below
+    them all (it includes nothing of ours)."""
+    top = rel.split('/')[0]
+    return STAGES.index(top) if top in STAGES else -1
+
+
+def main(argv):
+    src = argv[1] if len(argv) > 1 else os.path.join(os.path.dirname(os.path.abspath(__file__)), '..', 'src')
+    headers = {}
+    problems = []
+    for d, _, files in os.walk(src):
+        for f in files:
+            path = os.path.join(d, f)
+            rel = os.path.relpath(path, src)
+            if f.endswith(('.c', '.h')) and rel.split('/')[0] not in STAGES and \
+                    rel not in ('main.c', 'options.c', 'options.h'):
+                problems.append('%s: outside the stage folders' % rel)
+            if f.endswith('.h'):
+                with open(path) as fh:
+                    headers[rel] = INCLUDE.findall(fh.read())
+    seen = set()
+    for h, incs in sorted(headers.items()):
+        for inc in incs:
+            if inc not in headers:
+                continue  # include/, build/ (the skeleton), system
+            if stage_of(inc) > stage_of(h) or (stage_of(h) < 0 and inc in headers):
+                if (h, inc) in KNOWN:
+                    seen.add((h, inc))
+                else:
+                    problems.append('%s includes %s, of a later stage' % (h, inc))
+    for h, inc in sorted(KNOWN - seen):
+        problems.append('%s no longer includes %s: delete it from KNOWN' % (h, inc))
+    # Cycles: a depth-first walk of the header graph.
+    state = {}
+
+    def visit(h, path):
+        state[h] = 1
+        for inc in headers[h]:
+            if inc not in headers:
+                continue
+            if state.get(inc) == 1:
+                cycle = path[path.index(inc):] + [inc] if inc in path else [h, inc]
+                problems.append('include cycle: %s' % ' -> '.join(cycle))
+            elif not state.get(inc):
+                visit(inc, path + [inc])
+        state[h] = 2
+
+    for h in sorted(headers):
+        if not state.get(h):
+            visit(h, [h])
+    for p in problems:
+        print('check_layers: %s' % p)
+    if not problems:
+        print('check_layers: %d headers in %d stages, no later-stage includes beyond the %d known, no cycles'
+              % (len(headers), len(STAGES), len(KNOWN)))
+    return 1 if problems else 0
+
+
+if __name__ == '__main__':
+    sys.exit(main(sys.argv))
