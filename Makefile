@@ -23,7 +23,8 @@ BPF_CFLAGS := -target bpf -g -O2 -Wall -Werror -D__TARGET_ARCH_$(ARCH) \
 # src/ by stage of the data path (see README, Layout); main.c and options.c on top.
 SRCS       := $(sort $(wildcard src/*.c src/*/*.c))
 CORE_SRCS  := $(filter-out src/main.c,$(SRCS))
-HDRS       := $(wildcard src/*.h src/*/*.h include/*.h)
+# (with the assets objects embed: the HTML page)
+HDRS       := $(wildcard src/*.h src/*/*.h include/*.h src/*/*.html)
 CORE_OBJS  := $(patsubst src/%.c,$(BUILD)/obj/%.o,$(CORE_SRCS))
 SAN_OBJS   := $(patsubst src/%.c,$(BUILD)/san/%.o,$(CORE_SRCS))
 SKEL       := $(BUILD)/leaktrace.skel.h

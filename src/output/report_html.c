@@ -6,7 +6,8 @@
  *
  * The report goes into the page as JSON in a <script type="application/json">
  * element, escaped for HTML (html_json.h); the page's own inline script
- * (report_html_page.h) reads it and draws SVG. Nothing is loaded from
+ * (report_page.html, a real HTML file embedded at build time) reads it and
+ * draws SVG. Nothing is loaded from
  * anywhere: the page's Content-Security-Policy is default-src 'none'.
  *
  * Frames are written once each in a table ("frames") and stacks name them by
@@ -20,7 +21,20 @@
 #include <string.h>
 
 #include "output/html_json.h"
-#include "output/report_html_page.h"
+
+/* report_page.html, with a NUL after it; the assembler reads the file
+ * (the build runs from the top of the tree, as the Makefile does). */
+__asm__(".pushsection .rodata\n"
+	".hidden lt_html_page\n"
+	".type lt_html_page, @object\n"
+	"lt_html_page:\n"
+	".incbin \"src/output/report_page.html\"\n"
+	".byte 0\n"
+	".popsection\n");
+extern const char lt_html_page[];
+
+/* The page's line the report's JSON replaces. */
+#define PAGE_MARKER "\nLT_REPORT_JSON\n"
 
 /* Open addressing over the report's frames: equal frames get one id. */
 struct frame_table {
@@ -355,13 +369,16 @@ static void write_data(FILE *out, const struct frame_table *t, const struct lt_r
 
 int lt_report_write_html(FILE *out, const struct lt_report *r)
 {
+	const char *marker = strstr(lt_html_page, PAGE_MARKER);
 	struct frame_table t;
 	int err = build_frame_table(&t, r);
 
+	if (!err && !marker)
+		err = -EINVAL; /* a page built without its marker: caught by the tests */
 	if (!err) {
-		fputs(lt_html_page_head, out);
+		fwrite(lt_html_page, 1, (size_t)(marker - lt_html_page) + 1, out);
 		write_data(out, &t, r);
-		fputs(lt_html_page_tail, out);
+		fputs(marker + strlen(PAGE_MARKER), out);
 		if (fflush(out) || ferror(out))
 			err = -EIO;
 	}
