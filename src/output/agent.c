@@ -203,17 +203,7 @@ int lt_agent_publish_start(struct lt_agent *a, const struct lt_session *s)
 {
 	struct lt_report r;
 
-	memset(&r, 0, sizeof(r));
-	clock_gettime(CLOCK_REALTIME, &r.wall);
-	r.elapsed_s = (lt_now_ns() - s->start_ns) / 1e9;
-	r.stats = s->stats;
-	for (int k = 0; k < LT_DROP_MAX; k++)
-		if (k != LT_DROP_STACK_TRUNCATED)
-			r.lost_events += r.stats.drops[k];
-	r.has_mmap = s->opts->trace_mmap;
-	r.min_age_ms = s->opts->min_age_ms;
-	r.top = s->opts->top;
-	r.sample_bytes = s->opts->sample_bytes;
+	lt_report_fill_header(s, false, lt_now_ns(), &r);
 	return lt_agent_publish(a, &r);
 }
 

@@ -601,14 +601,9 @@ cleanup:
 	return err;
 }
 
-int lt_report_build(struct lt_session *s, bool final, struct lt_report *r)
+void lt_report_fill_header(const struct lt_session *s, bool final, uint64_t now_ns,
+			   struct lt_report *r)
 {
-	struct summary_builder summary = {};
-	struct lt_process **procs = NULL;
-	uint64_t now_ns = lt_now_ns();
-	long n;
-	int err = 0;
-
 	memset(r, 0, sizeof(*r));
 	r->final = final;
 	clock_gettime(CLOCK_REALTIME, &r->wall);
@@ -617,11 +612,22 @@ int lt_report_build(struct lt_session *s, bool final, struct lt_report *r)
 	r->min_age_ms = s->opts->min_age_ms;
 	r->top = s->opts->top;
 	r->sample_bytes = s->opts->sample_bytes;
-	read_drops(s, s->stats.drops);
 	r->stats = s->stats;
 	for (int k = 0; k < LT_DROP_MAX; k++)
 		if (k != LT_DROP_STACK_TRUNCATED)
 			r->lost_events += r->stats.drops[k];
+}
+
+int lt_report_build(struct lt_session *s, bool final, struct lt_report *r)
+{
+	struct summary_builder summary = {};
+	struct lt_process **procs = NULL;
+	uint64_t now_ns = lt_now_ns();
+	long n;
+	int err = 0;
+
+	read_drops(s, s->stats.drops);
+	lt_report_fill_header(s, final, now_ns, r);
 
 	if (!s->growth.window)
 		lt_growth_table_init(&s->growth, s->opts->trend_window ? s->opts->trend_window :

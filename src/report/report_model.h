@@ -135,6 +135,10 @@ int lt_report_build_containers(struct lt_report *r);
 void lt_report_free_containers(struct lt_report *r);
 
 /* Build from the session's tables. Returns 0 or -ENOMEM. */
+/* A report with only its header (time, options, counters) filled: what
+ * lt_report_build starts from, and the agent's first, empty one. */
+void lt_report_fill_header(const struct lt_session *s, bool final, uint64_t now_ns,
+			   struct lt_report *r);
 int lt_report_build(struct lt_session *s, bool final, struct lt_report *r);
 void lt_report_free(struct lt_report *r);
 
