@@ -1249,17 +1249,13 @@ GROWER_FUNCS = ('grow_leak', 'cache_refill', 'fixed_state')
 GROWER_LEAK_RATE = 40960  # tests/progs/grower.c: 4 KiB every 100 ms
 
 
-def t_leak_verdicts(ctx):
-    """Leak verdicts: a steady leak is "growing" at its rate; a cache that fills
-    and empties (sawtooth) and fixed state are "stable"."""
-    t = ctx.target([ctx.prog('grower')], 'grower')
-    if not t.expect_line('ready', 15):
-        raise Fail('grower did not print "ready" (rc=%s)%s' % (t.poll(), tail(t)))
+def trend_reports(ctx, t):
+    """Attach to target t (waiting on "go"), start it, and return its JSON
+    reports: 12 at 0.5 s intervals after "going" (~6 s), counted, not timed,
+    so a slow machine still gives verdicts their window."""
     p = attach_pid(ctx, ['-T', '0', '--format', 'json', '-o', '0', '-p', str(t.pid), '0.5'])
-    expect(t.send('go\n'), 'cannot write to grower stdin')
-    expect(t.expect_line('going', 15), 'grower did not start%s' % tail(t))
-    # 12 interval reports after "go" (~6 s); counted, not timed, so a slow
-    # machine still gives the window its samples.
+    expect(t.send('go\n'), 'cannot write to %s' % t.name)
+    expect(t.expect_line('going', 15), '%s did not start%s' % (t.name, tail(t)))
     before = len(p.out_lines)
     deadline = time.monotonic() + 40
     while len(p.out_lines) - before < 12 and time.monotonic() < deadline and p.poll() is None:
@@ -1268,7 +1264,16 @@ def t_leak_verdicts(ctx):
     expect(rc == 0, 'exit status %s after SIGINT%s' % (rc, tail(p)))
     reps = parse_reports(p)
     expect(len(reps) >= 12, 'only %d reports at 0.5 s intervals' % len(reps))
-    proc = find_proc(reps[-1], pid=t.pid)
+    return reps
+
+
+def t_leak_verdicts(ctx):
+    """Leak verdicts: a steady leak is "growing" at its rate; a cache that fills
+    and empties (sawtooth) and fixed state are "stable"."""
+    t = ctx.target([ctx.prog('grower')], 'grower')
+    if not t.expect_line('ready', 15):
+        raise Fail('grower did not print "ready" (rc=%s)%s' % (t.poll(), tail(t)))
+    proc = find_proc(trend_reports(ctx, t)[-1], pid=t.pid)
     stacks = {}
     for st in proc['stacks']:
         for fr in st['frames']:
@@ -1960,19 +1965,7 @@ def python_verdicts_run(ctx, name, exe):
     t = ctx.target([exe, PY_GROWTH, str(PY_GROWTH_RATE)], 'py_growth')
     if not t.expect_line('ready', 30):
         raise Fail('py_growth did not print "ready"%s' % tail(t))
-    p = attach_pid(ctx, ['-T', '0', '--format', 'json', '-o', '0', '-p', str(t.pid), '0.5'])
-    expect(t.send('go\n'), 'cannot write to py_growth')
-    expect(t.expect_line('going', 15), 'py_growth did not start%s' % tail(t))
-    # 12 interval reports after "go", counted, not timed (see leak_verdicts).
-    before = len(p.out_lines)
-    deadline = time.monotonic() + 40
-    while len(p.out_lines) - before < 12 and time.monotonic() < deadline and p.poll() is None:
-        time.sleep(0.1)
-    rc = interrupt(p, signal.SIGINT)
-    expect(rc == 0, 'exit status %s after SIGINT%s' % (rc, tail(p)))
-    reps = parse_reports(p)
-    expect(len(reps) >= 12, 'only %d reports at 0.5 s intervals' % len(reps))
-    proc = find_proc(reps[-1], pid=t.pid)
+    proc = find_proc(trend_reports(ctx, t)[-1], pid=t.pid)
     types = {ty['type']: ty for ty in proc.get('types', [])}
     summary = {n: (ty['objects'], ty.get('verdict'), ty.get('growth_objects_per_s'))
                for n, ty in types.items() if n in ('Leaked', 'Cached', 'Churned')}
