@@ -56,6 +56,13 @@ bool lt_insn_is_nop(const uint8_t *b, size_t n)
 	return b[i] == 0x0f && i + 1 < n && b[i + 1] == 0x1f;
 }
 
+bool lt_insn_is_endbr64(const uint8_t *code)
+{
+	static const uint8_t endbr64[] = { 0xf3, 0x0f, 0x1e, 0xfa };
+
+	return !memcmp(code, endbr64, sizeof(endbr64));
+}
+
 uint64_t lt_nop_alias(const uint8_t *before, size_t len, uint64_t fn)
 {
 	struct lt_disasm d;

@@ -41,6 +41,9 @@ bool lt_insn_is_emulated(const uint8_t *bytes, size_t len);
 /* Is it a no-op (nop, a multi-byte nop, or either with 0x66/segment
  * prefixes), which the kernel also emulates? */
 bool lt_insn_is_nop(const uint8_t *bytes, size_t len);
+/* Does code (at least 4 bytes) start with endbr64? Where user space does
+ * not enforce indirect-branch tracking (Linux does not), it is a no-op. */
+bool lt_insn_is_endbr64(const uint8_t *code);
 
 /* The padding before a function, as an entry to it: before holds the len
  * bytes just before fn. Returns the nearest address before fn from which

@@ -278,6 +278,12 @@ int lt_maps_read(pid_t pid, struct lt_maps *out)
 	return err;
 }
 
+bool lt_mapping_same_file(const struct lt_mapping *a, const struct lt_mapping *b)
+{
+	return a->dev_major == b->dev_major && a->dev_minor == b->dev_minor &&
+	       a->inode == b->inode;
+}
+
 const struct lt_mapping *lt_maps_find(const struct lt_maps *maps, uint64_t addr)
 {
 	size_t lo = 0, hi = maps->n, mid;

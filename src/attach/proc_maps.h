@@ -31,6 +31,8 @@ int lt_maps_parse(const char *text, size_t len, struct lt_maps *out);
 int lt_maps_read(pid_t pid, struct lt_maps *out);
 /* The mapping containing addr, or NULL (binary search). */
 const struct lt_mapping *lt_maps_find(const struct lt_maps *maps, uint64_t addr);
+/* Do two mappings map the same file (device and inode)? */
+bool lt_mapping_same_file(const struct lt_mapping *a, const struct lt_mapping *b);
 /* Deep copy (fork children start with their parent's mappings). */
 int lt_maps_copy(const struct lt_maps *src, struct lt_maps *dst);
 void lt_maps_free(struct lt_maps *maps);

@@ -83,12 +83,6 @@ static int attach_interpreter(struct lt_session *s, const struct lt_py_interp *i
 	return lt_object_list_add(&s->py_files, &ref);
 }
 
-static bool same_file(const struct lt_mapping *a, const struct lt_mapping *b)
-{
-	return a->dev_major == b->dev_major && a->dev_minor == b->dev_minor &&
-	       a->inode == b->inode;
-}
-
 /*
  * The probe on what the reference tracer pointer will lead to (before it is
  * pointed, so that nothing made in between is missed): code in the
@@ -112,7 +106,7 @@ static int reftracer_probe(struct lt_session *s, struct lt_process *p,
 		return ret;
 	m = lt_maps_find(&p->maps, *target);
 	noop = lt_maps_find(&p->maps, plan->tracer_noop);
-	if (!m || !noop || !m->path || !same_file(m, noop)) {
+	if (!m || !noop || !m->path || !lt_mapping_same_file(m, noop)) {
 		*target = 0;
 		return -ENOENT;
 	}

@@ -60,8 +60,7 @@ static bool recorded(const struct lt_py_redirected *done, uint64_t table)
 int lt_py_reftracer_target(pid_t pid, const struct lt_py_redirect *plan, uint64_t *target,
 			   uint64_t *was)
 {
-	static const uint8_t endbr64[] = { 0xf3, 0x0f, 0x1e, 0xfa };
-	uint8_t before[PADDING_READ], first[sizeof(endbr64)];
+	uint8_t before[PADDING_READ], first[4];
 	uint64_t now;
 
 	*target = *was = 0;
@@ -79,8 +78,8 @@ int lt_py_reftracer_target(pid_t pid, const struct lt_py_redirect *plan, uint64_
 		return 0;
 	/* No padding: past its endbr64, a no-op where user space does not
 	 * enforce indirect-branch tracking (Linux does not). */
-	if (!lt_py_read(pid, now, first, sizeof(first)) && !memcmp(first, endbr64, sizeof(first)))
-		*target = now + sizeof(endbr64);
+	if (!lt_py_read(pid, now, first, sizeof(first)) && lt_insn_is_endbr64(first))
+		*target = now + sizeof(first);
 	return *target ? 0 : -ENOENT;
 }
 

@@ -310,12 +310,6 @@ int lt_py_find_interp_file(const char *path, struct lt_py_interp *out, char *err
 	return ret;
 }
 
-static bool same_file(const struct lt_mapping *a, const struct lt_mapping *b)
-{
-	return a->dev_major == b->dev_major && a->dev_minor == b->dev_minor &&
-	       a->inode == b->inode;
-}
-
 /* ELF vaddr -> address in pid: from the file's mapping of its lowest
  * offset (the first PT_LOAD, normally offset 0), then checked on the probe
  * target so a mapping we misread is refused rather than traced wrongly. */
@@ -330,7 +324,7 @@ static int load_bias(const struct lt_elf_file *ef, const struct lt_maps *maps,
 	*bias = 0;
 	if (lt_elf_is_dyn(ef)) {
 		for (i = 0; i < maps->n; i++)
-			if (maps->v[i].path && same_file(&maps->v[i], file) &&
+			if (maps->v[i].path && lt_mapping_same_file(&maps->v[i], file) &&
 			    (!first || maps->v[i].file_offset < first->file_offset))
 				first = &maps->v[i];
 		if (!first || lt_elf_offset_to_vaddr(ef, first->file_offset, &vaddr))
@@ -341,7 +335,7 @@ static int load_bias(const struct lt_elf_file *ef, const struct lt_maps *maps,
 		return -ENOENT;
 	addr = vaddr + *bias;
 	m = lt_maps_find(maps, addr);
-	if (!m || !m->path || !same_file(m, file) || m->file_offset + (addr - m->start) != off)
+	if (!m || !m->path || !lt_mapping_same_file(m, file) || m->file_offset + (addr - m->start) != off)
 		return -ENOENT;
 	return 0;
 }
@@ -408,7 +402,7 @@ static bool seen_before(const struct lt_maps *maps, size_t i)
 	size_t j;
 
 	for (j = 0; j < i; j++)
-		if (maps->v[j].path && same_file(&maps->v[j], &maps->v[i]))
+		if (maps->v[j].path && lt_mapping_same_file(&maps->v[j], &maps->v[i]))
 			return true;
 	return false;
 }
@@ -418,7 +412,7 @@ static bool file_executable(const struct lt_maps *maps, const struct lt_mapping 
 	size_t i;
 
 	for (i = 0; i < maps->n; i++)
-		if (maps->v[i].path && maps->v[i].executable && same_file(&maps->v[i], m))
+		if (maps->v[i].path && maps->v[i].executable && lt_mapping_same_file(&maps->v[i], m))
 			return true;
 	return false;
 }
