@@ -29,7 +29,7 @@
 #include "attach/probes.h"
 #include "report/report_model.h"
 #include "output/report_writers.h"
-#include "consume/session.h"
+#include "session.h"
 #include "report/snapshot.h"
 #include "symbols/symbolizer.h"
 #include "attach/tracer.h"

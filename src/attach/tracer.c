@@ -1,5 +1,6 @@
 // SPDX-License-Identifier: MIT
 #include "attach/tracer.h"
+#include "session.h"
 
 #include <errno.h>
 #include <signal.h>

@@ -6,7 +6,11 @@
 #include <stddef.h>
 #include <sys/types.h>
 
-#include "consume/session.h"
+#include "attach/libc_discovery.h"
+
+struct lt_session;
+struct lt_options;
+
 
 /* Load, attach probes for the mode's targets and open the ring buffer.
  * Returns 0 or -errno with a one-line reason in err. On error nothing stays attached. */

@@ -20,7 +20,7 @@
 #include "python/python_attach.h"
 #include "python/python_objects.h"
 #include "leaktrace.skel.h"
-#include "consume/session.h"
+#include "session.h"
 #include "attach/tracer.h"
 #include "unwind/unwind_loader.h"
 

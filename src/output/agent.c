@@ -20,6 +20,8 @@
 #include "output/protobuf_writer.h"
 #include "output/report_prometheus.h"
 #include "output/report_writers.h"
+#include "report/report_model.h"
+#include "session.h"
 
 
 #define METRICS_TYPE "text/plain; version=0.0.4; charset=utf-8"

@@ -15,7 +15,9 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "report/report_model.h"
+#include "report/report_types.h"
+
+struct lt_session;
 
 /* Serve mode without INTERVAL: a report (published, not printed) this often. */
 #define LT_AGENT_DEFAULT_INTERVAL_S 10.0

@@ -137,7 +137,7 @@ static void put_proc_value(FILE *out, enum proc_metric m, const struct proc_row 
 
 static void put_proc_labels(FILE *out, const struct lt_report_process *p)
 {
-	char comm[4 * LT_PROC_COMM_LEN];
+	char comm[4 * LT_COMM_LEN];
 
 	lt_prom_sanitize(comm, sizeof(comm), p->comm);
 	fprintf(out, "{pid=\"%u\",comm=", p->pid);

@@ -11,7 +11,7 @@
 #include <stddef.h>
 #include <stdio.h>
 
-#include "report/report_model.h"
+#include "report/report_types.h"
 
 /* Processes, and containers, with series of their own by default. */
 #define LT_PROM_DEFAULT_MAX_SERIES 100

@@ -5,7 +5,7 @@
 
 #include <stdio.h>
 
-#include "report/report_model.h"
+#include "report/report_types.h"
 
 /* Human-readable text: per process, stacks by outstanding bytes. */
 void lt_report_write_text(FILE *out, const struct lt_report *r);

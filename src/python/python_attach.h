@@ -7,7 +7,11 @@
 #ifndef LT_PYTHON_ATTACH_H
 #define LT_PYTHON_ATTACH_H
 
-#include "consume/session.h"
+#include <stdint.h>
+
+struct lt_session;
+struct lt_process;
+struct lt_free_event;
 
 /* If p runs a CPython interpreter (its mappings say so), trace its objects.
  * Cheap when p's mappings have not changed since the last call. Returns 0

@@ -70,13 +70,3 @@ int lt_report_build_containers(struct lt_report *r)
 	return 0;
 }
 
-void lt_report_free_containers(struct lt_report *r)
-{
-	for (size_t i = 0; i < r->ncontainers; i++) {
-		free(r->containers[i].container_id);
-		free(r->containers[i].cgroup);
-	}
-	free(r->containers);
-	r->containers = NULL;
-	r->ncontainers = 0;
-}

@@ -1,5 +1,6 @@
 // SPDX-License-Identifier: MIT
 #include "report/report_model.h"
+#include "session.h"
 
 #include <errno.h>
 #include <math.h>
@@ -500,8 +501,6 @@ static bool has_content(const struct lt_process *p, const struct lt_report_proce
 	return p->target || rp->heap.nstacks || rp->mmap.nstacks || rp->python;
 }
 
-static void free_process(struct lt_report_process *rp);
-
 static int by_outstanding(const void *a, const void *b)
 {
 	const struct lt_report_process *x = a, *y = b;
@@ -679,7 +678,7 @@ int lt_report_build(struct lt_session *s, bool final, struct lt_report *r)
 		if (err)
 			goto cleanup;
 		if (!has_content(p, rp)) {
-			free_process(rp);
+			lt_report_free_process(rp);
 			r->nprocs--;
 		}
 	}
@@ -698,35 +697,4 @@ cleanup:
 	if (err)
 		lt_report_free(r);
 	return err;
-}
-
-void lt_report_free_group(struct lt_report_group *g)
-{
-	for (size_t i = 0; i < g->nstacks; i++) {
-		for (uint32_t f = 0; f < g->stacks[i].nframes; f++)
-			lt_report_frame_clear(&g->stacks[i].frames[f]);
-		free(g->stacks[i].frames);
-	}
-	free(g->stacks);
-}
-
-static void free_process(struct lt_report_process *rp)
-{
-	free(rp->exe);
-	free(rp->cgroup);
-	free(rp->container_id);
-	lt_report_free_group(&rp->heap);
-	lt_report_free_group(&rp->mmap);
-	lt_report_free_python(rp->python);
-	memset(rp, 0, sizeof(*rp));
-}
-
-void lt_report_free(struct lt_report *r)
-{
-	for (size_t i = 0; i < r->nprocs; i++)
-		free_process(&r->procs[i]);
-	lt_report_free_group(&r->summary);
-	lt_report_free_containers(r);
-	free(r->procs);
-	memset(r, 0, sizeof(*r));
 }

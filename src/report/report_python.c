@@ -5,6 +5,7 @@
  * (or line) that created them (tracemalloc's compare_to from outside).
  */
 #include "report/report_model.h"
+#include "session.h"
 
 #include <errno.h>
 #include <stdlib.h>
@@ -253,13 +254,3 @@ int lt_report_build_python(struct lt_session *s, struct lt_process *p, uint64_t 
 	return err;
 }
 
-void lt_report_free_python(struct lt_report_python *py)
-{
-	if (!py)
-		return;
-	for (size_t i = 0; i < py->ntypes; i++)
-		free(py->types[i].name);
-	free(py->types);
-	lt_report_free_group(&py->stacks);
-	free(py);
-}

@@ -12,7 +12,7 @@
 #include <stdint.h>
 #include <stdio.h>
 
-#include "report/report_model.h"
+#include "report/report_types.h"
 
 #define LT_SNAPSHOT_VERSION 1
 /* Reader bounds: a file beyond them is refused, not half-read. */

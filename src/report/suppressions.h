@@ -12,7 +12,7 @@
 #include <stdint.h>
 #include <stdio.h>
 
-#include "report/report_model.h"
+#include "report/report_types.h"
 
 /* Past these a file is more likely wrong than meant. */
 #define LT_SUPP_MAX_LINE 4096

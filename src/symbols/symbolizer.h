@@ -5,7 +5,7 @@
 
 #include <stdint.h>
 
-#include "report/report_model.h"
+#include "symbols/symbolized_frame.h"
 #include "consume/stack_store.h"
 
 struct lt_frame_list {

@@ -24,6 +24,7 @@
 #include <cmocka.h>
 
 #include "output/agent.h"
+#include "session.h"
 #include "output/http_server.h"
 #include "output/protobuf_writer.h"
 #include "output/report_writers.h"

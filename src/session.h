@@ -1,5 +1,10 @@
 /* SPDX-License-Identifier: MIT */
-/* Everything one tracing run holds: options, BPF objects, processes, caches, counters. */
+/*
+ * Everything one tracing run holds: options, BPF objects, probes, processes,
+ * caches, counters and growth series. It gathers every stage's state, so it
+ * sits on top with main.c: stage headers name it only as an opaque
+ * struct lt_session, never include it.
+ */
 #ifndef LT_SESSION_H
 #define LT_SESSION_H
 
@@ -17,6 +22,8 @@
 #include "options.h"
 #include "attach/probes.h"
 #include "consume/process_table.h"
+#include "consume/stats.h"
+#include "base/clock.h"
 
 struct leaktrace_bpf;
 struct ring_buffer;
@@ -35,26 +42,6 @@ static inline bool lt_mode_per_process(enum lt_mode m)
 	return m == LT_MODE_PIDS || m == LT_MODE_CGROUP;
 }
 
-struct lt_stats {
-	uint64_t alloc_events;
-	uint64_t free_events;
-	uint64_t mmap_events;
-	uint64_t munmap_events;
-	uint64_t unmatched_frees;  /* frees of blocks not seen allocated */
-	uint64_t replaced_allocs;  /* a block returned while we thought it live */
-	uint64_t out_of_memory;    /* records we could not keep (userspace ENOMEM) */
-	uint64_t py_alloc_events;  /* Python objects created */
-	uint64_t py_free_events;   /* Python objects released */
-	/* New blocks and objects not kept because --max-allocs or --max-stacks
-	 * was reached; their frees then count as unmatched. */
-	uint64_t untracked_allocs;
-	uint64_t untracked_bytes;
-	uint64_t tracked_allocs;   /* live blocks and objects kept, at the last count */
-	uint64_t tracked_stacks;   /* native stacks kept, at the last count */
-	uint64_t max_allocs;       /* the bounds in force (--max-allocs, --max-stacks) */
-	uint64_t max_stacks;
-	uint64_t drops[LT_DROP_MAX]; /* read from the BPF counters at report time */
-};
 
 struct lt_session {
 	const struct lt_options *opts;
@@ -82,6 +69,5 @@ struct lt_session {
 	struct lt_growth_table growth; /* leak verdicts; set up by the first report */
 };
 
-uint64_t lt_now_ns(void);
 
 #endif

@@ -1,0 +1,60 @@
+// SPDX-License-Identifier: MIT
+#include "report/report_types.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#include "symbols/symbolizer.h"
+
+void lt_report_free_group(struct lt_report_group *g)
+{
+	for (size_t i = 0; i < g->nstacks; i++) {
+		for (uint32_t f = 0; f < g->stacks[i].nframes; f++)
+			lt_report_frame_clear(&g->stacks[i].frames[f]);
+		free(g->stacks[i].frames);
+	}
+	free(g->stacks);
+}
+
+void lt_report_free_python(struct lt_report_python *py)
+{
+	if (!py)
+		return;
+	for (size_t i = 0; i < py->ntypes; i++)
+		free(py->types[i].name);
+	free(py->types);
+	lt_report_free_group(&py->stacks);
+	free(py);
+}
+
+void lt_report_free_process(struct lt_report_process *rp)
+{
+	free(rp->exe);
+	free(rp->cgroup);
+	free(rp->container_id);
+	lt_report_free_group(&rp->heap);
+	lt_report_free_group(&rp->mmap);
+	lt_report_free_python(rp->python);
+	memset(rp, 0, sizeof(*rp));
+}
+
+void lt_report_free_containers(struct lt_report *r)
+{
+	for (size_t i = 0; i < r->ncontainers; i++) {
+		free(r->containers[i].container_id);
+		free(r->containers[i].cgroup);
+	}
+	free(r->containers);
+	r->containers = NULL;
+	r->ncontainers = 0;
+}
+
+void lt_report_free(struct lt_report *r)
+{
+	for (size_t i = 0; i < r->nprocs; i++)
+		lt_report_free_process(&r->procs[i]);
+	lt_report_free_group(&r->summary);
+	lt_report_free_containers(r);
+	free(r->procs);
+	memset(r, 0, sizeof(*r));
+}

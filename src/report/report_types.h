@@ -1,0 +1,123 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * The aggregated, symbolized view of one report: per process, stacks with
+ * outstanding bytes and counts. Every output format is written from these
+ * types, and snapshots and diff read and compare them; none of them sees
+ * the session, raw events or tables (the builder, report_model.h, does).
+ */
+#ifndef LT_REPORT_TYPES_H
+#define LT_REPORT_TYPES_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <time.h>
+
+#include "consume/stats.h"
+#include "report/age_histogram.h"
+#include "report/trend.h"
+#include "symbols/symbol_cache.h"
+#include "symbols/symbolized_frame.h"
+
+struct lt_report_stack {
+	uint64_t bytes;          /* with sampling: unbiased estimates */
+	uint64_t allocs;
+	uint64_t sampled_allocs; /* blocks actually recorded */
+	double oldest_age_s;
+	struct lt_report_frame *frames; /* innermost first */
+	uint32_t nframes;
+	uint32_t processes;      /* summary only: processes holding this stack */
+	/* Per-process heap stacks only; NONE elsewhere (growth_series.h). */
+	enum lt_verdict verdict;
+	double growth_bytes_per_s;
+	/* The blocks counted above by age, at exit for exited processes; the
+	 * buckets add up to bytes and allocs. All zero when ages are unknown. */
+	struct lt_age_histogram ages;
+};
+
+struct lt_report_group {
+	uint64_t outstanding_bytes;  /* every live block, before the age filter */
+	uint64_t outstanding_allocs;
+	uint64_t sampled_allocs;     /* blocks actually recorded */
+	struct lt_report_stack *stacks; /* filtered, sorted, cut to -T */
+	size_t nstacks;
+};
+
+struct lt_report_py_type {
+	char *name;
+	uint64_t objects;
+	uint64_t bytes;
+	int64_t delta_objects; /* since the previous report (since tracing began, at the first) */
+	enum lt_verdict verdict;
+	double growth_objects_per_s;
+};
+
+/* The objects of a traced CPython interpreter. */
+struct lt_report_python {
+	uint32_t minor, micro;
+	uint64_t objects;          /* live blocks (objects and buffers) seen created */
+	uint64_t bytes;
+	bool gc_only;              /* only GC-tracked objects are seen (see lt_py_objects) */
+	bool gc_only_by_build;     /* because the build inlines its allocator */
+	uint64_t unmatched_frees;  /* objects created before tracing started, then freed */
+	bool at_shutdown;          /* counts are from when Py_FinalizeEx began */
+	struct lt_report_py_type *types; /* by objects, largest first */
+	size_t ntypes;
+	struct lt_report_group stacks;   /* Python tracebacks (or lines, --group lineno) */
+};
+
+struct lt_report_process {
+	uint32_t pid;
+	char comm[LT_COMM_LEN];
+	char *exe;
+	char *cgroup;       /* cgroup v2 path; NULL when unknown */
+	char *container_id; /* NULL: not in a container */
+	bool exited;
+	bool left_cgroup; /* --cgroup: moved out, no longer traced (not exited) */
+	struct lt_report_group heap;
+	struct lt_report_group mmap;
+	struct lt_report_python *python; /* NULL: not a traced Python process */
+};
+
+/* The reported processes of one container, or of the host (no id). */
+struct lt_report_container {
+	char *container_id;
+	char *cgroup;       /* the container's own cgroup; NULL for the host */
+	uint32_t processes;
+	uint64_t outstanding_bytes;  /* heap, summed over its processes */
+	uint64_t outstanding_allocs;
+};
+
+struct lt_report {
+	bool final;
+	struct timespec wall;
+	double elapsed_s;
+	struct lt_stats stats;
+	uint64_t lost_events;
+	bool has_mmap;
+	uint64_t min_age_ms;
+	long top;              /* -T: rows per table */
+	uint64_t sample_bytes; /* 0: exact counts */
+	struct lt_symbol_cache_stats symbols; /* after symbolizing this report */
+	/* Native stacks left out by suppressions, over every process; the
+	 * processes' outstanding totals still include them. */
+	uint64_t suppressed_bytes;
+	uint64_t suppressed_allocs;
+	struct lt_report_process *procs;
+	size_t nprocs;
+	struct lt_report_container *containers; /* by bytes, largest first */
+	size_t ncontainers;
+	/* Heap stacks summed over processes: the same frames in the same
+	 * modules (whatever the load addresses) are one stack. */
+	struct lt_report_group summary;
+};
+
+/* Each frees what it holds (NULL and empty parts are fine) and zeroes the
+ * struct; a report read from a snapshot is freed the same way. */
+void lt_report_free_group(struct lt_report_group *g);
+void lt_report_free_python(struct lt_report_python *py);
+void lt_report_free_process(struct lt_report_process *rp);
+void lt_report_free_containers(struct lt_report *r);
+void lt_report_free(struct lt_report *r);
+
+#endif
