@@ -87,14 +87,15 @@ $(BUILD)/leaktrace: $(BUILD)/obj/main.o $(CORE_OBJS)
 
 # Unit tests: every tests/unit/[STAGE/]test_*.c links against the core (all of
 # src/ but main.c); their shared helpers sit in tests/unit.
-$(BUILD)/tests/unit/%: tests/unit/%.c $(CORE_OBJS)
+UNIT_HDRS  := $(wildcard tests/unit/*.h)
+$(BUILD)/tests/unit/%: tests/unit/%.c $(CORE_OBJS) $(UNIT_HDRS) $(HDRS)
 	@mkdir -p $(@D)
 	$(CC) $(CFLAGS_COMMON) -Itests/unit -O0 -o $@ $< $(CORE_OBJS) $(LDLIBS) -lcmocka
 
 # Kept: otherwise make deletes them as intermediates and rebuilds them every run.
 .SECONDARY: $(SAN_OBJS)
 
-$(BUILD)/tests/unit-san/%: tests/unit/%.c $(SAN_OBJS)
+$(BUILD)/tests/unit-san/%: tests/unit/%.c $(SAN_OBJS) $(UNIT_HDRS) $(HDRS)
 	@mkdir -p $(@D)
 	$(CLANG) $(CFLAGS_COMMON) -Itests/unit -O1 $(SAN_FLAGS) -o $@ $< $(SAN_OBJS) $(LDLIBS) -lcmocka
 

@@ -20,6 +20,7 @@
 #include "attach/command_runner.h"
 #include "report/diff.h"
 #include "consume/event_consumer.h"
+#include "consume/traced_processes.h"
 #include "symbols/frame_resolver.h"
 #include "attach/needed_libs.h"
 #include "options.h"
@@ -229,7 +230,7 @@ static int run_loop(struct lt_session *s)
 		}
 		if (s->mode == LT_MODE_CGROUP && now >= s->next_cgroup_scan_ns) {
 			s->next_cgroup_scan_ns = now + LT_CGROUP_SCAN_MS * 1000000ULL;
-			if (lt_tracer_scan_cgroup(s) == -ENOMEM)
+			if (lt_traced_scan_cgroup(s) == -ENOMEM)
 				s->stats.out_of_memory++;
 		}
 		if (deadline && now >= deadline)
@@ -412,16 +413,7 @@ int main(int argc, char **argv)
 		lt_options_free(&opts);
 		return ret;
 	}
-	s.opts = &opts;
-	s.out = stdout;
-	s.stats.max_allocs = opts.max_allocs;
-	s.stats.max_stacks = opts.max_stacks;
-	s.mode = opts.command ? LT_MODE_COMMAND : opts.npids ? LT_MODE_PIDS :
-		 opts.cgroup_path ? LT_MODE_CGROUP : LT_MODE_SYSTEM;
-	s.cgroup.dir_fd = -1;
-	lt_procs_init(&s.procs);
-	lt_module_cache_init(&s.modules);
-	lt_module_cache_set_limit(&s.modules, opts.symbol_cache_bytes);
+	lt_session_init(&s, &opts);
 	libbpf_set_print(libbpf_print);
 
 	ret = lt_check_privileges(err, sizeof(err));
@@ -480,7 +472,7 @@ int main(int argc, char **argv)
 		if (p)
 			p->target = true;
 	}
-	ret = lt_tracer_start(&s, err, sizeof(err));
+	ret = lt_tracer_start(&s, lt_handle_event, err, sizeof(err));
 	if (ret) {
 		fprintf(stderr, "leaktrace: %s\n", err);
 		goto cleanup;
@@ -538,9 +530,8 @@ cleanup:
 			s.probes.nlinks);
 	lt_tracer_stop(&s);
 	lt_cgroup_target_close(&s.cgroup);
-	lt_procs_free(&s.procs);
+	lt_session_free(&s);
 	lt_symbolizer_forget();
-	lt_module_cache_free(&s.modules);
 	if (s.out && s.out != stdout)
 		fclose(s.out);
 	lt_options_free(&opts);

@@ -21,6 +21,7 @@
 #include "symbols/module_cache.h"
 #include "options.h"
 #include "attach/probes.h"
+#include "attach/bpf_maps.h"
 #include "consume/process_table.h"
 #include "consume/stats.h"
 #include "base/clock.h"
@@ -47,6 +48,7 @@ struct lt_session {
 	const struct lt_options *opts;
 	enum lt_mode mode;
 	struct leaktrace_bpf *skel;
+	struct lt_bpf_maps maps;         /* every map read and write goes through it */
 	struct ring_buffer *ringbuf;
 	struct lt_probe_set probes;
 	struct lt_object_list attached; /* files attached with pid -1 */
@@ -69,5 +71,11 @@ struct lt_session {
 	struct lt_growth_table growth; /* leak verdicts; set up by the first report */
 };
 
+
+/* A session for opts (which it keeps a pointer to) before anything is
+ * loaded: empty tables, the mode the options name, output on stdout. */
+void lt_session_init(struct lt_session *s, const struct lt_options *o);
+/* Frees its tables and caches; the tracer is stopped first (lt_tracer_stop). */
+void lt_session_free(struct lt_session *s);
 
 #endif

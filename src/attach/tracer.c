@@ -15,7 +15,6 @@
 #include <bpf/libbpf.h>
 
 #include "symbols/elf_file.h"
-#include "consume/event_consumer.h"
 #include "symbols/frame_resolver.h"
 #include "python/python_attach.h"
 #include "leaktrace.skel.h"
@@ -55,8 +54,7 @@ static int set_traced(struct lt_session *s, pid_t pid)
 	__u32 key = (__u32)pid;
 	__u8 one = 1;
 
-	return bpf_map__update_elem(s->skel->maps.traced_tgids, &key, sizeof(key), &one,
-				    sizeof(one), BPF_ANY);
+	return lt_map_update(&s->maps, LT_MAP_TRACED_TGIDS, &key, sizeof(key), &one, sizeof(one));
 }
 
 static void mark_known(struct lt_session *s, uint32_t kdev, uint64_t ino, pid_t pid)
@@ -64,8 +62,7 @@ static void mark_known(struct lt_session *s, uint32_t kdev, uint64_t ino, pid_t 
 	struct lt_file_key key = { .ino = ino, .dev = kdev, .pad = pid > 0 ? (__u32)pid : 0 };
 	__u8 one = 1;
 
-	bpf_map__update_elem(s->skel->maps.known_files, &key, sizeof(key), &one, sizeof(one),
-			     BPF_ANY);
+	lt_map_update(&s->maps, LT_MAP_KNOWN_FILES, &key, sizeof(key), &one, sizeof(one));
 }
 
 /* Pages hold ~100 rows on average (libc: 28,600 rows in 342 pages). */
@@ -88,9 +85,7 @@ static int start_unwind_loader(struct lt_session *s)
 
 	if (!s->opts->unwind_dwarf)
 		return 0;
-	err = lt_unwind_loader_start(bpf_map__fd(s->skel->maps.unwind_pages),
-				     bpf_map__max_entries(s->skel->maps.unwind_pages),
-				     bpf_map__fd(s->skel->maps.unwind_rows),
+	err = lt_unwind_loader_start(&s->maps, bpf_map__max_entries(s->skel->maps.unwind_pages),
 				     bpf_map__max_entries(s->skel->maps.unwind_rows),
 				     &s->skel->bss->unwind_tables_gen, &s->unwind);
 	if (err)
@@ -133,6 +128,8 @@ static int open_and_load(struct lt_session *s, bool lib_watch)
 	if (!lib_watch)
 		bpf_program__set_autoload(s->skel->progs.on_mmap_file, false);
 	err = leaktrace_bpf__load(s->skel);
+	if (!err)
+		err = lt_bpf_maps_open(s->skel, &s->maps);
 	if (err) {
 		leaktrace_bpf__destroy(s->skel);
 		s->skel = NULL;
@@ -293,56 +290,18 @@ int lt_tracer_add_process(struct lt_session *s, pid_t pid)
 	return 0;
 }
 
-static int cmp_pid(const void *a, const void *b)
+long lt_tracer_add_cgroup_members(struct lt_session *s, pid_t **pids)
 {
-	pid_t x = *(const pid_t *)a, y = *(const pid_t *)b;
+	long n = lt_cgroup_target_pids(&s->cgroup, pids);
 
-	return (x > y) - (x < y);
-}
-
-/*
- * Processes moved out of the tree. One scan can miss a process that moved
- * between two of its cgroups while the directories were read: only two
- * scans in a row that do not list it, with the process still alive, count.
- * An exited one is left to its exit record.
- */
-static void notice_moved_out(struct lt_session *s, pid_t *pids, size_t n)
-{
-	qsort(pids, n, sizeof(*pids), cmp_pid);
-	for (size_t b = 0; b < LT_PROC_BUCKETS; b++) {
-		struct lt_process *p = s->procs.buckets[b];
-
-		while (p) {
-			struct lt_process *next = p->next;
-			pid_t pid = (pid_t)p->tgid;
-
-			if (!p->probes_attached || p->exited || p->superseded) {
-				p = next;
-				continue;
-			}
-			if (n && bsearch(&pid, pids, n, sizeof(*pids), cmp_pid))
-				p->cgroup_scan_misses = 0;
-			else if (++p->cgroup_scan_misses >= 2 && kill(pid, 0) == 0 &&
-				 lt_process_is_current(p))
-				lt_process_left_cgroup(s, p);
-			p = next;
+	for (long i = 0; i < n; i++) {
+		if (lt_tracer_add_process(s, (*pids)[i]) == -ENOMEM) {
+			free(*pids);
+			*pids = NULL;
+			return -ENOMEM;
 		}
 	}
-}
-
-int lt_tracer_scan_cgroup(struct lt_session *s)
-{
-	pid_t *pids;
-	long n = lt_cgroup_target_pids(&s->cgroup, &pids);
-	int ret = 0;
-
-	if (n < 0)
-		return (int)n;
-	for (long i = 0; i < n && ret != -ENOMEM; i++)
-		ret = lt_tracer_add_process(s, pids[i]);
-	notice_moved_out(s, pids, (size_t)n);
-	free(pids);
-	return ret == -ENOMEM ? ret : 0;
+	return n;
 }
 
 size_t lt_tracer_attached_processes(const struct lt_session *s)
@@ -355,7 +314,7 @@ size_t lt_tracer_attached_processes(const struct lt_session *s)
 	return n;
 }
 
-int lt_tracer_start(struct lt_session *s, char *err, size_t errlen)
+int lt_tracer_start(struct lt_session *s, lt_record_fn on_record, char *err, size_t errlen)
 {
 	bool lib_watch = true;
 	int ret;
@@ -393,17 +352,24 @@ int lt_tracer_start(struct lt_session *s, char *err, size_t errlen)
 			ret = attach_objects(s, s->opts->pids[i], err, errlen);
 		s->live_targets = s->opts->npids;
 	} else if (s->mode == LT_MODE_CGROUP) {
+		pid_t *pids;
+		long n;
+
 		/* After the fork and exec watch is in: nothing falls between. */
-		ret = lt_tracer_scan_cgroup(s);
-		if (ret)
+		n = lt_tracer_add_cgroup_members(s, &pids);
+		if (n < 0) {
+			ret = (int)n;
 			snprintf(err, errlen, "reading the processes of %s: %s", s->cgroup.path,
 				 strerror(-ret));
+		} else {
+			free(pids);
+		}
 	} else {
 		ret = attach_objects(s, -1, err, errlen);
 	}
 	if (ret)
 		goto fail;
-	s->ringbuf = ring_buffer__new(bpf_map__fd(s->skel->maps.events), lt_handle_event, s, NULL);
+	s->ringbuf = ring_buffer__new(bpf_map__fd(s->skel->maps.events), on_record, s, NULL);
 	if (!s->ringbuf) {
 		ret = -errno;
 		snprintf(err, errlen, "cannot open the ring buffer: %s", strerror(-ret));
@@ -423,6 +389,7 @@ void lt_tracer_stop(struct lt_session *s)
 	s->modules.on_open = NULL;
 	lt_unwind_loader_stop(s->unwind);
 	s->unwind = NULL;
+	lt_bpf_maps_close(&s->maps);
 	leaktrace_bpf__destroy(s->skel);
 	s->skel = NULL;
 	lt_object_list_free(&s->attached);

@@ -12,9 +12,14 @@ struct lt_session;
 struct lt_options;
 
 
-/* Load, attach probes for the mode's targets and open the ring buffer.
- * Returns 0 or -errno with a one-line reason in err. On error nothing stays attached. */
-int lt_tracer_start(struct lt_session *s, char *err, size_t errlen);
+/* What the ring buffer's records are handed to (ctx: the session), as
+ * libbpf's ring_buffer_sample_fn. */
+typedef int (*lt_record_fn)(void *ctx, void *data, size_t size);
+
+/* Load, attach probes for the mode's targets and open the ring buffer,
+ * whose records go to on_record. Returns 0 or -errno with a one-line
+ * reason in err. On error nothing stays attached. */
+int lt_tracer_start(struct lt_session *s, lt_record_fn on_record, char *err, size_t errlen);
 /* Detach everything and free BPF objects (safe on a partly started session). */
 void lt_tracer_stop(struct lt_session *s);
 /*
@@ -28,8 +33,9 @@ int lt_tracer_attach_file(struct lt_session *s, pid_t pid, const struct lt_objec
  * A process that cannot be attached (gone, static) is skipped; returns 0
  * or -ENOMEM. */
 int lt_tracer_add_process(struct lt_session *s, pid_t pid);
-/* --cgroup: add the processes now in the cgroup tree. Returns 0 or -errno. */
-int lt_tracer_scan_cgroup(struct lt_session *s);
+/* --cgroup: add the processes now in the cgroup tree. Returns how many
+ * there are, with their PIDs in *pids (to free), or -errno. */
+long lt_tracer_add_cgroup_members(struct lt_session *s, pid_t **pids);
 /*
  * --cgroup: past this many processes, start-up says what their own probes
  * cost. Every traced call walks the probes of all of them in the kernel

@@ -1,5 +1,10 @@
 /* SPDX-License-Identifier: MIT */
-/* Applying ring-buffer records to the process and allocation tables. */
+/*
+ * Decoding ring-buffer records and applying them to the tables: blocks,
+ * regions and Python objects in and out, within --max-allocs and
+ * --max-stacks. What a process's life changes (probes, unwind tables,
+ * interpreters) is handed to traced_processes.h.
+ */
 #ifndef LT_EVENT_CONSUMER_H
 #define LT_EVENT_CONSUMER_H
 
@@ -17,10 +22,5 @@ struct lt_session;
 /* Recount the live blocks, objects and stacks kept, over every process,
  * for --max-allocs and --max-stacks (exits and execs drop whole tables). */
 void lt_recount_tracked(struct lt_session *s);
-
-struct lt_process;
-/* --cgroup: p was moved out of the tree. Its probes are closed and its
- * events stop; it is shown once more with what it held, then forgotten. */
-void lt_process_left_cgroup(struct lt_session *s, struct lt_process *p);
 
 #endif

@@ -168,8 +168,8 @@ int lt_python_track(struct lt_session *s, struct lt_process *p)
 	/* Our own child: it can wait at its shutdown while its objects are read. */
 	interp.layout.stop_at_finalize = s->mode == LT_MODE_COMMAND;
 	interp.layout.code_type = interp.code_type;
-	ret = bpf_map__update_elem(s->skel->maps.py_layouts, &p->tgid, sizeof(p->tgid),
-				   &interp.layout, sizeof(interp.layout), BPF_ANY);
+	ret = lt_map_update(&s->maps, LT_MAP_PY_LAYOUTS, &p->tgid, sizeof(p->tgid), &interp.layout,
+			    sizeof(interp.layout));
 	if (ret) {
 		lt_py_process_free(pp);
 		free(pp);
@@ -189,7 +189,7 @@ int lt_python_track(struct lt_session *s, struct lt_process *p)
 				"leaktrace: pid %d: Python objects not counted: %s (--python-objects gc "
 				"counts GC-tracked objects without that)\n",
 				(int)pid, err);
-			bpf_map__delete_elem(s->skel->maps.py_layouts, &p->tgid, sizeof(p->tgid), 0);
+			lt_map_remove(&s->maps, LT_MAP_PY_LAYOUTS, &p->tgid, sizeof(p->tgid));
 			lt_py_process_free(pp);
 			free(pp);
 			return ret;
@@ -202,8 +202,8 @@ int lt_python_track(struct lt_session *s, struct lt_process *p)
 				pp->redirected.tracer_now ? " and its reference tracer" : "");
 		if (pp->redirected.tracer_now) {
 			interp.layout.reuse_by_tracer = 1;
-			bpf_map__update_elem(s->skel->maps.py_layouts, &p->tgid, sizeof(p->tgid),
-					     &interp.layout, sizeof(interp.layout), BPF_ANY);
+			lt_map_update(&s->maps, LT_MAP_PY_LAYOUTS, &p->tgid, sizeof(p->tgid),
+				      &interp.layout, sizeof(interp.layout));
 		}
 	}
 	p->py = pp;
@@ -256,8 +256,7 @@ void lt_python_finalizing(struct lt_session *s, struct lt_process *p,
 
 void lt_python_forget(struct lt_session *s, uint32_t tgid)
 {
-	if (s->skel)
-		bpf_map__delete_elem(s->skel->maps.py_layouts, &tgid, sizeof(tgid), 0);
+	lt_map_remove(&s->maps, LT_MAP_PY_LAYOUTS, &tgid, sizeof(tgid));
 }
 
 void lt_python_release(struct lt_session *s)

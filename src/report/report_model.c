@@ -131,23 +131,8 @@ static int by_sort_key(const void *a, const void *b)
 
 static void read_drops(struct lt_session *s, uint64_t *drops)
 {
-	int ncpu = libbpf_num_possible_cpus();
-	int fd = bpf_map__fd(s->skel->maps.drops);
-
-	memset(drops, 0, sizeof(uint64_t) * LT_DROP_MAX);
-	if (ncpu <= 0 || fd < 0)
-		return;
-	uint64_t *per_cpu = calloc((size_t)ncpu, sizeof(uint64_t));
-
-	if (!per_cpu)
-		return;
-	for (uint32_t k = 0; k < LT_DROP_MAX; k++) {
-		if (bpf_map_lookup_elem(fd, &k, per_cpu))
-			continue;
-		for (int c = 0; c < ncpu; c++)
-			drops[k] += per_cpu[c];
-	}
-	free(per_cpu);
+	for (uint32_t k = 0; k < LT_DROP_MAX; k++)
+		lt_map_read_counter(&s->maps, LT_MAP_DROPS, k, &drops[k]);
 }
 
 /* The interpreter's eval loop: where Python frames go in a native stack. */

@@ -1,7 +1,6 @@
 // SPDX-License-Identifier: MIT
 #include "unwind/unwind_loader.h"
 
-#include <bpf/bpf.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <pthread.h>
@@ -39,7 +38,7 @@ struct lt_unwind_loader {
 	bool stopping;
 	struct file_id *seen; /* open addressing, power-of-two size */
 	size_t seen_cap, seen_count;
-	int pages_fd, rows_fd;
+	struct lt_bpf_maps maps;
 	uint32_t pages_cap, rows_cap;
 	volatile uint32_t *generation;
 	struct lt_unwind_stats stats; /* under lock */
@@ -83,21 +82,6 @@ static int mark_seen(struct lt_unwind_loader *l, uint32_t kdev, uint64_t ino)
 	l->seen[i].kdev = kdev;
 	l->seen_count++;
 	return 1;
-}
-
-static int update_batch(int fd, void *keys, void *values, uint32_t count, size_t key_size,
-			size_t value_size)
-{
-	uint32_t n = count;
-
-	if (!count || !bpf_map_update_batch(fd, keys, values, &n, NULL))
-		return 0;
-	/* Older kernels lack batch updates for some map types. */
-	for (uint32_t i = 0; i < count; i++)
-		if (bpf_map_update_elem(fd, (char *)keys + i * key_size,
-					(char *)values + i * value_size, BPF_ANY))
-			return -errno;
-	return 0;
 }
 
 /* Writes t's rows, then its pages (so BPF never sees a page before its rows). */
@@ -157,11 +141,12 @@ static int load_table(struct lt_unwind_loader *l, const struct lt_unwind_table *
 	}
 	for (uint64_t i = 0; i < nrows; i++)
 		row_keys[i] = base + (uint32_t)i;
-	err = update_batch(l->rows_fd, row_keys, rows, (uint32_t)nrows, sizeof(*row_keys),
-			   sizeof(*rows));
+	err = lt_map_update_batch(&l->maps, LT_MAP_UNWIND_ROWS, row_keys, sizeof(*row_keys), rows,
+				  sizeof(*rows), (uint32_t)nrows);
 	if (!err)
-		err = update_batch(l->pages_fd, page_keys, pages, (uint32_t)npages,
-				   sizeof(*page_keys), sizeof(*pages));
+		err = lt_map_update_batch(&l->maps, LT_MAP_UNWIND_PAGES, page_keys,
+					  sizeof(*page_keys), pages, sizeof(*pages),
+					  (uint32_t)npages);
 cleanup:
 	free(rows);
 	free(row_keys);
@@ -232,7 +217,7 @@ static void *worker(void *arg)
 	return NULL;
 }
 
-int lt_unwind_loader_start(int pages_fd, uint32_t pages_capacity, int rows_fd,
+int lt_unwind_loader_start(const struct lt_bpf_maps *maps, uint32_t pages_capacity,
 			   uint32_t rows_capacity, volatile uint32_t *generation,
 			   struct lt_unwind_loader **out)
 {
@@ -244,8 +229,7 @@ int lt_unwind_loader_start(int pages_fd, uint32_t pages_capacity, int rows_fd,
 	pthread_mutex_init(&l->lock, NULL);
 	pthread_cond_init(&l->work, NULL);
 	pthread_cond_init(&l->idle, NULL);
-	l->pages_fd = pages_fd;
-	l->rows_fd = rows_fd;
+	l->maps = *maps;
 	l->pages_cap = pages_capacity;
 	l->rows_cap = rows_capacity;
 	l->generation = generation;

@@ -11,6 +11,8 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+#include "attach/bpf_maps.h"
+
 struct lt_unwind_loader;
 
 struct lt_unwind_stats {
@@ -25,7 +27,7 @@ struct lt_unwind_stats {
 /* pages_fd, rows_fd: the unwind_pages and unwind_rows maps; their sizes.
  * generation: the BPF side's unwind_tables_gen (in its mmapped .bss), bumped
  * after each file is loaded so rules cached as "none" are looked up again. */
-int lt_unwind_loader_start(int pages_fd, uint32_t pages_capacity, int rows_fd,
+int lt_unwind_loader_start(const struct lt_bpf_maps *maps, uint32_t pages_capacity,
 			   uint32_t rows_capacity, volatile uint32_t *generation,
 			   struct lt_unwind_loader **out);
 /* Stops the worker (abandoning queued files) and frees everything. */

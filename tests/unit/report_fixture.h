@@ -10,7 +10,7 @@
 #include <stdbool.h>
 #include <string.h>
 
-#include "report/report_model.h"
+#include "report/report_types.h"
 
 #define APP "/usr/bin/app"
 

@@ -1,0 +1,27 @@
+// SPDX-License-Identifier: MIT
+#include "session.h"
+
+#include <string.h>
+
+void lt_session_init(struct lt_session *s, const struct lt_options *o)
+{
+	memset(s, 0, sizeof(*s));
+	s->opts = o;
+	s->out = stdout;
+	s->stats.max_allocs = o->max_allocs;
+	s->stats.max_stacks = o->max_stacks;
+	s->mode = o->command ? LT_MODE_COMMAND : o->npids ? LT_MODE_PIDS :
+		  o->cgroup_path ? LT_MODE_CGROUP : LT_MODE_SYSTEM;
+	s->cgroup.dir_fd = -1;
+	lt_procs_init(&s->procs);
+	lt_module_cache_init(&s->modules);
+	lt_module_cache_set_limit(&s->modules, o->symbol_cache_bytes);
+	s->start_ns = lt_now_ns();
+}
+
+void lt_session_free(struct lt_session *s)
+{
+	lt_procs_free(&s->procs);
+	lt_module_cache_free(&s->modules);
+	lt_growth_table_free(&s->growth);
+}

@@ -1,0 +1,307 @@
+// SPDX-License-Identifier: MIT
+/* The consumer against recorded events and fake maps: what it keeps in the
+ * tables, what it counts, and what it writes to BPF. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include <cmocka.h>
+
+#include "consume/traced_processes.h"
+#include "session_fixture.h"
+
+static const uint64_t STACK_A[] = { 0x401000, 0x402000, 0 };
+static const uint64_t STACK_B[] = { 0x401100, 0x402000, 0 };
+
+static struct lt_process *proc(struct fixture *f, uint32_t tgid)
+{
+	return lt_procs_get(&f->s.procs, tgid);
+}
+
+static uint64_t live_bytes(const struct lt_live_table *t)
+{
+	const struct lt_live_alloc *a;
+	size_t iter = 0;
+	uint64_t sum = 0;
+
+	while ((a = lt_live_next(t, &iter)))
+		sum += a->size_bytes;
+	return sum;
+}
+
+/* -c: blocks in, blocks out, a realloc, frees of blocks never seen. */
+static void test_blocks(void **state)
+{
+	const char *args[] = { "-c", "true", NULL };
+	struct fixture f;
+	struct lt_process *p;
+	uint64_t t0 = lt_now_ns();
+
+	(void)state;
+	fixture_start(&f, args);
+	for (int i = 0; i < 3; i++)
+		feed_alloc(&f, GONE_TGID, t0, 0x1000 + i * 0x100, 100, 0, STACK_A);
+	feed_alloc(&f, GONE_TGID, t0, 0x2000, 40, 0, STACK_B);
+	feed_free(&f, LT_EV_FREE, GONE_TGID, 0x1100, 0);
+	feed_free(&f, LT_EV_FREE, GONE_TGID, 0x9999, 0);            /* never seen */
+	feed_alloc(&f, GONE_TGID, t0, 0x3000, 400, 0x2000, STACK_B); /* realloc 0x2000 */
+
+	p = proc(&f, GONE_TGID);
+	assert_non_null(p);
+	assert_true(p->target); /* -c: only the command's tree reaches us */
+	assert_int_equal(p->heap.count, 3);
+	assert_int_equal(live_bytes(&p->heap), 600);
+	assert_null(lt_live_get(&p->heap, 0x1100));
+	assert_null(lt_live_get(&p->heap, 0x2000));
+	assert_int_equal(lt_live_get(&p->heap, 0x3000)->size_bytes, 400);
+	/* One stack each for A and B; the realloc's block reuses B's. */
+	assert_int_equal(lt_live_get(&p->heap, 0x3000)->stack_id,
+			 lt_live_get(&p->heap, 0x1000)->stack_id + 1);
+	assert_int_equal(f.s.stats.alloc_events, 5);
+	assert_int_equal(f.s.stats.free_events, 2);
+	assert_int_equal(f.s.stats.unmatched_frees, 1);
+	assert_int_equal(f.s.stats.tracked_allocs, 3);
+	assert_int_equal(f.s.stats.tracked_stacks, 2);
+	fixture_stop(&f);
+}
+
+/* The same address handed out again without a free seen: the newer wins. */
+static void test_replaced(void **state)
+{
+	const char *args[] = { "-c", "true", NULL };
+	struct fixture f;
+
+	(void)state;
+	fixture_start(&f, args);
+	feed_alloc(&f, GONE_TGID, 1, 0x1000, 100, 0, STACK_A);
+	feed_alloc(&f, GONE_TGID, 2, 0x1000, 30, 0, STACK_B);
+	assert_int_equal(f.s.stats.replaced_allocs, 1);
+	assert_int_equal(proc(&f, GONE_TGID)->heap.count, 1);
+	assert_int_equal(live_bytes(&proc(&f, GONE_TGID)->heap), 30);
+	/* A's stack held no block any more: recycled. */
+	assert_int_equal(f.s.stats.tracked_stacks, 1);
+	fixture_stop(&f);
+}
+
+/* --max-allocs: past the bound blocks are counted, not kept; their frees
+ * are unmatched; freed room is used again. */
+static void test_bounds(void **state)
+{
+	const char *args[] = { "-c", "true", NULL };
+	struct fixture f;
+
+	(void)state;
+	fixture_start(&f, args);
+	/* The command line takes 1024 at least; 2 keeps the test small. */
+	f.opts.max_allocs = 2;
+	feed_alloc(&f, GONE_TGID, 1, 0x1000, 10, 0, STACK_A);
+	feed_alloc(&f, GONE_TGID, 1, 0x2000, 20, 0, STACK_A);
+	feed_alloc(&f, GONE_TGID, 1, 0x3000, 30, 0, STACK_B);
+	assert_int_equal(f.s.stats.untracked_allocs, 1);
+	assert_int_equal(f.s.stats.untracked_bytes, 30);
+	feed_free(&f, LT_EV_FREE, GONE_TGID, 0x3000, 0);
+	assert_int_equal(f.s.stats.unmatched_frees, 1);
+	feed_free(&f, LT_EV_FREE, GONE_TGID, 0x1000, 0);
+	feed_alloc(&f, GONE_TGID, 1, 0x4000, 40, 0, STACK_B);
+	assert_int_equal(f.s.stats.untracked_allocs, 1);
+	assert_int_equal(live_bytes(&proc(&f, GONE_TGID)->heap), 60);
+	fixture_stop(&f);
+}
+
+/* --mmap: munmap cuts a region at either end or out of its middle; each
+ * piece keeps the region's stack. */
+static void test_munmap_pieces(void **state)
+{
+	const char *args[] = { "-c", "true", "--mmap", NULL };
+	struct lt_alloc_event e = { .hdr = { .kind = LT_EV_MMAP, .tgid = GONE_TGID, .ts_ns = 1 },
+				    .addr = 0x100000, .size_bytes = 0x10000, .nframes = 1,
+				    .frames = { 0x401000 } };
+	struct fixture f;
+	struct lt_process *p;
+
+	(void)state;
+	fixture_start(&f, args);
+	feed(&f, &e, LT_ALLOC_EVENT_HDR_BYTES + sizeof(e.frames[0]));
+	feed_free(&f, LT_EV_MUNMAP, GONE_TGID, 0x104000, 0x2000);  /* the middle */
+	feed_free(&f, LT_EV_MUNMAP, GONE_TGID, 0x0ff000, 0x2000);  /* the start */
+	p = proc(&f, GONE_TGID);
+	assert_int_equal(p->mmaps.count, 2);
+	assert_int_equal(lt_live_get(&p->mmaps, 0x101000)->size_bytes, 0x3000);
+	assert_int_equal(lt_live_get(&p->mmaps, 0x106000)->size_bytes, 0xa000);
+	assert_int_equal(lt_live_get(&p->mmaps, 0x106000)->stack_id,
+			 lt_live_get(&p->mmaps, 0x101000)->stack_id);
+	assert_int_equal(f.s.stats.mmap_events, 1);
+	assert_int_equal(f.s.stats.munmap_events, 2);
+	assert_int_equal(p->heap.count, 0);
+	fixture_stop(&f);
+}
+
+/* A target that exits keeps what it held for its last report; with
+ * --sample-bytes its sampled blocks leave BPF's table. */
+static void test_exit_of_target(void **state)
+{
+	const char *args[] = { "-c", "true", "--sample-bytes", "1", NULL };
+	struct lt_sampled_key k1 = { .addr = 0x1000, .tgid = GONE_TGID };
+	struct lt_sampled_key k2 = { .addr = 0x2000, .tgid = GONE_TGID };
+	struct fixture f;
+	struct lt_process *p;
+	uint8_t one = 1;
+
+	(void)state;
+	fixture_start(&f, args);
+	feed_alloc(&f, GONE_TGID, 1, 0x1000, 10, 0, STACK_A);
+	feed_alloc(&f, GONE_TGID, 1, 0x2000, 20, 0, STACK_A);
+	lt_map_update(&f.s.maps, LT_MAP_SAMPLED_BLOCKS, &k1, sizeof(k1), &one, sizeof(one));
+	lt_map_update(&f.s.maps, LT_MAP_SAMPLED_BLOCKS, &k2, sizeof(k2), &one, sizeof(one));
+	feed_task(&f, LT_EV_EXIT, GONE_TGID, 0, "app");
+	p = proc(&f, GONE_TGID);
+	assert_non_null(p);
+	assert_true(p->exited);
+	assert_int_equal(p->heap.count, 2);
+	assert_int_equal(f.maps.m[LT_MAP_SAMPLED_BLOCKS].n, 0);
+	/* Its Python layout, if it had one, is taken away too. */
+	assert_int_equal(f.maps.m[LT_MAP_PY_LAYOUTS].removes, 1);
+	fixture_stop(&f);
+}
+
+/* System-wide: a process that is not a target is forgotten at exit; the
+ * command's exit ends a -c run. */
+static void test_exit_of_other(void **state)
+{
+	const char *args[] = { NULL };
+	struct fixture f;
+
+	(void)state;
+	fixture_start(&f, args);
+	assert_int_equal(f.s.mode, LT_MODE_SYSTEM);
+	feed_alloc(&f, GONE_TGID, 1, 0x1000, 10, 0, STACK_A);
+	assert_non_null(proc(&f, GONE_TGID));
+	assert_false(proc(&f, GONE_TGID)->target);
+	feed_task(&f, LT_EV_EXIT, GONE_TGID, 0, "app");
+	assert_null(proc(&f, GONE_TGID));
+	assert_false(f.s.command_done);
+	f.s.command_pid = GONE_TGID + 1;
+	feed_task(&f, LT_EV_EXIT, GONE_TGID + 1, 0, "cmd");
+	assert_true(f.s.command_done);
+	fixture_stop(&f);
+}
+
+/* -c: a fork makes the child a target; its blocks are its own. */
+static void test_fork(void **state)
+{
+	const char *args[] = { "-c", "true", NULL };
+	struct fixture f;
+	struct lt_process *child;
+
+	(void)state;
+	fixture_start(&f, args);
+	feed_alloc(&f, GONE_TGID, 1, 0x1000, 10, 0, STACK_A);
+	feed_task(&f, LT_EV_FORK, GONE_TGID + 1, GONE_TGID, "child");
+	child = proc(&f, GONE_TGID + 1);
+	assert_non_null(child);
+	assert_true(child->target);
+	assert_string_equal(child->comm, "child");
+	assert_int_equal(child->heap.count, 0);
+	feed_alloc(&f, GONE_TGID + 1, 2, 0x1000, 99, 0, STACK_B);
+	assert_int_equal(live_bytes(&child->heap), 99);
+	assert_int_equal(live_bytes(&proc(&f, GONE_TGID)->heap), 10);
+	fixture_stop(&f);
+}
+
+/* System-wide, another leaktrace: ignored in BPF from then on, so that two
+ * tracers do not trace each other's bookkeeping without end. */
+static void test_other_tracer_ignored(void **state)
+{
+	const char *args[] = { NULL };
+	struct lt_exec_event e = { .task = { .hdr = { .kind = LT_EV_EXEC, .tgid = GONE_TGID,
+						      .ts_ns = 1 },
+					     .other_tgid = GONE_TGID, .comm = "leaktrace" },
+				   .filename = "/usr/local/bin/leaktrace" };
+	uint32_t key = GONE_TGID;
+	struct fixture f;
+
+	(void)state;
+	fixture_start(&f, args);
+	feed_alloc(&f, GONE_TGID, 1, 0x1000, 10, 0, STACK_A);
+	assert_false(fake_has(&f.maps, LT_MAP_IGNORED_TGIDS, &key, sizeof(key)));
+	feed(&f, &e, sizeof(e));
+	assert_true(fake_has(&f.maps, LT_MAP_IGNORED_TGIDS, &key, sizeof(key)));
+	assert_null(proc(&f, GONE_TGID));
+	fixture_stop(&f);
+}
+
+/* --cgroup: a process moved out of the tree is let go of in BPF (the files
+ * it reported, its place among the traced), and kept for one more report. */
+static void test_left_cgroup(void **state)
+{
+	const char *args[] = { "--cgroup", "/sys/fs/cgroup/unified", NULL };
+	struct lt_file_key mine1 = { .ino = 1, .dev = 2, .pad = GONE_TGID };
+	struct lt_file_key mine2 = { .ino = 3, .dev = 2, .pad = GONE_TGID };
+	struct lt_file_key other = { .ino = 1, .dev = 2, .pad = 77 };
+	uint32_t key = GONE_TGID;
+	struct fixture f;
+	struct lt_process *p;
+	uint8_t one = 1;
+
+	(void)state;
+	fixture_start(&f, args);
+	assert_int_equal(f.s.mode, LT_MODE_CGROUP);
+	lt_map_update(&f.s.maps, LT_MAP_KNOWN_FILES, &mine1, sizeof(mine1), &one, sizeof(one));
+	lt_map_update(&f.s.maps, LT_MAP_KNOWN_FILES, &other, sizeof(other), &one, sizeof(one));
+	lt_map_update(&f.s.maps, LT_MAP_KNOWN_FILES, &mine2, sizeof(mine2), &one, sizeof(one));
+	lt_map_update(&f.s.maps, LT_MAP_TRACED_TGIDS, &key, sizeof(key), &one, sizeof(one));
+	feed_alloc(&f, GONE_TGID, 1, 0x1000, 10, 0, STACK_A);
+	p = proc(&f, GONE_TGID);
+	lt_traced_left_cgroup(&f.s, p);
+	assert_true(p->left_cgroup);
+	assert_true(p->exited);
+	assert_int_equal(p->heap.count, 1);
+	assert_int_equal(f.maps.m[LT_MAP_KNOWN_FILES].n, 1);
+	assert_true(fake_has(&f.maps, LT_MAP_KNOWN_FILES, &other, sizeof(other)));
+	assert_false(fake_has(&f.maps, LT_MAP_TRACED_TGIDS, &key, sizeof(key)));
+	fixture_stop(&f);
+}
+
+/* Records cut short or of unknown kinds are skipped, never read past. */
+static void test_malformed(void **state)
+{
+	const char *args[] = { "-c", "true", NULL };
+	struct lt_alloc_event e = { .hdr = { .kind = LT_EV_ALLOC, .tgid = GONE_TGID, .ts_ns = 1 },
+				    .addr = 0x1000, .size_bytes = 8, .nframes = 100 };
+	struct lt_event_hdr odd = { .kind = 999, .tgid = GONE_TGID };
+	struct fixture f;
+
+	(void)state;
+	fixture_start(&f, args);
+	feed(&f, &e, 4);                        /* shorter than a header */
+	feed(&f, &e, LT_ALLOC_EVENT_HDR_BYTES - 1);
+	assert_int_equal(f.s.stats.alloc_events, 0);
+	/* nframes says 100, the record holds 2: the block keeps 2 frames. */
+	feed(&f, &e, LT_ALLOC_EVENT_HDR_BYTES + 2 * sizeof(e.frames[0]));
+	assert_int_equal(f.s.stats.alloc_events, 1);
+	assert_int_equal(lt_stacks_get(&proc(&f, GONE_TGID)->stacks,
+				       lt_live_get(&proc(&f, GONE_TGID)->heap, 0x1000)->stack_id)
+				 ->nframes,
+			 2);
+	feed(&f, &odd, sizeof(odd));
+	fixture_stop(&f);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_blocks),
+		cmocka_unit_test(test_replaced),
+		cmocka_unit_test(test_bounds),
+		cmocka_unit_test(test_munmap_pieces),
+		cmocka_unit_test(test_exit_of_target),
+		cmocka_unit_test(test_exit_of_other),
+		cmocka_unit_test(test_fork),
+		cmocka_unit_test(test_other_tracer_ignored),
+		cmocka_unit_test(test_left_cgroup),
+		cmocka_unit_test(test_malformed),
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
