@@ -120,18 +120,22 @@ static int write_report(struct lt_session *s, const struct lt_report *r, bool fi
 /* print false: a --serve report that only feeds the endpoint. */
 static int emit_report(struct lt_session *s, bool final, bool print)
 {
+	struct lt_report_pending pending;
 	struct lt_report r;
 	int err, werr = 0, serr = 0;
 	char why[512];
 
 	lt_recount_tracked(s);
+	lt_session_read_drops(s);
 	/* Every Python block counted by type: none can still be half made. */
 	lt_python_settle(s, 0);
-	err = lt_report_build(s, final, &r);
+	err = lt_report_build(s, final, &r, &pending);
 	if (err) {
 		fprintf(stderr, "leaktrace: cannot build report: %s\n", strerror(-err));
 		return err;
 	}
+	if (lt_report_commit(s, &pending))
+		fprintf(stderr, "leaktrace: warning: out of memory: growth verdicts miss this report\n");
 	/* The endpoint keeps serving the previous report if this one fails. */
 	if (agent && lt_agent_publish(agent, &r))
 		fprintf(stderr, "leaktrace: warning: cannot render the report for --serve\n");

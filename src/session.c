@@ -19,6 +19,12 @@ void lt_session_init(struct lt_session *s, const struct lt_options *o)
 	s->start_ns = lt_now_ns();
 }
 
+void lt_session_read_drops(struct lt_session *s)
+{
+	for (uint32_t k = 0; k < LT_DROP_MAX; k++)
+		lt_map_read_counter(&s->maps, LT_MAP_DROPS, k, &s->stats.drops[k]);
+}
+
 void lt_session_free(struct lt_session *s)
 {
 	lt_procs_free(&s->procs);

@@ -75,6 +75,8 @@ struct lt_session {
 /* A session for opts (which it keeps a pointer to) before anything is
  * loaded: empty tables, the mode the options name, output on stdout. */
 void lt_session_init(struct lt_session *s, const struct lt_options *o);
+/* s->stats.drops from BPF's counters, as a report shows them. */
+void lt_session_read_drops(struct lt_session *s);
 /* Frees its tables and caches; the tracer is stopped first (lt_tracer_stop). */
 void lt_session_free(struct lt_session *s);
 

@@ -210,6 +210,29 @@ int lt_growth_record(struct lt_growth_set *g, uint64_t key, uint64_t tag, double
 	return 0;
 }
 
+void lt_growth_peek(const struct lt_growth_set *g, const struct lt_trend_params *params,
+		    double now_s, uint64_t key, uint64_t tag, double value, struct lt_trend *out)
+{
+	struct lt_trend_sample samples[2 * LT_TREND_MAX_WINDOW + 1];
+	const struct lt_growth_series *s = g ? find(g, key) : NULL;
+	size_t n = 0;
+
+	if (s && s->tag == tag) {
+		n = lt_growth_samples(g, s, samples);
+		/* The ring is full: the new sample would push the oldest out. */
+		if (n == ring_cap(g))
+			memmove(samples, samples + 1, --n * sizeof(samples[0]));
+	}
+	samples[n++] = (struct lt_trend_sample){ now_s, value };
+	lt_trend_assess(samples, n, params, out);
+}
+
+struct lt_trend_params lt_growth_params(uint32_t window, bool py_types)
+{
+	return (struct lt_trend_params){ window, py_types ? LT_TREND_MIN_OBJECTS : LT_TREND_MIN_BYTES,
+					 LT_TREND_MIN_REL, LT_TREND_Z_CRIT };
+}
+
 void lt_growth_end(struct lt_growth_set *g)
 {
 	for (size_t i = 0; i < g->n; i++)
@@ -247,6 +270,7 @@ struct lt_growth_proc *lt_growth_table_get(struct lt_growth_table *t, uint64_t k
 {
 	size_t lo = 0, hi = t->n;
 	struct lt_growth_proc *p, **grown;
+	struct lt_trend_params heap, py_types;
 
 	while (lo < hi) {
 		size_t mid = lo + (hi - lo) / 2;
@@ -271,14 +295,31 @@ struct lt_growth_proc *lt_growth_table_get(struct lt_growth_table *t, uint64_t k
 	t->v = grown;
 	p->key = key;
 	p->seen = t->generation;
-	lt_growth_init(&p->heap, &(struct lt_trend_params){ t->window, LT_TREND_MIN_BYTES,
-			LT_TREND_MIN_REL, LT_TREND_Z_CRIT }, LT_GROWTH_MAX_SERIES);
-	lt_growth_init(&p->py_types, &(struct lt_trend_params){ t->window, LT_TREND_MIN_OBJECTS,
-			LT_TREND_MIN_REL, LT_TREND_Z_CRIT }, LT_GROWTH_MAX_SERIES);
+	heap = lt_growth_params(t->window, false);
+	py_types = lt_growth_params(t->window, true);
+	lt_growth_init(&p->heap, &heap, LT_GROWTH_MAX_SERIES);
+	lt_growth_init(&p->py_types, &py_types, LT_GROWTH_MAX_SERIES);
 	memmove(&t->v[lo + 1], &t->v[lo], (t->n - lo) * sizeof(*t->v));
 	t->v[lo] = p;
 	t->n++;
 	return p;
+}
+
+const struct lt_growth_proc *lt_growth_table_find(const struct lt_growth_table *t, uint64_t key)
+{
+	size_t lo = 0, hi = t->n;
+
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+
+		if (t->v[mid]->key == key)
+			return t->v[mid];
+		if (t->v[mid]->key < key)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return NULL;
 }
 
 /* Processes gone from the report (exited and forgotten) take their series with them. */

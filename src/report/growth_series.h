@@ -7,6 +7,7 @@
 #ifndef LT_GROWTH_SERIES_H
 #define LT_GROWTH_SERIES_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -50,6 +51,17 @@ int lt_growth_record(struct lt_growth_set *g, uint64_t key, uint64_t tag, double
 		     struct lt_trend *out);
 /* The report ends: series not recorded in it held nothing, a 0 sample. */
 void lt_growth_end(struct lt_growth_set *g);
+/*
+ * The trend a series would show with value as its sample of a report at
+ * now_s, without recording it: what lt_growth_begin and lt_growth_record
+ * would say. g may be NULL (no series yet: value alone). When the set is
+ * full, a new series' one sample says too little anyway. Never fails.
+ */
+void lt_growth_peek(const struct lt_growth_set *g, const struct lt_trend_params *params,
+		    double now_s, uint64_t key, uint64_t tag, double value, struct lt_trend *out);
+/* The trend test's parameters for a process's heap stacks (bytes) and for
+ * its Python types (objects), over window reports. */
+struct lt_trend_params lt_growth_params(uint32_t window, bool py_types);
 
 /* A series' samples, oldest first, into out (2 * window). Returns count. */
 size_t lt_growth_samples(const struct lt_growth_set *g, const struct lt_growth_series *s,
@@ -80,6 +92,8 @@ void lt_growth_table_free(struct lt_growth_table *t);
 void lt_growth_table_begin(struct lt_growth_table *t);
 /* The sets of the process with this key, created on first use. NULL on ENOMEM. */
 struct lt_growth_proc *lt_growth_table_get(struct lt_growth_table *t, uint64_t key);
+/* The same, but only looked up: NULL when it has none yet. */
+const struct lt_growth_proc *lt_growth_table_find(const struct lt_growth_table *t, uint64_t key);
 void lt_growth_table_end(struct lt_growth_table *t);
 
 #endif

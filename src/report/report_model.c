@@ -129,12 +129,6 @@ static int by_sort_key(const void *a, const void *b)
 	return (x->py_id > y->py_id) - (x->py_id < y->py_id);
 }
 
-static void read_drops(struct lt_session *s, uint64_t *drops)
-{
-	for (uint32_t k = 0; k < LT_DROP_MAX; k++)
-		lt_map_read_counter(&s->maps, LT_MAP_DROPS, k, &drops[k]);
-}
-
 /* The interpreter's eval loop: where Python frames go in a native stack. */
 static bool is_eval_loop(const struct lt_report_frame *f)
 {
@@ -349,7 +343,7 @@ static long mixed_slot(struct mixed_index *m, uint32_t stack_id, uint32_t py_id,
  * Python traceback with --native); the tag, the stack's hash, restarts the
  * series when exec or a reused pid gives the id to another stack.
  */
-static int record_growth(struct lt_growth_set *growth, struct lt_process *p,
+static int record_growth(const struct lt_growth_view *growth, struct lt_process *p,
 			 struct stack_total *t)
 {
 	const struct lt_stack *st = lt_stacks_get(&p->stacks, t->stack_id);
@@ -357,12 +351,13 @@ static int record_growth(struct lt_growth_set *growth, struct lt_process *p,
 
 	if (!growth || !st)
 		return 0;
-	return lt_growth_record(growth, key, st->hash, (double)t->bytes, &t->trend);
+	return lt_growth_view_sample(growth, LT_SAMPLE_HEAP, 0, key, st->hash, (double)t->bytes,
+				     &t->trend);
 }
 
 static int build_group(struct lt_session *s, struct lt_process *p, struct lt_live_table *table,
 		       bool sampled, uint64_t now_ns, struct lt_report_group *g,
-		       struct summary_builder *summary, struct lt_growth_set *growth,
+		       struct summary_builder *summary, const struct lt_growth_view *growth,
 		       struct lt_report *r)
 {
 	struct mixed_index mix = { 0 };
@@ -602,7 +597,43 @@ void lt_report_fill_header(const struct lt_session *s, bool final, uint64_t now_
 			r->lost_events += r->stats.drops[k];
 }
 
-int lt_report_build(struct lt_session *s, bool final, struct lt_report *r)
+static uint32_t trend_window(const struct lt_session *s)
+{
+	return s->opts->trend_window ? s->opts->trend_window : LT_TREND_DEFAULT_WINDOW;
+}
+
+static int pending_add(struct lt_report_pending *pd, struct lt_report_sample sample)
+{
+	if (pd->n == pd->cap) {
+		size_t cap = pd->cap ? 2 * pd->cap : 64;
+		struct lt_report_sample *grown = realloc(pd->v, cap * sizeof(*grown));
+
+		if (!grown)
+			return -ENOMEM;
+		pd->v = grown;
+		pd->cap = cap;
+	}
+	pd->v[pd->n++] = sample;
+	return 0;
+}
+
+int lt_growth_view_sample(const struct lt_growth_view *v, enum lt_report_sample_kind kind,
+			  uint32_t type_index, uint64_t key, uint64_t tag, double value,
+			  struct lt_trend *out)
+{
+	lt_growth_peek(v->set, &v->params, v->now_s, key, tag, value, out);
+	return pending_add(v->pending,
+			   (struct lt_report_sample){ v->p, kind, type_index, key, tag, value });
+}
+
+void lt_report_pending_free(struct lt_report_pending *pending)
+{
+	free(pending->v);
+	memset(pending, 0, sizeof(*pending));
+}
+
+int lt_report_build(struct lt_session *s, bool final, struct lt_report *r,
+		    struct lt_report_pending *pending)
 {
 	struct summary_builder summary = {};
 	struct lt_process **procs = NULL;
@@ -610,13 +641,10 @@ int lt_report_build(struct lt_session *s, bool final, struct lt_report *r)
 	long n;
 	int err = 0;
 
-	read_drops(s, s->stats.drops);
 	lt_report_fill_header(s, final, now_ns, r);
-
-	if (!s->growth.window)
-		lt_growth_table_init(&s->growth, s->opts->trend_window ? s->opts->trend_window :
-						  LT_TREND_DEFAULT_WINDOW);
-	lt_growth_table_begin(&s->growth);
+	memset(pending, 0, sizeof(*pending));
+	pending->now_s = r->elapsed_s;
+	pending->final = final;
 	n = lt_procs_list(&s->procs, &procs);
 	if (n < 0)
 		return (int)n;
@@ -627,16 +655,20 @@ int lt_report_build(struct lt_session *s, bool final, struct lt_report *r)
 	}
 	for (long i = 0; i < n; i++) {
 		struct lt_process *p = procs[i];
+		const struct lt_growth_proc *gp = lt_growth_table_find(&s->growth, p->serial);
+		struct lt_growth_view heap = { gp ? &gp->heap : NULL,
+					       lt_growth_params(trend_window(s), false), r->elapsed_s,
+					       p, pending };
+		struct lt_growth_view py_types = { gp ? &gp->py_types : NULL,
+						   lt_growth_params(trend_window(s), true),
+						   r->elapsed_s, p, pending };
 		struct lt_report_process *rp;
-		struct lt_growth_proc *gp;
 
 		if (!worth_reporting(p))
 			continue;
-		gp = lt_growth_table_get(&s->growth, p->serial);
-		if (!gp) {
-			err = -ENOMEM;
+		err = pending_add(pending, (struct lt_report_sample){ .p = p, .kind = LT_SAMPLE_PROCESS });
+		if (err)
 			goto cleanup;
-		}
 		rp = &r->procs[r->nprocs++];
 		rp->pid = p->tgid;
 		memcpy(rp->comm, p->comm, sizeof(rp->comm));
@@ -650,16 +682,11 @@ int lt_report_build(struct lt_session *s, bool final, struct lt_report *r)
 		rp->exited = p->exited && !p->left_cgroup;
 		rp->left_cgroup = p->left_cgroup;
 		/* mmap regions are never sampled. */
-		lt_growth_begin(&gp->heap, r->elapsed_s);
-		err = build_group(s, p, &p->heap, true, now_ns, &rp->heap, &summary, &gp->heap, r);
-		lt_growth_end(&gp->heap);
+		err = build_group(s, p, &p->heap, true, now_ns, &rp->heap, &summary, &heap, r);
 		if (!err)
 			err = build_group(s, p, &p->mmaps, false, now_ns, &rp->mmap, NULL, NULL, r);
-		if (!err && p->py) {
-			lt_growth_begin(&gp->py_types, r->elapsed_s);
-			err = lt_report_build_python(s, p, now_ns, &gp->py_types, &rp->python);
-			lt_growth_end(&gp->py_types);
-		}
+		if (!err && p->py)
+			err = lt_report_build_python(s, p, now_ns, &py_types, &rp->python);
 		if (err)
 			goto cleanup;
 		if (!has_content(p, rp)) {
@@ -672,14 +699,66 @@ int lt_report_build(struct lt_session *s, bool final, struct lt_report *r)
 	if (!err)
 		err = lt_report_build_containers(r);
 	lt_module_cache_stats(&s->modules, &r->symbols);
-	lt_growth_table_end(&s->growth);
-	/* No report follows the final one. */
-	if (final)
-		lt_growth_table_free(&s->growth);
 cleanup:
 	free(summary.v);
 	free(procs);
-	if (err)
+	if (err) {
 		lt_report_free(r);
+		lt_report_pending_free(pending);
+	}
+	return err;
+}
+
+static void end_process(struct lt_growth_proc *gp, bool py)
+{
+	if (!gp)
+		return;
+	lt_growth_end(&gp->heap);
+	if (py)
+		lt_growth_end(&gp->py_types);
+}
+
+int lt_report_commit(struct lt_session *s, struct lt_report_pending *pd)
+{
+	struct lt_growth_proc *gp = NULL;
+	struct lt_trend unused;
+	bool py = false;
+	int err = 0;
+
+	if (!s->growth.window)
+		lt_growth_table_init(&s->growth, trend_window(s));
+	lt_growth_table_begin(&s->growth);
+	for (size_t i = 0; i < pd->n && !err; i++) {
+		const struct lt_report_sample *v = &pd->v[i];
+
+		switch (v->kind) {
+		case LT_SAMPLE_PROCESS:
+			end_process(gp, py);
+			gp = lt_growth_table_get(&s->growth, v->p->serial);
+			if (!gp) {
+				err = -ENOMEM;
+				break;
+			}
+			py = v->p->py != NULL;
+			lt_growth_begin(&gp->heap, pd->now_s);
+			if (py)
+				lt_growth_begin(&gp->py_types, pd->now_s);
+			break;
+		case LT_SAMPLE_HEAP:
+			err = lt_growth_record(&gp->heap, v->key, v->tag, v->value, &unused);
+			break;
+		case LT_SAMPLE_PY_TYPE:
+			err = lt_growth_record(&gp->py_types, v->key, v->tag, v->value, &unused);
+			v->p->py->types[v->type_index].last_reported = (uint64_t)v->value;
+			v->p->py->types[v->type_index].reported = true;
+			break;
+		}
+	}
+	end_process(gp, py);
+	lt_growth_table_end(&s->growth);
+	/* No report follows the final one. */
+	if (pd->final)
+		lt_growth_table_free(&s->growth);
+	lt_report_pending_free(pd);
 	return err;
 }

@@ -53,7 +53,7 @@ static uint64_t name_key(const char *name)
 	return h;
 }
 
-static int build_types(struct lt_py_process *pp, struct lt_growth_set *growth,
+static int build_types(const struct lt_py_process *pp, const struct lt_growth_view *growth,
 		       struct lt_report_python *out)
 {
 	uint64_t *objects, *bytes;
@@ -81,13 +81,10 @@ static int build_types(struct lt_py_process *pp, struct lt_growth_set *growth,
 		struct lt_trend trend = { .verdict = LT_VERDICT_NONE };
 		uint64_t key = name_key(t->name);
 
-		if (growth) {
-			err = lt_growth_record(growth, key, key, (double)objects[i], &trend);
-			if (err)
-				goto cleanup;
-		}
-		t->last_reported = objects[i];
-		t->reported = true;
+		err = lt_growth_view_sample(growth, LT_SAMPLE_PY_TYPE, (uint32_t)i, key, key,
+					    (double)objects[i], &trend);
+		if (err)
+			goto cleanup;
 		if (!objects[i] && !delta)
 			continue;
 		rt = &out->types[out->ntypes];
@@ -232,7 +229,7 @@ cleanup:
 }
 
 int lt_report_build_python(struct lt_session *s, struct lt_process *p, uint64_t now_ns,
-			   struct lt_growth_set *types_growth, struct lt_report_python **out)
+			   const struct lt_growth_view *types, struct lt_report_python **out)
 {
 	struct lt_report_python *py = calloc(1, sizeof(*py));
 	int err;
@@ -248,7 +245,7 @@ int lt_report_build_python(struct lt_session *s, struct lt_process *p, uint64_t 
 	py->at_shutdown = p->py->finalizing;
 	py->gc_only = p->py->interp.objects == LT_PY_OBJECTS_GC;
 	py->gc_only_by_build = py->gc_only && p->py->interp.allocator_inlined;
-	err = build_types(p->py, types_growth, py);
+	err = build_types(p->py, types, py);
 	if (!err)
 		err = build_stacks(s, p, now_ns, &py->stacks);
 	return err;

@@ -35,7 +35,7 @@ struct fake_maps {
 	struct fake_map m[LT_MAP_COUNT];
 };
 
-static long fake_find(const struct fake_map *fm, const void *key, size_t key_size)
+static inline long fake_find(const struct fake_map *fm, const void *key, size_t key_size)
 {
 	for (size_t i = 0; i < fm->n; i++)
 		if (fm->v[i].key_size == key_size && !memcmp(fm->v[i].key, key, key_size))
@@ -43,7 +43,7 @@ static long fake_find(const struct fake_map *fm, const void *key, size_t key_siz
 	return -1;
 }
 
-static int fake_update(void *ctx, enum lt_map_id m, const void *key, size_t key_size,
+static inline int fake_update(void *ctx, enum lt_map_id m, const void *key, size_t key_size,
 		       const void *value, size_t value_size)
 {
 	struct fake_map *fm = &((struct fake_maps *)ctx)->m[m];
@@ -64,7 +64,7 @@ static int fake_update(void *ctx, enum lt_map_id m, const void *key, size_t key_
 	return 0;
 }
 
-static int fake_update_batch(void *ctx, enum lt_map_id m, const void *keys, size_t key_size,
+static inline int fake_update_batch(void *ctx, enum lt_map_id m, const void *keys, size_t key_size,
 			     const void *values, size_t value_size, uint32_t count)
 {
 	for (uint32_t i = 0; i < count; i++) {
@@ -76,7 +76,7 @@ static int fake_update_batch(void *ctx, enum lt_map_id m, const void *keys, size
 	return 0;
 }
 
-static int fake_remove(void *ctx, enum lt_map_id m, const void *key, size_t key_size)
+static inline int fake_remove(void *ctx, enum lt_map_id m, const void *key, size_t key_size)
 {
 	struct fake_map *fm = &((struct fake_maps *)ctx)->m[m];
 	long i = fake_find(fm, key, key_size);
@@ -92,7 +92,7 @@ static int fake_remove(void *ctx, enum lt_map_id m, const void *key, size_t key_
 }
 
 /* Like the kernel's hash maps: after a key not there, the walk restarts. */
-static int fake_next_key(void *ctx, enum lt_map_id m, const void *key, void *next,
+static inline int fake_next_key(void *ctx, enum lt_map_id m, const void *key, void *next,
 			 size_t key_size)
 {
 	struct fake_map *fm = &((struct fake_maps *)ctx)->m[m];
@@ -105,7 +105,7 @@ static int fake_next_key(void *ctx, enum lt_map_id m, const void *key, void *nex
 	return 0;
 }
 
-static int fake_read_counter(void *ctx, enum lt_map_id m, uint32_t key, uint64_t *sum)
+static inline int fake_read_counter(void *ctx, enum lt_map_id m, uint32_t key, uint64_t *sum)
 {
 	struct fake_map *fm = &((struct fake_maps *)ctx)->m[m];
 

@@ -31,7 +31,7 @@ struct fixture {
 };
 
 /* argv: leaktrace's options after "leaktrace", NULL-terminated. */
-static void fixture_start(struct fixture *f, const char *const *args)
+static inline void fixture_start(struct fixture *f, const char *const *args)
 {
 	char *argv[32] = { "leaktrace" };
 	int argc = 1;
@@ -45,19 +45,19 @@ static void fixture_start(struct fixture *f, const char *const *args)
 	f->s.consume_deadline_ns = UINT64_MAX;
 }
 
-static void fixture_stop(struct fixture *f)
+static inline void fixture_stop(struct fixture *f)
 {
 	lt_session_free(&f->s);
 	lt_options_free(&f->opts);
 }
 
-static void feed(struct fixture *f, void *record, size_t size)
+static inline void feed(struct fixture *f, void *record, size_t size)
 {
 	assert_int_equal(lt_handle_event(&f->s, record, size), 0);
 }
 
 /* frames: innermost first, 0-terminated. */
-static void feed_alloc(struct fixture *f, uint32_t tgid, uint64_t ts_ns, uint64_t addr,
+static inline void feed_alloc(struct fixture *f, uint32_t tgid, uint64_t ts_ns, uint64_t addr,
 		       uint64_t size, uint64_t released, const uint64_t *frames)
 {
 	struct lt_alloc_event e = {
@@ -71,7 +71,7 @@ static void feed_alloc(struct fixture *f, uint32_t tgid, uint64_t ts_ns, uint64_
 	feed(f, &e, LT_ALLOC_EVENT_HDR_BYTES + e.nframes * sizeof(e.frames[0]));
 }
 
-static void feed_free(struct fixture *f, uint32_t kind, uint32_t tgid, uint64_t addr,
+static inline void feed_free(struct fixture *f, uint32_t kind, uint32_t tgid, uint64_t addr,
 		      uint64_t len)
 {
 	struct lt_free_event e = {
@@ -82,7 +82,7 @@ static void feed_free(struct fixture *f, uint32_t kind, uint32_t tgid, uint64_t 
 	feed(f, &e, sizeof(e));
 }
 
-static void feed_task(struct fixture *f, uint32_t kind, uint32_t tgid, uint32_t other,
+static inline void feed_task(struct fixture *f, uint32_t kind, uint32_t tgid, uint32_t other,
 		      const char *comm)
 {
 	struct lt_task_event e = { .hdr = { .kind = kind, .tgid = tgid, .ts_ns = lt_now_ns() },

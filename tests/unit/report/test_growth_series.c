@@ -119,6 +119,42 @@ static void test_full_of_current_series_untracked(void **state)
 	lt_growth_free(&g);
 }
 
+/* A peek says what recording would, and records nothing: over a ring that
+ * fills and wraps, a series left out of reports, and a tag change. */
+static void test_peek_matches_record(void **state)
+{
+	struct lt_trend_params bytes = lt_growth_params(4, false);
+	struct lt_growth_set g;
+	uint64_t seed = 12345;
+
+	(void)state;
+	lt_growth_init(&g, &bytes, 16);
+	for (int report = 1; report <= 40; report++) {
+		double now = report * 1.5;
+
+		for (uint64_t key = 1; key <= 3; key++) {
+			struct lt_trend peeked, recorded;
+			uint64_t tag = key == 3 && report > 25 ? 2 : 1;
+			double value;
+
+			/* Key 2 is absent from every third report. */
+			if (key == 2 && report % 3 == 0)
+				continue;
+			seed = seed * 6364136223846793005ULL + 1442695040888963407ULL;
+			value = key == 1 ? report * 8192.0 : (double)(seed >> 40);
+			lt_growth_peek(report == 1 ? NULL : &g, &bytes, now, key, tag, value, &peeked);
+			if (key == 1)
+				lt_growth_begin(&g, now);
+			assert_int_equal(lt_growth_record(&g, key, tag, value, &recorded), 0);
+			assert_int_equal(peeked.verdict, recorded.verdict);
+			assert_true(peeked.slope == recorded.slope);
+			assert_true(peeked.z == recorded.z);
+		}
+		lt_growth_end(&g);
+	}
+	lt_growth_free(&g);
+}
+
 static void test_table_forgets_absent_processes(void **state)
 {
 	struct lt_growth_table tb;
@@ -149,6 +185,7 @@ int main(void)
 		cmocka_unit_test(test_tag_change_restarts),
 		cmocka_unit_test(test_eviction_bounds),
 		cmocka_unit_test(test_full_of_current_series_untracked),
+		cmocka_unit_test(test_peek_matches_record),
 		cmocka_unit_test(test_table_forgets_absent_processes),
 	};
 
