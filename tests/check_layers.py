@@ -34,8 +34,8 @@ def stage_of(rel):
     return 0 if rel == 'options.h' else len(STAGES)
 
 
-def main(argv):
-    src = argv[1] if len(argv) > 1 else os.path.join(os.path.dirname(os.path.abspath(__file__)), '..', 'src')
+def check(src):
+    """The problems of the tree at src, one line each."""
     headers = {}
     problems = []
     for d, _, files in os.walk(src):
@@ -72,11 +72,45 @@ def main(argv):
     for h in sorted(headers):
         if not state.get(h):
             visit(h, [h])
+    return problems, len(headers)
+
+
+def self_test():
+    """The check must see each kind of problem: a tree with one of each."""
+    import tempfile
+    files = {
+        'attach/low.h': '#include "report/high.h"\n',      # a later stage
+        'report/high.h': '#include "report/loop.h"\n',
+        'report/loop.h': '#include "report/high.h"\n',     # a cycle
+        'consume/uses_session.h': '#include "session.h"\n',  # the top
+        'session.h': '#include "options.h"\n',
+        'options.h': '',
+        'stray.c': '',                                      # outside the stages
+    }
+    want = ['attach/low.h includes report/high.h', 'include cycle:',
+            'consume/uses_session.h includes session.h', 'stray.c: outside']
+    with tempfile.TemporaryDirectory() as d:
+        for rel, text in files.items():
+            os.makedirs(os.path.dirname(os.path.join(d, rel)), exist_ok=True)
+            with open(os.path.join(d, rel), 'w') as fh:
+                fh.write(text)
+        problems, _ = check(d)
+    missed = [w for w in want if not any(w in p for p in problems)]
+    for w in missed:
+        print('check_layers: self-test: not caught: %s' % w)
+    return not missed and len(problems) == len(want)
+
+
+def main(argv):
+    if not self_test():
+        return 1
+    src = argv[1] if len(argv) > 1 else os.path.join(os.path.dirname(os.path.abspath(__file__)), '..', 'src')
+    problems, nheaders = check(src)
     for p in problems:
         print('check_layers: %s' % p)
     if not problems:
-        print('check_layers: %d headers in %d stages, no later-stage includes, no cycles'
-              % (len(headers), len(STAGES)))
+        print('check_layers: %d headers in %d stages, no later-stage includes, no cycles '
+              '(self-test: each kind caught)' % (nheaders, len(STAGES)))
     return 1 if problems else 0
 
 
