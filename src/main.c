@@ -267,15 +267,10 @@ static int run_loop(struct lt_session *s)
  */
 static void prepare_unwind_tables(struct lt_session *s, const struct lt_command *cmd)
 {
-	struct lt_path_list libs;
-
 	if (!s->unwind)
 		return;
-	if (s->mode == LT_MODE_COMMAND && !lt_needed_libs(cmd->path, &libs)) {
-		for (size_t i = 0; i < libs.n; i++)
-			lt_unwind_loader_request_path(s->unwind, libs.v[i]);
-		lt_path_list_free(&libs);
-	}
+	for (size_t i = 0; s->mode == LT_MODE_COMMAND && i < cmd->files.n; i++)
+		lt_unwind_loader_request_path(s->unwind, cmd->files.v[i]);
 	for (size_t i = 0; s->mode == LT_MODE_PIDS && i < s->opts->npids; i++) {
 		struct lt_process *p = lt_procs_get(&s->procs, (uint32_t)s->opts->pids[i]);
 
@@ -291,7 +286,7 @@ static void prepare_unwind_tables(struct lt_session *s, const struct lt_command 
 static void prepare_python(struct lt_session *s, const struct lt_command *cmd)
 {
 	if (s->mode == LT_MODE_COMMAND)
-		lt_python_prepare_program(s, cmd->path);
+		lt_python_prepare_program(s, &cmd->files);
 	for (size_t i = 0; s->mode == LT_MODE_PIDS && i < s->opts->npids; i++) {
 		struct lt_process *p = lt_procs_get(&s->procs, (uint32_t)s->opts->pids[i]);
 
@@ -479,6 +474,11 @@ int main(int argc, char **argv)
 	ret = lt_tracer_start(&s, lt_handle_event, err, sizeof(err));
 	if (ret) {
 		fprintf(stderr, "leaktrace: %s\n", err);
+		goto cleanup;
+	}
+	if (s.mode == LT_MODE_COMMAND && lt_tracer_attach_command_libcs(&s, &cmd.files)) {
+		fprintf(stderr, "leaktrace: out of memory\n");
+		ret = -ENOMEM;
 		goto cleanup;
 	}
 	prepare_unwind_tables(&s, &cmd);

@@ -179,6 +179,13 @@ int lt_command_prepare(const char *cmdline, const struct lt_run_as *as, struct l
 	cmd->go_fd = go[1];
 	cmd->err_fd = ep[0];
 	snprintf(cmd->path, sizeof(cmd->path), "%s", path);
+	/* Not knowing only costs the start: mappings are followed anyway. */
+	if (lt_command_files(path, we.we_wordv, &cmd->files) == -ENOMEM) {
+		snprintf(err, errlen, "out of memory");
+		ret = -ENOMEM;
+		lt_command_abort(cmd);
+		goto cleanup;
+	}
 	go[1] = ep[0] = -1;
 	ret = 0;
 cleanup:
@@ -234,4 +241,5 @@ void lt_command_abort(struct lt_command *cmd)
 	if (cmd->err_fd >= 0)
 		close(cmd->err_fd);
 	cmd->go_fd = cmd->err_fd = -1;
+	lt_path_list_free(&cmd->files);
 }

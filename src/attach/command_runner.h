@@ -8,6 +8,8 @@
 #include <limits.h>
 #include <sys/types.h>
 
+#include "attach/needed_libs.h"
+
 /* --user: who the command runs as, resolved before the fork. */
 struct lt_run_as {
 	bool set;
@@ -24,6 +26,9 @@ struct lt_command {
 	int go_fd;   /* write end: one byte lets the child exec */
 	int err_fd;  /* read end: the child's errno if exec failed; EOF on success */
 	char path[PATH_MAX]; /* the program, as found on PATH */
+	/* What it maps before its main, as far as can be told without running
+	 * it (lt_command_files); empty when that cannot be told. */
+	struct lt_path_list files;
 };
 
 /* Look up user (a name or a numeric uid) in the user database. Returns 0,
@@ -41,7 +46,7 @@ int lt_command_prepare(const char *cmdline, const struct lt_run_as *as, struct l
 		       char *err, size_t errlen);
 /* Let the child exec. Returns 0, or -errno with a reason if exec failed. */
 int lt_command_release(struct lt_command *cmd, char *err, size_t errlen);
-/* Kill and reap a child that was never released. */
+/* Kill and reap a child that was never released; free what prepare kept. */
 void lt_command_abort(struct lt_command *cmd);
 
 #endif

@@ -25,12 +25,18 @@ uint32_t lt_kernel_dev(uint32_t major, uint32_t minor)
 	return (major << 20) | (minor & 0xfffff);
 }
 
-bool lt_object_list_has(const struct lt_object_list *list, uint32_t kdev, uint64_t ino)
+const struct lt_object_ref *lt_object_list_find(const struct lt_object_list *list, uint32_t kdev,
+						uint64_t ino)
 {
 	for (size_t i = 0; i < list->n; i++)
 		if (list->v[i].kdev == kdev && list->v[i].ino == ino)
-			return true;
-	return false;
+			return &list->v[i];
+	return NULL;
+}
+
+bool lt_object_list_has(const struct lt_object_list *list, uint32_t kdev, uint64_t ino)
+{
+	return lt_object_list_find(list, kdev, ino) != NULL;
 }
 
 int lt_object_list_add(struct lt_object_list *list, const struct lt_object_ref *ref)

@@ -13,6 +13,7 @@ struct lt_object_ref {
 	char path[PATH_MAX]; /* openable from here, in any mount namespace */
 	uint32_t kdev;       /* kernel dev_t: major << 20 | minor */
 	uint64_t ino;
+	uint64_t attached_ns; /* in a list of attached files: when its probes went in */
 };
 
 struct lt_object_list {
@@ -33,6 +34,9 @@ int lt_find_all_libcs(struct lt_object_list *list);
 /* The mapping of pid whose file has this kernel dev and inode. Returns 0 or -errno. */
 int lt_find_mapped_file(pid_t pid, uint32_t kdev, uint64_t ino, struct lt_object_ref *out);
 bool lt_object_list_has(const struct lt_object_list *list, uint32_t kdev, uint64_t ino);
+/* The entry for that file, or NULL. */
+const struct lt_object_ref *lt_object_list_find(const struct lt_object_list *list, uint32_t kdev,
+						uint64_t ino);
 int lt_object_list_add(struct lt_object_list *list, const struct lt_object_ref *ref);
 void lt_object_list_free(struct lt_object_list *list);
 

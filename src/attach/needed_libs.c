@@ -216,7 +216,13 @@ static int resolve(const char *name, const struct lt_path_list *dirs, char *out,
 	return -ENOENT;
 }
 
-int lt_needed_libs(const char *exe, struct lt_path_list *out)
+/*
+ * exe and what it needs. library_path stands in for LD_LIBRARY_PATH (NULL:
+ * the environment's); loader, when ld.so runs exe as a command, for exe's
+ * own interpreter.
+ */
+static int closure(const char *exe, const char *library_path, const char *loader,
+		   struct lt_path_list *out)
 {
 	struct lt_path_list system_dirs = { 0 };
 	char interp[PATH_MAX] = "", real[PATH_MAX];
@@ -227,8 +233,10 @@ int lt_needed_libs(const char *exe, struct lt_path_list *out)
 	if (!realpath(exe, real))
 		return -errno;
 	err = add(out, real);
-	if (!err && getenv("LD_LIBRARY_PATH"))
-		err = add_search_path(&system_dirs, getenv("LD_LIBRARY_PATH"), ".");
+	if (!library_path)
+		library_path = getenv("LD_LIBRARY_PATH");
+	if (!err && library_path)
+		err = add_search_path(&system_dirs, library_path, ".");
 	if (!err)
 		err = conf_dirs(&system_dirs);
 	for (size_t i = 0; !err && i < sizeof(default_dirs) / sizeof(default_dirs[0]); i++)
@@ -239,7 +247,7 @@ int lt_needed_libs(const char *exe, struct lt_path_list *out)
 		struct lt_path_list needed = { 0 }, dirs = { 0 };
 		char path[PATH_MAX];
 
-		if (read_dynamic(out->v[i], &needed, &dirs, i == 0 ? interp : NULL,
+		if (read_dynamic(out->v[i], &needed, &dirs, i == 0 && !loader ? interp : NULL,
 				 sizeof(interp)) == 0) {
 			for (size_t j = 0; !err && j < system_dirs.n; j++)
 				err = add(&dirs, system_dirs.v[j]);
@@ -248,7 +256,9 @@ int lt_needed_libs(const char *exe, struct lt_path_list *out)
 				    realpath(path, real))
 					err = add(out, real);
 		}
-		if (i == 0 && interp[0] && !err && realpath(interp, real))
+		if (i == 0 && loader && !err && realpath(loader, real))
+			err = add(out, real);
+		else if (i == 0 && interp[0] && !err && realpath(interp, real))
 			err = add(out, real);
 		lt_path_list_free(&needed);
 		lt_path_list_free(&dirs);
@@ -259,6 +269,83 @@ int lt_needed_libs(const char *exe, struct lt_path_list *out)
 	if (err)
 		lt_path_list_free(out);
 	return err;
+}
+
+int lt_needed_libs(const char *exe, struct lt_path_list *out)
+{
+	return closure(exe, NULL, NULL, out);
+}
+
+/* ld.so's options that take a value (glibc 2.36 to 2.43). */
+static bool loader_option_with_value(const char *opt)
+{
+	static const char *const with_value[] = {
+		"--library-path", "--inhibit-rpath", "--audit", "--preload", "--argv0",
+		"--glibc-hwcaps-prepend", "--glibc-hwcaps-mask",
+	};
+
+	for (size_t i = 0; i < sizeof(with_value) / sizeof(with_value[0]); i++)
+		if (!strcmp(opt, with_value[i]))
+			return true;
+	return false;
+}
+
+bool lt_is_dynamic_loader(const char *path)
+{
+	const char *base = strrchr(path, '/');
+
+	base = base ? base + 1 : path;
+	return !strncmp(base, "ld-linux", 8) || !strncmp(base, "ld-musl", 7) ||
+	       !strcmp(base, "ld.so");
+}
+
+int lt_command_files(const char *path, char *const *argv, struct lt_path_list *out)
+{
+	char dirs[PATH_MAX * 4] = "";
+	const char *library_path = NULL, *program = NULL;
+	int i = 1;
+
+	memset(out, 0, sizeof(*out));
+	if (!lt_is_dynamic_loader(path) || !argv || !argv[0])
+		return lt_needed_libs(path, out);
+	for (; argv[i] && !strncmp(argv[i], "--", 2); i++) {
+		if (!strcmp(argv[i], "--")) {
+			i++;
+			break;
+		}
+		if (!loader_option_with_value(argv[i]))
+			continue;
+		if (!argv[i + 1])
+			return -EINVAL;
+		if (!strcmp(argv[i], "--library-path"))
+			library_path = argv[i + 1];
+		i++;
+	}
+	program = argv[i];
+	if (!program)
+		return -EINVAL;
+	/* Relative directories are relative to where the command starts, ours. */
+	if (library_path) {
+		const char *p = library_path;
+
+		while (*p) {
+			size_t len = strcspn(p, ":"), used = strlen(dirs);
+			char part[PATH_MAX], real[PATH_MAX];
+
+			if (len && len < sizeof(part)) {
+				memcpy(part, p, len);
+				part[len] = '\0';
+				if (realpath(part, real) && used + strlen(real) + 2 < sizeof(dirs))
+					snprintf(dirs + used, sizeof(dirs) - used, "%s%s", used ? ":" : "",
+						 real);
+			}
+			p += len;
+			if (*p == ':')
+				p++;
+		}
+		library_path = dirs;
+	}
+	return closure(program, library_path, path, out);
 }
 
 int lt_find_library(const char *name, uint32_t dev_major, uint32_t dev_minor, uint64_t inode,

@@ -9,6 +9,7 @@
 #ifndef LT_NEEDED_LIBS_H
 #define LT_NEEDED_LIBS_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -19,6 +20,17 @@ struct lt_path_list {
 
 /* exe itself first, then what it needs. Returns 0 or -errno (-ENOMEM). */
 int lt_needed_libs(const char *exe, struct lt_path_list *out);
+/* Is path a dynamic loader (ld-linux*, ld-musl*, ld.so), which, run as a
+ * command, loads the program named by its first operand? */
+bool lt_is_dynamic_loader(const char *path);
+/*
+ * The files a command maps before its main: path is the program found,
+ * argv the command's words. Run as "ld.so [OPTIONS] PROGRAM ...", that is
+ * PROGRAM first, its closure searched with --library-path in place of
+ * LD_LIBRARY_PATH, and ld.so itself; otherwise lt_needed_libs(path).
+ * Returns 0 or -errno.
+ */
+int lt_command_files(const char *path, char *const *argv, struct lt_path_list *out);
 void lt_path_list_free(struct lt_path_list *l);
 
 /* A library called name in the system's library directories that is the

@@ -232,8 +232,12 @@ int lt_tracer_attach_file(struct lt_session *s, pid_t pid, const struct lt_objec
 		lt_probes_close_retired(&s->probes, pid);
 	if (pid > 0 && p)
 		ret = lt_process_add_probed(p, ref->kdev, ref->ino);
-	else if (pid == -1)
-		ret = lt_object_list_add(&s->attached, ref);
+	else if (pid == -1) {
+		struct lt_object_ref done = *ref;
+
+		done.attached_ns = lt_now_ns();
+		ret = lt_object_list_add(&s->attached, &done);
+	}
 	return ret;
 }
 
@@ -287,6 +291,30 @@ int lt_tracer_add_process(struct lt_session *s, pid_t pid)
 		return -ENOMEM;
 	if (s->opts->verbose)
 		fprintf(stderr, "leaktrace: pid %d (%s) of the cgroup attached\n", (int)pid, p->comm);
+	return 0;
+}
+
+int lt_tracer_attach_command_libcs(struct lt_session *s, const struct lt_path_list *files)
+{
+	for (size_t i = 0; i < files->n; i++) {
+		const char *base = strrchr(files->v[i], '/');
+		struct lt_object_ref ref = { 0 };
+		char err[512];
+		struct stat st;
+		int ret;
+
+		base = base ? base + 1 : files->v[i];
+		if (!lt_is_libc_name(base) || stat(files->v[i], &st))
+			continue;
+		snprintf(ref.path, sizeof(ref.path), "%s", files->v[i]);
+		ref.kdev = lt_kernel_dev(major(st.st_dev), minor(st.st_dev));
+		ref.ino = st.st_ino;
+		ret = lt_tracer_attach_file(s, -1, &ref, err, sizeof(err));
+		if (ret == -ENOMEM)
+			return ret;
+		if (ret && s->opts->verbose)
+			fprintf(stderr, "leaktrace: %s: left until it is mapped: %s\n", ref.path, err);
+	}
 	return 0;
 }
 

@@ -7,6 +7,7 @@
 #include <sys/types.h>
 
 #include "attach/libc_discovery.h"
+#include "attach/needed_libs.h"
 
 struct lt_session;
 struct lt_options;
@@ -29,6 +30,12 @@ void lt_tracer_stop(struct lt_session *s);
  */
 int lt_tracer_attach_file(struct lt_session *s, pid_t pid, const struct lt_object_ref *ref,
 			  char *err, size_t errlen);
+/* -c: probes, before the command runs, on the libcs among files (what it
+ * will map: lt_command_files), so that a program with its own libc is
+ * traced from its first instruction. A file that cannot be attached is
+ * left to be attached when it is mapped (warned with -v). Returns 0 or
+ * -ENOMEM. */
+int lt_tracer_attach_command_libcs(struct lt_session *s, const struct lt_path_list *files);
 /* --cgroup: trace pid with its own probes, unless it is traced already.
  * A process that cannot be attached (gone, static) is skipped; returns 0
  * or -ENOMEM. */

@@ -266,6 +266,7 @@ void lt_process_reset_image(struct lt_process *p)
 	lt_stacks_free(&p->stacks);
 	lt_maps_free(&p->maps);
 	p->maps_loaded = false;
+	p->ran_before_probes = false;
 }
 
 static int by_tgid(const void *a, const void *b)

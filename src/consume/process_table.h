@@ -37,6 +37,9 @@ struct lt_process {
 	 * kept for that report, but no longer found by its tgid. */
 	bool superseded;
 	bool probes_attached; /* --cgroup: its own probes are in */
+	/* It mapped a libc not probed yet and ran on it until its probes were
+	 * in (tens of ms): what it allocated meanwhile was not seen. */
+	bool ran_before_probes;
 	/* -p/--cgroup: files probed for this process alone. They stay probed
 	 * across exec (the kernel re-arms them if the new image maps the file). */
 	struct lt_file_id *probed_files;

@@ -389,17 +389,22 @@ void lt_traced_on_lib_map(struct lt_session *s, const struct lt_lib_event *e)
 	char err[512];
 	int ret = -ENOENT;
 
+	const struct lt_object_ref *done;
+	struct lt_process *p;
+
 	request_unwind_table(s, e);
 	if (!e->is_libc)
 		return;
-	if (attach_pid == -1 && lt_object_list_has(&s->attached, e->dev, e->ino))
+	p = lt_traced_process_for(s, e->hdr.tgid, e->hdr.ts_ns);
+	done = attach_pid == -1 ? lt_object_list_find(&s->attached, e->dev, e->ino) : NULL;
+	if (done) {
+		/* Mapped while another process's mapping of it was attached. */
+		if (p && e->hdr.ts_ns < done->attached_ns)
+			p->ran_before_probes = true;
 		return;
-	if (attach_pid > 0) {
-		struct lt_process *p = lt_procs_get(&s->procs, e->hdr.tgid);
-
-		if (p && lt_process_probed(p, e->dev, e->ino))
-			return;
 	}
+	if (attach_pid > 0 && p && lt_process_probed(p, e->dev, e->ino))
+		return;
 	/*
 	 * The hook runs before the new mapping exists; ld.so's first, non-exec
 	 * mapping of the file normally does. Give it a moment otherwise. That
@@ -430,6 +435,8 @@ void lt_traced_on_lib_map(struct lt_session *s, const struct lt_lib_event *e)
 		fprintf(stderr, "leaktrace: warning: %s\n", err);
 		return;
 	}
+	if (p)
+		p->ran_before_probes = true;
 	if (s->opts->verbose)
 		fprintf(stderr, "leaktrace: new libc %.*s (pid %d) attached\n", LT_LIBNAME_LEN,
 			e->name, (int)pid);

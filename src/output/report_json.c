@@ -194,9 +194,10 @@ void lt_report_write_json(FILE *out, const struct lt_report *r)
 		lt_json_string(out, p->cgroup);
 		fputs(",\"container\":", out);
 		lt_json_string(out, p->container_id);
-		fprintf(out, ",\"exited\":%s,\"left_cgroup\":%s,\"outstanding_bytes\":%" PRIu64
-			",\"outstanding_allocs\":%" PRIu64 ",",
+		fprintf(out, ",\"exited\":%s,\"left_cgroup\":%s,\"started_before_probes\":%s"
+			",\"outstanding_bytes\":%" PRIu64 ",\"outstanding_allocs\":%" PRIu64 ",",
 			p->exited ? "true" : "false", p->left_cgroup ? "true" : "false",
+			p->started_before_probes ? "true" : "false",
 			p->heap.outstanding_bytes,
 			p->heap.outstanding_allocs);
 		write_stacks(out, &p->heap);

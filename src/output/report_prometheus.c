@@ -235,7 +235,7 @@ static const struct family
 	f_dropped = { "leaktrace_dropped_events_total", "counter",
 		      "Events not recorded, by cause (userspace_oom: no memory to keep them)." },
 	f_unmatched = { "leaktrace_unmatched_frees_total", "counter",
-			"Frees of blocks not seen allocated (allocated before tracing, or lost)." },
+			"Frees of blocks not seen allocated: from before tracing, glibc's thread caches flushed at thread exit, or lost." },
 	f_replaced = { "leaktrace_replaced_allocations_total", "counter",
 		       "Blocks returned by the allocator while still thought live (a free was lost)." },
 	f_truncated = { "leaktrace_stacks_truncated_total", "counter",

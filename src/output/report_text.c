@@ -150,7 +150,7 @@ void lt_report_write_text(FILE *out, const struct lt_report *r)
 	fprintf(out, "=== leaktrace %sreport at %s (%.1f s traced) ===\n", r->final ? "final " : "",
 		when, r->elapsed_s);
 	fprintf(out, "events: %" PRIu64 " allocs, %" PRIu64 " frees, %" PRIu64
-		" frees of blocks allocated before tracing, %" PRIu64 " lost",
+		" frees of blocks not seen allocated, %" PRIu64 " lost",
 		r->stats.alloc_events, r->stats.free_events, r->stats.unmatched_frees,
 		r->lost_events);
 	/* Never silent: what was lost, by cause, in every report. */
@@ -189,6 +189,9 @@ void lt_report_write_text(FILE *out, const struct lt_report *r)
 			p->heap.outstanding_allocs == 1 ? "" : "s",
 			p->left_cgroup ? ", held when it left the cgroup (no longer traced)" :
 			p->exited ? ", held at exit" : "");
+		if (p->started_before_probes)
+			fprintf(out, "  it ran on a libc before that libc's probes were in (tens of ms): "
+				"what it allocated meanwhile is not counted\n");
 		write_group(out, "allocation", &p->heap, when, r->min_age_ms);
 		if (r->has_mmap) {
 			fprintf(out, "  anonymous mmap: %" PRIu64 " bytes in %" PRIu64 " region%s\n",

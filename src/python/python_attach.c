@@ -213,24 +213,20 @@ int lt_python_track(struct lt_session *s, struct lt_process *p)
 	return 0;
 }
 
-void lt_python_prepare_program(struct lt_session *s, const char *path)
+void lt_python_prepare_program(struct lt_session *s, const struct lt_path_list *files)
 {
-	struct lt_path_list files;
 	char err[512];
 
-	if (lt_needed_libs(path, &files))
-		return;
-	for (size_t i = 0; i < files.n; i++) {
+	for (size_t i = 0; i < files->n; i++) {
 		struct lt_py_interp interp;
 
-		if (lt_py_find_interp_file(files.v[i], &interp, NULL, 0))
+		if (lt_py_find_interp_file(files->v[i], &interp, NULL, 0))
 			continue;
 		choose_objects(s, &interp);
-		if (attach_interpreter(s, &interp, files.v[i], NULL, err, sizeof(err)))
+		if (attach_interpreter(s, &interp, files->v[i], NULL, err, sizeof(err)))
 			fprintf(stderr, "leaktrace: warning: %s\n", err);
 		break;
 	}
-	lt_path_list_free(&files);
 }
 
 void lt_python_settle(struct lt_session *s, uint64_t min_age_ns)

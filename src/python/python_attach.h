@@ -12,14 +12,16 @@
 struct lt_session;
 struct lt_process;
 struct lt_free_event;
+struct lt_path_list;
 
 /* If p runs a CPython interpreter (its mappings say so), trace its objects.
  * Cheap when p's mappings have not changed since the last call. Returns 0
  * (also for a process that is not Python) or -errno. */
 int lt_python_track(struct lt_session *s, struct lt_process *p);
-/* -c: probes on the interpreter of the program about to run (path), so
- * none of its objects is missed while its mappings are not readable yet. */
-void lt_python_prepare_program(struct lt_session *s, const char *path);
+/* -c: probes on the interpreter among the files the program about to run
+ * will map (lt_command_files), so none of its objects is missed while its
+ * mappings are not readable yet. */
+void lt_python_prepare_program(struct lt_session *s, const struct lt_path_list *files);
 /* Reads the types of p's new blocks made at least min_age_ns ago (all of
  * them when 0), for every traced Python process. */
 void lt_python_settle(struct lt_session *s, uint64_t min_age_ns);

@@ -681,6 +681,7 @@ int lt_report_build(struct lt_session *s, bool final, struct lt_report *r,
 		}
 		rp->exited = p->exited && !p->left_cgroup;
 		rp->left_cgroup = p->left_cgroup;
+		rp->started_before_probes = p->ran_before_probes;
 		/* mmap regions are never sampled. */
 		err = build_group(s, p, &p->heap, true, now_ns, &rp->heap, &summary, &heap, r);
 		if (!err)

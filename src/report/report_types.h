@@ -74,6 +74,8 @@ struct lt_report_process {
 	char *container_id; /* NULL: not in a container */
 	bool exited;
 	bool left_cgroup; /* --cgroup: moved out, no longer traced (not exited) */
+	/* It ran on a libc before that libc's probes were in: an undercount. */
+	bool started_before_probes;
 	struct lt_report_group heap;
 	struct lt_report_group mmap;
 	struct lt_report_python *python; /* NULL: not a traced Python process */

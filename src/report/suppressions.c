@@ -118,6 +118,20 @@ static const struct {
 	 * initializers, and never freed so that exceptions can be thrown when
 	 * malloc fails. Unnamed libstdc++ code is only hidden on that path. */
 	{ "", "^libstdc++.so", "^_dl_init$", "^ld-linux" },
+	/* The time-zone state: TZ's value (tzset_internal's strdup) and the
+	 * zone file's tables (__tzfile_read), read once and kept for every
+	 * later conversion. Both are internal to libc, named only with its
+	 * debug symbols; without them, unnamed libc code (or its strdup) is
+	 * hidden only when reached from an exported function that reads the
+	 * zone. */
+	{ "^__tzfile_read$", "^libc.so", NULL, NULL },
+	{ "^strdup$", "^libc.so", "^tzset_internal$", "^libc.so" },
+#define TZ_ENTRY(name) { "", "^libc.so", "^" name "$", "^libc.so" }, \
+		       { "^strdup$", "^libc.so", "^" name "$", "^libc.so" }
+	TZ_ENTRY("tzset"), TZ_ENTRY("localtime"), TZ_ENTRY("localtime_r"), TZ_ENTRY("mktime"),
+	TZ_ENTRY("timelocal"), TZ_ENTRY("ctime"), TZ_ENTRY("ctime_r"), TZ_ENTRY("strftime"),
+	TZ_ENTRY("strftime_l"),
+#undef TZ_ENTRY
 };
 
 static int set_pattern(char **slot, const char *text)

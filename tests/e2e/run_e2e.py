@@ -644,6 +644,8 @@ def validate_report(r, want_mmap=False):
         if type(p.get('left_cgroup')) is not bool or (p.get('left_cgroup') and p.get('exited')):
             errs.append('%s: bad "left_cgroup" %r (exited %r)' % (w, p.get('left_cgroup'),
                                                                  p.get('exited')))
+        if type(p.get('started_before_probes')) is not bool:
+            errs.append('%s: bad "started_before_probes" %r' % (w, p.get('started_before_probes')))
         for k in ('outstanding_bytes', 'outstanding_allocs'):
             if not is_int(p.get(k)) or p[k] < 0:
                 errs.append('%s: bad "%s" %r' % (w, k, p.get(k)))
@@ -922,7 +924,9 @@ def leak_interrupt_check(p, t, **check_kw):
     time.sleep(1.5)
     rc = interrupt(p, signal.SIGINT)
     expect(rc == 0, 'exit status %s after SIGINT%s' % (rc, tail(p)))
-    check_leaky(find_proc(final_report(p), pid=t.pid), exited=False, min_age=1.0, **check_kw)
+    proc = find_proc(final_report(p), pid=t.pid)
+    check_leaky(proc, exited=False, min_age=1.0, **check_kw)
+    return proc
 
 
 def t_c_run(ctx):
@@ -934,6 +938,7 @@ def t_c_run(ctx):
     expect(os.path.basename(proc['exe']) == 'leaky', 'exe is %r' % proc['exe'])
     check_leaky(proc, exited=True)
     check_stats(rep, min_allocs=LEAKY_CHURN_PAIRS + LEAKY_TOTAL_ALLOCS, min_frees=LEAKY_CHURN_PAIRS)
+    expect(proc['started_before_probes'] is False, 'the command is said to have run before its probes')
 
 
 def t_text_format(ctx):
@@ -998,7 +1003,9 @@ def t_system_wide(ctx):
     expect(p.poll() is None, 'leaktrace exited early with status %s%s' % (p.poll(), tail(p)))
     t = start_waiting_leaky(ctx, churn=SYSTEM_WIDE_CHURN)
     time.sleep(0.3)
-    leak_interrupt_check(p, t)
+    proc = leak_interrupt_check(p, t)
+    expect(proc['started_before_probes'] is False, 'the host libc was probed before it started, '
+           'yet it is said to have run before its probes')
 
 
 def t_system_wide_own_libc(ctx):
@@ -1024,7 +1031,48 @@ def t_system_wide_own_libc(ctx):
     after = wait_probes(p.pid, above=before, min_wait=1.0, max_wait=5)
     if after <= before:
         time.sleep(0.5)
-    leak_interrupt_check(p, t)
+    proc = leak_interrupt_check(p, t)
+    # It ran on its libc for the tens of ms before that libc was probed.
+    expect(proc['started_before_probes'] is True, 'not said to have run before its libc was probed')
+
+
+def private_libcs(ctx):
+    """(name, ld.so, library dir) of each libc a program can bring along:
+    Debian unstable's glibc 2.43 (make sid-pythons), and a copy of the
+    host's (a new inode, as in a container image)."""
+    found = []
+    sid_lib = os.path.join(os.path.dirname(SID_RUN or ''), 'usr', 'lib', 'x86_64-linux-gnu')
+    if SID_RUN and os.path.exists(os.path.join(sid_lib, 'libc.so.6')):
+        found.append(('glibc 2.43 (sid)', os.path.join(sid_lib, 'ld-linux-x86-64.so.2'), sid_lib))
+    d = ctx.tmpdir()
+    os.chmod(d, 0o755)
+    shutil.copy('/lib/x86_64-linux-gnu/libc.so.6', os.path.join(d, 'libc.so.6'))
+    shutil.copy(os.path.realpath('/lib64/ld-linux-x86-64.so.2'), os.path.join(d, 'ld-linux-x86-64.so.2'))
+    found.append(('copy of the host glibc', os.path.join(d, 'ld-linux-x86-64.so.2'), d))
+    return found
+
+
+def t_c_own_libc_from_start(ctx):
+    """-c "LDSO --library-path DIR early_leaker" (Debian unstable's glibc 2.43, and a copy of the host's): the private libc is probed before the command starts, so the 1,000 blocks a constructor leaks at once, before main, are all counted, as are main's 10."""
+    for name, ldso, libdir in private_libcs(ctx):
+        cmd = '%s --library-path %s %s' % (ldso, libdir, ctx.prog('early_leaker'))
+        p = run_to_end(ctx, ['-v', '-T', '0', '--format', 'json', '-c', cmd], timeout=60)
+        expect(p.popen.returncode == 0, '%s: exit status %s%s' % (name, p.popen.returncode, tail(p)))
+        libc = os.path.realpath(os.path.join(libdir, 'libc.so.6'))
+        expect(any(line.startswith('leaktrace: attached malloc') and libc in line for line in p.err_lines),
+               '%s: no probe on %s reported by -v' % (name, libc))
+        proc = find_proc(final_report(p, strict=True), func='leak_in_main')
+        expect(proc['started_before_probes'] is False,
+               '%s: said to have run before its libc was probed' % name)
+        for fn, caller, count, size in (('leak_before_main', 'first_thing', 1000, 48),
+                                        ('leak_in_main', 'main', 10, 4000)):
+            hits = [s for s in proc['stacks'] if fn in stack_funcs(s)]
+            got = (sum(s['allocs'] for s in hits), sum(s['bytes'] for s in hits))
+            expect(got == (count, count * size), '%s: %s holds %d blocks, %d bytes; want %d, %d' % (
+                name, fn, got[0], got[1], count, count * size))
+            expect(all(stack_funcs(s)[:2] == [fn, caller] for s in hits),
+                   '%s: %s stacks do not start %s <- %s: %s' % (name, fn, fn, caller, describe(hits)))
+        log('%s: 1000 + 10 blocks exact' % name)
 
 
 def t_mmap(ctx):
@@ -2476,6 +2524,7 @@ SCENARIOS = [
     ('p_attach_exit', t_p_attach_exit),
     ('system_wide', t_system_wide),
     ('system_wide_own_libc', t_system_wide_own_libc),
+    ('c_own_libc_from_start', t_c_own_libc_from_start),
     ('mmap', t_mmap),
     ('forker', t_forker),
     ('size_filter_window', t_size_filter_window),

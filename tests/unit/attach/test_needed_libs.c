@@ -238,6 +238,43 @@ static void test_ld_library_path(void **state)
 	lt_path_list_free(&l);
 }
 
+/* "ld.so [OPTIONS] PROGRAM": the program's files, searched with
+ * --library-path instead of LD_LIBRARY_PATH, and that ld.so. */
+static void test_loader_command(void **state)
+{
+	struct fixture *f = *state;
+	char *argv[] = { INTERP_PATH, "--inhibit-cache", "--library-path", f->good_dir,
+			 "--argv0", "renamed", LS_PATH, "-l", NULL };
+	char *no_program[] = { INTERP_PATH, "--library-path", f->good_dir, NULL };
+	char *plain[] = { LS_PATH, "-l", NULL };
+	struct lt_path_list l;
+	int err;
+
+	assert_true(lt_is_dynamic_loader(INTERP_PATH));
+	assert_true(lt_is_dynamic_loader("/x/ld-musl-x86_64.so.1"));
+	assert_false(lt_is_dynamic_loader(LS_PATH));
+	assert_false(lt_is_dynamic_loader("/usr/bin/ldd"));
+	write_file(f->bad_lib, "not a library\n");
+	/* What the environment says does not count once --library-path is given. */
+	assert_int_equal(setenv("LD_LIBRARY_PATH", f->bad_dir, 1), 0);
+	err = lt_command_files(INTERP_PATH, argv, &l);
+	unsetenv("LD_LIBRARY_PATH");
+	assert_int_equal(err, 0);
+	assert_string_equal(l.v[0], real(LS_PATH));
+	assert_string_equal(by_name(&l, "libc.so.6"), real(f->good_lib));
+	assert_true(index_of(&l, real(INTERP_PATH)) != SIZE_MAX);
+	assert_no_duplicates(&l);
+	lt_path_list_free(&l);
+
+	assert_int_equal(lt_command_files(INTERP_PATH, no_program, &l), -EINVAL);
+	assert_int_equal(l.n, 0);
+	/* Any other program: its own closure. */
+	assert_int_equal(lt_command_files(LS_PATH, plain, &l), 0);
+	assert_string_equal(l.v[0], real(LS_PATH));
+	assert_string_equal(by_name(&l, "libc.so.6"), real(LIBC_PATH));
+	lt_path_list_free(&l);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -245,6 +282,7 @@ int main(void)
 		cmocka_unit_test(test_nonexistent),
 		cmocka_unit_test(test_not_elf),
 		cmocka_unit_test(test_ld_library_path),
+		cmocka_unit_test(test_loader_command),
 	};
 
 	return cmocka_run_group_tests(tests, setup, teardown);

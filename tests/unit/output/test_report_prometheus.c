@@ -122,7 +122,7 @@ static void test_fixture_lines(void **state)
 		"leaktrace_dropped_events_total{cause=\"inflight_full\"} 10\n"
 		"leaktrace_dropped_events_total{cause=\"sampled_full\"} 11\n"
 		"leaktrace_dropped_events_total{cause=\"userspace_oom\"} 6\n"
-		"# HELP leaktrace_unmatched_frees_total Frees of blocks not seen allocated (allocated before tracing, or lost).\n"
+		"# HELP leaktrace_unmatched_frees_total Frees of blocks not seen allocated: from before tracing, glibc's thread caches flushed at thread exit, or lost.\n"
 		"# TYPE leaktrace_unmatched_frees_total counter\n"
 		"leaktrace_unmatched_frees_total 4\n"
 		"# HELP leaktrace_replaced_allocations_total Blocks returned by the allocator while still thought live (a free was lost).\n"

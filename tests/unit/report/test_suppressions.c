@@ -310,6 +310,50 @@ static void test_defaults_loader_and_libstdcxx(void **state)
 	lt_suppressions_free(s);
 }
 
+#define LIBC "/usr/lib/x86_64-linux-gnu/libc.so.6"
+
+/* glibc's time-zone state, with libc's debug symbols and without. */
+static void test_defaults_time_zone(void **state)
+{
+	struct lt_suppressions *s = lt_suppressions_new();
+	struct lt_report_frame named[3] = {
+		frame("__tzfile_read", LIBC, "./time/tzfile.c"),
+		frame("tzset_internal", LIBC, "./time/tzset.c"),
+		frame("main", "/bin/p", "p.c"),
+	};
+	struct lt_report_frame tz_value[4] = {
+		frame("strdup", LIBC, NULL),
+		frame("tzset_internal", LIBC, NULL),
+		frame("tzset", LIBC, NULL),
+		frame("main", "/bin/p", "p.c"),
+	};
+	struct lt_report_frame stripped[4] = {
+		frame(NULL, LIBC, NULL),
+		frame(NULL, LIBC, NULL),
+		frame("localtime_r", LIBC, NULL),
+		frame("main", "/bin/p", "p.c"),
+	};
+	struct lt_report_frame program_strdup[2] = {
+		frame("strdup", LIBC, NULL),
+		frame("main", "/bin/p", "p.c"),
+	};
+	struct lt_report_frame other_unnamed[3] = {
+		frame(NULL, LIBC, NULL),
+		frame("getaddrinfo", LIBC, NULL),
+		frame("main", "/bin/p", "p.c"),
+	};
+	(void)state;
+
+	assert_int_equal(lt_suppressions_add_defaults(s), 0);
+	assert_true(lt_suppressions_match(s, named, 3));
+	assert_true(lt_suppressions_match(s, tz_value, 4));
+	assert_true(lt_suppressions_match(s, stripped, 4));
+	/* The program's own strdup, and other unnamed libc code, stay. */
+	assert_false(lt_suppressions_match(s, program_strdup, 2));
+	assert_false(lt_suppressions_match(s, other_unnamed, 3));
+	lt_suppressions_free(s);
+}
+
 static void test_load_missing_file(void **state)
 {
 	struct lt_suppressions *s = lt_suppressions_new();
@@ -334,6 +378,7 @@ int main(void)
 		cmocka_unit_test(test_any_frame_suppresses),
 		cmocka_unit_test(test_defaults),
 		cmocka_unit_test(test_defaults_loader_and_libstdcxx),
+		cmocka_unit_test(test_defaults_time_zone),
 		cmocka_unit_test(test_load_missing_file),
 	};
 
