@@ -194,6 +194,8 @@ bench: deps $(BUILD)/leaktrace $(BUILD)/bench/churn_bench test-pythons
 	@status=0; \
 	$(PYTHON) tools/bench/run_bench.py --leaktrace $(BUILD)/leaktrace \
 		--churn $(BUILD)/bench/churn_bench --bpftrace-script tools/bench/memleak.bt \
+		--private-libc $(SID_ROOT)/usr/lib/x86_64-linux-gnu \
+		--private-libc-label "Debian unstable's glibc 2.43" \
 		--seconds $(BENCH_SECONDS) || status=1; \
 	$(PYTHON) tools/bench/run_py_bench.py --leaktrace $(BUILD)/leaktrace \
 		--seconds $(BENCH_SECONDS) || status=1; \

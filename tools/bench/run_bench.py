@@ -9,7 +9,11 @@ Rows, each for 1 and 2 threads of tools/bench/churn_bench:
   --unwind fp, whose difference is the cost of unwinding by rules per
   allocation event; leaktrace -p
   --sample-bytes 524288 (when built); a bpftrace memleak-style peer
-  (tools/bench/memleak.bt).
+  (tools/bench/memleak.bt). With --private-libc DIR (make bench gives it
+  Debian unstable's glibc 2.43, fetched with the test interpreters), the
+  untraced, floor and full rows again with churn_bench run through that
+  directory's ld.so and libc, as a container built on a newer distribution
+  runs: its allocator entries differ, and so do the probe sites.
 
 Every churn_bench starts, prints "ready PID" and waits for SIGUSR1, so the
 tracer is attached before the measured run. Exit status: 0 when the
@@ -53,6 +57,7 @@ class Bench:
         self.libc = None
         self.bpftrace = None
         self.quiet_budget = 60.0
+        self.private = None  # the libc directory churn_bench runs on, when not the host's
 
     # ---------------------------------------------------------- children
 
@@ -62,8 +67,12 @@ class Bench:
         return c
 
     def start_churn(self, threads):
-        c = self.spawn([self.args.churn, "-t", str(threads),
-                        "-s", str(self.args.seconds)],
+        prefix = []
+        if self.private:
+            prefix = [os.path.join(self.private, "ld-linux-x86-64.so.2"),
+                      "--library-path", self.private]
+        c = self.spawn(prefix + [self.args.churn, "-t", str(threads),
+                                 "-s", str(self.args.seconds)],
                        "churn_bench", ready=r"^ready \d+", ready_stream="stdout")
         c.wait_ready(30)
         return c
@@ -288,6 +297,41 @@ def ratio(a, b):
     return a / b
 
 
+def print_private(results, threads, errors, label):
+    """The rows measured on the private libc, and its target."""
+    def get(name, t):
+        return results.get((name, t))
+
+    rows = []
+    for name, text in (("p_untraced", "untraced ns/pair"),
+                       ("p_floor", "raw trap floor ns/pair (+overhead)"),
+                       ("p_full", "leaktrace full stacks ns/pair")):
+        vals = []
+        for t in threads:
+            r = get(name, t)
+            if r is None:
+                vals.append("n/a (%s)" % errors.get((name, t), "failed"))
+            else:
+                vals.append(fmt_ns(r, None if name == "p_untraced" else get("p_untraced", t)))
+        rows.append([text] + vals)
+    oh = {t: ratio(overhead(get("p_full", t), get("p_untraced", t)),
+                   overhead(get("p_floor", t), get("p_untraced", t))) for t in threads}
+    rows.append(["  full overhead / floor overhead"] + [fmt_ratio(oh[t]) for t in threads])
+    rows.append(["leaktrace full lost events"] +
+                [str(get("p_full", t)["lost"]) if get("p_full", t) else "n/a" for t in threads])
+    cols = ["%d thread%s" % (t, "" if t == 1 else "s") for t in threads]
+    w0 = max(len(r[0]) for r in rows)
+    wc = [max(len(cols[i]), max(len(r[i + 1]) for r in rows)) for i in range(len(cols))]
+    print()
+    print("The same churn_bench on %s (its own ld.so and libc):" % label)
+    print("%-*s  %s" % (w0, "", "  ".join("%*s" % (wc[i], c) for i, c in enumerate(cols))))
+    for r in rows:
+        print("%-*s  %s" % (w0, r[0], "  ".join("%*s" % (wc[i], v)
+                                                 for i, v in enumerate(r[1:]))))
+    for t, c in zip(threads, cols):
+        print("  %-9s full-stack overhead <= 1.3x its raw floor's: %s" % (c + ":", verdict(oh[t], 1.3)))
+
+
 def print_table(results, threads, seconds, sampled_state, errors):
     cols = ["%d thread%s" % (t, "" if t == 1 else "s") for t in threads]
     rows = []
@@ -385,6 +429,9 @@ def main():
     ap.add_argument("--bpftrace-script", required=True)
     ap.add_argument("--seconds", type=float, default=2.0)
     ap.add_argument("--threads", default="1,2")
+    ap.add_argument("--private-libc", help="a directory with ld-linux-x86-64.so.2 and "
+                    "libc.so.6 to measure on too")
+    ap.add_argument("--private-libc-label", default="a private libc")
     args = ap.parse_args()
     if os.geteuid() != 0:
         print("bench: run as root (uprobes, tracefs, BPF)", file=sys.stderr)
@@ -435,8 +482,29 @@ def main():
         else:
             errors.update({("bpftrace", t): "bpftrace not installed" for t in threads})
             failed = True
+        private_plan = []
+        if args.private_libc:
+            bench.private = os.path.abspath(args.private_libc)
+            log("finding leaktrace's probe sites on %s" % bench.private)
+            p_libc, p_malloc, p_free = bench.discover_offsets()
+            bench.private = None
+            log("%s: malloc at 0x%x, free at 0x%x" % (p_libc, p_malloc, p_free))
+
+            def on_private(fn):
+                def run(t):
+                    bench.private = os.path.abspath(args.private_libc)
+                    try:
+                        return fn(t)
+                    finally:
+                        bench.private = None
+                return run
+            private_plan = [
+                ("p_untraced", on_private(bench.run_untraced)),
+                ("p_floor", on_private(lambda t: bench.run_floor(t, p_libc, p_malloc, p_free))),
+                ("p_full", on_private(lambda t: bench.run_leaktrace(t, [])))]
+            bench.private = None
         for t in threads:
-            for name, fn in plan:
+            for name, fn in plan + private_plan:
                 log("%s, %d thread%s" % (name, t, "" if t == 1 else "s"))
                 try:
                     results[(name, t)] = r = fn(t)
@@ -445,7 +513,8 @@ def main():
                     errors[(name, t)] = "failed"
                     failed = True
                     continue
-                if name in ("full", "bpftrace", "floor", "trap") and r.get("seen") is not None \
+                if name in ("full", "bpftrace", "floor", "trap", "p_full", "p_floor") and \
+                        r.get("seen") is not None \
                         and r["seen"] < r["pairs"]:
                     log("warning: %s saw %d allocations of %d pairs" %
                         (name, r["seen"], r["pairs"]))
@@ -464,6 +533,8 @@ def main():
 
     if results:
         print_table(results, threads, args.seconds, sampled_state, errors)
+        if args.private_libc:
+            print_private(results, threads, errors, args.private_libc_label)
     with open("/proc/loadavg") as f:
         load1 = f.read().split()[0]
     print()
