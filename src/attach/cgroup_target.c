@@ -13,6 +13,8 @@
 #include <sys/vfs.h>
 #include <unistd.h>
 
+#include "base/grow_array.h"
+
 #ifndef CGROUP2_SUPER_MAGIC
 #define CGROUP2_SUPER_MAGIC 0x63677270
 #endif
@@ -220,6 +222,7 @@ struct pid_vec {
 static int add_pids(int dir_fd, struct pid_vec *out)
 {
 	int fd = openat(dir_fd, "cgroup.procs", O_RDONLY | O_CLOEXEC);
+	pid_t *grown;
 	FILE *f;
 	long v;
 
@@ -233,17 +236,12 @@ static int add_pids(int dir_fd, struct pid_vec *out)
 	while (fscanf(f, "%ld", &v) == 1) {
 		if (v <= 0 || v > INT_MAX)
 			continue;
-		if (out->n == out->cap) {
-			size_t cap = out->cap ? out->cap * 2 : 64;
-			pid_t *grown = realloc(out->v, cap * sizeof(*grown));
-
-			if (!grown) {
-				fclose(f);
-				return -ENOMEM;
-			}
-			out->v = grown;
-			out->cap = cap;
+		grown = lt_grow(out->v, &out->cap, out->n + 1, sizeof(*grown));
+		if (!grown) {
+			fclose(f);
+			return -ENOMEM;
 		}
+		out->v = grown;
 		out->v[out->n++] = (pid_t)v;
 	}
 	fclose(f);

@@ -9,6 +9,7 @@
 
 #include <bpf/libbpf.h>
 
+#include "base/grow_array.h"
 #include "symbols/elf_file.h"
 #include "leaktrace.skel.h"
 #include "leaktrace_events.h"
@@ -124,19 +125,21 @@ static struct bpf_program *entry_program(struct leaktrace_bpf *skel, enum entry_
 static int keep_link_for(struct lt_probe_set *ps, struct bpf_link *link, pid_t owner)
 {
 	if (ps->nlinks == ps->capacity) {
-		size_t cap = ps->capacity ? ps->capacity * 2 : 32;
-		struct bpf_link **grown = realloc(ps->links, cap * sizeof(*grown));
+		size_t cap = ps->capacity, cap_owners = ps->capacity, cap_retired = ps->capacity;
+		struct bpf_link **grown = lt_grow(ps->links, &cap, ps->nlinks + 1, sizeof(*grown));
 		pid_t *owners;
 		bool *retired;
 
 		if (!grown)
 			return -ENOMEM;
 		ps->links = grown;
-		owners = realloc(ps->owners, cap * sizeof(*owners));
+		/* One capacity for the three arrays: the other two grow to at
+		 * least the links' new one before it is kept. */
+		owners = lt_grow(ps->owners, &cap_owners, cap, sizeof(*owners));
 		if (!owners)
 			return -ENOMEM;
 		ps->owners = owners;
-		retired = realloc(ps->retired, cap * sizeof(*retired));
+		retired = lt_grow(ps->retired, &cap_retired, cap, sizeof(*retired));
 		if (!retired)
 			return -ENOMEM;
 		ps->retired = retired;

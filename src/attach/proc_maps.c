@@ -13,6 +13,8 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "base/grow_array.h"
+
 #define DELETED_SUFFIX " (deleted)"
 
 struct cursor {
@@ -152,17 +154,11 @@ static int parse_line(const char *line, size_t len, struct lt_mapping *m)
 
 static int push_mapping(struct lt_maps *maps, size_t *cap, const struct lt_mapping *m)
 {
-	struct lt_mapping *v;
-	size_t ncap;
+	struct lt_mapping *v = lt_grow(maps->v, cap, maps->n + 1, sizeof(*v));
 
-	if (maps->n == *cap) {
-		ncap = *cap ? *cap * 2 : 64;
-		v = reallocarray(maps->v, ncap, sizeof(*v));
-		if (!v)
-			return -ENOMEM;
-		maps->v = v;
-		*cap = ncap;
-	}
+	if (!v)
+		return -ENOMEM;
+	maps->v = v;
 	maps->v[maps->n++] = *m;
 	return 0;
 }

@@ -12,6 +12,8 @@
 #include <sys/wait.h>
 #include <time.h>
 
+#include "base/grow_array.h"
+
 /* A thread in an uninterruptible sleep stops only when it leaves it: give
  * up rather than hold the others (and the caller) for long. */
 #define STOP_TIMEOUT_NS 1000000000ULL
@@ -38,15 +40,11 @@ static bool has_thread(const struct lt_paused *p, pid_t tid)
 
 static int add_thread(struct lt_paused *p, pid_t tid)
 {
-	if (p->n == p->cap) {
-		size_t cap = p->cap ? 2 * p->cap : 16;
-		struct lt_paused_thread *v = realloc(p->v, cap * sizeof(*v));
+	struct lt_paused_thread *v = lt_grow(p->v, &p->cap, p->n + 1, sizeof(*v));
 
-		if (!v)
-			return -ENOMEM;
-		p->v = v;
-		p->cap = cap;
-	}
+	if (!v)
+		return -ENOMEM;
+	p->v = v;
 	p->v[p->n++] = (struct lt_paused_thread){ .tid = tid };
 	return 0;
 }

@@ -5,6 +5,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "base/grow_array.h"
+
 void lt_stacks_init(struct lt_stack_store *s)
 {
 	memset(s, 0, sizeof(*s));
@@ -85,17 +87,12 @@ static int fill(struct lt_stack *st, uint64_t hash, const uint64_t *ips, uint32_
 
 static int append(struct lt_stack_store *s, uint64_t hash, const uint64_t *ips, uint32_t nframes)
 {
+	struct lt_stack *grown = lt_grow(s->stacks, &s->capacity, s->count + 1, sizeof(*grown));
 	struct lt_stack *st;
 
-	if (s->count == s->capacity) {
-		size_t cap = s->capacity ? s->capacity * 2 : 32;
-		struct lt_stack *grown = realloc(s->stacks, cap * sizeof(*grown));
-
-		if (!grown)
-			return -ENOMEM;
-		s->stacks = grown;
-		s->capacity = cap;
-	}
+	if (!grown)
+		return -ENOMEM;
+	s->stacks = grown;
 	st = &s->stacks[s->count];
 	if (fill(st, hash, ips, nframes))
 		return -ENOMEM;
@@ -214,18 +211,14 @@ static void index_remove(struct lt_stack_store *s, uint32_t id)
 bool lt_stacks_unref(struct lt_stack_store *s, uint32_t id)
 {
 	struct lt_stack *st = lt_stacks_get(s, id);
+	uint32_t *grown;
 
 	if (!st || st->released || !st->refs || --st->refs)
 		return false;
-	if (s->nfree == s->free_capacity) {
-		size_t cap = s->free_capacity ? s->free_capacity * 2 : 64;
-		uint32_t *grown = realloc(s->free_ids, cap * sizeof(*grown));
-
-		if (!grown)
-			return false; /* kept: correct, only not reclaimed */
-		s->free_ids = grown;
-		s->free_capacity = cap;
-	}
+	grown = lt_grow(s->free_ids, &s->free_capacity, s->nfree + 1, sizeof(*grown));
+	if (!grown)
+		return false; /* kept: correct, only not reclaimed */
+	s->free_ids = grown;
 	index_remove(s, id);
 	free(st->ips);
 	free(st->locs);

@@ -16,6 +16,7 @@
 #include <string.h>
 #include <zlib.h>
 
+#include "base/grow_array.h"
 #include "output/protobuf_writer.h"
 
 /* Profile fields. */
@@ -58,6 +59,7 @@ struct pprof {
 	struct idtab str_tab;
 	struct keyset funcs, locs, maps;
 	struct mapping_info *map_info; /* parallel to maps.keys */
+	size_t cap_map_info;
 	struct lt_pb_buf samples, locations, functions; /* encoded, field tags included */
 	/* Scratch for nested messages: a Function is encoded while its
 	 * Location is being built, so each has its own. */
@@ -122,6 +124,7 @@ static uint64_t str_rehash(const void *ctx, uint32_t id)
 /* The string table index of s (NULL is ""), or -ENOMEM. */
 static int64_t intern(struct pprof *pp, const char *s)
 {
+	const char **grown;
 	uint64_t h;
 	size_t i;
 
@@ -134,15 +137,10 @@ static int64_t intern(struct pprof *pp, const char *s)
 	     i = (i + 1) & (pp->str_tab.nslots - 1))
 		if (!strcmp(pp->strs[pp->str_tab.slots[i] - 1], s))
 			return pp->str_tab.slots[i] - 1;
-	if (pp->nstrs == pp->capstrs) {
-		size_t cap = pp->capstrs ? pp->capstrs * 2 : 64;
-		const char **grown = realloc(pp->strs, cap * sizeof(*grown));
-
-		if (!grown)
-			return -ENOMEM;
-		pp->strs = grown;
-		pp->capstrs = cap;
-	}
+	grown = lt_grow(pp->strs, &pp->capstrs, pp->nstrs + 1, sizeof(*grown));
+	if (!grown)
+		return -ENOMEM;
+	pp->strs = grown;
 	pp->strs[pp->nstrs++] = s;
 	pp->str_tab.slots[i] = (uint32_t)pp->nstrs;
 	pp->str_tab.n++;
@@ -157,6 +155,7 @@ static uint64_t key_rehash(const void *ctx, uint32_t id)
 /* The id of k in ks; *added when it is new. Returns 0 or -ENOMEM. */
 static int keyset_get(struct keyset *ks, struct key k, uint32_t *id, bool *added)
 {
+	struct key *grown;
 	size_t i;
 
 	if (idtab_reserve(&ks->tab, key_rehash, ks))
@@ -171,15 +170,10 @@ static int keyset_get(struct keyset *ks, struct key k, uint32_t *id, bool *added
 			return 0;
 		}
 	}
-	if (ks->tab.n == ks->cap) {
-		size_t cap = ks->cap ? ks->cap * 2 : 64;
-		struct key *grown = realloc(ks->keys, cap * sizeof(*grown));
-
-		if (!grown)
-			return -ENOMEM;
-		ks->keys = grown;
-		ks->cap = cap;
-	}
+	grown = lt_grow(ks->keys, &ks->cap, ks->tab.n + 1, sizeof(*grown));
+	if (!grown)
+		return -ENOMEM;
+	ks->keys = grown;
 	ks->keys[ks->tab.n++] = k;
 	ks->tab.slots[i] = (uint32_t)ks->tab.n;
 	*id = (uint32_t)ks->tab.n;
@@ -221,7 +215,8 @@ static int mapping_id(struct pprof *pp, const struct lt_report_frame *f, uint32_
 	    keyset_get(&pp->maps, (struct key){ (uint64_t)file, 0, 0 }, id, &added))
 		return -ENOMEM;
 	if (added) {
-		struct mapping_info *grown = realloc(pp->map_info, pp->maps.cap * sizeof(*grown));
+		struct mapping_info *grown = lt_grow(pp->map_info, &pp->cap_map_info, *id,
+						     sizeof(*grown));
 
 		if (!grown)
 			return -ENOMEM;
@@ -332,18 +327,16 @@ static int add_stack(struct pprof *pp, const struct lt_report_process *p, const 
 {
 	int64_t comm = intern(pp, p->comm);
 	uint64_t values[2] = { st->allocs, st->bytes };
+	uint64_t *ids;
 	size_t n = 0;
 
 	if (comm < 0)
 		return -ENOMEM;
-	if (pp->capids < (size_t)st->nframes + 1) {
-		uint64_t *grown = realloc(pp->ids, ((size_t)st->nframes + 1) * sizeof(*grown));
-
-		if (!grown)
-			return -ENOMEM;
-		pp->ids = grown;
-		pp->capids = (size_t)st->nframes + 1;
-	}
+	/* The frames' locations, and the marker's. */
+	ids = lt_grow(pp->ids, &pp->capids, (size_t)st->nframes + 1, sizeof(*ids));
+	if (!ids)
+		return -ENOMEM;
+	pp->ids = ids;
 	for (uint32_t i = 0, j; i < st->nframes; i = j + 1) {
 		uint32_t id;
 

@@ -5,6 +5,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "base/grow_array.h"
+
 int lt_py_process_init(struct lt_py_process *pp, pid_t pid, const struct lt_py_interp *interp)
 {
 	int err;
@@ -55,21 +57,17 @@ static const char *pseudo_name(uint64_t type)
 
 long lt_py_process_type(struct lt_py_process *pp, uint64_t type)
 {
+	struct lt_py_type *grown;
 	const char *name;
 
 	/* Few types per process, and the last one seen usually comes again. */
 	for (size_t i = pp->ntypes; i-- > 0;)
 		if (pp->types[i].type == type)
 			return (long)i;
-	if (pp->ntypes == pp->types_cap) {
-		size_t cap = pp->types_cap ? pp->types_cap * 2 : 64;
-		struct lt_py_type *grown = realloc(pp->types, cap * sizeof(*grown));
-
-		if (!grown)
-			return -ENOMEM;
-		pp->types = grown;
-		pp->types_cap = cap;
-	}
+	grown = lt_grow(pp->types, &pp->types_cap, pp->ntypes + 1, sizeof(*grown));
+	if (!grown)
+		return -ENOMEM;
+	pp->types = grown;
 	name = pseudo_name(type);
 	if (!name)
 		name = lt_py_type_name(&pp->reader, type);
@@ -87,18 +85,16 @@ static int resolve_traceback(struct lt_py_process *pp, uint32_t id, const struct
 {
 	struct lt_py_traceback *tb;
 
+	/* By stack id, with gaps: readers walk all ntracebacks slots, so new ones are zeroed. */
 	if (id >= pp->ntracebacks) {
-		size_t cap = pp->ntracebacks ? pp->ntracebacks * 2 : 64;
-		struct lt_py_traceback *grown;
+		size_t had = pp->ntracebacks;
+		struct lt_py_traceback *grown = lt_grow(pp->tracebacks, &pp->ntracebacks,
+							(size_t)id + 1, sizeof(*grown));
 
-		while (cap <= id)
-			cap *= 2;
-		grown = realloc(pp->tracebacks, cap * sizeof(*grown));
 		if (!grown)
 			return -ENOMEM;
-		memset(grown + pp->ntracebacks, 0, (cap - pp->ntracebacks) * sizeof(*grown));
+		memset(grown + had, 0, (pp->ntracebacks - had) * sizeof(*grown));
 		pp->tracebacks = grown;
-		pp->ntracebacks = cap;
 	}
 	tb = &pp->tracebacks[id];
 	tb->frames = calloc(n ? n : 1, sizeof(*tb->frames));
@@ -160,14 +156,13 @@ int lt_py_process_add(struct lt_py_process *pp, const struct lt_py_alloc_event *
 	a.size_bytes = e->size_bytes;
 	a.ts_ns = e->hdr.ts_ns;
 	a.pad = (uint32_t)t;
-	if (a.pad == LT_PY_TYPE_UNSETTLED && pp->npending == pp->pending_cap) {
-		size_t cap = pp->pending_cap ? pp->pending_cap * 2 : 1024;
-		uint64_t *grown = realloc(pp->pending, cap * sizeof(*grown));
+	if (a.pad == LT_PY_TYPE_UNSETTLED) {
+		uint64_t *grown = lt_grow(pp->pending, &pp->pending_cap, pp->npending + 1,
+					  sizeof(*grown));
 
 		if (!grown)
 			return -ENOMEM;
 		pp->pending = grown;
-		pp->pending_cap = cap;
 	}
 	old = lt_live_get(&pp->objects, e->addr);
 	was_unsettled = old && old->pad == LT_PY_TYPE_UNSETTLED;

@@ -13,6 +13,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "base/grow_array.h"
+
 struct entry {
 	char *key;
 	const char *comm;
@@ -83,17 +85,12 @@ static int add_group(struct entries *e, const struct lt_snap_process *p, bool py
 		     bool from_new, const struct lt_snap_group *g, enum lt_diff_by by)
 {
 	for (size_t i = 0; i < g->nstacks; i++) {
+		struct entry *v = lt_grow(e->v, &e->cap, e->n + 1, sizeof(*v));
 		struct entry *it;
 
-		if (e->n == e->cap) {
-			size_t cap = e->cap ? e->cap * 2 : 64;
-			struct entry *v = realloc(e->v, cap * sizeof(*v));
-
-			if (!v)
-				return -ENOMEM;
-			e->v = v;
-			e->cap = cap;
-		}
+		if (!v)
+			return -ENOMEM;
+		e->v = v;
 		it = &e->v[e->n];
 		it->comm = p->comm ? p->comm : "?";
 		it->python = python;

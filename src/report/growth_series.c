@@ -5,6 +5,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "base/grow_array.h"
+
 static size_t ring_cap(const struct lt_growth_set *g)
 {
 	return 2 * g->params.window;
@@ -160,15 +162,10 @@ static int add(struct lt_growth_set *g, uint64_t key, uint64_t tag,
 		if (err || g->n >= g->max_series)
 			return err;
 	}
-	if (g->n == g->capacity) {
-		size_t cap = g->capacity ? g->capacity * 2 : 16;
-
-		grown = realloc(g->v, cap * sizeof(*grown));
-		if (!grown)
-			return -ENOMEM;
-		g->v = grown;
-		g->capacity = cap;
-	}
+	grown = lt_grow(g->v, &g->capacity, g->n + 1, sizeof(*grown));
+	if (!grown)
+		return -ENOMEM;
+	g->v = grown;
 	if (2 * (g->n + 1) > g->index_cap) {
 		err = rebuild_index(g, g->n + 1);
 		if (err)

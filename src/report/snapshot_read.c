@@ -14,6 +14,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "base/grow_array.h"
+
 #define MAX_FIELDS 8
 
 struct reader {
@@ -29,6 +31,9 @@ struct reader {
 	struct lt_snap_process *proc; /* the process records belong to */
 	struct lt_snap_stack *stack;  /* waiting for frame lines */
 	uint32_t frames_left;
+	/* Room in the arrays records are added to: the processes, and the
+	 * stacks and types of proc (none in a new one). */
+	size_t cap_procs, cap_heap, cap_python, cap_types;
 };
 
 static int failf(struct reader *rd, int ret, const char *fmt, ...)
@@ -178,40 +183,37 @@ static int take_string(struct reader *rd, int i, char **out)
 	return *out ? 0 : failf(rd, -ENOMEM, "out of memory");
 }
 
-/* Appends one zeroed element to *vec, refusing past max. */
-static int grow(struct reader *rd, void **vec, size_t *n, size_t elem, size_t max,
-		const char *what, void **out)
+/* *grown: vec (n elements, room for *cap) with room for one more, zeroed;
+ * refusing past max. The caller stores it and counts the element. */
+static int grow(struct reader *rd, void *vec, size_t *cap, size_t n, size_t elem, size_t max,
+		const char *what, void **grown)
 {
-	void *grown;
-
-	if (*n >= max)
+	if (n >= max)
 		return failf(rd, -EINVAL, "more than %zu %s", max, what);
-	/* Doubling when full, at 1, 2, 4, ... elements: one element at a time
-	 * made reading 65,536 processes quadratic (minutes under ASan). */
-	if (!(*n & (*n - 1))) {
-		grown = realloc(*vec, (*n ? 2 * *n : 1) * elem);
-		if (!grown)
-			return failf(rd, -ENOMEM, "out of memory");
-		*vec = grown;
-	}
-	grown = *vec;
-	memset((char *)grown + *n * elem, 0, elem);
-	*out = (char *)grown + (*n)++ * elem;
+	vec = lt_grow(vec, cap, n + 1, elem);
+	if (!vec)
+		return failf(rd, -ENOMEM, "out of memory");
+	memset((char *)vec + n * elem, 0, elem);
+	*grown = vec;
 	return 0;
 }
 
 static int on_process(struct reader *rd)
 {
 	struct lt_snap_process *p;
+	void *grown;
 	uint64_t v;
 	int err;
 
 	if ((err = want_fields(rd, 5)))
 		return err;
-	if ((err = grow(rd, (void **)&rd->snap->procs, &rd->snap->nprocs, sizeof(*p),
-			LT_SNAPSHOT_MAX_PROCS, "processes", (void **)&p)))
+	if ((err = grow(rd, rd->snap->procs, &rd->cap_procs, rd->snap->nprocs, sizeof(*p),
+			LT_SNAPSHOT_MAX_PROCS, "processes", &grown)))
 		return err;
+	rd->snap->procs = grown;
+	p = &rd->snap->procs[rd->snap->nprocs++];
 	rd->proc = p;
+	rd->cap_heap = rd->cap_python = rd->cap_types = 0;
 	if ((err = parse_u64(rd, 1, UINT32_MAX, &v)))
 		return err;
 	p->pid = (uint32_t)v;
@@ -228,21 +230,28 @@ static int on_stack(struct reader *rd)
 	struct lt_snap_group *g;
 	struct lt_snap_stack *st;
 	uint64_t nframes;
+	void *grown;
+	size_t *cap;
 	int err;
 
 	if ((err = want_fields(rd, 5)))
 		return err;
 	if (!rd->proc)
 		return failf(rd, -EINVAL, "stack record before any process record");
-	if (!strcmp(rd->fields[1], "heap"))
+	if (!strcmp(rd->fields[1], "heap")) {
 		g = &rd->proc->heap;
-	else if (!strcmp(rd->fields[1], "python"))
+		cap = &rd->cap_heap;
+	} else if (!strcmp(rd->fields[1], "python")) {
 		g = &rd->proc->python;
-	else
+		cap = &rd->cap_python;
+	} else {
 		return failf(rd, -EINVAL, "unknown stack kind '%.40s'", rd->fields[1]);
-	if ((err = grow(rd, (void **)&g->stacks, &g->nstacks, sizeof(*st), LT_SNAPSHOT_MAX_STACKS,
-			"stacks in a process", (void **)&st)))
+	}
+	if ((err = grow(rd, g->stacks, cap, g->nstacks, sizeof(*st), LT_SNAPSHOT_MAX_STACKS,
+			"stacks in a process", &grown)))
 		return err;
+	g->stacks = grown;
+	st = &g->stacks[g->nstacks++];
 	if ((err = parse_u64(rd, 2, UINT64_MAX, &st->bytes)) ||
 	    (err = parse_u64(rd, 3, UINT64_MAX, &st->allocs)) ||
 	    (err = parse_u64(rd, 4, LT_SNAPSHOT_MAX_FRAMES, &nframes)))
@@ -287,15 +296,18 @@ static int on_frame(struct reader *rd)
 static int on_type(struct reader *rd)
 {
 	struct lt_snap_type *t;
+	void *grown;
 	int err;
 
 	if ((err = want_fields(rd, 4)))
 		return err;
 	if (!rd->proc)
 		return failf(rd, -EINVAL, "type record before any process record");
-	if ((err = grow(rd, (void **)&rd->proc->types, &rd->proc->ntypes, sizeof(*t),
-			LT_SNAPSHOT_MAX_TYPES, "types in a process", (void **)&t)))
+	if ((err = grow(rd, rd->proc->types, &rd->cap_types, rd->proc->ntypes, sizeof(*t),
+			LT_SNAPSHOT_MAX_TYPES, "types in a process", &grown)))
 		return err;
+	rd->proc->types = grown;
+	t = &rd->proc->types[rd->proc->ntypes++];
 	if ((err = take_string(rd, 1, &t->name)) ||
 	    (err = parse_u64(rd, 2, UINT64_MAX, &t->objects)) ||
 	    (err = parse_u64(rd, 3, UINT64_MAX, &t->bytes)))

@@ -7,6 +7,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "base/grow_array.h"
+
 /* Every pattern present must match the same frame (NULL: no constraint). */
 struct frame_pattern {
 	char *any; /* leak: function, module (path or basename) or source file */
@@ -78,17 +80,13 @@ bool lt_suppressions_empty(const struct lt_suppressions *s)
 /* Takes the strings in r (freed on failure). */
 static int add_rule(struct lt_suppressions *s, struct rule *r)
 {
-	if (s->n == s->capacity) {
-		size_t cap = s->capacity ? s->capacity * 2 : 16;
-		struct rule *grown = realloc(s->rules, cap * sizeof(*grown));
+	struct rule *grown = lt_grow(s->rules, &s->capacity, s->n + 1, sizeof(*grown));
 
-		if (!grown) {
-			rule_clear(r);
-			return -ENOMEM;
-		}
-		s->rules = grown;
-		s->capacity = cap;
+	if (!grown) {
+		rule_clear(r);
+		return -ENOMEM;
 	}
+	s->rules = grown;
 	s->rules[s->n++] = *r;
 	return 0;
 }

@@ -17,6 +17,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "base/grow_array.h"
 #include "symbols/elf_file_internal.h"
 #include "symbols/untrusted_file.h"
 
@@ -204,17 +205,11 @@ struct sym_vec {
 
 static int sym_push(struct sym_vec *vec, const struct raw_sym *s)
 {
-	struct raw_sym *v;
-	size_t ncap;
+	struct raw_sym *v = lt_grow(vec->v, &vec->cap, vec->n + 1, sizeof(*v));
 
-	if (vec->n == vec->cap) {
-		ncap = vec->cap ? vec->cap * 2 : 256;
-		v = reallocarray(vec->v, ncap, sizeof(*v));
-		if (!v)
-			return -ENOMEM;
-		vec->v = v;
-		vec->cap = ncap;
-	}
+	if (!v)
+		return -ENOMEM;
+	vec->v = v;
 	vec->v[vec->n++] = *s;
 	return 0;
 }

@@ -5,6 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "base/grow_array.h"
 #include "symbols/elf_file.h"
 
 static bool overlaps_any(const struct lt_maps *maps, const struct lt_mapping *m)
@@ -22,12 +23,15 @@ static bool overlaps_any(const struct lt_maps *maps, const struct lt_mapping *m)
  */
 static int merge_old(struct lt_maps *fresh, const struct lt_maps *old)
 {
+	/* lt_maps keeps no capacity: its count is all that is known to fit. */
+	size_t cap = fresh->n;
+
 	for (size_t i = 0; i < old->n; i++) {
 		struct lt_mapping *grown, *m;
 
 		if (overlaps_any(fresh, &old->v[i]))
 			continue;
-		grown = realloc(fresh->v, (fresh->n + 1) * sizeof(*grown));
+		grown = lt_grow(fresh->v, &cap, fresh->n + 1, sizeof(*grown));
 		if (!grown)
 			return -ENOMEM;
 		fresh->v = grown;

@@ -11,6 +11,7 @@
 #include <string.h>
 #include <sys/stat.h>
 
+#include "base/grow_array.h"
 #include "unwind/cfi_check.h"
 
 #define DWARF_REG_RBP 6
@@ -61,24 +62,19 @@ static bool same_rule(const struct lt_unwind_file_row *a, const struct lt_unwind
 static int push_row(struct builder *b, uint64_t vaddr, const struct lt_unwind_file_row *rule)
 {
 	struct lt_unwind_file_row *last = b->nrows ? &b->rows[b->nrows - 1] : NULL;
+	struct lt_unwind_file_row *rows;
 	uint64_t offset;
 
 	if (vaddr_to_offset(b, vaddr, &offset))
 		return 0; /* not in the file image: no process runs it */
 	if (last && same_rule(last, rule) && last->file_offset <= offset)
 		return 0;
-	if (b->nrows == b->cap) {
-		size_t cap = b->cap ? b->cap * 2 : 4096;
-		void *rows;
-
-		if (b->nrows >= LT_UNWIND_MAX_FILE_ROWS)
-			return -E2BIG;
-		rows = realloc(b->rows, cap * sizeof(*b->rows));
-		if (!rows)
-			return -ENOMEM;
-		b->rows = rows;
-		b->cap = cap;
-	}
+	if (b->nrows >= LT_UNWIND_MAX_FILE_ROWS)
+		return -E2BIG;
+	rows = lt_grow(b->rows, &b->cap, b->nrows + 1, sizeof(*rows));
+	if (!rows)
+		return -ENOMEM;
+	b->rows = rows;
 	b->rows[b->nrows] = *rule;
 	b->rows[b->nrows].file_offset = offset;
 	b->nrows++;
