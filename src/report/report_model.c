@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: MIT
 #include "report/report_model.h"
 #include "session.h"
+#include "base/grow_array.h"
 
 #include <errno.h>
 #include <math.h>
@@ -99,15 +100,11 @@ static int summary_add(struct summary_builder *b, struct lt_process *p,
 
 	if (!st)
 		return 0;
-	if (b->n == b->capacity) {
-		size_t cap = b->capacity ? b->capacity * 2 : 64;
-		struct summary_item *grown = realloc(b->v, cap * sizeof(*grown));
+	struct summary_item *grown = lt_grow(b->v, &b->capacity, b->n + 1, sizeof(*grown));
 
-		if (!grown)
-			return -ENOMEM;
-		b->v = grown;
-		b->capacity = cap;
-	}
+	if (!grown)
+		return -ENOMEM;
+	b->v = grown;
 	b->v[b->n++] = (struct summary_item){ stack_key(st), p, *t, ref_ns };
 	return 0;
 }
@@ -185,11 +182,10 @@ static int splice_python(struct lt_process *p, uint32_t py_id, struct lt_frame_l
 	}
 	if (at == list->n)
 		at = after_unnamed_loop(list);
-	grown = realloc(list->v, (list->n + tb->nframes) * sizeof(*grown));
+	grown = lt_grow(list->v, &list->capacity, (size_t)list->n + tb->nframes, sizeof(*grown));
 	if (!grown)
 		return -ENOMEM;
 	list->v = grown;
-	list->capacity = list->n + tb->nframes;
 	memmove(&list->v[at + tb->nframes], &list->v[at], (list->n - at) * sizeof(*grown));
 	memset(&list->v[at], 0, tb->nframes * sizeof(*grown));
 	list->n += tb->nframes;
@@ -604,15 +600,11 @@ static uint32_t trend_window(const struct lt_session *s)
 
 static int pending_add(struct lt_report_pending *pd, struct lt_report_sample sample)
 {
-	if (pd->n == pd->cap) {
-		size_t cap = pd->cap ? 2 * pd->cap : 64;
-		struct lt_report_sample *grown = realloc(pd->v, cap * sizeof(*grown));
+	struct lt_report_sample *grown = lt_grow(pd->v, &pd->cap, pd->n + 1, sizeof(*grown));
 
-		if (!grown)
-			return -ENOMEM;
-		pd->v = grown;
-		pd->cap = cap;
-	}
+	if (!grown)
+		return -ENOMEM;
+	pd->v = grown;
 	pd->v[pd->n++] = sample;
 	return 0;
 }

@@ -8,6 +8,7 @@
 #include "symbols/demangle.h"
 #include "symbols/elf_file.h"
 #include "symbols/module_cache.h"
+#include "base/grow_array.h"
 
 #define LT_MAX_INLINE_DEPTH 16
 
@@ -62,15 +63,12 @@ static int symbolize_frame(const struct lt_frame_loc *loc, uint64_t ip, struct l
 
 static struct lt_report_frame *append(struct lt_frame_list *list)
 {
-	if (list->n == list->capacity) {
-		uint32_t cap = list->capacity ? list->capacity * 2 : 16;
-		struct lt_report_frame *grown = realloc(list->v, cap * sizeof(*grown));
+	struct lt_report_frame *grown = lt_grow(list->v, &list->capacity, (size_t)list->n + 1,
+						sizeof(*grown));
 
-		if (!grown)
-			return NULL;
-		list->v = grown;
-		list->capacity = cap;
-	}
+	if (!grown)
+		return NULL;
+	list->v = grown;
 	memset(&list->v[list->n], 0, sizeof(list->v[0]));
 	return &list->v[list->n++];
 }

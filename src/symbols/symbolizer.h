@@ -11,7 +11,7 @@
 struct lt_frame_list {
 	struct lt_report_frame *v;
 	uint32_t n;
-	uint32_t capacity;
+	size_t capacity;
 };
 
 /* Append the frames of one return address ip: the functions inlined at it,
