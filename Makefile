@@ -125,7 +125,8 @@ $(DEMO): tools/demo/leaky_service.c | deps
 # frame pointers, so only .eh_frame unwinding walks their stacks.
 DEBIAN_CFLAGS := -g -O2 -fstack-protector-strong -Wformat -Werror=format-security \
 	-fomit-frame-pointer -Wall -Wextra -Werror
-NOFP_PROGS := $(BUILD)/tests/progs/libnofp.so $(BUILD)/tests/progs/nofp_leaky
+NOFP_PROGS := $(BUILD)/tests/progs/libnofp.so $(BUILD)/tests/progs/nofp_leaky \
+	$(BUILD)/tests/progs/thread_stacks
 
 $(BUILD)/tests/progs/libnofp.so: tests/progs/nofp/nofp_lib.cc tests/progs/nofp/nofp_lib.h | deps
 	@mkdir -p $(@D)
@@ -134,6 +135,10 @@ $(BUILD)/tests/progs/libnofp.so: tests/progs/nofp/nofp_lib.cc tests/progs/nofp/n
 $(BUILD)/tests/progs/nofp_leaky: tests/progs/nofp/nofp_leaky.c tests/progs/nofp/nofp_lib.h \
 		$(BUILD)/tests/progs/libnofp.so
 	$(CC) $(DEBIAN_CFLAGS) -o $@ $< -L$(BUILD)/tests/progs -lnofp -Wl,-rpath,'$$ORIGIN'
+
+$(BUILD)/tests/progs/thread_stacks: tests/progs/nofp/thread_stacks.c | deps
+	@mkdir -p $(@D)
+	$(CC) $(DEBIAN_CFLAGS) -o $@ $< -lpthread
 
 # A CPython extension for Debian's python3.11 (--native test), Debian flags.
 PYEXT := $(BUILD)/tests/progs/pyext/leakyext.so

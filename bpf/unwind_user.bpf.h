@@ -83,6 +83,46 @@ struct lt_unwind_walk {
 	struct lt_unwind_cache *cache; /* NULL: mappings are changing right now */
 };
 
+/*
+ * The file mappings last seen in each address space. bpf_find_vma gives up
+ * (-EBUSY) while another thread holds the mmap lock, which a program
+ * starting threads does all the time (each new stack is mapped and its
+ * guard page protected): 10-20 % of the stacks of 100 threads starting at
+ * once ended early. A mapping seen before stands in until it can be looked
+ * up again; code comes from a few files, so a few slots hold them.
+ */
+#define VMA_SEEN_SLOTS 8
+
+struct lt_vma_seen {
+	__u64 vma_start;
+	__u64 vma_end;
+	__u64 file_base;
+	__u64 ino;
+	__u64 dev;
+	__u64 check; /* of the fields above: a slot half rewritten by another CPU fails it */
+};
+
+struct lt_vma_seen_set {
+	struct lt_vma_seen slot[VMA_SEEN_SLOTS];
+	__u32 next;
+};
+
+/* A set's first value: too big for the BPF stack. Never written. */
+static struct lt_vma_seen_set vmas_seen_empty;
+
+struct lt_vma_seen_key {
+	__u64 mm;
+	__u32 tgid;
+	__u32 pad;
+};
+
+struct {
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__uint(max_entries, 4096);
+	__type(key, struct lt_vma_seen_key);
+	__type(value, struct lt_vma_seen_set);
+} vmas_seen SEC(".maps");
+
 struct lt_user_frame {
 	__u64 next_fp;
 	__u64 ret_addr;
@@ -172,6 +212,46 @@ static long search_step(__u32 index, struct row_search *s)
 	return 0;
 }
 
+static __always_inline __u64 vma_check(const struct lt_vma_seen *v)
+{
+	return (v->vma_start ^ (v->vma_end << 1) ^ (v->file_base << 2) ^ (v->ino << 3) ^
+		(v->dev << 4)) + 0x9e3779b97f4a7c15ULL;
+}
+
+/* The mapping in st, among those seen (unless it is there already). */
+static __always_inline void note_vma(struct lt_vma_seen_set *set, const struct lt_unwind_walk *st)
+{
+	struct lt_vma_seen v = { st->vma_start, st->vma_end, st->file_base, st->ino, st->dev };
+	__u32 i;
+
+	for (i = 0; i < VMA_SEEN_SLOTS; i++)
+		if (set->slot[i].vma_start == v.vma_start && set->slot[i].ino == v.ino &&
+		    set->slot[i].vma_end == v.vma_end)
+			return;
+	v.check = vma_check(&v);
+	i = set->next++ % VMA_SEEN_SLOTS;
+	set->slot[i] = v;
+}
+
+/* A mapping seen before that holds pc, into st; false if none. */
+static __always_inline bool recall_vma(const struct lt_vma_seen_set *set, __u64 pc,
+				       struct lt_unwind_walk *st)
+{
+	for (__u32 i = 0; i < VMA_SEEN_SLOTS; i++) {
+		struct lt_vma_seen v = set->slot[i];
+
+		if (pc < v.vma_start || pc >= v.vma_end || !v.ino || v.check != vma_check(&v))
+			continue;
+		st->vma_start = v.vma_start;
+		st->vma_end = v.vma_end;
+		st->file_base = v.file_base;
+		st->ino = v.ino;
+		st->dev = (__u32)v.dev;
+		return true;
+	}
+	return false;
+}
+
 enum find_result {
 	FOUND,   /* *out is the rule */
 	NO_RULE, /* nothing loaded for pc's file and page (LT_CFA_NONE in *out) */
@@ -190,10 +270,23 @@ static __always_inline enum find_result find_row(struct lt_unwind_walk *st, __u6
 
 	*out = (struct lt_unwind_row){ .cfa_rule = LT_CFA_NONE };
 	if (pc < st->vma_start || pc >= st->vma_end) {
+		struct task_struct *task = bpf_get_current_task_btf();
+		struct lt_vma_seen_key vk = { .mm = (__u64)task->mm, .tgid = task->tgid };
+		struct lt_vma_seen_set *seen = bpf_map_lookup_elem(&vmas_seen, &vk);
+
 		st->vma_start = st->vma_end = 0;
 		/* -EBUSY when another thread holds the mmap lock. */
-		if (bpf_find_vma(bpf_get_current_task_btf(), pc, remember_vma, st, 0))
-			return UNKNOWN;
+		if (bpf_find_vma(task, pc, remember_vma, st, 0)) {
+			if (!seen || !recall_vma(seen, pc, st))
+				return UNKNOWN;
+		} else if (st->ino) {
+			if (!seen) {
+				bpf_map_update_elem(&vmas_seen, &vk, &vmas_seen_empty, BPF_NOEXIST);
+				seen = bpf_map_lookup_elem(&vmas_seen, &vk);
+			}
+			if (seen)
+				note_vma(seen, st);
+		}
 		if (pc < st->vma_start || pc >= st->vma_end)
 			return NO_RULE;
 	}
@@ -216,6 +309,10 @@ static __always_inline enum find_result find_row(struct lt_unwind_walk *st, __u6
 	if (!row)
 		return NO_RULE;
 	*out = *row;
+	/* Between two functions of a file with rules: told apart from a file
+	 * or page with none, where the frame pointer is worth a try. */
+	if (out->cfa_rule == LT_CFA_NONE)
+		out->cfa_rule = LT_CFA_GAP;
 	return FOUND;
 }
 
@@ -349,10 +446,19 @@ static long unwind_step(__u32 index, struct lt_unwind_walk *st)
 		return 1;
 	/* frames[0] holds the exact pc; return addresses point past their call. */
 	pc = index == 0 ? st->ip : st->ip - 1;
-	if (!rule_for(st, pc, &row) || row.cfa_rule == LT_CFA_NONE) {
+	/*
+	 * A return address whose byte before lies between two functions did
+	 * not follow a call: it was pushed as the start of a function, as
+	 * makecontext pushes __start_context for a coroutine's function to
+	 * return to. The chain ends there; what follows in memory is not
+	 * callers (it led to garbage, or to _start past main).
+	 */
+	if (!rule_for(st, pc, &row) || row.cfa_rule == LT_CFA_NONE ||
+	    (row.cfa_rule == LT_CFA_GAP && index == 0)) {
 		if (!step_by_frame_pointer(st))
 			return 1;
-	} else if (row.cfa_rule == LT_CFA_END || step_by_rules(st, &row)) {
+	} else if (row.cfa_rule == LT_CFA_END || row.cfa_rule == LT_CFA_GAP ||
+		   step_by_rules(st, &row)) {
 		return 1;
 	}
 	if (!st->ip || st->ip >= (1ULL << 47))

@@ -210,6 +210,7 @@ enum lt_cfa_rule {
 	LT_CFA_PLT,         /* PLT stub: rsp + cfa_offset, + 8 once (rip & 15) >= aux */
 	LT_CFA_END,         /* return address undefined: the outermost frame */
 	LT_CFA_UNSUPPORTED, /* a rule BPF cannot follow: the stack ends here */
+	LT_CFA_GAP,         /* BPF only: NONE between two functions of a file with rules */
 };
 
 /* Where the caller's rbp is. The return address is always at CFA - 8 (x86-64 ABI). */

@@ -1075,6 +1075,38 @@ def t_c_own_libc_from_start(ctx):
         log('%s: 1000 + 10 blocks exact' % name)
 
 
+def t_stacks_threads_and_coroutine(ctx):
+    """no frame pointers, the host's glibc and Debian unstable's 2.43: 100 threads started at once (the mmap lock busy with their stacks) each leak a block, all 100 stacks whole down to clone3; a swapcontext coroutine's stack ends at __start_context, with nothing past it."""
+    runs = [('host glibc', ctx.prog('thread_stacks'))]
+    for name, ldso, libdir in private_libcs(ctx)[:1]:
+        if 'sid' in name:
+            runs.append((name, '%s --library-path %s %s' % (ldso, libdir, ctx.prog('thread_stacks'))))
+    for name, cmd in runs:
+        p = run_to_end(ctx, ['-T', '0', '--format', 'json', '-c', cmd], timeout=60)
+        expect(p.popen.returncode == 0, '%s: exit status %s%s' % (name, p.popen.returncode, tail(p)))
+        proc = find_proc(final_report(p, strict=True), func='leak_in_thread')
+        threads = [s for s in proc['stacks'] if 'leak_in_thread' in stack_funcs(s)]
+        # Debian unstable's libc keeps no names for start_thread and clone3.
+        whole = [s for s in threads
+                 if stack_funcs(s)[:2] == ['leak_in_thread', 'thread_main'] and len(s['frames']) == 4
+                 and all(os.path.basename(f.get('module') or '') == 'libc.so.6' for f in s['frames'][2:])
+                 and [f.get('func') for f in s['frames'][2:]] in (['start_thread', 'clone3'], [None, None])]
+        expect(sum(s['allocs'] for s in threads) == 100, '%s: %d thread blocks, want 100' % (
+            name, sum(s['allocs'] for s in threads)))
+        expect(sum(s['allocs'] for s in whole) == 100, '%s: %d of 100 thread stacks whole '
+               '(leak_in_thread <- thread_main <- start_thread <- clone3, in libc); the others: %s' % (
+                   name, sum(s['allocs'] for s in whole),
+                   describe([s for s in threads if s not in whole])))
+        co = [s for s in proc['stacks'] if 'leak_in_coroutine' in stack_funcs(s)]
+        expect(len(co) == 1 and co[0]['allocs'] == 1, '%s: coroutine stacks %s' % (name, describe(co)))
+        fr = co[0]['frames']
+        expect(stack_funcs(co[0])[:2] == ['leak_in_coroutine', 'coroutine'] and len(fr) == 3 and
+               os.path.basename(fr[2].get('module') or '') == 'libc.so.6',
+               '%s: the coroutine stack is not leak_in_coroutine <- coroutine <- __start_context '
+               '(libc) and nothing more: %s' % (name, [(frame_name(f), f.get('module')) for f in fr]))
+        log('%s: 100 thread stacks whole, the coroutine ends at __start_context' % name)
+
+
 def t_mmap(ctx):
     """--mmap -c mmap_leaky: regions exact; the 1 MiB malloc is heap, not an mmap region."""
     p = run_to_end(ctx, ['--mmap', '-T', '0', '--format', 'json', '-c', ctx.prog('mmap_leaky') + ' run'])
@@ -2525,6 +2557,7 @@ SCENARIOS = [
     ('system_wide', t_system_wide),
     ('system_wide_own_libc', t_system_wide_own_libc),
     ('c_own_libc_from_start', t_c_own_libc_from_start),
+    ('stacks_threads_and_coroutine', t_stacks_threads_and_coroutine),
     ('mmap', t_mmap),
     ('forker', t_forker),
     ('size_filter_window', t_size_filter_window),
