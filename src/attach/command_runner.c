@@ -205,6 +205,9 @@ int lt_command_release(struct lt_command *cmd, char *err, size_t errlen)
 	int child_errno = 0;
 	ssize_t n;
 
+	/* Read before the command runs, if at all. */
+	lt_path_list_free(&cmd->files);
+
 	if (write(cmd->go_fd, &byte, 1) != 1) {
 		snprintf(err, errlen, "cannot start command: %s", strerror(errno));
 		return -EIO;

@@ -27,7 +27,8 @@ struct lt_command {
 	int err_fd;  /* read end: the child's errno if exec failed; EOF on success */
 	char path[PATH_MAX]; /* the program, as found on PATH */
 	/* What it maps before its main, as far as can be told without running
-	 * it (lt_command_files); empty when that cannot be told. */
+	 * it (lt_command_files); empty when that cannot be told. Freed when
+	 * it is released or aborted. */
 	struct lt_path_list files;
 };
 

@@ -5,6 +5,7 @@
 #include <setjmp.h>
 #include <signal.h>
 #include <stdarg.h>
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -261,6 +262,28 @@ static void test_child_exits_when_never_released(void **state)
 	assert_int_equal(wait_exit_status(cmd.pid), 127);
 	close(cmd.err_fd);
 	cmd.err_fd = -1;
+	lt_command_abort(&cmd); /* nothing left to kill: frees what prepare kept */
+}
+
+/* What the command maps before main is known before it runs: the program
+ * first, then its libraries (libc among them); released, it is let go. */
+static void test_files_known_before_release(void **state)
+{
+	char sh[PATH_MAX];
+	struct lt_command cmd;
+	bool libc = false;
+	(void)state;
+
+	prepare_ok("sh -c 'exit 0'", &cmd);
+	assert_non_null(realpath(cmd.path, sh));
+	assert_true(cmd.files.n >= 2);
+	assert_string_equal(cmd.files.v[0], sh);
+	for (size_t i = 0; i < cmd.files.n; i++)
+		libc |= strstr(cmd.files.v[i], "/libc.so.6") != NULL;
+	assert_true(libc);
+	assert_int_equal(lt_command_release(&cmd, err, sizeof(err)), 0);
+	assert_int_equal(cmd.files.n, 0);
+	assert_int_equal(wait_exit_status(cmd.pid), 0);
 }
 
 static void test_child_gets_default_signal_dispositions(void **state)
@@ -407,6 +430,7 @@ int main(void)
 		cmocka_unit_test(test_directory_fails_on_release),
 		cmocka_unit_test(test_abort_kills_and_reaps),
 		cmocka_unit_test(test_child_exits_when_never_released),
+		cmocka_unit_test(test_files_known_before_release),
 		cmocka_unit_test(test_child_gets_default_signal_dispositions),
 		cmocka_unit_test(test_release_after_child_died),
 		cmocka_unit_test(test_no_fds_leak),
