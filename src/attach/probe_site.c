@@ -139,9 +139,13 @@ static bool changes_flow(const cs_insn *insn)
 	       insn->id == X86_INS_UD2 || insn->id == X86_INS_HLT;
 }
 
-/* A site that code in the function jumps back to would fire more than once per call. */
-static bool is_branch_target(csh cs, const uint8_t *code, size_t len, uint64_t vaddr,
-			     uint64_t target)
+/*
+ * Does code in the function branch into [lo, hi]? A site there, or after
+ * skipped bytes there, would fire again without a new call (a loop back
+ * into the prologue), or on a path that never ran the skipped checks.
+ */
+static bool branches_into(csh cs, const uint8_t *code, size_t len, uint64_t vaddr, uint64_t lo,
+			  uint64_t hi)
 {
 	const uint8_t *p = code;
 	uint64_t addr = vaddr;
@@ -157,7 +161,8 @@ static bool is_branch_target(csh cs, const uint8_t *code, size_t len, uint64_t v
 		if (!(cs_insn_group(cs, insn, CS_GRP_JUMP) || cs_insn_group(cs, insn, CS_GRP_CALL)))
 			continue;
 		for (uint8_t i = 0; i < x->op_count; i++)
-			if (x->operands[i].type == X86_OP_IMM && (uint64_t)x->operands[i].imm == target)
+			if (x->operands[i].type == X86_OP_IMM && (uint64_t)x->operands[i].imm >= lo &&
+			    (uint64_t)x->operands[i].imm <= hi)
 				hit = true;
 	}
 	cs_free(insn, 1);
@@ -197,7 +202,8 @@ int lt_probe_site_choose(const uint8_t *code, size_t len, uint64_t vaddr, unsign
 			ret = 0;
 		}
 		if (emulated) {
-			if (n == 0 || !is_branch_target(d.cs, code, len, vaddr, insn->address)) {
+			if (n == 0 ||
+			    !branches_into(d.cs, code, len, vaddr, vaddr + 1, insn->address)) {
 				out->offset = off;
 				out->emulated = true;
 				describe(insn, out->insn);

@@ -144,6 +144,24 @@ static void test_jump_back_to_site_blocks_move(void **state)
 	assert_int_equal(site.offset, 0);
 }
 
+static void test_jump_into_skipped_bytes_blocks_move(void **state)
+{
+	/* mov %rdi,%rax; test %rdi,%rdi; js; nop; jmp back to the test: a site
+	 * at the js would fire again without the function being entered. */
+	static const uint8_t code[] = { 0x48, 0x89, 0xf8, 0x48, 0x85, 0xff, 0x78, 0x02,
+					0x90, 0xeb, 0xf8, 0xc3 };
+	/* The same with the jump going to the ret instead. */
+	static const uint8_t fine[] = { 0x48, 0x89, 0xf8, 0x48, 0x85, 0xff, 0x78, 0x02,
+					0x90, 0xeb, 0x00, 0xc3 };
+	struct lt_probe_site site;
+	(void)state;
+
+	assert_int_equal(lt_probe_site_choose(code, sizeof(code), BASE, LT_ARG_RDI, true, &site), 0);
+	assert_int_equal(site.offset, 0);
+	assert_int_equal(lt_probe_site_choose(fine, sizeof(fine), BASE, LT_ARG_RDI, true, &site), 0);
+	assert_int_equal(site.offset, 6);
+}
+
 static void test_garbage_is_an_error(void **state)
 {
 	static const uint8_t code[] = { 0x48, 0x8b }; /* truncated mov */
@@ -165,6 +183,7 @@ int main(void)
 		cmocka_unit_test(test_argument_write_blocks_move),
 		cmocka_unit_test(test_syscall_blocks_move),
 		cmocka_unit_test(test_jump_back_to_site_blocks_move),
+		cmocka_unit_test(test_jump_into_skipped_bytes_blocks_move),
 		cmocka_unit_test(test_garbage_is_an_error),
 	};
 
