@@ -204,6 +204,7 @@ bench: deps $(BUILD)/leaktrace $(BUILD)/bench/churn_bench test-pythons
 		--seconds $(BENCH_SECONDS) || status=1; \
 	$(PYTHON) tools/bench/run_py_bench.py --leaktrace $(BUILD)/leaktrace \
 		--seconds $(BENCH_SECONDS) || status=1; \
+	$(PYTHON) tools/bench/run_startup_bench.py --leaktrace $(BUILD)/leaktrace || status=1; \
 	$(PYTHON) tools/bench/run_cgroup_bench.py --leaktrace $(BUILD)/leaktrace \
 		--churn $(BUILD)/bench/churn_bench --seconds $(BENCH_SECONDS) || status=1; \
 	exit $$status

@@ -212,36 +212,58 @@ static __always_inline __u64 read_u64(__u64 addr)
 	return v;
 }
 
-static long py_frame_step(__u32 index, struct py_walk *w)
+/* One interpreter frame as read from the target. */
+struct py_frame_read {
+	__u64 back; /* the frame below, 0 at the bottom */
+	__u64 code; /* 0: a shim or a frame without code, not shown */
+	__u64 pos;
+};
+
+__noinline int lt_py_read_frame(const struct lt_py_layout *l, __u64 frame,
+				struct py_frame_read *out)
 {
-	const struct lt_py_layout *l = w->layout;
-	struct lt_py_alloc_event *e;
-	__u32 zero = 0, n = w->n;
-	__u64 frame = w->frame, code, pos = 0;
 	__u8 owner;
 
-	(void)index;
-	e = bpf_map_lookup_elem(&py_scratch, &zero);
-	if (!e || !frame)
-		return 1;
+	if (!l || !out)
+		return -1;
+	out->code = out->pos = 0;
 	/* 3.14+: a tagged stack reference; objects are 8-aligned, so the
 	 * low bits are never part of an object's address in any version. */
-	code = read_u64(frame + l->frame_code) & ~3ULL;
-	w->frame = read_u64(frame + l->frame_back);
+	out->code = read_u64(frame + l->frame_code) & ~3ULL;
+	out->back = read_u64(frame + l->frame_back);
 	if (l->frame_owner >= 0 &&
 	    !bpf_probe_read_user(&owner, sizeof(owner), (void *)(frame + l->frame_owner)) &&
 	    owner >= l->owner_skip)
-		return 0; /* a C-stack shim frame: not Python code */
-	if (!code)
+		out->code = 0; /* a C-stack shim frame: not Python code */
+	if (!out->code)
 		return 0;
 	if (l->pos_kind == LT_PY_POS_LASTI) {
 		__s32 lasti = 0;
 
 		bpf_probe_read_user(&lasti, sizeof(lasti), (void *)(frame + l->frame_pos));
-		pos = (__u64)(__s64)lasti;
+		out->pos = (__u64)(__s64)lasti;
 	} else {
-		pos = read_u64(frame + l->frame_pos);
+		out->pos = read_u64(frame + l->frame_pos);
 	}
+	return 0;
+}
+
+static long py_frame_step(__u32 index, struct py_walk *w)
+{
+	struct py_frame_read fr = {};
+	struct lt_py_alloc_event *e;
+	__u32 zero = 0, n = w->n;
+	__u64 frame = w->frame, code, pos;
+
+	(void)index;
+	e = bpf_map_lookup_elem(&py_scratch, &zero);
+	if (!e || !frame || lt_py_read_frame(w->layout, frame, &fr))
+		return 1;
+	w->frame = fr.back;
+	code = fr.code;
+	pos = fr.pos;
+	if (!code)
+		return 0;
 	asm volatile("" : "+r"(n));
 	if (n >= LT_PY_MAX_FRAMES)
 		return 1;
@@ -337,16 +359,24 @@ static __always_inline void py_str_layout(const struct lt_py_layout *l, __u64 st
 	*data = (state >> 6) & 1 ? l->str_ascii_data : l->str_compact_data;
 }
 
-static __always_inline void py_send_code(const struct lt_py_layout *l, __u32 tgid, __u64 code)
+/*
+ * Global functions: the verifier checks each once, on its own, rather than
+ * for every state the loops over frames reach (the probes that walk Python
+ * frames took 0.15-0.6 s each to verify, at every start).
+ */
+__noinline int lt_py_send_code(const struct lt_py_layout *l, __u32 tgid, __u64 code)
 {
 	struct lt_py_code_event *e;
 	__u32 data, unit, head;
 	__u64 ptr;
 
+	if (!l)
+		return 0;
+
 	e = bpf_ringbuf_reserve(&events, sizeof(*e), 0);
 	if (!e) {
 		count_drop(LT_DROP_RINGBUF_ALLOC);
-		return;
+		return 0;
 	}
 	fill_hdr(&e->hdr, LT_EV_PY_CODE, tgid);
 	e->code = code;
@@ -367,6 +397,7 @@ static __always_inline void py_send_code(const struct lt_py_layout *l, __u32 tgi
 	e->table_len = py_copy_object(e->table, ptr, LT_PY_CODE_TABLE, 32, 1);
 	/* Before the record that names it. */
 	bpf_ringbuf_submit(e, 0);
+	return 0;
 }
 
 struct py_seen_walk {
@@ -398,7 +429,7 @@ static long py_check_code(__u32 i, struct py_seen_walk *w)
 	if (bpf_map_lookup_elem(&py_codes_sent, &key))
 		return 0;
 	bpf_map_update_elem(&py_codes_sent, &key, &one, BPF_ANY);
-	py_send_code(w->layout, w->tgid, key.code);
+	lt_py_send_code(w->layout, w->tgid, key.code);
 	return 0;
 }
 

@@ -68,7 +68,10 @@ struct {
 	__type(value, struct lt_unwind_cache);
 } unwind_caches SEC(".maps");
 
-struct lt_unwind_walk {
+/* The registers of the frame reached, and what the global functions below
+ * read and change (the verifier forgets what was in memory they are given:
+ * the cache pointer is kept outside it). */
+struct lt_unwind_regs {
 	__u64 ip;
 	__u64 sp;
 	__u64 bp;
@@ -78,8 +81,13 @@ struct lt_unwind_walk {
 	__u64 file_base; /* vma_start - file offset of vma_start */
 	__u64 ino;       /* 0: anonymous mapping */
 	__u32 dev;
-	__u32 nframes;
+	__u32 pad;
 	__u64 trampoline; /* uretprobe trampoline: return addresses to look up */
+};
+
+struct lt_unwind_walk {
+	struct lt_unwind_regs r;
+	__u32 nframes;
 	struct lt_unwind_cache *cache; /* NULL: mappings are changing right now */
 };
 
@@ -164,8 +172,18 @@ static __always_inline __u64 real_return_address(__u64 ra, __u64 slot, __u64 tra
 	return ra;
 }
 
+/* What bpf_find_vma's callback fills: its context must be on the stack. */
+struct lt_vma_found {
+	__u64 vma_start;
+	__u64 vma_end;
+	__u64 file_base;
+	__u64 ino;
+	__u32 dev;
+	__u32 pad;
+};
+
 static long remember_vma(struct task_struct *task, struct vm_area_struct *vma,
-			 struct lt_unwind_walk *st)
+			 struct lt_vma_found *st)
 {
 	/* Trusted BTF pointers: plain loads, no probe-read helper calls. */
 	struct file *file = vma->vm_file;
@@ -219,7 +237,7 @@ static __always_inline __u64 vma_check(const struct lt_vma_seen *v)
 }
 
 /* The mapping in st, among those seen (unless it is there already). */
-static __always_inline void note_vma(struct lt_vma_seen_set *set, const struct lt_unwind_walk *st)
+static __always_inline void note_vma(struct lt_vma_seen_set *set, const struct lt_unwind_regs *st)
 {
 	struct lt_vma_seen v = { st->vma_start, st->vma_end, st->file_base, st->ino, st->dev };
 	__u32 i;
@@ -235,7 +253,7 @@ static __always_inline void note_vma(struct lt_vma_seen_set *set, const struct l
 
 /* A mapping seen before that holds pc, into st; false if none. */
 static __always_inline bool recall_vma(const struct lt_vma_seen_set *set, __u64 pc,
-				       struct lt_unwind_walk *st)
+				       struct lt_unwind_regs *st)
 {
 	for (__u32 i = 0; i < VMA_SEEN_SLOTS; i++) {
 		struct lt_vma_seen v = set->slot[i];
@@ -258,7 +276,7 @@ enum find_result {
 	UNKNOWN, /* the mapping could not be looked up now */
 };
 
-static __always_inline enum find_result find_row(struct lt_unwind_walk *st, __u64 pc,
+static __always_inline enum find_result find_row(struct lt_unwind_regs *st, __u64 pc,
 						 struct lt_unwind_row *out)
 {
 	struct lt_unwind_page_key key = {};
@@ -273,13 +291,21 @@ static __always_inline enum find_result find_row(struct lt_unwind_walk *st, __u6
 		struct task_struct *task = bpf_get_current_task_btf();
 		struct lt_vma_seen_key vk = { .mm = (__u64)task->mm, .tgid = task->tgid };
 		struct lt_vma_seen_set *seen = bpf_map_lookup_elem(&vmas_seen, &vk);
+		struct lt_vma_found found = {};
 
 		st->vma_start = st->vma_end = 0;
 		/* -EBUSY when another thread holds the mmap lock. */
-		if (bpf_find_vma(task, pc, remember_vma, st, 0)) {
+		if (bpf_find_vma(task, pc, remember_vma, &found, 0)) {
 			if (!seen || !recall_vma(seen, pc, st))
 				return UNKNOWN;
-		} else if (st->ino) {
+		} else {
+			st->vma_start = found.vma_start;
+			st->vma_end = found.vma_end;
+			st->file_base = found.file_base;
+			st->ino = found.ino;
+			st->dev = found.dev;
+		}
+		if (found.vma_end && st->ino) {
 			if (!seen) {
 				bpf_map_update_elem(&vmas_seen, &vk, &vmas_seen_empty, BPF_NOEXIST);
 				seen = bpf_map_lookup_elem(&vmas_seen, &vk);
@@ -316,16 +342,28 @@ static __always_inline enum find_result find_row(struct lt_unwind_walk *st, __u6
 	return FOUND;
 }
 
+/*
+ * Global functions: the verifier checks each once, on its own, rather than
+ * at every call site and for every state the frame walk's loop reaches
+ * (that made alloc_return take 1.2-2 s to verify, at every start).
+ */
+__noinline int lt_unwind_find(struct lt_unwind_regs *st, __u64 pc, struct lt_unwind_row *out)
+{
+	if (!st || !out)
+		return UNKNOWN;
+	return find_row(st, pc, out);
+}
+
 static __always_inline __u32 cache_slot(__u64 pc)
 {
 	return (pc ^ (pc >> 6) ^ (pc >> 13)) & (UNWIND_CACHE_SLOTS - 1);
 }
 
 /* The rule for pc, from the cache or found (and cached); false if unknown. */
-static __always_inline bool rule_for(struct lt_unwind_walk *st, __u64 pc,
+static __always_inline bool rule_for(struct lt_unwind_walk *w, __u64 pc,
 				     struct lt_unwind_row *out)
 {
-	struct lt_unwind_cache *cache = st->cache;
+	struct lt_unwind_cache *cache = w->cache;
 	struct lt_unwind_cache_slot *slot = NULL;
 	enum find_result res;
 
@@ -336,7 +374,7 @@ static __always_inline bool rule_for(struct lt_unwind_walk *st, __u64 pc,
 			return true;
 		}
 	}
-	res = find_row(st, pc, out);
+	res = lt_unwind_find(&w->r, pc, out);
 	if (res == UNKNOWN)
 		return false;
 	if (slot) {
@@ -373,7 +411,7 @@ static __always_inline struct lt_unwind_cache *current_cache(void)
 }
 
 /* One frame up by the frame pointer; false when there is none to follow. */
-static __always_inline bool step_by_frame_pointer(struct lt_unwind_walk *st)
+static __always_inline bool step_by_frame_pointer(struct lt_unwind_regs *st)
 {
 	struct lt_user_frame fr;
 
@@ -386,10 +424,14 @@ static __always_inline bool step_by_frame_pointer(struct lt_unwind_walk *st)
 	return true;
 }
 
-/* One frame up by the rules of .eh_frame. */
-static __always_inline int step_by_rules(struct lt_unwind_walk *st, struct lt_unwind_row *row)
+/* One frame up by the rules of .eh_frame (a global function, as above). */
+__noinline int lt_unwind_step_rules(struct lt_unwind_regs *st, struct lt_unwind_row *row)
 {
-	__u64 cfa, ra, bp = st->bp;
+	__u64 cfa, ra, bp;
+
+	if (!st || !row)
+		return -1;
+	bp = st->bp;
 
 	switch (row->cfa_rule) {
 	case LT_CFA_RSP:
@@ -435,8 +477,9 @@ static __always_inline int step_by_rules(struct lt_unwind_walk *st, struct lt_un
  * as a bounded unknown: a counter kept in st would be tracked exactly and
  * make it check the callback once per value.
  */
-static long unwind_step(__u32 index, struct lt_unwind_walk *st)
+static long unwind_step(__u32 index, struct lt_unwind_walk *w)
 {
+	struct lt_unwind_regs *st = &w->r;
 	struct lt_unwind_row row = {};
 	__u32 zero = 0, n = index + 1;
 	__u64 pc;
@@ -453,12 +496,12 @@ static long unwind_step(__u32 index, struct lt_unwind_walk *st)
 	 * return to. The chain ends there; what follows in memory is not
 	 * callers (it led to garbage, or to _start past main).
 	 */
-	if (!rule_for(st, pc, &row) || row.cfa_rule == LT_CFA_NONE ||
+	if (!rule_for(w, pc, &row) || row.cfa_rule == LT_CFA_NONE ||
 	    (row.cfa_rule == LT_CFA_GAP && index == 0)) {
 		if (!step_by_frame_pointer(st))
 			return 1;
 	} else if (row.cfa_rule == LT_CFA_END || row.cfa_rule == LT_CFA_GAP ||
-		   step_by_rules(st, &row)) {
+		   lt_unwind_step_rules(st, &row)) {
 		return 1;
 	}
 	if (!st->ip || st->ip >= (1ULL << 47))
@@ -469,7 +512,7 @@ static long unwind_step(__u32 index, struct lt_unwind_walk *st)
 	if (n >= LT_MAX_FRAMES)
 		return 1;
 	e->frames[n] = st->ip;
-	st->nframes = n + 1;
+	w->nframes = n + 1;
 	return 0;
 }
 
@@ -477,15 +520,17 @@ static long unwind_step(__u32 index, struct lt_unwind_walk *st)
 static __always_inline __u32 unwind_by_rules(struct pt_regs *regs, __u64 *frames)
 {
 	struct lt_unwind_walk st = {
-		.ip = PT_REGS_IP(regs),
-		.sp = PT_REGS_SP(regs),
-		.bp = PT_REGS_FP(regs),
+		.r = {
+			.ip = PT_REGS_IP(regs),
+			.sp = PT_REGS_SP(regs),
+			.bp = PT_REGS_FP(regs),
+			.trampoline = uretprobe_trampoline(),
+		},
 		.nframes = 1,
-		.trampoline = uretprobe_trampoline(),
 		.cache = current_cache(),
 	};
 
-	frames[0] = st.ip;
+	frames[0] = st.r.ip;
 	/* Every step ran and filled the last slot: there may have been more. */
 	if (bpf_loop(LT_MAX_FRAMES - 1, unwind_step, &st, 0) == LT_MAX_FRAMES - 1 &&
 	    st.nframes == LT_MAX_FRAMES)

@@ -109,7 +109,7 @@ struct lt_alloc_event {
 	struct lt_py_frame pyframes[LT_PY_MAX_FRAMES]; /* innermost first */
 };
 
-#define LT_ALLOC_EVENT_HDR_BYTES ((unsigned long)&((struct lt_alloc_event *)0)->frames)
+#define LT_ALLOC_EVENT_HDR_BYTES ((unsigned long)__builtin_offsetof(struct lt_alloc_event, frames))
 
 struct lt_free_event {
 	struct lt_event_hdr hdr;
@@ -173,7 +173,7 @@ struct lt_exit_maps_event {
 	struct lt_vma_entry vmas[LT_EXIT_MAPS_MAX];
 };
 
-#define LT_EXIT_MAPS_HDR_BYTES ((unsigned long)&((struct lt_exit_maps_event *)0)->vmas)
+#define LT_EXIT_MAPS_HDR_BYTES ((unsigned long)__builtin_offsetof(struct lt_exit_maps_event, vmas))
 
 /* --sample-bytes: gaps between samples are mean * table[rand] >> 16, with
  * table[i] = -ln((i + 0.5) / LT_EXP_TABLE_SIZE) in 16.16 fixed point. */
@@ -331,6 +331,6 @@ struct lt_py_alloc_event {
 	struct lt_py_frame frames[LT_PY_MAX_FRAMES]; /* innermost first */
 };
 
-#define LT_PY_ALLOC_EVENT_HDR_BYTES ((unsigned long)&((struct lt_py_alloc_event *)0)->frames)
+#define LT_PY_ALLOC_EVENT_HDR_BYTES ((unsigned long)__builtin_offsetof(struct lt_py_alloc_event, frames))
 
 #endif /* LEAKTRACE_EVENTS_H */

@@ -20,6 +20,7 @@
 #include "leaktrace.skel.h"
 #include "consume/sampling.h"
 #include "unwind/unwind_loader.h"
+#include "attach/verifier_stats.h"
 
 int lt_tracer_validate_targets(const struct lt_options *o, char *err, size_t errlen)
 {
@@ -98,6 +99,7 @@ static int start_unwind_loader(struct lt_session *s)
 static int open_and_load(struct lt_session *s, bool lib_watch)
 {
 	const struct lt_options *o = s->opts;
+	struct lt_verifier_stats *stats = NULL;
 	int err;
 
 	s->skel = leaktrace_bpf__open();
@@ -127,7 +129,12 @@ static int open_and_load(struct lt_session *s, bool lib_watch)
 				 o->unwind_dwarf ? unwind_pages_for(o->unwind_rows) : 1);
 	if (!lib_watch)
 		bpf_program__set_autoload(s->skel->progs.on_mmap_file, false);
+	if (o->verbose >= 2)
+		stats = lt_verifier_stats_request(s->skel->obj);
 	err = leaktrace_bpf__load(s->skel);
+	if (!err)
+		lt_verifier_stats_print(stats, stderr);
+	lt_verifier_stats_free(stats);
 	if (!err)
 		err = lt_bpf_maps_open(s->skel, &s->maps);
 	if (err) {
