@@ -703,6 +703,9 @@ static __always_inline void emit_exit_maps(struct task_struct *task, __u32 tgid)
 	e = bpf_map_lookup_elem(&exit_maps_scratch, &zero);
 	if (!e)
 		return;
+	/* The count lives in the record, not on the stack, where it would be
+	 * tracked exactly and the loop checked once per value. */
+	e->count = 0;
 	bpf_iter_task_vma_new(&it, task, 0);
 	while ((vma = bpf_iter_task_vma_next(&it))) {
 		struct lt_vma_entry *v;
@@ -710,6 +713,7 @@ static __always_inline void emit_exit_maps(struct task_struct *task, __u32 tgid)
 
 		if (!file || !(vma->vm_flags & VM_EXEC))
 			continue;
+		n = e->count;
 		if (n >= LT_EXIT_MAPS_MAX)
 			break;
 		v = &e->vmas[n];
@@ -720,13 +724,13 @@ static __always_inline void emit_exit_maps(struct task_struct *task, __u32 tgid)
 		v->dev = file->f_inode->i_sb->s_dev;
 		v->pad = 0;
 		bpf_probe_read_kernel_str(v->name, sizeof(v->name), file->f_path.dentry->d_name.name);
-		n++;
+		e->count = n + 1;
 	}
 	bpf_iter_task_vma_destroy(&it);
+	n = e->count;
 	if (!n)
 		return;
 	fill_hdr(&e->hdr, LT_EV_EXIT_MAPS, tgid);
-	e->count = n;
 	e->pad = 0;
 	if (n > LT_EXIT_MAPS_MAX)
 		n = LT_EXIT_MAPS_MAX;

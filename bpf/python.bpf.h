@@ -200,7 +200,6 @@ int BPF_KPROBE(py_obj_free, __u64 allocator_ctx, __u64 op)
 struct py_walk {
 	const struct lt_py_layout *layout;
 	__u64 frame;
-	__u32 n;
 };
 
 static __always_inline __u64 read_u64(__u64 addr)
@@ -248,17 +247,23 @@ __noinline int lt_py_read_frame(const struct lt_py_layout *l, __u64 frame,
 	return 0;
 }
 
+/*
+ * The count of frames taken lives in the scratch record, not on the stack:
+ * a counter on the stack is tracked exactly, and the verifier would check
+ * the callback once per value it takes.
+ */
 static long py_frame_step(__u32 index, struct py_walk *w)
 {
 	struct py_frame_read fr = {};
 	struct lt_py_alloc_event *e;
-	__u32 zero = 0, n = w->n;
+	__u32 zero = 0, n;
 	__u64 frame = w->frame, code, pos;
 
 	(void)index;
 	e = bpf_map_lookup_elem(&py_scratch, &zero);
 	if (!e || !frame || lt_py_read_frame(w->layout, frame, &fr))
 		return 1;
+	n = e->npy;
 	w->frame = fr.back;
 	code = fr.code;
 	pos = fr.pos;
@@ -269,7 +274,7 @@ static long py_frame_step(__u32 index, struct py_walk *w)
 		return 1;
 	e->frames[n].code = code;
 	e->frames[n].pos = pos;
-	w->n = n + 1;
+	e->npy = n + 1;
 	return 0;
 }
 
@@ -315,14 +320,18 @@ static __always_inline __u32 py_walk_frames(const struct lt_py_layout *l)
 {
 	struct py_walk w = { .layout = l };
 	__u64 tstate = py_thread_state(l);
+	struct lt_py_alloc_event *e;
+	__u32 zero = 0;
 
-	if (!tstate)
+	e = bpf_map_lookup_elem(&py_scratch, &zero);
+	if (!tstate || !e)
 		return 0;
+	e->npy = 0;
 	w.frame = read_u64(tstate + l->tstate_frame);
 	if (l->cframe_frame >= 0 && w.frame)
 		w.frame = read_u64(w.frame + l->cframe_frame);
 	bpf_loop(LT_PY_MAX_FRAMES * 2, py_frame_step, &w, 0);
-	return w.n;
+	return e->npy;
 }
 
 /* The object at addr, from its start, into dst: at most max bytes, and no

@@ -127,6 +127,16 @@ static int open_and_load(struct lt_session *s, bool lib_watch)
 	bpf_map__set_max_entries(s->skel->maps.unwind_rows, o->unwind_dwarf ? o->unwind_rows : 1);
 	bpf_map__set_max_entries(s->skel->maps.unwind_pages,
 				 o->unwind_dwarf ? unwind_pages_for(o->unwind_rows) : 1);
+	/* Maps a run does not use stay minimal: the kernel allocates and clears
+	 * a hash map's buckets at creation, which start-up waits for (the
+	 * sampled-block table alone took 30 ms). -p traces its PIDs only. */
+	if (!o->sample_bytes)
+		bpf_map__set_max_entries(s->skel->maps.sampled_blocks, 1);
+	if (s->mode == LT_MODE_SYSTEM)
+		bpf_map__set_max_entries(s->skel->maps.traced_tgids, 1);
+	else if (s->mode == LT_MODE_PIDS)
+		bpf_map__set_max_entries(s->skel->maps.traced_tgids,
+					 o->npids > 16 ? (__u32)o->npids : 16);
 	if (!lib_watch)
 		bpf_program__set_autoload(s->skel->progs.on_mmap_file, false);
 	if (o->verbose >= 2)
