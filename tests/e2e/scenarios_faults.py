@@ -858,8 +858,8 @@ def t_ringbuf_drops_every_report_json(ctx):
     fail_if(problems)
 
 
-TEXT_EVENTS = re.compile(r'^events: (\d+) allocs, (\d+) frees, (\d+) frees of blocks allocated '
-                         r'before tracing, (\d+) lost(.*)$')
+TEXT_EVENTS = re.compile(r'^events: (\d+) allocs, (\d+) frees, (\d+) frees of blocks not seen '
+                         r'allocated, (\d+) lost(.*)$')
 
 
 def t_ringbuf_drops_every_report_text(ctx):
