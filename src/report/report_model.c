@@ -1,5 +1,6 @@
 // SPDX-License-Identifier: MIT
 #include "report/report_model.h"
+#include "report/report_python.h"
 #include "session.h"
 #include "base/grow_array.h"
 
@@ -598,32 +599,6 @@ static uint32_t trend_window(const struct lt_session *s)
 	return s->opts->trend_window ? s->opts->trend_window : LT_TREND_DEFAULT_WINDOW;
 }
 
-static int pending_add(struct lt_report_pending *pd, struct lt_report_sample sample)
-{
-	struct lt_report_sample *grown = lt_grow(pd->v, &pd->cap, pd->n + 1, sizeof(*grown));
-
-	if (!grown)
-		return -ENOMEM;
-	pd->v = grown;
-	pd->v[pd->n++] = sample;
-	return 0;
-}
-
-int lt_growth_view_sample(const struct lt_growth_view *v, enum lt_report_sample_kind kind,
-			  uint32_t type_index, uint64_t key, uint64_t tag, double value,
-			  struct lt_trend *out)
-{
-	lt_growth_peek(v->set, &v->params, v->now_s, key, tag, value, out);
-	return pending_add(v->pending,
-			   (struct lt_report_sample){ v->p, kind, type_index, key, tag, value });
-}
-
-void lt_report_pending_free(struct lt_report_pending *pending)
-{
-	free(pending->v);
-	memset(pending, 0, sizeof(*pending));
-}
-
 int lt_report_build(struct lt_session *s, bool final, struct lt_report *r,
 		    struct lt_report_pending *pending)
 {
@@ -658,7 +633,7 @@ int lt_report_build(struct lt_session *s, bool final, struct lt_report *r,
 
 		if (!worth_reporting(p))
 			continue;
-		err = pending_add(pending, (struct lt_report_sample){ .p = p, .kind = LT_SAMPLE_PROCESS });
+		err = lt_report_pending_add(pending, (struct lt_report_sample){ .p = p, .kind = LT_SAMPLE_PROCESS });
 		if (err)
 			goto cleanup;
 		rp = &r->procs[r->nprocs++];

@@ -4,7 +4,7 @@
  * previous report (objgraph.show_growth from outside), and by the traceback
  * (or line) that created them (tracemalloc's compare_to from outside).
  */
-#include "report/report_model.h"
+#include "report/report_python.h"
 #include "session.h"
 
 #include <errno.h>
