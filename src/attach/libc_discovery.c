@@ -9,6 +9,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <sys/sysmacros.h>
 #include <unistd.h>
 
 #include "symbols/elf_file.h"
@@ -23,6 +25,19 @@ bool lt_is_libc_name(const char *name)
 uint32_t lt_kernel_dev(uint32_t major, uint32_t minor)
 {
 	return (major << 20) | (minor & 0xfffff);
+}
+
+int lt_object_ref_of_path(const char *path, struct lt_object_ref *out)
+{
+	struct stat st;
+
+	memset(out, 0, sizeof(*out));
+	if (stat(path, &st))
+		return -errno;
+	snprintf(out->path, sizeof(out->path), "%s", path);
+	out->kdev = lt_kernel_dev(major(st.st_dev), minor(st.st_dev));
+	out->ino = st.st_ino;
+	return 0;
 }
 
 const struct lt_object_ref *lt_object_list_find(const struct lt_object_list *list, uint32_t kdev,

@@ -24,6 +24,8 @@ struct lt_object_list {
 /* glibc libc.so.6 / libc-2.x.so, musl ld-musl-*.so.1 (must match the BPF side). */
 bool lt_is_libc_name(const char *basename);
 uint32_t lt_kernel_dev(uint32_t major, uint32_t minor);
+/* The file at path, by its device and inode now. Returns 0 or -errno. */
+int lt_object_ref_of_path(const char *path, struct lt_object_ref *out);
 
 /* Add pid's executable libc mappings to list (deduplicated by file). When it
  * maps none and its executable defines malloc (a static binary), add that.

@@ -7,8 +7,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
-#include <sys/sysmacros.h>
 #include <unistd.h>
 
 #include <bpf/bpf.h>
@@ -183,14 +181,11 @@ static int attach_task_events(struct lt_session *s, bool lib_watch)
 
 static int add_file(struct lt_object_list *list, const char *path)
 {
-	struct lt_object_ref ref = {};
-	struct stat st;
+	struct lt_object_ref ref;
+	int err = lt_object_ref_of_path(path, &ref);
 
-	if (stat(path, &st))
-		return -errno;
-	snprintf(ref.path, sizeof(ref.path), "%s", path);
-	ref.kdev = lt_kernel_dev(major(st.st_dev), minor(st.st_dev));
-	ref.ino = st.st_ino;
+	if (err)
+		return err;
 	if (lt_object_list_has(list, ref.kdev, ref.ino))
 		return 0;
 	return lt_object_list_add(list, &ref);
@@ -315,17 +310,13 @@ int lt_tracer_attach_command_libcs(struct lt_session *s, const struct lt_path_li
 {
 	for (size_t i = 0; i < files->n; i++) {
 		const char *base = strrchr(files->v[i], '/');
-		struct lt_object_ref ref = { 0 };
+		struct lt_object_ref ref;
 		char err[512];
-		struct stat st;
 		int ret;
 
 		base = base ? base + 1 : files->v[i];
-		if (!lt_is_libc_name(base) || stat(files->v[i], &st))
+		if (!lt_is_libc_name(base) || lt_object_ref_of_path(files->v[i], &ref))
 			continue;
-		snprintf(ref.path, sizeof(ref.path), "%s", files->v[i]);
-		ref.kdev = lt_kernel_dev(major(st.st_dev), minor(st.st_dev));
-		ref.ino = st.st_ino;
 		ret = lt_tracer_attach_file(s, -1, &ref, err, sizeof(err));
 		if (ret == -ENOMEM)
 			return ret;

@@ -149,14 +149,10 @@ static void reattach_after_thread_exec(struct lt_session *s, struct lt_process *
 	if (lt_find_process_libcs((pid_t)p->tgid, &objs) == -ENOMEM)
 		s->stats.out_of_memory++;
 	for (size_t i = 0; i < s->opts->nobjs; i++) {
-		struct lt_object_ref ref = {};
-		struct stat st;
+		struct lt_object_ref ref;
 
-		if (stat(s->opts->objs[i], &st))
+		if (lt_object_ref_of_path(s->opts->objs[i], &ref))
 			continue;
-		snprintf(ref.path, sizeof(ref.path), "%s", s->opts->objs[i]);
-		ref.kdev = lt_kernel_dev(major(st.st_dev), minor(st.st_dev));
-		ref.ino = st.st_ino;
 		if (lt_object_list_add(&objs, &ref))
 			s->stats.out_of_memory++;
 	}
