@@ -297,6 +297,16 @@ def ratio(a, b):
     return a / b
 
 
+def print_rows(rows, cols):
+    """rows: [label, value per column]; aligned under the column heads."""
+    w0 = max(len(r[0]) for r in rows)
+    wc = [max(len(cols[i]), max(len(r[i + 1]) for r in rows)) for i in range(len(cols))]
+    print("%-*s  %s" % (w0, "", "  ".join("%*s" % (wc[i], c) for i, c in enumerate(cols))))
+    for r in rows:
+        print("%-*s  %s" % (w0, r[0], "  ".join("%*s" % (wc[i], v)
+                                                 for i, v in enumerate(r[1:]))))
+
+
 def print_private(results, threads, errors, label):
     """The rows measured on the private libc, and its target."""
     def get(name, t):
@@ -320,14 +330,9 @@ def print_private(results, threads, errors, label):
     rows.append(["leaktrace full lost events"] +
                 [str(get("p_full", t)["lost"]) if get("p_full", t) else "n/a" for t in threads])
     cols = ["%d thread%s" % (t, "" if t == 1 else "s") for t in threads]
-    w0 = max(len(r[0]) for r in rows)
-    wc = [max(len(cols[i]), max(len(r[i + 1]) for r in rows)) for i in range(len(cols))]
     print()
     print("The same churn_bench on %s (its own ld.so and libc):" % label)
-    print("%-*s  %s" % (w0, "", "  ".join("%*s" % (wc[i], c) for i, c in enumerate(cols))))
-    for r in rows:
-        print("%-*s  %s" % (w0, r[0], "  ".join("%*s" % (wc[i], v)
-                                                 for i, v in enumerate(r[1:]))))
+    print_rows(rows, cols)
     for t, c in zip(threads, cols):
         print("  %-9s full-stack overhead <= 1.3x its raw floor's: %s" % (c + ":", verdict(oh[t], 1.3)))
 
@@ -392,15 +397,10 @@ def print_table(results, threads, seconds, sampled_state, errors):
             ["%.1f" % (get(name, t)["rss_kb"] / 1024.0) if get(name, t) else "n/a"
              for t in threads])
 
-    w0 = max(len(r[0]) for r in rows)
-    wc = [max(len(cols[i]), max(len(r[i + 1]) for r in rows)) for i in range(len(cols))]
     print()
     print("churn_bench: free(malloc(64)) through 3 call frames, %.1f s per "
           "measurement; ns/pair = time a thread spends per pair" % seconds)
-    print("%-*s  %s" % (w0, "", "  ".join("%*s" % (wc[i], c) for i, c in enumerate(cols))))
-    for r in rows:
-        print("%-*s  %s" % (w0, r[0], "  ".join("%*s" % (wc[i], v)
-                                                 for i, v in enumerate(r[1:]))))
+    print_rows(rows, cols)
     print()
     print("Targets (overhead = traced minus untraced ns per pair; the floor is "
           "the tracefs row with records written):")
