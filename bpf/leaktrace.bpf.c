@@ -13,6 +13,7 @@
 #include <bpf/bpf_helpers.h>
 #include <bpf/bpf_tracing.h>
 #include <bpf/bpf_core_read.h>
+#include <bpf/bpf_endian.h>
 #include "leaktrace_events.h"
 
 #define PROT_EXEC 0x4
@@ -362,8 +363,13 @@ static __always_inline __u32 walk_user_stack(struct pt_regs *regs, __u64 *frames
 
 #include "python.bpf.h"
 
-static __always_inline void emit_alloc(void *ctx, __u32 kind, __u16 func, __u64 addr,
-				       __u64 size_bytes, __u64 released_addr)
+/*
+ * A record with the calling thread's user stack: at a return probe (ctx
+ * its registers) or at a syscall's exit (the task's user registers). With
+ * with_py, the Python frames running too, in a traced interpreter.
+ */
+static __always_inline void emit_record(struct pt_regs *ctx, __u32 kind, __u16 func, __u64 addr,
+					__u64 size_bytes, __u64 released_addr, bool with_py)
 {
 	__u64 id = bpf_get_current_pid_tgid();
 	__u32 zero = 0, npy;
@@ -385,7 +391,7 @@ static __always_inline void emit_alloc(void *ctx, __u32 kind, __u16 func, __u64 
 	e->addr = addr;
 	e->size_bytes = size_bytes;
 	e->released_addr = released_addr;
-	npy = py_frames_for_native(e);
+	npy = with_py ? py_frames_of_thread(e) : 0;
 	if (npy > LT_PY_MAX_FRAMES)
 		npy = LT_PY_MAX_FRAMES;
 	e->npy = npy;
@@ -397,6 +403,12 @@ static __always_inline void emit_alloc(void *ctx, __u32 kind, __u16 func, __u64 
 		record_bytes = sizeof(*e);
 	if (bpf_ringbuf_output(&events, e, record_bytes, heap_record_flags()))
 		count_drop(LT_DROP_RINGBUF_ALLOC);
+}
+
+static __always_inline void emit_alloc(void *ctx, __u32 kind, __u16 func, __u64 addr,
+				       __u64 size_bytes, __u64 released_addr)
+{
+	emit_record(ctx, kind, func, addr, size_bytes, released_addr, python_native);
 }
 
 SEC("uprobe")
@@ -840,3 +852,5 @@ int BPF_PROG(on_mmap_file, struct pt_regs *regs, long id)
 	bpf_ringbuf_submit(e, BPF_RB_FORCE_WAKEUP);
 	return 0;
 }
+
+#include "fds.bpf.h"

@@ -609,15 +609,14 @@ int BPF_KPROBE(py_finalize)
 	return 0;
 }
 
-/* --native: the Python frames of a native allocation, into e->pyframes. */
-static __always_inline __u32 py_frames_for_native(struct lt_alloc_event *e)
+/* The Python frames the calling thread runs, into e->pyframes: for
+ * --native allocations and for descriptors. */
+static __always_inline __u32 py_frames_of_thread(struct lt_alloc_event *e)
 {
 	__u32 tgid = bpf_get_current_pid_tgid() >> 32, zero = 0, n;
 	const struct lt_py_layout *l;
 	struct lt_py_alloc_event *pe;
 
-	if (!python_native)
-		return 0;
 	l = bpf_map_lookup_elem(&py_layouts, &tgid);
 	pe = bpf_map_lookup_elem(&py_scratch, &zero);
 	if (!l || !pe)

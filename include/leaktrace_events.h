@@ -65,6 +65,11 @@ enum lt_event_kind {
 	LT_EV_PY_FINALIZE, /* struct lt_free_event: Py_FinalizeEx began; len_bytes 1: the
 			    * process is stopped until the consumer sends SIGCONT (objects freed after
 			    * it are shutdown, not the program: they are not counted) */
+	LT_EV_FD_OPEN,   /* struct lt_alloc_event: a descriptor made (addr: fd; func: the
+			  * syscall's number); its struct lt_fd_desc_event follows */
+	LT_EV_FD_DESC,   /* struct lt_fd_desc_event: what a descriptor is (at creation,
+			  * and again once bind or connect gave a socket its addresses) */
+	LT_EV_FD_CLOSE,  /* struct lt_free_event: descriptors addr..len_bytes closed */
 };
 
 /* Reasons a record or an allocation can be lost; each has a counter. */
@@ -332,5 +337,33 @@ struct lt_py_alloc_event {
 };
 
 #define LT_PY_ALLOC_EVENT_HDR_BYTES ((unsigned long)__builtin_offsetof(struct lt_py_alloc_event, frames))
+
+/*
+ * Descriptors. The kernel side sends what it finds behind a new descriptor
+ * in raw form; userspace names it (a path, an address, a pipe's inode).
+ */
+#define LT_FD_PATH_BYTES 512
+#define LT_FD_NAME_MAX 64 /* a path component's bytes, NUL included (longer ones are cut) */
+#define LT_FD_PEER_AT 256
+
+struct lt_fd_desc_event {
+	struct lt_event_hdr hdr;
+	__u32 fd;
+	__u32 mode;       /* the inode's i_mode */
+	__u64 fs_magic;   /* its superblock's s_magic: sockfs, pipefs, anon inodes... */
+	__u64 ino;
+	__u32 dev;        /* kernel dev_t */
+	__u16 family;     /* sockets: AF_*; 0 otherwise */
+	__u16 sock_type;  /* SOCK_STREAM, SOCK_DGRAM... */
+	__u16 protocol;
+	__u16 local_port; /* host order */
+	__u16 remote_port;
+	__u16 npath;      /* files: path components, innermost first, each NUL-ended in
+			   * path[]. AF_UNIX: bit 0, own name at path[0]; bit 1, the
+			   * peer's at path[LT_FD_PEER_AT]; '@' starts abstract names */
+	__u8 local_addr[16];  /* AF_INET: the first 4 bytes */
+	__u8 remote_addr[16];
+	char path[LT_FD_PATH_BYTES + LT_FD_NAME_MAX];
+};
 
 #endif /* LEAKTRACE_EVENTS_H */

@@ -359,6 +359,14 @@ static int self_test(const struct lt_options *o)
 /* Each parsed file stays open so the symbol cache can parse it again after
  * eviction, when its process may be gone: take all the descriptors allowed.
  * Called once the -c command is forked, which keeps the usual limit. */
+static void read_open_fds(struct lt_session *s, uint32_t pid)
+{
+	struct lt_process *p = lt_procs_get(&s->procs, pid);
+
+	if (p)
+		lt_traced_read_open_fds(s, p);
+}
+
 static void raise_fd_limit(void)
 {
 	struct rlimit rl;
@@ -476,6 +484,12 @@ int main(int argc, char **argv)
 		fprintf(stderr, "leaktrace: %s\n", err);
 		goto cleanup;
 	}
+	/* With the descriptor probes in: one made meanwhile is also seen made,
+	 * and its record takes it off the list. */
+	for (size_t i = 0; i < opts.npids; i++)
+		read_open_fds(&s, (uint32_t)opts.pids[i]);
+	if (s.mode == LT_MODE_COMMAND)
+		read_open_fds(&s, (uint32_t)cmd.pid);
 	if (s.mode == LT_MODE_COMMAND && lt_tracer_attach_command_libcs(&s, &cmd.files)) {
 		fprintf(stderr, "leaktrace: out of memory\n");
 		ret = -ENOMEM;

@@ -54,6 +54,8 @@ static const char usage_text[] =
 	"      --ringbuf-mb MB    BPF ring buffer size (default 64)\n"
 	"      --sample-bytes N   sample one block per N allocated bytes on average;\n"
 	"                         reports show unbiased estimates (see README)\n"
+	"      --no-fds           do not trace descriptors (files, sockets, pipes...);\n"
+	"                         by default those left open are reported by stack\n"
 	"      --native           in Python processes, native stacks also show the\n"
 	"                         Python lines that led to them (mixed stacks)\n"
 	"      --group traceback|lineno  Python objects by the whole traceback that\n"
@@ -123,6 +125,7 @@ enum {
 	OPT_MAX_ALLOCS,
 	OPT_MAX_STACKS,
 	OPT_USER,
+	OPT_NO_FDS,
 };
 
 static const struct option long_options[] = {
@@ -159,6 +162,7 @@ static const struct option long_options[] = {
 	{ "max-allocs", required_argument, NULL, OPT_MAX_ALLOCS },
 	{ "user", required_argument, NULL, OPT_USER },
 	{ "max-stacks", required_argument, NULL, OPT_MAX_STACKS },
+	{ "no-fds", no_argument, NULL, OPT_NO_FDS },
 	{},
 };
 
@@ -366,6 +370,9 @@ static int parse_one(struct lt_options *o, int c, const char *arg)
 		else
 			return fail("--unwind takes dwarf or fp", arg);
 		return 0;
+	case OPT_NO_FDS:
+		o->no_fds = true;
+		break;
 	case OPT_NATIVE:
 		o->py_native = true;
 		return 0;

@@ -49,6 +49,7 @@ struct lt_options {
 	bool py_group_lineno;   /* --group lineno: Python objects by allocating line only */
 	bool py_gc_only;        /* --python-objects gc: the GC allocation entry points only */
 	bool py_native;         /* --native: Python frames in native stacks */
+	bool no_fds;            /* --no-fds: descriptors are not traced */
 	uint32_t unwind_rows;   /* --unwind-rows, default LT_DEFAULT_UNWIND_ROWS */
 	uint64_t symbol_cache_bytes; /* --symbol-cache-mb, default LT_SYMBOL_CACHE_DEFAULT_MB */
 	uint32_t trend_window;  /* --trend-window, default LT_TREND_DEFAULT_WINDOW */

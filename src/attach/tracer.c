@@ -137,6 +137,11 @@ static int open_and_load(struct lt_session *s, bool lib_watch)
 					 o->npids > 16 ? (__u32)o->npids : 16);
 	if (!lib_watch)
 		bpf_program__set_autoload(s->skel->progs.on_mmap_file, false);
+	if (o->no_fds) {
+		bpf_program__set_autoload(s->skel->progs.on_fd_syscall_exit, false);
+		bpf_program__set_autoload(s->skel->progs.on_fd_syscall_enter, false);
+		bpf_map__set_max_entries(s->skel->maps.scm_scratch, 1);
+	}
 	if (o->verbose >= 2)
 		stats = lt_verifier_stats_request(s->skel->obj);
 	err = leaktrace_bpf__load(s->skel);
@@ -173,6 +178,11 @@ static int attach_task_events(struct lt_session *s, bool lib_watch)
 		err = attach_program(s, s->skel->progs.on_exec);
 	if (!err)
 		err = attach_program(s, s->skel->progs.on_exit);
+	/* Descriptors: closes before makes, so no close is missed between. */
+	if (!err && !s->opts->no_fds)
+		err = attach_program(s, s->skel->progs.on_fd_syscall_enter);
+	if (!err && !s->opts->no_fds)
+		err = attach_program(s, s->skel->progs.on_fd_syscall_exit);
 	if (!err && lib_watch && attach_program(s, s->skel->progs.on_mmap_file))
 		fprintf(stderr, "leaktrace: warning: cannot watch for new libc files; "
 				"processes with a libc not mapped now are not traced\n");
@@ -287,6 +297,9 @@ int lt_tracer_add_process(struct lt_session *s, pid_t pid)
 	}
 	p->target = true;
 	p->probes_attached = true;
+	/* Open before tracing began, or made since and seen made too. */
+	if (!s->opts->no_fds && lt_fd_table_read_before(&p->fds, p->tgid) == -ENOMEM)
+		s->stats.out_of_memory++;
 	ret = set_traced(s, pid);
 	if (!ret)
 		ret = attach_objects(s, pid, err, sizeof(err));

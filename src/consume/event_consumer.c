@@ -2,10 +2,12 @@
 #include "consume/event_consumer.h"
 
 #include <errno.h>
+#include <stddef.h>
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "consume/fd_describe.h"
 #include "consume/traced_processes.h"
 #include "python/python_attach.h"
 #include "python/python_objects.h"
@@ -73,7 +75,7 @@ void lt_recount_tracked(struct lt_session *s)
 
 	for (size_t b = 0; b < LT_PROC_BUCKETS; b++) {
 		for (const struct lt_process *p = s->procs.buckets[b]; p; p = p->next) {
-			allocs += p->heap.count + p->mmaps.count +
+			allocs += p->heap.count + p->mmaps.count + p->fds.open.count +
 				  (p->py ? p->py->objects.count : 0);
 			stacks += p->stacks.live;
 		}
@@ -94,13 +96,46 @@ static bool over_bounds(struct lt_session *s, struct lt_process *p, const struct
 	       !lt_stacks_find(&p->stacks, (const uint64_t *)e->frames, nframes, &id);
 }
 
+/*
+ * a's stack (and --native or descriptor records' Python traceback, as its
+ * id + 1 in pad) from e. Returns 0, or -ENOMEM (counted).
+ */
+static int take_stack(struct lt_session *s, struct lt_process *p, const struct lt_alloc_event *e,
+		      size_t size, uint32_t nframes, struct lt_live_alloc *a)
+{
+	bool is_new;
+
+	if (lt_stacks_intern(&p->stacks, (const uint64_t *)e->frames, nframes, &a->stack_id, &is_new)) {
+		s->stats.out_of_memory++;
+		return -ENOMEM;
+	}
+	if (is_new)
+		s->stats.tracked_stacks++;
+	/* Resolve now: the process may be gone by report time. */
+	if (is_new && lt_resolve_stack(p, lt_stacks_get(&p->stacks, a->stack_id), &s->modules))
+		s->stats.out_of_memory++;
+	a->ts_ns = e->hdr.ts_ns;
+	if (e->npy && p->py && size >= sizeof(*e) - sizeof(e->pyframes)) {
+		uint32_t npy = e->npy, py_id;
+
+		if (npy > (size - (sizeof(*e) - sizeof(e->pyframes))) / sizeof(e->pyframes[0]))
+			npy = (size - (sizeof(*e) - sizeof(e->pyframes))) / sizeof(e->pyframes[0]);
+		if (npy > LT_PY_MAX_FRAMES)
+			npy = LT_PY_MAX_FRAMES;
+		if (lt_py_process_traceback(p->py, e->pyframes, npy, &py_id))
+			s->stats.out_of_memory++;
+		else
+			a->pad = py_id + 1;
+	}
+	return 0;
+}
+
 static void on_alloc(struct lt_session *s, const struct lt_alloc_event *e, size_t size)
 {
 	struct lt_process *p = lt_traced_process_for(s, e->hdr.tgid, e->hdr.ts_ns);
 	struct lt_live_table *table;
 	struct lt_live_alloc a = {};
 	uint32_t nframes = e->nframes;
-	bool is_new;
 	int err;
 
 	if (e->hdr.kind == LT_EV_MMAP)
@@ -121,31 +156,10 @@ static void on_alloc(struct lt_session *s, const struct lt_alloc_event *e, size_
 		s->stats.untracked_bytes += e->size_bytes;
 		return;
 	}
-	if (lt_stacks_intern(&p->stacks, (const uint64_t *)e->frames, nframes, &a.stack_id, &is_new)) {
-		s->stats.out_of_memory++;
+	if (take_stack(s, p, e, size, nframes, &a))
 		return;
-	}
-	if (is_new)
-		s->stats.tracked_stacks++;
-	/* Resolve now: the process may be gone by report time. */
-	if (is_new && lt_resolve_stack(p, lt_stacks_get(&p->stacks, a.stack_id), &s->modules))
-		s->stats.out_of_memory++;
 	a.addr = e->addr;
 	a.size_bytes = e->size_bytes;
-	a.ts_ns = e->hdr.ts_ns;
-	/* --native: the Python traceback, as its id + 1 (0: none). */
-	if (e->npy && p->py && size >= sizeof(*e) - sizeof(e->pyframes)) {
-		uint32_t npy = e->npy, py_id;
-
-		if (npy > (size - (sizeof(*e) - sizeof(e->pyframes))) / sizeof(e->pyframes[0]))
-			npy = (size - (sizeof(*e) - sizeof(e->pyframes))) / sizeof(e->pyframes[0]);
-		if (npy > LT_PY_MAX_FRAMES)
-			npy = LT_PY_MAX_FRAMES;
-		if (lt_py_process_traceback(p->py, e->pyframes, npy, &py_id))
-			s->stats.out_of_memory++;
-		else
-			a.pad = py_id + 1;
-	}
 	err = track_block(s, p, table, &a);
 	if (err < 0)
 		s->stats.out_of_memory++;
@@ -266,6 +280,93 @@ static void on_munmap(struct lt_session *s, const struct lt_free_event *e)
 	} while (n == 16);
 }
 
+/*
+ * Descriptors. A number made again while we hold it was closed behind our
+ * back (close-on-exec, dup2 over it, a close we missed): its record goes.
+ */
+static void on_fd_open(struct lt_session *s, const struct lt_alloc_event *e, size_t size)
+{
+	struct lt_process *p = lt_traced_process_for(s, e->hdr.tgid, e->hdr.ts_ns);
+	uint32_t nframes = e->nframes, fd = (uint32_t)e->addr, id;
+	struct lt_live_alloc a = {};
+	bool known;
+	int err;
+
+	s->stats.fd_open_events++;
+	if (!p || p->exited || (p->py && p->py->finalizing))
+		return;
+	lt_fd_table_drop_before(&p->fds, fd, fd);
+	lt_fd_table_forget_note(&p->fds, fd);
+	if (nframes > (size - LT_ALLOC_EVENT_HDR_BYTES) / sizeof(e->frames[0]))
+		nframes = (size - LT_ALLOC_EVENT_HDR_BYTES) / sizeof(e->frames[0]);
+	known = lt_live_get(&p->fds.open, lt_fd_key(fd)) != NULL;
+	if ((!known && s->stats.tracked_allocs >= s->opts->max_allocs) ||
+	    (s->stats.tracked_stacks >= s->opts->max_stacks &&
+	     !lt_stacks_find(&p->stacks, (const uint64_t *)e->frames, nframes, &id))) {
+		s->stats.untracked_allocs++;
+		if (known)
+			untrack_block(s, p, &p->fds.open, lt_fd_key(fd));
+		return;
+	}
+	if (take_stack(s, p, e, size, nframes, &a))
+		return;
+	a.addr = lt_fd_key(fd);
+	a.size_bytes = 1;
+	err = track_block(s, p, &p->fds.open, &a);
+	if (err < 0)
+		s->stats.out_of_memory++;
+	if (!p->py && p->maps.n != p->py_checked_maps && lt_traced_notice_mappings(s, p) == -ENOMEM)
+		s->stats.out_of_memory++;
+}
+
+static void on_fd_desc(struct lt_session *s, const struct lt_fd_desc_event *e, size_t size)
+{
+	struct lt_process *p = lt_procs_get(&s->procs, e->hdr.tgid);
+	enum lt_fd_kind kind;
+	char text[LT_FD_PATH_BYTES + 64];
+
+	if (!p || p->exited || !lt_live_get(&p->fds.open, lt_fd_key(e->fd)))
+		return;
+	kind = lt_fd_describe(e, size, text, sizeof(text));
+	if (lt_fd_table_note(&p->fds, e->fd, kind, text))
+		s->stats.out_of_memory++;
+}
+
+static void close_fd(struct lt_session *s, struct lt_process *p, uint32_t fd)
+{
+	if (untrack_block(s, p, &p->fds.open, lt_fd_key(fd)))
+		lt_fd_table_forget_note(&p->fds, fd);
+}
+
+/* close(fd), or close_range(first, last): last may be ~0U. */
+static void on_fd_close(struct lt_session *s, const struct lt_free_event *e)
+{
+	struct lt_process *p = lt_procs_get(&s->procs, e->hdr.tgid);
+	uint32_t first = (uint32_t)e->addr, last = (uint32_t)e->len_bytes;
+	const struct lt_live_alloc *a;
+	uint32_t hit[64];
+	size_t n, iter;
+
+	s->stats.fd_close_events++;
+	if (!p || p->exited || last < first)
+		return;
+	lt_fd_table_drop_before(&p->fds, first, last);
+	if (last - first < 64) {
+		for (uint64_t fd = first; fd <= last; fd++)
+			close_fd(s, p, (uint32_t)fd);
+		return;
+	}
+	/* A wide range: walk the records, not the numbers. */
+	do {
+		n = 0;
+		for (iter = 0; n < 64 && (a = lt_live_next(&p->fds.open, &iter));)
+			if (a->addr - 1 >= first && a->addr - 1 <= last)
+				hit[n++] = (uint32_t)(a->addr - 1);
+		for (size_t i = 0; i < n; i++)
+			close_fd(s, p, hit[i]);
+	} while (n == 64);
+}
+
 int lt_handle_event(void *ctx, void *data, size_t size)
 {
 	struct lt_session *s = ctx;
@@ -321,6 +422,18 @@ int lt_handle_event(void *ctx, void *data, size_t size)
 	case LT_EV_PY_REUSE:
 		if (size >= LT_PY_ALLOC_EVENT_HDR_BYTES)
 			on_py_reuse(s, data, size);
+		break;
+	case LT_EV_FD_OPEN:
+		if (size >= LT_ALLOC_EVENT_HDR_BYTES)
+			on_fd_open(s, data, size);
+		break;
+	case LT_EV_FD_DESC:
+		if (size >= offsetof(struct lt_fd_desc_event, path))
+			on_fd_desc(s, data, size);
+		break;
+	case LT_EV_FD_CLOSE:
+		if (size >= sizeof(struct lt_free_event))
+			on_fd_close(s, data);
 		break;
 	case LT_EV_PY_FREE:
 	case LT_EV_PY_FINALIZE:

@@ -31,6 +31,7 @@ static void process_free(struct lt_process *p)
 {
 	free_python(p);
 	lt_live_free(&p->heap);
+	lt_fd_table_free(&p->fds);
 	lt_live_free(&p->mmaps);
 	lt_stacks_free(&p->stacks);
 	lt_maps_free(&p->maps);
@@ -182,6 +183,7 @@ struct lt_process *lt_procs_add_seen(struct lt_process_table *t, uint32_t tgid,
 	p->serial = ++t->serials;
 	p->seen_ns = seen_ns;
 	lt_live_init(&p->heap);
+	lt_fd_table_init(&p->fds);
 	lt_live_init(&p->mmaps);
 	lt_stacks_init(&p->stacks);
 	lt_process_refresh_identity(p);
@@ -262,6 +264,7 @@ void lt_process_reset_image(struct lt_process *p)
 {
 	free_python(p);
 	lt_live_free(&p->heap);
+	lt_fd_table_forget_made(&p->fds);
 	lt_live_free(&p->mmaps);
 	lt_stacks_free(&p->stacks);
 	lt_maps_free(&p->maps);

@@ -7,6 +7,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "consume/fd_table.h"
 #include "consume/live_table.h"
 #include "attach/proc_maps.h"
 #include "consume/stack_store.h"
@@ -50,6 +51,7 @@ struct lt_process {
 	uint64_t seen_ns;
 	struct lt_live_table heap;
 	struct lt_live_table mmaps;
+	struct lt_fd_table fds;   /* descriptors made and not closed */
 	struct lt_stack_store stacks;
 	struct lt_maps maps;
 	bool maps_loaded;
@@ -90,7 +92,8 @@ void lt_procs_retire(struct lt_process_table *t, uint32_t tgid);
 bool lt_process_probed(const struct lt_process *p, uint32_t kdev, uint64_t ino);
 /* Returns 0 or -ENOMEM. */
 int lt_process_add_probed(struct lt_process *p, uint32_t kdev, uint64_t ino);
-/* exec replaced the image: its allocations, stacks and mappings are gone. */
+/* exec replaced the image: its allocations, descriptors' records, stacks
+ * and mappings are gone. */
 void lt_process_reset_image(struct lt_process *p);
 /* Reread comm, exe and cgroup from /proc (after exec); what cannot be read
  * is kept. False if exe could not be read, or /proc names another process. */

@@ -21,6 +21,8 @@ struct lt_stats {
 	uint64_t out_of_memory;    /* records we could not keep (userspace ENOMEM) */
 	uint64_t py_alloc_events;  /* Python objects created */
 	uint64_t py_free_events;   /* Python objects released */
+	uint64_t fd_open_events;   /* descriptors made */
+	uint64_t fd_close_events;  /* close and close_range calls */
 	/* New blocks and objects not kept because --max-allocs or --max-stacks
 	 * was reached; their frees then count as unmatched. */
 	uint64_t untracked_allocs;

@@ -51,7 +51,18 @@ struct lt_process *lt_traced_process_for(struct lt_session *s, uint32_t tgid, ui
 		return NULL;
 	/* Only traced processes reach us in -p and -c modes. */
 	p->target = s->mode != LT_MODE_SYSTEM;
-	return ignore_if_tracer(s, p) ? NULL : p;
+	if (ignore_if_tracer(s, p))
+		return NULL;
+	/* System-wide, a process first seen now was running before. */
+	if (s->mode == LT_MODE_SYSTEM && !p->seen_ns)
+		lt_traced_read_open_fds(s, p);
+	return p;
+}
+
+void lt_traced_read_open_fds(struct lt_session *s, struct lt_process *p)
+{
+	if (!s->opts->no_fds && lt_fd_table_read_before(&p->fds, p->tgid) == -ENOMEM)
+		s->stats.out_of_memory++;
 }
 
 void lt_traced_on_fork(struct lt_session *s, const struct lt_task_event *e)

@@ -21,6 +21,9 @@ struct lt_process;
  * process may have exited since, and its PID been taken by another. NULL
  * for a process never traced (another leaktrace) and on ENOMEM. */
 struct lt_process *lt_traced_process_for(struct lt_session *s, uint32_t tgid, uint64_t seen_ns);
+/* The descriptors p has open as tracing of it begins: "open before", not
+ * seen made (nothing without descriptor tracing). */
+void lt_traced_read_open_fds(struct lt_session *s, struct lt_process *p);
 /* p maps files it did not before: one may be a CPython interpreter.
  * Returns 0 or -ENOMEM. */
 int lt_traced_notice_mappings(struct lt_session *s, struct lt_process *p);

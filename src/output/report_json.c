@@ -107,6 +107,65 @@ static void write_stacks(FILE *out, const struct lt_report_group *g)
 	fputc(']', out);
 }
 
+static void write_kinds(FILE *out, const uint64_t *kinds)
+{
+	bool first = true;
+
+	fputs("\"kinds\":{", out);
+	for (unsigned k = 0; k < LT_FD_KIND_MAX; k++) {
+		if (!kinds[k])
+			continue;
+		fprintf(out, "%s\"%s\":%" PRIu64, first ? "" : ",", lt_fd_kind_name(k), kinds[k]);
+		first = false;
+	}
+	fputc('}', out);
+}
+
+/* Descriptors: a count per stack, what they are, and a few by name. */
+static void write_fds(FILE *out, const struct lt_report_process *p)
+{
+	const struct lt_report_group *g = &p->fds;
+
+	fprintf(out, ",\"fds\":{\"open\":%" PRIu64 ",\"open_before\":%" PRIu64 ",",
+		g->outstanding_allocs, p->fds_open_before);
+	write_kinds(out, p->fd_kinds);
+	fputs(",\"stacks\":[", out);
+	for (size_t i = 0; i < g->nstacks; i++) {
+		const struct lt_report_stack *st = &g->stacks[i];
+
+		fprintf(out, "%s{\"count\":%" PRIu64 ",\"oldest_age_s\":", i ? "," : "", st->allocs);
+		lt_json_double(out, st->oldest_age_s);
+		fputs(",\"age_histogram\":{\"le_s\":[", out);
+		for (unsigned b = 0; b < LT_AGE_BUCKETS; b++) {
+			uint32_t le = lt_age_bucket_le_s(b);
+
+			fprintf(out, b ? "," : "");
+			if (le)
+				fprintf(out, "%u", le);
+			else
+				fputs("null", out);
+		}
+		fputc(']', out);
+		write_counts(out, "count", st->ages.allocs);
+		fputc('}', out);
+		write_verdict(out, "growth_per_s", st->verdict, st->growth_bytes_per_s);
+		fputc(',', out);
+		if (st->fd) {
+			write_kinds(out, st->fd->kinds);
+			fputs(",\"names\":[", out);
+			for (size_t e = 0; e < st->fd->nexamples; e++) {
+				fputs(e ? ",{\"name\":" : "{\"name\":", out);
+				lt_json_string(out, st->fd->examples[e].text);
+				fprintf(out, ",\"count\":%" PRIu64 "}", st->fd->examples[e].count);
+			}
+			fprintf(out, "],\"other_names\":%" PRIu64 ",", st->fd->others);
+		}
+		write_frames(out, st);
+		fputc('}', out);
+	}
+	fputs("]}", out);
+}
+
 static void write_python(FILE *out, const struct lt_report_python *py)
 {
 	fputs(",\"types\":[", out);
@@ -159,6 +218,7 @@ void lt_report_write_json(FILE *out, const struct lt_report *r)
 		",\"mmap_events\":%" PRIu64 ",\"munmap_events\":%" PRIu64
 		",\"replaced_allocs\":%" PRIu64 ",\"stacks_truncated\":%" PRIu64
 		",\"py_alloc_events\":%" PRIu64 ",\"py_free_events\":%" PRIu64
+		",\"fd_open_events\":%" PRIu64 ",\"fd_close_events\":%" PRIu64
 		",\"dropped\":{\"ringbuf_alloc\":%" PRIu64 ",\"ringbuf_free\":%" PRIu64
 		",\"ringbuf_task\":%" PRIu64 ",\"inflight_full\":%" PRIu64
 		",\"sampled_full\":%" PRIu64 ",\"userspace_oom\":%" PRIu64 "}",
@@ -166,6 +226,7 @@ void lt_report_write_json(FILE *out, const struct lt_report *r)
 		r->stats.unmatched_frees, r->stats.mmap_events, r->stats.munmap_events,
 		r->stats.replaced_allocs, r->stats.drops[LT_DROP_STACK_TRUNCATED],
 		r->stats.py_alloc_events, r->stats.py_free_events,
+		r->stats.fd_open_events, r->stats.fd_close_events,
 		r->stats.drops[LT_DROP_RINGBUF_ALLOC], r->stats.drops[LT_DROP_RINGBUF_FREE],
 		r->stats.drops[LT_DROP_RINGBUF_TASK], r->stats.drops[LT_DROP_INFLIGHT_FULL],
 		r->stats.drops[LT_DROP_SAMPLED_FULL], r->stats.out_of_memory);
@@ -210,6 +271,8 @@ void lt_report_write_json(FILE *out, const struct lt_report *r)
 		}
 		if (p->python)
 			write_python(out, p->python);
+		if (p->fds_traced)
+			write_fds(out, p);
 		fputc('}', out);
 	}
 	fprintf(out, "],\"summary\":{\"outstanding_bytes\":%" PRIu64 ",\"outstanding_allocs\":%" PRIu64 ",",

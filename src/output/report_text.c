@@ -124,6 +124,77 @@ static void write_python(FILE *out, const struct lt_report_python *py, const cha
 	write_group(out, py->gc_only ? "object" : "block", &py->stacks, when, min_age_ms);
 }
 
+static void write_kinds(FILE *out, const uint64_t *kinds)
+{
+	bool any = false;
+
+	for (unsigned k = 0; k < LT_FD_KIND_MAX; k++) {
+		if (!kinds[k])
+			continue;
+		fprintf(out, "%s%s %" PRIu64, any ? ", " : "", lt_fd_kind_name(k), kinds[k]);
+		any = true;
+	}
+}
+
+/* Descriptors left open, by the stack that made them: what they are, a few
+ * by name, and their ages. */
+static void write_fds(FILE *out, const struct lt_report_process *p, const char *when,
+		      uint64_t min_age_ms)
+{
+	const struct lt_report_group *g = &p->fds;
+
+	if (!g->outstanding_allocs && !p->fds_open_before)
+		return;
+	fprintf(out, "  descriptors: %" PRIu64 " made since tracing began and still open%s",
+		g->outstanding_allocs, when);
+	if (g->outstanding_allocs) {
+		fputs(" (", out);
+		write_kinds(out, p->fd_kinds);
+		fputc(')', out);
+	}
+	fprintf(out, "; %" PRIu64 " open before, not seen made\n", p->fds_open_before);
+	for (size_t i = 0; i < g->nstacks; i++) {
+		const struct lt_report_stack *st = &g->stacks[i];
+		bool any = false;
+
+		fprintf(out, "    %" PRIu64 " descriptor%s", st->allocs, st->allocs == 1 ? "" : "s");
+		if (st->fd) {
+			fputs(" (", out);
+			write_kinds(out, st->fd->kinds);
+			fputc(')', out);
+		}
+		fprintf(out, ", oldest %.1f s%s", st->oldest_age_s, when);
+		if (st->verdict == LT_VERDICT_STABLE)
+			fputs(", stable", out);
+		else if (st->verdict == LT_VERDICT_GROWING || st->verdict == LT_VERDICT_SHRINKING)
+			fprintf(out, ", %s %+.1f/s", lt_verdict_name(st->verdict), st->growth_bytes_per_s);
+		fputs(":\n", out);
+		for (size_t e = 0; st->fd && e < st->fd->nexamples; e++) {
+			fprintf(out, "      %s", st->fd->examples[e].text);
+			if (st->fd->examples[e].count > 1)
+				fprintf(out, " (x%" PRIu64 ")", st->fd->examples[e].count);
+			fputc('\n', out);
+		}
+		if (st->fd && st->fd->others)
+			fprintf(out, "      and %" PRIu64 " more\n", st->fd->others);
+		for (unsigned b = 0; b < LT_AGE_BUCKETS; b++) {
+			if (!st->ages.allocs[b])
+				continue;
+			fprintf(out, "%s%s %" PRIu64, any ? " | " : "      ages: ", lt_age_bucket_label(b),
+				st->ages.allocs[b]);
+			any = true;
+		}
+		if (any)
+			fputc('\n', out);
+		if (!st->nframes)
+			fprintf(out, "        (no stack)\n");
+		for (uint32_t f = 0; f < st->nframes; f++)
+			write_frame(out, &st->frames[f]);
+	}
+	if (!g->nstacks && g->outstanding_allocs && !when[0])
+		fprintf(out, "    (none older than %" PRIu64 " ms)\n", min_age_ms);
+}
+
 /* Only when some process is in a container: a host alone needs no table. */
 static void write_containers(FILE *out, const struct lt_report *r)
 {
@@ -201,6 +272,8 @@ void lt_report_write_text(FILE *out, const struct lt_report *r)
 		}
 		if (p->python)
 			write_python(out, p->python, when, r->min_age_ms, r->top);
+		if (p->fds_traced)
+			write_fds(out, p, when, r->min_age_ms);
 	}
 	if (r->nprocs > 1 && r->summary.nstacks) {
 		fprintf(out, "\nacross processes (same stacks in the same files summed):\n");

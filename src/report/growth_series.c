@@ -247,6 +247,7 @@ static void free_proc(struct lt_growth_proc *p)
 {
 	lt_growth_free(&p->heap);
 	lt_growth_free(&p->py_types);
+	lt_growth_free(&p->fds);
 	free(p);
 }
 
@@ -296,6 +297,8 @@ struct lt_growth_proc *lt_growth_table_get(struct lt_growth_table *t, uint64_t k
 	py_types = lt_growth_params(t->window, true);
 	lt_growth_init(&p->heap, &heap, LT_GROWTH_MAX_SERIES);
 	lt_growth_init(&p->py_types, &py_types, LT_GROWTH_MAX_SERIES);
+	/* Descriptors are counted, as objects are. */
+	lt_growth_init(&p->fds, &py_types, LT_GROWTH_MAX_SERIES);
 	memmove(&t->v[lo + 1], &t->v[lo], (t->n - lo) * sizeof(*t->v));
 	t->v[lo] = p;
 	t->n++;

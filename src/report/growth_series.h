@@ -77,6 +77,7 @@ struct lt_growth_proc {
 	uint64_t seen; /* table generation of the last report that had it */
 	struct lt_growth_set heap;
 	struct lt_growth_set py_types;
+	struct lt_growth_set fds; /* descriptor stacks' counts */
 };
 
 struct lt_growth_table {

@@ -1,5 +1,6 @@
 // SPDX-License-Identifier: MIT
 #include "report/report_model.h"
+#include "report/report_fds.h"
 #include "report/report_python.h"
 #include "session.h"
 #include "base/grow_array.h"
@@ -218,6 +219,15 @@ static int symbolize_stack(struct lt_process *p, const struct stack_total *t, ui
 	out->growth_bytes_per_s = t->trend.slope;
 	struct lt_frame_list list = {};
 
+	/* --group lineno descriptors: the Python line alone. */
+	if (!st && t->py_id) {
+		err = splice_python(p, t->py_id, &list);
+		while (list.n > 1)
+			lt_report_frame_clear(&list.v[--list.n]);
+		out->frames = list.v;
+		out->nframes = list.n;
+		return err;
+	}
 	if (!st || !st->nframes)
 		return 0;
 	for (uint32_t i = 0; i < st->nframes; i++) {
@@ -340,27 +350,63 @@ static long mixed_slot(struct mixed_index *m, uint32_t stack_id, uint32_t py_id,
  * Python traceback with --native); the tag, the stack's hash, restarts the
  * series when exec or a reused pid gives the id to another stack.
  */
-static int record_growth(const struct lt_growth_view *growth, struct lt_process *p,
-			 struct stack_total *t)
+static int record_growth(const struct lt_growth_view *growth, enum lt_report_sample_kind kind,
+			 struct lt_process *p, struct stack_total *t)
 {
 	const struct lt_stack *st = lt_stacks_get(&p->stacks, t->stack_id);
-	uint64_t key = ((uint64_t)t->stack_id << 32) | t->py_id;
+	uint64_t key = ((uint64_t)t->stack_id << 32) | t->py_id, tag = st ? st->hash : 0;
 
-	if (!growth || !st)
+	if (!growth || (!st && !t->py_id))
 		return 0;
-	return lt_growth_view_sample(growth, LT_SAMPLE_HEAP, 0, key, st->hash, (double)t->bytes,
-				     &t->trend);
+	/* --group lineno descriptors: the line is the whole stack. */
+	if (!st)
+		tag = t->py_id;
+	return lt_growth_view_sample(growth, kind, 0, key, tag, (double)t->bytes, &t->trend);
 }
 
+/* An entry's row: its native stack and Python traceback (id + 1; 0 none),
+ * or with line_reps (--group lineno descriptors) the first traceback ending
+ * at its line, and no native stack (stack_id nstacks). */
+struct entry_key {
+	uint32_t stack_id;
+	uint32_t py_id;
+};
+
+static struct entry_key key_of(const struct lt_live_alloc *a, const uint32_t *line_reps,
+			       size_t nreps, size_t nstacks)
+{
+	if (!a->pad)
+		return (struct entry_key){ a->stack_id, 0 };
+	if (!line_reps || a->pad - 1 >= nreps)
+		return (struct entry_key){ a->stack_id, a->pad };
+	return (struct entry_key){ (uint32_t)nstacks, line_reps[a->pad - 1] + 1 };
+}
+
+/* What a table holds, for build_group. */
+struct group_spec {
+	bool sampled;  /* --sample-bytes applies (heap blocks) */
+	bool with_py;  /* entries keep a Python traceback id + 1 in pad */
+	bool fds;      /* descriptors: counted, described */
+	enum lt_report_sample_kind series;
+};
+
+static const struct group_spec heap_spec = { true, true, false, LT_SAMPLE_HEAP };
+static const struct group_spec mmap_spec = { false, false, false, LT_SAMPLE_HEAP };
+static const struct group_spec fd_spec = { false, true, true, LT_SAMPLE_FD };
+
 static int build_group(struct lt_session *s, struct lt_process *p, struct lt_live_table *table,
-		       bool sampled, uint64_t now_ns, struct lt_report_group *g,
+		       const struct group_spec *spec, uint64_t now_ns, struct lt_report_group *g,
 		       struct summary_builder *summary, const struct lt_growth_view *growth,
 		       struct lt_report *r)
 {
 	struct mixed_index mix = { 0 };
 	size_t nstacks = p->stacks.count, nslots, nused = 0, iter = 0, keep;
 	uint64_t min_age_ns = s->opts->min_age_ms * 1000000ULL;
-	uint64_t mean = sampled ? s->opts->sample_bytes : 0;
+	uint64_t mean = spec->sampled ? s->opts->sample_bytes : 0;
+	/* --group lineno: descriptors made from Python, by their line alone. */
+	bool by_line = spec->fds && s->opts->py_group_lineno && p->py;
+	uint32_t *reps = NULL;
+	size_t nreps = by_line ? p->py->ntracebacks : 0;
 	/* Ages at exit for exited processes, as oldest_age_s. */
 	uint64_t ref_ns = p->exited ? p->exit_ns : now_ns;
 	struct stack_total *totals;
@@ -372,12 +418,17 @@ static int build_group(struct lt_session *s, struct lt_process *p, struct lt_liv
 	g->sampled_allocs = table->count;
 	if (!table->count)
 		return 0;
+	if (by_line && lt_report_line_reps(p->py, &reps))
+		return -ENOMEM;
 	/* Native heap entries keep a Python traceback id + 1 in pad (--native). */
-	while (p->py && sampled && (a = lt_live_next(table, &iter)))
-		if (a->pad && a->stack_id < nstacks && mixed_slot(&mix, a->stack_id, a->pad, true) < 0) {
+	while (p->py && spec->with_py && (a = lt_live_next(table, &iter))) {
+		struct entry_key k = key_of(a, reps, nreps, nstacks);
+
+		if (k.py_id && k.stack_id <= nstacks && mixed_slot(&mix, k.stack_id, k.py_id, true) < 0) {
 			err = -ENOMEM;
 			goto cleanup_mix;
 		}
+	}
 	iter = 0;
 	nslots = nstacks + mix.n;
 	totals = calloc(nslots ? nslots : 1, sizeof(*totals));
@@ -387,13 +438,20 @@ static int build_group(struct lt_session *s, struct lt_process *p, struct lt_liv
 	}
 	while ((a = lt_live_next(table, &iter))) {
 		double w = mean ? lt_sample_weight(a->size_bytes, mean) : 1.0;
+		struct entry_key k = mix.n ? key_of(a, reps, nreps, nstacks) :
+					     (struct entry_key){ a->stack_id, 0 };
 		struct stack_total *t;
-		size_t slot = a->stack_id;
+		size_t slot = k.stack_id;
 
-		if (a->stack_id >= nstacks)
+		if (k.py_id) {
+			long m = mixed_slot(&mix, k.stack_id, k.py_id, false);
+
+			if (m < 0)
+				continue;
+			slot = nstacks + (size_t)m;
+		} else if (k.stack_id >= nstacks) {
 			continue;
-		if (mix.n && a->pad)
-			slot = nstacks + (size_t)mixed_slot(&mix, a->stack_id, a->pad, false);
+		}
 		totals[slot].all_bytes += w * (double)a->size_bytes;
 		totals[slot].all_allocs += w;
 		if (!p->exited && (a->ts_ns > now_ns || now_ns - a->ts_ns < min_age_ns))
@@ -403,8 +461,8 @@ static int build_group(struct lt_session *s, struct lt_process *p, struct lt_liv
 			t->oldest_ts_ns = a->ts_ns;
 			nused++;
 		}
-		t->py_id = mix.n ? a->pad : 0;
-		t->stack_id = a->stack_id;
+		t->py_id = k.py_id;
+		t->stack_id = k.stack_id;
 		t->sampled++;
 		t->est_bytes += w * (double)a->size_bytes;
 		t->est_allocs += w;
@@ -430,11 +488,12 @@ static int build_group(struct lt_session *s, struct lt_process *p, struct lt_liv
 			totals[j++] = totals[i];
 	/* Every stack, not only the -T shown: a series needs every report. */
 	for (size_t i = 0; i < nused; i++) {
-		err = record_growth(growth, p, &totals[i]);
+		err = record_growth(growth, spec->series, p, &totals[i]);
 		if (err)
 			goto cleanup;
 	}
-	err = drop_suppressed(s, p, totals, &nused, r);
+	/* Suppressions name heap blocks; their counts are bytes. */
+	err = spec->fds ? 0 : drop_suppressed(s, p, totals, &nused, r);
 	if (err)
 		goto cleanup;
 	for (size_t i = 0; summary && i < nused; i++) {
@@ -456,12 +515,17 @@ static int build_group(struct lt_session *s, struct lt_process *p, struct lt_liv
 		g->nstacks++;
 		err = symbolize_stack(p, &totals[i], ref_ns, &g->stacks[i]);
 		lt_age_sums_round(&totals[i].ages, totals[i].allocs, totals[i].bytes, &g->stacks[i].ages);
+		if (!err && spec->fds)
+			err = lt_report_fd_detail(p, &(struct lt_fd_row){ totals[i].stack_id,
+						  totals[i].py_id, reps, nreps, mix.n != 0,
+						  p->exited ? 0 : min_age_ns, now_ns }, &g->stacks[i].fd);
 		if (err)
 			goto cleanup;
 	}
 cleanup:
 	free(totals);
 cleanup_mix:
+	free(reps);
 	free(mix.keys);
 	free(mix.slots);
 	return err;
@@ -469,13 +533,13 @@ cleanup_mix:
 
 static bool worth_reporting(const struct lt_process *p)
 {
-	return p->target || p->heap.count || p->mmaps.count || p->py;
+	return p->target || p->heap.count || p->mmaps.count || p->fds.open.count || p->py;
 }
 
 /* Named targets always appear; others only when a stack passed the filters. */
 static bool has_content(const struct lt_process *p, const struct lt_report_process *rp)
 {
-	return p->target || rp->heap.nstacks || rp->mmap.nstacks || rp->python;
+	return p->target || rp->heap.nstacks || rp->mmap.nstacks || rp->fds.nstacks || rp->python;
 }
 
 static int by_outstanding(const void *a, const void *b)
@@ -629,6 +693,9 @@ int lt_report_build(struct lt_session *s, bool final, struct lt_report *r,
 		struct lt_growth_view py_types = { gp ? &gp->py_types : NULL,
 						   lt_growth_params(trend_window(s), true),
 						   r->elapsed_s, p, pending };
+		struct lt_growth_view fds = { gp ? &gp->fds : NULL,
+					      lt_growth_params(trend_window(s), true), r->elapsed_s,
+					      p, pending };
 		struct lt_report_process *rp;
 
 		if (!worth_reporting(p))
@@ -650,9 +717,14 @@ int lt_report_build(struct lt_session *s, bool final, struct lt_report *r,
 		rp->left_cgroup = p->left_cgroup;
 		rp->started_before_probes = p->ran_before_probes;
 		/* mmap regions are never sampled. */
-		err = build_group(s, p, &p->heap, true, now_ns, &rp->heap, &summary, &heap, r);
+		err = build_group(s, p, &p->heap, &heap_spec, now_ns, &rp->heap, &summary, &heap, r);
 		if (!err)
-			err = build_group(s, p, &p->mmaps, false, now_ns, &rp->mmap, NULL, NULL, r);
+			err = build_group(s, p, &p->mmaps, &mmap_spec, now_ns, &rp->mmap, NULL, NULL, r);
+		rp->fds_traced = !s->opts->no_fds;
+		if (!err && rp->fds_traced) {
+			err = build_group(s, p, &p->fds.open, &fd_spec, now_ns, &rp->fds, NULL, &fds, r);
+			lt_report_fd_totals(p, rp);
+		}
 		if (!err && p->py)
 			err = lt_report_build_python(s, p, now_ns, &py_types, &rp->python);
 		if (err)
@@ -682,6 +754,7 @@ static void end_process(struct lt_growth_proc *gp, bool py)
 	if (!gp)
 		return;
 	lt_growth_end(&gp->heap);
+	lt_growth_end(&gp->fds);
 	if (py)
 		lt_growth_end(&gp->py_types);
 }
@@ -709,11 +782,15 @@ int lt_report_commit(struct lt_session *s, struct lt_report_pending *pd)
 			}
 			py = v->p->py != NULL;
 			lt_growth_begin(&gp->heap, pd->now_s);
+			lt_growth_begin(&gp->fds, pd->now_s);
 			if (py)
 				lt_growth_begin(&gp->py_types, pd->now_s);
 			break;
 		case LT_SAMPLE_HEAP:
 			err = lt_growth_record(&gp->heap, v->key, v->tag, v->value, &unused);
+			break;
+		case LT_SAMPLE_FD:
+			err = lt_growth_record(&gp->fds, v->key, v->tag, v->value, &unused);
 			break;
 		case LT_SAMPLE_PY_TYPE:
 			err = lt_growth_record(&gp->py_types, v->key, v->tag, v->value, &unused);

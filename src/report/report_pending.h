@@ -24,6 +24,7 @@ struct lt_process;
 enum lt_report_sample_kind {
 	LT_SAMPLE_PROCESS, /* p is in this report: its series live on */
 	LT_SAMPLE_HEAP,    /* a heap stack's bytes */
+	LT_SAMPLE_FD,      /* a descriptor stack's count */
 	LT_SAMPLE_PY_TYPE, /* a Python type's objects */
 };
 

@@ -12,8 +12,18 @@ void lt_report_free_group(struct lt_report_group *g)
 		for (uint32_t f = 0; f < g->stacks[i].nframes; f++)
 			lt_report_frame_clear(&g->stacks[i].frames[f]);
 		free(g->stacks[i].frames);
+		lt_report_free_fd_detail(g->stacks[i].fd);
 	}
 	free(g->stacks);
+}
+
+void lt_report_free_fd_detail(struct lt_report_fd_detail *d)
+{
+	if (!d)
+		return;
+	for (size_t i = 0; i < d->nexamples; i++)
+		free(d->examples[i].text);
+	free(d);
 }
 
 void lt_report_free_python(struct lt_report_python *py)
@@ -34,6 +44,7 @@ void lt_report_free_process(struct lt_report_process *rp)
 	free(rp->container_id);
 	lt_report_free_group(&rp->heap);
 	lt_report_free_group(&rp->mmap);
+	lt_report_free_group(&rp->fds);
 	lt_report_free_python(rp->python);
 	memset(rp, 0, sizeof(*rp));
 }

@@ -13,11 +13,27 @@
 #include <stdint.h>
 #include <time.h>
 
+#include "consume/fd_kinds.h"
 #include "consume/stats.h"
 #include "report/age_histogram.h"
 #include "report/trend.h"
 #include "symbols/symbol_cache.h"
 #include "symbols/symbolized_frame.h"
+
+/* Descriptors of one stack: by kind, and named (a path, an address). */
+#define LT_FD_EXAMPLES 3
+
+struct lt_report_fd_example {
+	char *text;
+	uint64_t count;
+};
+
+struct lt_report_fd_detail {
+	uint64_t kinds[LT_FD_KIND_MAX];
+	struct lt_report_fd_example examples[LT_FD_EXAMPLES]; /* most first */
+	size_t nexamples;
+	uint64_t others; /* descriptors named otherwise than the examples */
+};
 
 struct lt_report_stack {
 	uint64_t bytes;          /* with sampling: unbiased estimates */
@@ -33,6 +49,8 @@ struct lt_report_stack {
 	/* The blocks counted above by age, at exit for exited processes; the
 	 * buckets add up to bytes and allocs. All zero when ages are unknown. */
 	struct lt_age_histogram ages;
+	/* Descriptor stacks only (bytes and allocs are then both the count). */
+	struct lt_report_fd_detail *fd;
 };
 
 struct lt_report_group {
@@ -78,6 +96,12 @@ struct lt_report_process {
 	bool started_before_probes;
 	struct lt_report_group heap;
 	struct lt_report_group mmap;
+	/* Descriptors made while traced and still open, by stack; bytes and
+	 * allocs both count them. */
+	bool fds_traced;
+	struct lt_report_group fds;
+	uint64_t fd_kinds[LT_FD_KIND_MAX]; /* of every one of fds, before the age filter */
+	uint64_t fds_open_before; /* open when tracing began and still open: not seen made */
 	struct lt_report_python *python; /* NULL: not a traced Python process */
 };
 
@@ -117,6 +141,7 @@ struct lt_report {
 /* Each frees what it holds (NULL and empty parts are fine) and zeroes the
  * struct; a report read from a snapshot is freed the same way. */
 void lt_report_free_group(struct lt_report_group *g);
+void lt_report_free_fd_detail(struct lt_report_fd_detail *d);
 void lt_report_free_python(struct lt_report_python *py);
 void lt_report_free_process(struct lt_report_process *rp);
 void lt_report_free_containers(struct lt_report *r);
