@@ -348,7 +348,9 @@ static void on_fd_close(struct lt_session *s, const struct lt_free_event *e)
 	size_t n, iter;
 
 	s->stats.fd_close_events++;
-	if (!p || p->exited || last < first)
+	/* The report of a Python program is of the moment its shutdown began:
+	 * what the interpreter closes on its way out was left open by the program. */
+	if (!p || p->exited || last < first || (p->py && p->py->finalizing))
 		return;
 	lt_fd_table_drop_before(&p->fds, first, last);
 	if (last - first < 64) {
