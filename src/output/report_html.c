@@ -146,6 +146,8 @@ static int build_frame_table(struct frame_table *t, const struct lt_report *r)
 			total += group_frames(&p->mmap);
 		if (p->python)
 			total += group_frames(&p->python->stacks);
+		if (p->fds_traced)
+			total += group_frames(&p->fds);
 	}
 	if (total >= UINT32_MAX / 4)
 		return -ENOMEM;
@@ -164,6 +166,8 @@ static int build_frame_table(struct frame_table *t, const struct lt_report *r)
 			add_group(t, &p->mmap);
 		if (p->python)
 			add_group(t, &p->python->stacks);
+		if (p->fds_traced)
+			add_group(t, &p->fds);
 	}
 	return 0;
 }
@@ -305,6 +309,45 @@ static void write_python(FILE *out, const struct frame_table *t, const struct lt
 	fputc('}', out);
 }
 
+/* Descriptors: a count per stack ("b" and "n" alike), what they are, and
+ * a few by name ("k" kinds, "e" [name, count] pairs, "o" the others). */
+static void write_fds(FILE *out, const struct frame_table *t, const struct lt_report_process *p)
+{
+	bool first = true;
+
+	fprintf(out, ",\"fds\":{\"open_before\":%" PRIu64 ",\"kinds\":{", p->fds_open_before);
+	for (unsigned k = 0; k < LT_FD_KIND_MAX; k++) {
+		if (!p->fd_kinds[k])
+			continue;
+		fprintf(out, "%s\"%s\":%" PRIu64, first ? "" : ",", lt_fd_kind_name(k), p->fd_kinds[k]);
+		first = false;
+	}
+	fputs("},\"names\":[", out);
+	for (size_t i = 0; i < p->fds.nstacks; i++) {
+		const struct lt_report_fd_detail *d = p->fds.stacks[i].fd;
+
+		fputs(i ? ",{" : "{", out);
+		fputs("\"k\":{", out);
+		first = true;
+		for (unsigned k = 0; d && k < LT_FD_KIND_MAX; k++) {
+			if (!d->kinds[k])
+				continue;
+			fprintf(out, "%s\"%s\":%" PRIu64, first ? "" : ",", lt_fd_kind_name(k), d->kinds[k]);
+			first = false;
+		}
+		fputs("},\"e\":[", out);
+		for (size_t e = 0; d && e < d->nexamples; e++) {
+			fputs(e ? ",[" : "[", out);
+			lt_html_json_string(out, d->examples[e].text);
+			fprintf(out, ",%" PRIu64 "]", d->examples[e].count);
+		}
+		fprintf(out, "],\"o\":%" PRIu64 "}", d ? d->others : 0);
+	}
+	fputs("],\"group\":", out);
+	write_group(out, t, &p->fds);
+	fputc('}', out);
+}
+
 static void write_process(FILE *out, const struct frame_table *t, const struct lt_report *r,
 			  const struct lt_report_process *p)
 {
@@ -323,6 +366,8 @@ static void write_process(FILE *out, const struct frame_table *t, const struct l
 	}
 	if (p->python)
 		write_python(out, t, p->python);
+	if (p->fds_traced)
+		write_fds(out, t, p);
 	fputc('}', out);
 }
 

@@ -322,11 +322,12 @@ static int add_label(struct lt_pb_buf *sample, struct lt_pb_buf *sub, uint32_t k
 	return lt_pb_message(sample, 3, sub);
 }
 
+/* Each sample's values: inuse_objects, inuse_space, open_fds. */
 static int add_stack(struct pprof *pp, const struct lt_report_process *p, const char *marker,
-		     const struct lt_report_stack *st)
+		     const struct lt_report_stack *st, bool fds)
 {
 	int64_t comm = intern(pp, p->comm);
-	uint64_t values[2] = { st->allocs, st->bytes };
+	uint64_t values[3] = { fds ? 0 : st->allocs, fds ? 0 : st->bytes, fds ? st->allocs : 0 };
 	uint64_t *ids;
 	size_t n = 0;
 
@@ -358,17 +359,17 @@ static int add_stack(struct pprof *pp, const struct lt_report_process *p, const 
 	}
 	lt_pb_reset(&pp->msg);
 	lt_pb_packed(&pp->msg, 1, pp->ids, n);
-	lt_pb_packed(&pp->msg, 2, values, 2);
+	lt_pb_packed(&pp->msg, 2, values, 3);
 	add_label(&pp->msg, &pp->sub, pp->s_pid, 0, true, p->pid);
 	add_label(&pp->msg, &pp->sub, pp->s_comm, comm, false, 0);
 	return lt_pb_message(&pp->samples, PF_SAMPLE, &pp->msg);
 }
 
 static int add_group(struct pprof *pp, const struct lt_report_process *p, const char *marker,
-		     const struct lt_report_group *g)
+		     const struct lt_report_group *g, bool fds)
 {
 	for (size_t i = 0; i < g->nstacks; i++)
-		if (add_stack(pp, p, marker, &g->stacks[i]))
+		if (add_stack(pp, p, marker, &g->stacks[i], fds))
 			return -ENOMEM;
 	return 0;
 }
@@ -422,7 +423,7 @@ static void pprof_free(struct pprof *pp)
 
 int lt_report_encode_pprof(const struct lt_report *r, struct lt_pb_buf *out)
 {
-	int64_t s_objects, s_count, s_space, s_bytes, s_period, s_comment, s_pid, s_comm;
+	int64_t s_objects, s_count, s_space, s_bytes, s_period, s_comment, s_pid, s_comm, s_fds;
 	struct pprof pp;
 	int err = -ENOMEM;
 
@@ -439,7 +440,8 @@ int lt_report_encode_pprof(const struct lt_report *r, struct lt_pb_buf *out)
 					 : "leaktrace: outstanding allocations at a periodic report");
 	s_pid = intern(&pp, "pid");
 	s_comm = intern(&pp, "comm");
-	if (s_objects < 0 || s_count < 0 || s_space < 0 || s_bytes < 0 || s_period < 0 ||
+	s_fds = intern(&pp, "open_fds");
+	if (s_fds < 0 || s_objects < 0 || s_count < 0 || s_space < 0 || s_bytes < 0 || s_period < 0 ||
 	    s_comment < 0 || s_pid < 0 || s_comm < 0)
 		goto cleanup;
 	pp.s_pid = (uint32_t)s_pid;
@@ -447,15 +449,18 @@ int lt_report_encode_pprof(const struct lt_report *r, struct lt_pb_buf *out)
 	for (size_t i = 0; i < r->nprocs; i++) {
 		const struct lt_report_process *p = &r->procs[i];
 
-		if (add_group(&pp, p, NULL, &p->heap) ||
-		    (r->has_mmap && add_group(&pp, p, "[anonymous mmap]", &p->mmap)) ||
-		    (p->python && add_group(&pp, p, "[python objects]", &p->python->stacks)))
+		if (add_group(&pp, p, NULL, &p->heap, false) ||
+		    (r->has_mmap && add_group(&pp, p, "[anonymous mmap]", &p->mmap, false)) ||
+		    (p->python && add_group(&pp, p, "[python objects]", &p->python->stacks, false)) ||
+		    (p->fds_traced && add_group(&pp, p, NULL, &p->fds, true)))
 			goto cleanup;
 	}
 	if (pp.samples.failed || pp.locations.failed || pp.functions.failed)
 		goto cleanup;
 	add_value_type(out, &pp.sub, PF_SAMPLE_TYPE, s_objects, s_count);
 	add_value_type(out, &pp.sub, PF_SAMPLE_TYPE, s_space, s_bytes);
+	/* Descriptors left open: -sample_index=open_fds shows where they were made. */
+	add_value_type(out, &pp.sub, PF_SAMPLE_TYPE, s_fds, s_count);
 	/* The sections already hold their field tags: appended as they are. */
 	lt_pb_raw(out, pp.samples.data, pp.samples.len);
 	add_mappings(&pp, out);

@@ -183,6 +183,88 @@ static void write_processes(FILE *out, const struct lt_report *r, size_t shown)
 	}
 }
 
+/* Descriptor rows per process shown as their own series; the rest sum up. */
+#define FD_STACKS_SHOWN 5
+
+static const struct family f_open_fds = {
+	"leaktrace_open_fds", "gauge",
+	"Descriptors made while traced and still open, by process and the stack that made them "
+	"(stack: its innermost Python line, else its first frame outside libc; \"other\": the rest)."
+};
+
+static bool in_libc(const struct lt_report_frame *f)
+{
+	const char *m = f->module ? strrchr(f->module, '/') : NULL;
+
+	m = m ? m + 1 : f->module;
+	return m && (!strncmp(m, "libc.so", 7) || !strncmp(m, "libc-", 5));
+}
+
+/* A stack as one label: where the program made the descriptor. */
+static void stack_label(const struct lt_report_stack *st, char *buf, size_t len)
+{
+	const struct lt_report_frame *pick = NULL;
+	char raw[512];
+
+	for (uint32_t i = 0; i < st->nframes && !pick; i++)
+		if (st->frames[i].python)
+			pick = &st->frames[i];
+	for (uint32_t i = 0; i < st->nframes && !pick; i++)
+		if (!in_libc(&st->frames[i]))
+			pick = &st->frames[i];
+	if (!pick && st->nframes)
+		pick = &st->frames[0];
+	if (!pick)
+		snprintf(raw, sizeof(raw), "(no stack)");
+	else if (pick->file && pick->line)
+		snprintf(raw, sizeof(raw), "%s (%s:%d)", pick->func ? pick->func : "?", pick->file,
+			 pick->line);
+	else
+		snprintf(raw, sizeof(raw), "%s", pick->func ? pick->func : "?");
+	lt_prom_sanitize(buf, len, raw);
+}
+
+static void put_fd_series(FILE *out, const struct lt_report_process *p, const char *stack,
+			  uint64_t n)
+{
+	char comm[4 * LT_COMM_LEN];
+
+	lt_prom_sanitize(comm, sizeof(comm), p->comm);
+	fprintf(out, "%s{pid=\"%u\",comm=", f_open_fds.name, p->pid);
+	lt_prom_put_label_value(out, comm);
+	fputs(",container=", out);
+	lt_prom_put_label_value(out, p->container_id ? p->container_id : "");
+	fputs(",stack=", out);
+	lt_prom_put_label_value(out, stack);
+	fprintf(out, "} %" PRIu64 "\n", n);
+}
+
+static void write_fds(FILE *out, const struct lt_report *r, size_t shown)
+{
+	bool any = false;
+
+	for (size_t i = 0; i < r->nprocs; i++)
+		any |= r->procs[i].fds_traced;
+	if (!any)
+		return;
+	put_header(out, &f_open_fds);
+	for (size_t i = 0; i < shown; i++) {
+		const struct lt_report_process *p = &r->procs[i];
+		uint64_t rest = p->fds.outstanding_allocs;
+		char label[512];
+
+		if (!p->fds_traced)
+			continue;
+		for (size_t k = 0; k < p->fds.nstacks && k < FD_STACKS_SHOWN; k++) {
+			stack_label(&p->fds.stacks[k], label, sizeof(label));
+			put_fd_series(out, p, label, p->fds.stacks[k].allocs);
+			rest -= p->fds.stacks[k].allocs < rest ? p->fds.stacks[k].allocs : rest;
+		}
+		if (rest || !p->fds.nstacks)
+			put_fd_series(out, p, "other", rest);
+	}
+}
+
 static const struct family container_families[] = {
 	{ "leaktrace_container_processes", "gauge",
 	  "Reported processes per container (container=\"\": the host)." },
@@ -273,6 +355,8 @@ static void write_globals(FILE *out, const struct lt_report *r, const struct lt_
 	put_counter(out, f_events.name, "event", "munmap", st->munmap_events);
 	put_counter(out, f_events.name, "event", "python_alloc", st->py_alloc_events);
 	put_counter(out, f_events.name, "event", "python_free", st->py_free_events);
+	put_counter(out, f_events.name, "event", "fd_open", st->fd_open_events);
+	put_counter(out, f_events.name, "event", "fd_close", st->fd_close_events);
 	put_header(out, &f_lost);
 	fprintf(out, "%s %" PRIu64 "\n", f_lost.name, r->lost_events);
 	put_header(out, &f_dropped);
@@ -308,5 +392,6 @@ void lt_report_write_prometheus(FILE *out, const struct lt_report *r,
 	/* r->procs and r->containers come largest first: the series kept are
 	 * the largest ones. */
 	write_processes(out, r, procs);
+	write_fds(out, r, procs);
 	write_containers(out, r, containers);
 }

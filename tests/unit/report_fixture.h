@@ -54,6 +54,33 @@ static struct lt_report_python python = {
 	.minor = 11, .stacks = { .stacks = py_stacks, .nstacks = 1 },
 };
 
+/* Descriptors: 4 files opened at one Python line, beside the heap. */
+static struct lt_report_frame fd_frames[] = {
+	{ .addr = 0x7f0000001000, .func = "open", .module = "/lib/x86_64-linux-gnu/libc.so.6",
+	  .module_offset = 0x1000, .build_id = "" },
+	{ .func = "load", .file = "app.py", .line = 12, .build_id = "", .python = true },
+};
+static struct lt_report_fd_detail fd_detail = {
+	.kinds = { [LT_FD_FILE] = 4 },
+	.examples = { { "/var/lib/app/a.db", 3 }, { "/var/lib/app/b.db", 1 } },
+	.nexamples = 2,
+};
+static struct lt_report_stack fd_stacks[] = {
+	{ .bytes = 4, .allocs = 4, .frames = fd_frames, .nframes = 2, .fd = &fd_detail,
+	  .verdict = LT_VERDICT_GROWING, .growth_bytes_per_s = 0.5 },
+};
+
+static inline void add_fds(struct lt_report_process *p)
+{
+	p->fds_traced = true;
+	p->fds.stacks = fd_stacks;
+	p->fds.nstacks = 1;
+	p->fds.outstanding_allocs = p->fds.outstanding_bytes = 5;
+	p->fd_kinds[LT_FD_FILE] = 4;
+	p->fd_kinds[LT_FD_TCP] = 1;
+	p->fds_open_before = 3;
+}
+
 static void make_report(struct lt_report *r, struct lt_report_process *p, bool mmap)
 {
 	memset(r, 0, sizeof(*r));

@@ -311,6 +311,7 @@ static void test_profile(void **state)
 	(void)state;
 	assert_non_null(d);
 	make_report(&r, &p, false);
+	add_fds(&p);
 	r.wall.tv_sec = 1700000000;
 	r.wall.tv_nsec = 5;
 	r.elapsed_s = 1.5;
@@ -318,11 +319,13 @@ static void test_profile(void **state)
 	decode(pb, len, d);
 
 	assert_string_equal(str(d, 0), "");
-	assert_int_equal(d->nsample_types, 2);
+	assert_int_equal(d->nsample_types, 3);
 	assert_string_equal(str(d, d->sample_type[0][0]), "inuse_objects");
 	assert_string_equal(str(d, d->sample_type[0][1]), "count");
 	assert_string_equal(str(d, d->sample_type[1][0]), "inuse_space");
 	assert_string_equal(str(d, d->sample_type[1][1]), "bytes");
+	assert_string_equal(str(d, d->sample_type[2][0]), "open_fds");
+	assert_string_equal(str(d, d->sample_type[2][1]), "count");
 	assert_string_equal(str(d, d->default_sample_type), "inuse_space");
 	assert_string_equal(str(d, d->period_type[0]), "space");
 	assert_string_equal(str(d, d->period_type[1]), "bytes");
@@ -335,12 +338,13 @@ static void test_profile(void **state)
 		for (int j = i + 1; j < d->nstrs; j++)
 			assert_string_not_equal(d->strs[i], d->strs[j]);
 
-	assert_int_equal(d->nsamples, 4);
+	assert_int_equal(d->nsamples, 5);
 	/* 1: one location for the inlined pair (innermost first), then main. */
 	s = &d->samples[0];
-	assert_int_equal(s->nvalues, 2);
+	assert_int_equal(s->nvalues, 3);
 	assert_int_equal(s->values[0], 3);
 	assert_int_equal(s->values[1], 3000);
+	assert_int_equal(s->values[2], 0);
 	assert_int_equal(s->nlocs, 2);
 	check_labels(d, s);
 	l = loc(d, s->locs[0]);
@@ -391,7 +395,18 @@ static void test_profile(void **state)
 	check_line(d, loc(d, s->locs[1]), 0, "<module>", "app.py", 9);
 	check_line(d, loc(d, s->locs[2]), 0, "[python objects]", "", 0);
 
-	assert_int_equal(d->nmaps, 2);
+	/* 5: descriptors count in open_fds only, by the stack that made them. */
+	s = &d->samples[4];
+	assert_int_equal(s->nvalues, 3);
+	assert_int_equal(s->values[0], 0);
+	assert_int_equal(s->values[1], 0);
+	assert_int_equal(s->values[2], 4);
+	assert_int_equal(s->nlocs, 2);
+	check_labels(d, s);
+	check_line(d, loc(d, s->locs[0]), 0, "open", "", 0);
+	check_line(d, loc(d, s->locs[1]), 0, "load", "app.py", 12);
+
+	assert_int_equal(d->nmaps, 3);
 	/* Ids are distinct and non-zero; mapping ranges do not overlap. */
 	for (int i = 0; i < d->nlocs; i++) {
 		assert_int_not_equal(d->locs[i].id, 0);
@@ -418,7 +433,7 @@ static void test_sampling_period_and_empty(void **state)
 	decode(pb, len, d);
 	assert_int_equal(d->period, 4096);
 	assert_int_equal(d->nsamples, 0);
-	assert_int_equal(d->nsample_types, 2);
+	assert_int_equal(d->nsample_types, 3);
 	assert_string_equal(str(d, 0), "");
 	free(pb);
 	free(d);

@@ -53,6 +53,9 @@ static void make_full_report(struct lt_report *r, struct lt_report_process *p,
 	python.objects = 10;
 	python.bytes = 640;
 	p->container_id = CONTAINER_A;
+	add_fds(p);
+	r->stats.fd_open_events = 30;
+	r->stats.fd_close_events = 25;
 	r->final = false;
 	r->wall = (struct timespec){ .tv_sec = 1700000000, .tv_nsec = 250000000 };
 	r->elapsed_s = 12.5;
@@ -111,6 +114,8 @@ static void test_fixture_lines(void **state)
 		"leaktrace_events_total{event=\"munmap\"} 1\n"
 		"leaktrace_events_total{event=\"python_alloc\"} 12\n"
 		"leaktrace_events_total{event=\"python_free\"} 2\n"
+		"leaktrace_events_total{event=\"fd_open\"} 30\n"
+		"leaktrace_events_total{event=\"fd_close\"} 25\n"
 		"# HELP leaktrace_lost_events_total Events lost in the kernel: ring buffer full, in-flight or sampled table full.\n"
 		"# TYPE leaktrace_lost_events_total counter\n"
 		"leaktrace_lost_events_total 45\n"
@@ -164,6 +169,10 @@ static void test_fixture_lines(void **state)
 		"# HELP leaktrace_process_python_bytes Bytes of those Python blocks, as asked of the allocator.\n"
 		"# TYPE leaktrace_process_python_bytes gauge\n"
 		"leaktrace_process_python_bytes{pid=\"42\",comm=\"a;b\",container=\"" CONTAINER_A "\"} 640\n"
+		"# HELP leaktrace_open_fds Descriptors made while traced and still open, by process and the stack that made them (stack: its innermost Python line, else its first frame outside libc; \"other\": the rest).\n"
+		"# TYPE leaktrace_open_fds gauge\n"
+		"leaktrace_open_fds{pid=\"42\",comm=\"a;b\",container=\"" CONTAINER_A "\",stack=\"load (app.py:12)\"} 4\n"
+		"leaktrace_open_fds{pid=\"42\",comm=\"a;b\",container=\"" CONTAINER_A "\",stack=\"other\"} 1\n"
 		"# HELP leaktrace_container_processes Reported processes per container (container=\"\": the host).\n"
 		"# TYPE leaktrace_container_processes gauge\n"
 		"leaktrace_container_processes{container=\"" CONTAINER_A "\"} 1\n"
@@ -190,8 +199,10 @@ static void test_optional_families(void **state)
 	r.has_mmap = false;
 	p.python = NULL;
 	p.container_id = NULL;
+	p.fds_traced = false;
 	c.container_id = NULL;
 	got = metrics(&r, 100, 100);
+	assert_null(strstr(got, "leaktrace_open_fds"));
 	assert_null(strstr(got, "leaktrace_process_mmap"));
 	assert_null(strstr(got, "leaktrace_process_python"));
 	assert_non_null(strstr(got, "\nleaktrace_process_outstanding_bytes{pid=\"42\",comm=\"a;b\",container=\"\"} 3300\n"));
