@@ -18,7 +18,7 @@
 struct entry {
 	char *key;
 	const char *comm;
-	bool python;
+	enum lt_diff_kind kind;
 	bool from_new;
 	const struct lt_snap_stack *stack;
 };
@@ -59,16 +59,17 @@ static void put_key_line(FILE *k, const struct lt_snap_frame *f)
 	}
 }
 
-static char *make_key(const char *comm, bool python, const struct lt_snap_stack *st,
+static char *make_key(const char *comm, enum lt_diff_kind kind, const struct lt_snap_stack *st,
 		      enum lt_diff_by by)
 {
+	static const char *const prefix[] = { "heap\t", "py\t", "fd\t" };
 	char *buf = NULL;
 	size_t len = 0;
 	FILE *k = open_memstream(&buf, &len);
 
 	if (!k)
 		return NULL;
-	fputs(python ? "py\t" : "heap\t", k);
+	fputs(prefix[kind], k);
 	lt_snapshot_put_escaped(k, comm);
 	if (by == LT_DIFF_BY_LINE && st->nframes)
 		put_key_line(k, &st->frames[0]);
@@ -81,7 +82,7 @@ static char *make_key(const char *comm, bool python, const struct lt_snap_stack 
 	return buf;
 }
 
-static int add_group(struct entries *e, const struct lt_snap_process *p, bool python,
+static int add_group(struct entries *e, const struct lt_snap_process *p, enum lt_diff_kind kind,
 		     bool from_new, const struct lt_snap_group *g, enum lt_diff_by by)
 {
 	for (size_t i = 0; i < g->nstacks; i++) {
@@ -93,10 +94,10 @@ static int add_group(struct entries *e, const struct lt_snap_process *p, bool py
 		e->v = v;
 		it = &e->v[e->n];
 		it->comm = p->comm ? p->comm : "?";
-		it->python = python;
+		it->kind = kind;
 		it->from_new = from_new;
 		it->stack = &g->stacks[i];
-		it->key = make_key(it->comm, python, it->stack, by);
+		it->key = make_key(it->comm, kind, it->stack, by);
 		if (!it->key)
 			return -ENOMEM;
 		e->n++;
@@ -110,9 +111,11 @@ static int add_snapshot(struct entries *e, const struct lt_snapshot *s, bool fro
 	int err = 0;
 
 	for (size_t i = 0; i < s->nprocs && !err; i++) {
-		err = add_group(e, &s->procs[i], false, from_new, &s->procs[i].heap, by);
+		err = add_group(e, &s->procs[i], LT_DIFF_HEAP, from_new, &s->procs[i].heap, by);
 		if (!err)
-			err = add_group(e, &s->procs[i], true, from_new, &s->procs[i].python, by);
+			err = add_group(e, &s->procs[i], LT_DIFF_PYTHON, from_new, &s->procs[i].python, by);
+		if (!err)
+			err = add_group(e, &s->procs[i], LT_DIFF_FDS, from_new, &s->procs[i].fds, by);
 	}
 	return err;
 }
@@ -134,13 +137,17 @@ static int cmp_i64(int64_t a, int64_t b)
 	return a > b ? -1 : a < b ? 1 : 0;
 }
 
-/* Largest bytes growth first, then allocations growth, then new total;
- * the key last so that equal rows print in a stable order. */
+/* Memory rows, then descriptor rows (counts are not bytes); each by largest
+ * bytes growth first, then allocations growth, then new total; the key
+ * last so that equal rows print in a stable order. */
 static int by_growth(const void *pa, const void *pb)
 {
 	const struct lt_diff_row *a = pa, *b = pb;
-	int c = cmp_i64(lt_diff_growth(a->new_bytes, a->old_bytes),
-			lt_diff_growth(b->new_bytes, b->old_bytes));
+	int c = (a->kind == LT_DIFF_FDS) - (b->kind == LT_DIFF_FDS);
+
+	if (!c)
+		c = cmp_i64(lt_diff_growth(a->new_bytes, a->old_bytes),
+			    lt_diff_growth(b->new_bytes, b->old_bytes));
 
 	if (!c)
 		c = cmp_i64(lt_diff_growth(a->new_allocs, a->old_allocs),
@@ -167,7 +174,7 @@ static void merge(struct entries *e, struct lt_diff *d)
 			memset(row, 0, sizeof(*row));
 			row->key = it->key;
 			row->comm = it->comm;
-			row->python = it->python;
+			row->kind = it->kind;
 		} else {
 			free(it->key);
 		}

@@ -15,10 +15,13 @@
 
 enum lt_diff_by { LT_DIFF_BY_STACK, LT_DIFF_BY_LINE };
 
+/* What a row counts. */
+enum lt_diff_kind { LT_DIFF_HEAP, LT_DIFF_PYTHON, LT_DIFF_FDS };
+
 struct lt_diff_row {
 	char *key;        /* what matched the two sides; opaque */
 	const char *comm; /* points into a snapshot */
-	bool python;      /* Python objects, not heap blocks */
+	enum lt_diff_kind kind;
 	/* Frames shown for the row: NEW's when it has the row, else OLD's. */
 	const struct lt_snap_stack *shown;
 	uint64_t old_bytes, old_allocs;
@@ -27,7 +30,8 @@ struct lt_diff_row {
 };
 
 struct lt_diff {
-	struct lt_diff_row *rows; /* by bytes growth, largest first */
+	struct lt_diff_row *rows; /* memory rows by bytes growth, largest first, then
+				   * descriptor rows by count growth */
 	size_t nrows;
 };
 

@@ -58,14 +58,20 @@ static void put_frame(FILE *out, const struct lt_snap_frame *f)
 static void put_row(FILE *out, const struct lt_diff_row *row, enum lt_diff_by by)
 {
 	const struct lt_snap_stack *st = row->shown;
+	const char *state = !row->in_old ? ", new" : !row->in_new ? ", gone" : "";
 
-	put_signed(out, lt_diff_growth(row->new_bytes, row->old_bytes));
-	fprintf(out, " B (new total %" PRIu64 " B) ", row->new_bytes);
-	put_signed(out, lt_diff_growth(row->new_allocs, row->old_allocs));
-	fprintf(out, " %s (new total %" PRIu64 ") in %s%s%s:\n",
-		row->python ? "objects" : "allocations", row->new_allocs, row->comm,
-		row->python ? ", Python objects" : "",
-		!row->in_old ? ", new" : !row->in_new ? ", gone" : "");
+	if (row->kind == LT_DIFF_FDS) {
+		put_signed(out, lt_diff_growth(row->new_allocs, row->old_allocs));
+		fprintf(out, " descriptors (new total %" PRIu64 ") open in %s%s:\n", row->new_allocs,
+			row->comm, state);
+	} else {
+		put_signed(out, lt_diff_growth(row->new_bytes, row->old_bytes));
+		fprintf(out, " B (new total %" PRIu64 " B) ", row->new_bytes);
+		put_signed(out, lt_diff_growth(row->new_allocs, row->old_allocs));
+		fprintf(out, " %s (new total %" PRIu64 ") in %s%s%s:\n",
+			row->kind == LT_DIFF_PYTHON ? "objects" : "allocations", row->new_allocs,
+			row->comm, row->kind == LT_DIFF_PYTHON ? ", Python objects" : "", state);
+	}
 	if (!st || !st->nframes) {
 		fputs("        (no stack)\n", out);
 		return;
@@ -76,8 +82,8 @@ static void put_row(FILE *out, const struct lt_diff_row *row, enum lt_diff_by by
 
 void lt_diff_print(FILE *out, const struct lt_diff *d, enum lt_diff_by by, long top)
 {
-	uint64_t ob = 0, oa = 0, nb = 0, na = 0;
-	size_t grew = 0, shrank = 0, shown = d->nrows;
+	uint64_t ob = 0, oa = 0, nb = 0, na = 0, of = 0, nf = 0;
+	size_t grew = 0, shrank = 0, nmem = 0, shown, shown_fds;
 
 	for (size_t i = 0; i < d->nrows; i++) {
 		const struct lt_diff_row *row = &d->rows[i];
@@ -85,26 +91,42 @@ void lt_diff_print(FILE *out, const struct lt_diff *d, enum lt_diff_by by, long 
 
 		grew += g > 0;
 		shrank += g < 0;
-		if (row->python)
+		if (row->kind == LT_DIFF_FDS) {
+			of += row->old_allocs;
+			nf += row->new_allocs;
+			continue;
+		}
+		nmem++;
+		if (row->kind == LT_DIFF_PYTHON)
 			continue;
 		ob += row->old_bytes;
 		oa += row->old_allocs;
 		nb += row->new_bytes;
 		na += row->new_allocs;
 	}
-	if (top > 0 && (size_t)top < shown)
-		shown = (size_t)top;
+	/* -T applies to memory rows and to descriptor rows each. */
+	shown = top > 0 && (size_t)top < nmem ? (size_t)top : nmem;
+	shown_fds = top > 0 && (size_t)top < d->nrows - nmem ? (size_t)top : d->nrows - nmem;
 	fprintf(out, "%zu %s%s: %zu grew, %zu shrank; showing %zu\n", d->nrows,
 		by == LT_DIFF_BY_LINE ? "line" : "stack", d->nrows == 1 ? "" : "s", grew, shrank,
-		shown);
+		shown + shown_fds);
 	fputs("heap total: ", out);
 	put_signed(out, lt_diff_growth(nb, ob));
 	fprintf(out, " B (new total %" PRIu64 " B) ", nb);
 	put_signed(out, lt_diff_growth(na, oa));
 	fprintf(out, " allocations (new total %" PRIu64 ")\n", na);
+	if (d->nrows > nmem) {
+		fputs("descriptors total: ", out);
+		put_signed(out, lt_diff_growth(nf, of));
+		fprintf(out, " open (new total %" PRIu64 ")\n", nf);
+	}
 	for (size_t i = 0; i < shown; i++) {
 		fputc('\n', out);
 		put_row(out, &d->rows[i], by);
+	}
+	for (size_t i = 0; i < shown_fds; i++) {
+		fputc('\n', out);
+		put_row(out, &d->rows[nmem + i], by);
 	}
 }
 

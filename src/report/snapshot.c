@@ -7,7 +7,8 @@
  *   leaktrace-snapshot 1
  *   report  WALL_S  SAMPLE_BYTES
  *   process PID  COMM  EXE  EXITED(0|1)
- *   stack   heap|python  BYTES  ALLOCS  NFRAMES   (then NFRAMES frame lines)
+ *   stack   heap|python|fds  BYTES  ALLOCS  NFRAMES   (then NFRAMES frame lines;
+ *                                                  fds: both numbers count descriptors)
  *   frame   n|i|p  FUNC  FILE  LINE  MODULE  0xOFFSET
  *   type    NAME  OBJECTS  BYTES                  (Python objects by type)
  *   end     NPROCS
@@ -91,6 +92,8 @@ int lt_snapshot_write(FILE *out, const struct lt_report *r)
 		put_field(out, p->exe);
 		fprintf(out, "\t%d\n", p->exited ? 1 : 0);
 		write_group(out, "heap", &p->heap);
+		if (p->fds_traced)
+			write_group(out, "fds", &p->fds);
 		if (!p->python)
 			continue;
 		write_group(out, "python", &p->python->stacks);

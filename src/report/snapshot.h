@@ -59,6 +59,7 @@ struct lt_snap_process {
 	bool exited;
 	struct lt_snap_group heap;
 	struct lt_snap_group python; /* Python tracebacks (or lines) */
+	struct lt_snap_group fds;    /* descriptors left open (bytes = allocs = count) */
 	struct lt_snap_type *types;
 	size_t ntypes;
 };

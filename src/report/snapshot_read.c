@@ -33,7 +33,7 @@ struct reader {
 	uint32_t frames_left;
 	/* Room in the arrays records are added to: the processes, and the
 	 * stacks and types of proc (none in a new one). */
-	size_t cap_procs, cap_heap, cap_python, cap_types;
+	size_t cap_procs, cap_heap, cap_python, cap_fds, cap_types;
 };
 
 static int failf(struct reader *rd, int ret, const char *fmt, ...)
@@ -213,7 +213,7 @@ static int on_process(struct reader *rd)
 	rd->snap->procs = grown;
 	p = &rd->snap->procs[rd->snap->nprocs++];
 	rd->proc = p;
-	rd->cap_heap = rd->cap_python = rd->cap_types = 0;
+	rd->cap_heap = rd->cap_python = rd->cap_fds = rd->cap_types = 0;
 	if ((err = parse_u64(rd, 1, UINT32_MAX, &v)))
 		return err;
 	p->pid = (uint32_t)v;
@@ -244,6 +244,9 @@ static int on_stack(struct reader *rd)
 	} else if (!strcmp(rd->fields[1], "python")) {
 		g = &rd->proc->python;
 		cap = &rd->cap_python;
+	} else if (!strcmp(rd->fields[1], "fds")) {
+		g = &rd->proc->fds;
+		cap = &rd->cap_fds;
 	} else {
 		return failf(rd, -EINVAL, "unknown stack kind '%.40s'", rd->fields[1]);
 	}
@@ -464,6 +467,7 @@ void lt_snapshot_free(struct lt_snapshot *s)
 		free(p->exe);
 		free_group(&p->heap);
 		free_group(&p->python);
+		free_group(&p->fds);
 		for (size_t t = 0; t < p->ntypes; t++)
 			free(p->types[t].name);
 		free(p->types);

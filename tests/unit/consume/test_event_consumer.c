@@ -5,6 +5,7 @@
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <stdlib.h>
 
 #include <cmocka.h>
 
@@ -288,6 +289,135 @@ static void test_malformed(void **state)
 	fixture_stop(&f);
 }
 
+static void feed_fd_open(struct fixture *f, uint32_t tgid, uint32_t fd, const uint64_t *frames)
+{
+	struct lt_alloc_event e = {
+		.hdr = { .kind = LT_EV_FD_OPEN, .tgid = tgid, .ts_ns = lt_now_ns() },
+		.addr = fd, .func = 257,
+	};
+
+	while (frames[e.nframes])
+		e.frames[e.nframes] = frames[e.nframes], e.nframes++;
+	feed(f, &e, LT_ALLOC_EVENT_HDR_BYTES + e.nframes * sizeof(e.frames[0]));
+}
+
+/* A regular file at /tmp/x/NAME, as BPF describes it (innermost first). */
+static void feed_fd_file(struct fixture *f, uint32_t tgid, uint32_t fd, const char *name)
+{
+	struct lt_fd_desc_event e = {
+		.hdr = { .kind = LT_EV_FD_DESC, .tgid = tgid, .ts_ns = lt_now_ns() },
+		.fd = fd, .mode = 0100644, .fs_magic = 0xEF53, .npath = 3,
+	};
+	size_t n = strlen(name) + 1;
+
+	memcpy(e.path, name, n);
+	memcpy(e.path + n, "x\0tmp", 6);
+	feed(f, &e, sizeof(e));
+}
+
+static const struct lt_fd_note *note(struct fixture *f, uint32_t fd)
+{
+	return lt_fd_table_note_of(&proc(f, GONE_TGID)->fds, fd);
+}
+
+/* Descriptors made and closed, named; a number made again replaces its
+ * record; a close of one never seen changes nothing. */
+static void test_fds(void **state)
+{
+	const char *args[] = { "-c", "true", NULL };
+	struct fixture f;
+	struct lt_process *p;
+
+	(void)state;
+	fixture_start(&f, args);
+	feed_fd_open(&f, GONE_TGID, 3, STACK_A);
+	feed_fd_file(&f, GONE_TGID, 3, "a.txt");
+	feed_fd_open(&f, GONE_TGID, 4, STACK_A);
+	feed_fd_file(&f, GONE_TGID, 4, "b.txt");
+	feed_fd_open(&f, GONE_TGID, 5, STACK_B);
+	p = proc(&f, GONE_TGID);
+	assert_int_equal(p->fds.open.count, 3);
+	assert_string_equal(note(&f, 3)->text, "/tmp/x/a.txt");
+	assert_int_equal(note(&f, 3)->kind, LT_FD_FILE);
+	assert_null(note(&f, 5)); /* its description was lost */
+	feed_free(&f, LT_EV_FD_CLOSE, GONE_TGID, 4, 4);
+	assert_null(lt_live_get(&p->fds.open, lt_fd_key(4)));
+	assert_null(note(&f, 4));
+	feed_free(&f, LT_EV_FD_CLOSE, GONE_TGID, 9, 9);
+	assert_int_equal(p->fds.open.count, 2);
+	/* 3 made again (closed behind our back): B's now, not described yet. */
+	feed_fd_open(&f, GONE_TGID, 3, STACK_B);
+	assert_int_equal(p->fds.open.count, 2);
+	assert_null(note(&f, 3));
+	assert_int_equal(lt_live_get(&p->fds.open, lt_fd_key(3))->stack_id,
+			 lt_live_get(&p->fds.open, lt_fd_key(5))->stack_id);
+	/* A's stack holds nothing now: recycled; fds count as tracked blocks. */
+	assert_int_equal(f.s.stats.tracked_stacks, 1);
+	assert_int_equal(f.s.stats.tracked_allocs, 2);
+	assert_int_equal(f.s.stats.fd_open_events, 4);
+	assert_int_equal(f.s.stats.fd_close_events, 2);
+	/* A description of a number not open is not kept. */
+	feed_fd_file(&f, GONE_TGID, 7, "c.txt");
+	assert_null(lt_fd_table_note_of(&p->fds, 7));
+	fixture_stop(&f);
+}
+
+/* close_range: a narrow range by number, a wide one (up to ~0U) by record;
+ * descriptors open before tracing leave the "before" list as they close. */
+static void test_fd_close_range(void **state)
+{
+	const char *args[] = { "-c", "true", NULL };
+	static const uint32_t before[] = { 0, 1, 2, 10, 11 };
+	struct fixture f;
+	struct lt_process *p;
+
+	(void)state;
+	fixture_start(&f, args);
+	for (uint32_t fd = 3; fd < 100; fd++)
+		feed_fd_open(&f, GONE_TGID, fd, fd % 2 ? STACK_A : STACK_B);
+	p = proc(&f, GONE_TGID);
+	p->fds.before = malloc(sizeof(before));
+	assert_non_null(p->fds.before);
+	memcpy(p->fds.before, before, sizeof(before));
+	p->fds.nbefore = p->fds.cap_before = 5;
+	/* 10 and 11 were made again since (closed before, unseen): off the list. */
+	assert_int_equal(p->fds.open.count, 97);
+	feed_fd_open(&f, GONE_TGID, 10, STACK_A);
+	assert_int_equal(p->fds.nbefore, 4);
+	feed_free(&f, LT_EV_FD_CLOSE, GONE_TGID, 5, 20);
+	assert_int_equal(p->fds.open.count, 81);
+	assert_int_equal(p->fds.nbefore, 3); /* 11 */
+	assert_non_null(lt_live_get(&p->fds.open, lt_fd_key(4)));
+	assert_non_null(lt_live_get(&p->fds.open, lt_fd_key(21)));
+	feed_free(&f, LT_EV_FD_CLOSE, GONE_TGID, 1, 0xffffffffu);
+	assert_int_equal(p->fds.open.count, 0);
+	assert_int_equal(p->fds.nbefore, 1);
+	assert_int_equal(p->fds.before[0], 0);
+	assert_int_equal(f.s.stats.tracked_allocs, 0);
+	assert_int_equal(f.s.stats.tracked_stacks, 0);
+	fixture_stop(&f);
+}
+
+/* --max-allocs bounds descriptors too; exec drops the old image's records. */
+static void test_fd_bounds_and_exec(void **state)
+{
+	const char *args[] = { "-c", "true", NULL };
+	struct fixture f;
+
+	(void)state;
+	fixture_start(&f, args);
+	f.opts.max_allocs = 2;
+	feed_fd_open(&f, GONE_TGID, 3, STACK_A);
+	feed_fd_open(&f, GONE_TGID, 4, STACK_A);
+	feed_fd_open(&f, GONE_TGID, 5, STACK_A);
+	assert_int_equal(proc(&f, GONE_TGID)->fds.open.count, 2);
+	assert_int_equal(f.s.stats.untracked_allocs, 1);
+	lt_process_reset_image(proc(&f, GONE_TGID));
+	assert_int_equal(proc(&f, GONE_TGID)->fds.open.count, 0);
+	assert_null(lt_fd_table_note_of(&proc(&f, GONE_TGID)->fds, 3));
+	fixture_stop(&f);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -301,6 +431,9 @@ int main(void)
 		cmocka_unit_test(test_other_tracer_ignored),
 		cmocka_unit_test(test_left_cgroup),
 		cmocka_unit_test(test_malformed),
+		cmocka_unit_test(test_fds),
+		cmocka_unit_test(test_fd_close_range),
+		cmocka_unit_test(test_fd_bounds_and_exec),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -162,6 +162,48 @@ static void test_line_groups(void **state)
 	lt_snapshot_free(&a);
 }
 
+/* Descriptor rows match like stacks, come after the memory rows whatever
+ * their numbers, stay out of the heap total and print as counts. */
+static void test_fd_rows(void **state)
+{
+	static const char a_text[] = HDR
+		"process\t100\tapp\t/old/app\t1\n"
+		"stack\theap\t10\t1\t2\n" GROW("20")
+		"stack\tfds\t3\t3\t2\n" GROW("20")
+		"end\t1\n";
+	static const char b_text[] = HDR
+		"process\t200\tapp\t/new/app\t1\n"
+		"stack\theap\t20\t2\t2\n" GROW("20")
+		"stack\tfds\t40\t40\t2\n" GROW("20")
+		"end\t1\n";
+	struct lt_snapshot a, b;
+	struct lt_diff d;
+	char *buf = NULL;
+	size_t len = 0;
+	FILE *out;
+
+	(void)state;
+	load(a_text, &a);
+	load(b_text, &b);
+	assert_int_equal(lt_diff_compute(&a, &b, LT_DIFF_BY_STACK, &d), 0);
+	assert_int_equal(d.nrows, 2);
+	assert_int_equal(d.rows[0].kind, LT_DIFF_HEAP);
+	assert_int_equal(d.rows[1].kind, LT_DIFF_FDS);
+	assert_int_equal(d.rows[1].old_allocs, 3);
+	assert_int_equal(d.rows[1].new_allocs, 40);
+	out = open_memstream(&buf, &len);
+	assert_non_null(out);
+	lt_diff_print(out, &d, LT_DIFF_BY_STACK, 10);
+	fclose(out);
+	assert_non_null(strstr(buf, "heap total: +10 B (new total 20 B) +1 allocations (new total 2)\n"));
+	assert_non_null(strstr(buf, "descriptors total: +37 open (new total 40)\n"));
+	assert_non_null(strstr(buf, "\n+37 descriptors (new total 40) open in app:\n        grow (app.c:20) [app]\n"));
+	free(buf);
+	lt_diff_free(&d);
+	lt_snapshot_free(&a);
+	lt_snapshot_free(&b);
+}
+
 static void test_growth_saturates(void **state)
 {
 	(void)state;
@@ -178,6 +220,7 @@ int main(void)
 		cmocka_unit_test(test_by_line),
 		cmocka_unit_test(test_line_groups),
 		cmocka_unit_test(test_growth_saturates),
+		cmocka_unit_test(test_fd_rows),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

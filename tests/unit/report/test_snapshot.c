@@ -37,6 +37,9 @@ static struct lt_report_stack heap_stacks[] = {
 static struct lt_report_stack py_stacks[] = {
 	{ .bytes = 640, .allocs = 10, .frames = py, .nframes = 1 },
 };
+static struct lt_report_stack fd_stacks[] = {
+	{ .bytes = 4, .allocs = 4, .frames = py, .nframes = 1 },
+};
 static struct lt_report_py_type py_types[] = {
 	{ .name = "dict\tweird", .objects = 12, .bytes = 2400 },
 };
@@ -55,6 +58,9 @@ static void make_report(struct lt_report *r, struct lt_report_process p[2])
 	p[0].heap.stacks = heap_stacks;
 	p[0].heap.nstacks = 3;
 	p[0].python = &python;
+	p[0].fds_traced = true;
+	p[0].fds.stacks = fd_stacks;
+	p[0].fds.nstacks = 1;
 	p[1].pid = 43;
 	strcpy(p[1].comm, "other");
 	p[1].exited = true;
@@ -143,6 +149,12 @@ static void test_round_trip(void **state)
 	assert_int_equal(s.procs[0].python.nstacks, 1);
 	assert_frame(&s.procs[0].python.stacks[0].frames[0], &py[0]);
 	assert_int_equal(s.procs[0].python.stacks[0].allocs, 10);
+	/* Descriptor rows keep their count, apart from the heap's. */
+	assert_non_null(strstr(text, "\nstack\tfds\t4\t4\t1\n"));
+	assert_int_equal(s.procs[0].fds.nstacks, 1);
+	assert_int_equal(s.procs[0].fds.stacks[0].allocs, 4);
+	assert_frame(&s.procs[0].fds.stacks[0].frames[0], &py[0]);
+	assert_int_equal(s.procs[1].fds.nstacks, 0);
 	assert_int_equal(s.procs[0].ntypes, 1);
 	assert_string_equal(s.procs[0].types[0].name, "dict\tweird");
 	assert_int_equal(s.procs[0].types[0].objects, 12);
