@@ -81,6 +81,18 @@ struct {
 	__type(value, struct scm_walk);
 } scm_scratch SEC(".maps");
 
+/*
+ * Whose descriptors count: the traced processes (-c, -p, --cgroup) or, system-wide,
+ * every process but ignored ones. alloc_wanted() is not it: in -p and
+ * --cgroup the per-process uprobes, not a tgid test, pick the heap's.
+ */
+static __always_inline bool fd_wanted(__u32 tgid)
+{
+	if (!task_event_wanted(tgid))
+		return false;
+	return !use_ignore_list || !bpf_map_lookup_elem(&ignored_tgids, &tgid);
+}
+
 /* Syscalls whose return value, when not negative, is a new descriptor. */
 static __always_inline bool returns_new_fd(long id, const struct pt_regs *regs)
 {
@@ -355,7 +367,7 @@ int BPF_PROG(on_fd_syscall_exit, struct pt_regs *regs, long ret)
 
 	if (ret < 0 && ret != -EINPROGRESS)
 		return 0;
-	if (!alloc_wanted(tgid))
+	if (!fd_wanted(tgid))
 		return 0;
 	id = BPF_CORE_READ(regs, orig_ax);
 	if (ret >= 0 && returns_new_fd(id, regs)) {
@@ -394,7 +406,7 @@ int BPF_PROG(on_fd_syscall_enter, struct pt_regs *regs, long id)
 
 	if (id != NR_close && id != NR_close_range)
 		return 0;
-	if (!alloc_wanted(tgid))
+	if (!fd_wanted(tgid))
 		return 0;
 	first = BPF_CORE_READ(regs, di);
 	if (id == NR_close) {
