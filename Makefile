@@ -195,7 +195,7 @@ BENCH_SECONDS ?= 2
 .PHONY: bench
 # Native churn (run_bench.py), then Python objects (run_py_bench.py); both
 # always run, and the target fails if either could not measure.
-bench: deps $(BUILD)/leaktrace $(BUILD)/bench/churn_bench test-pythons
+bench: deps $(BUILD)/leaktrace $(BUILD)/bench/churn_bench $(BUILD)/bench/fd_churn test-pythons
 	@status=0; \
 	$(PYTHON) tools/bench/run_bench.py --leaktrace $(BUILD)/leaktrace \
 		--churn $(BUILD)/bench/churn_bench --bpftrace-script tools/bench/memleak.bt \
@@ -205,6 +205,8 @@ bench: deps $(BUILD)/leaktrace $(BUILD)/bench/churn_bench test-pythons
 	$(PYTHON) tools/bench/run_py_bench.py --leaktrace $(BUILD)/leaktrace \
 		--seconds $(BENCH_SECONDS) || status=1; \
 	$(PYTHON) tools/bench/run_startup_bench.py --leaktrace $(BUILD)/leaktrace || status=1; \
+	$(PYTHON) tools/bench/run_fd_bench.py --leaktrace $(BUILD)/leaktrace \
+		--churn $(BUILD)/bench/fd_churn --seconds $(BENCH_SECONDS) || status=1; \
 	$(PYTHON) tools/bench/run_cgroup_bench.py --leaktrace $(BUILD)/leaktrace \
 		--churn $(BUILD)/bench/churn_bench --seconds $(BENCH_SECONDS) || status=1; \
 	exit $$status
@@ -217,6 +219,10 @@ SOAK_SECONDS ?= 180
 soak: deps $(BUILD)/leaktrace progs
 	$(PYTHON) tests/soak/run_soak.py --leaktrace $(BUILD)/leaktrace \
 		--target $(BUILD)/tests/progs/soak_target --seconds $(SOAK_SECONDS)
+
+$(BUILD)/bench/fd_churn: tools/bench/fd_churn.c | deps
+	@mkdir -p $(@D)
+	$(CC) -O2 -g -Wall -Wextra -Werror -o $@ $<
 
 $(BUILD)/bench/churn_bench: tools/bench/churn_bench.c | deps
 	@mkdir -p $(@D)
