@@ -257,7 +257,7 @@ __noinline int lt_fd_send_desc(__u32 tgid, __u32 fd, __u32 only_sockets)
 		fd_describe_socket(file, e);
 	else
 		e->npath = fd_path_parts(file, e->path);
-	bpf_ringbuf_submit(e, heap_record_flags());
+	bpf_ringbuf_submit(e, fd_record_flags());
 	return 0;
 }
 
@@ -267,7 +267,7 @@ __noinline int lt_fd_made(__u32 id, __u32 tgid, __u32 fd)
 {
 	struct pt_regs *regs = (struct pt_regs *)bpf_task_pt_regs(bpf_get_current_task_btf());
 
-	emit_record(regs, LT_EV_FD_OPEN, (__u16)id, fd, 0, 0, true);
+	emit_record(regs, LT_EV_FD_OPEN, (__u16)id, fd, 0, 0, true, true);
 	return lt_fd_send_desc(tgid, fd, 0);
 }
 

@@ -189,6 +189,9 @@ struct {
  * one wakes it at once, so the process's mappings are read while it lives,
  * even if it exits a moment later. Task and lib records always wake it.
  */
+#define WOKE_FOR_HEAP 1
+#define SENT_DESCRIPTORS 2 /* records sent, none of them woke the consumer */
+
 static __always_inline __u64 heap_record_flags(void)
 {
 	struct task_struct *task = bpf_get_current_task_btf();
@@ -196,10 +199,29 @@ static __always_inline __u64 heap_record_flags(void)
 
 	woke = bpf_task_storage_get(&woke_for_process, task->group_leader, 0,
 				    BPF_LOCAL_STORAGE_GET_F_CREATE);
-	if (woke && !*woke) {
-		*woke = 1;
+	if (woke && *woke != WOKE_FOR_HEAP) {
+		*woke = WOKE_FOR_HEAP;
 		return BPF_RB_FORCE_WAKEUP;
 	}
+	return bpf_ringbuf_query(&events, BPF_RB_AVAIL_DATA) >= wakeup_bytes ?
+		       BPF_RB_FORCE_WAKEUP : BPF_RB_NO_WAKEUP;
+}
+
+/*
+ * Descriptor records do not wake the consumer for a new process: ld.so
+ * opens each library before it maps it, so mappings read then would miss
+ * the program's own. They mark the process as one with stacks to name at
+ * exit all the same.
+ */
+static __always_inline __u64 fd_record_flags(void)
+{
+	struct task_struct *task = bpf_get_current_task_btf();
+	__u8 *woke;
+
+	woke = bpf_task_storage_get(&woke_for_process, task->group_leader, 0,
+				    BPF_LOCAL_STORAGE_GET_F_CREATE);
+	if (woke && !*woke)
+		*woke = SENT_DESCRIPTORS;
 	return bpf_ringbuf_query(&events, BPF_RB_AVAIL_DATA) >= wakeup_bytes ?
 		       BPF_RB_FORCE_WAKEUP : BPF_RB_NO_WAKEUP;
 }
@@ -328,7 +350,7 @@ static __always_inline void emit_free(__u32 kind, __u16 func, __u64 addr, __u64 
 	e->pad = 0;
 	e->addr = addr;
 	e->len_bytes = len_bytes;
-	bpf_ringbuf_submit(e, heap_record_flags());
+	bpf_ringbuf_submit(e, kind == LT_EV_FD_CLOSE ? fd_record_flags() : heap_record_flags());
 }
 
 #include "unwind_user.bpf.h"
@@ -369,7 +391,8 @@ static __always_inline __u32 walk_user_stack(struct pt_regs *regs, __u64 *frames
  * with_py, the Python frames running too, in a traced interpreter.
  */
 static __always_inline void emit_record(struct pt_regs *ctx, __u32 kind, __u16 func, __u64 addr,
-					__u64 size_bytes, __u64 released_addr, bool with_py)
+					__u64 size_bytes, __u64 released_addr, bool with_py,
+					bool descriptor)
 {
 	__u64 id = bpf_get_current_pid_tgid();
 	__u32 zero = 0, npy;
@@ -401,14 +424,15 @@ static __always_inline void emit_record(struct pt_regs *ctx, __u32 kind, __u16 f
 			     (long)(LT_ALLOC_EVENT_HDR_BYTES + stack_bytes);
 	if (record_bytes > (long)sizeof(*e))
 		record_bytes = sizeof(*e);
-	if (bpf_ringbuf_output(&events, e, record_bytes, heap_record_flags()))
+	if (bpf_ringbuf_output(&events, e, record_bytes,
+			       descriptor ? fd_record_flags() : heap_record_flags()))
 		count_drop(LT_DROP_RINGBUF_ALLOC);
 }
 
 static __always_inline void emit_alloc(void *ctx, __u32 kind, __u16 func, __u64 addr,
 				       __u64 size_bytes, __u64 released_addr)
 {
-	emit_record(ctx, kind, func, addr, size_bytes, released_addr, python_native);
+	emit_record(ctx, kind, func, addr, size_bytes, released_addr, python_native, false);
 }
 
 SEC("uprobe")
@@ -708,7 +732,7 @@ static __always_inline void emit_exit_maps(struct task_struct *task, __u32 tgid)
 
 	if (!bpf_iter_task_vma_new || !task->mm)
 		return;
-	/* Only processes that sent heap records have stacks to name. */
+	/* Only processes that sent heap or descriptor records have stacks to name. */
 	woke = bpf_task_storage_get(&woke_for_process, task->group_leader, 0, 0);
 	if (!woke || !*woke)
 		return;
