@@ -64,10 +64,12 @@ static void on_signal(int sig)
 
 static int install_signals(void)
 {
-	struct sigaction sa = { .sa_handler = on_signal };
+	/* SA_RESTART: a report written to a slow reader (a full pipe) goes on
+	 * after a signal instead of failing half written. The ring-buffer poll
+	 * still wakes: epoll_wait is never restarted, whatever the flag. */
+	struct sigaction sa = { .sa_handler = on_signal, .sa_flags = SA_RESTART };
 	int sigs[] = { SIGINT, SIGTERM, SIGUSR1, SIGCHLD };
 
-	/* No SA_RESTART: a signal must wake the ring-buffer poll. */
 	sigemptyset(&sa.sa_mask);
 	for (size_t i = 0; i < sizeof(sigs) / sizeof(sigs[0]); i++)
 		if (sigaction(sigs[i], &sa, NULL))
@@ -359,12 +361,12 @@ static int self_test(const struct lt_options *o)
 /* Each parsed file stays open so the symbol cache can parse it again after
  * eviction, when its process may be gone: take all the descriptors allowed.
  * Called once the -c command is forked, which keeps the usual limit. */
-static void read_open_fds(struct lt_session *s, uint32_t pid)
+static void read_open_fds(struct lt_session *s, uint32_t pid, bool before_exec)
 {
 	struct lt_process *p = lt_procs_get(&s->procs, pid);
 
 	if (p)
-		lt_traced_read_open_fds(s, p);
+		lt_traced_read_open_fds(s, p, before_exec);
 }
 
 static void raise_fd_limit(void)
@@ -487,9 +489,9 @@ int main(int argc, char **argv)
 	/* With the descriptor probes in: one made meanwhile is also seen made,
 	 * and its record takes it off the list. */
 	for (size_t i = 0; i < opts.npids; i++)
-		read_open_fds(&s, (uint32_t)opts.pids[i]);
+		read_open_fds(&s, (uint32_t)opts.pids[i], false);
 	if (s.mode == LT_MODE_COMMAND)
-		read_open_fds(&s, (uint32_t)cmd.pid);
+		read_open_fds(&s, (uint32_t)cmd.pid, true);
 	if (s.mode == LT_MODE_COMMAND && lt_tracer_attach_command_libcs(&s, &cmd.files)) {
 		fprintf(stderr, "leaktrace: out of memory\n");
 		ret = -ENOMEM;

@@ -372,7 +372,7 @@ static int parse_one(struct lt_options *o, int c, const char *arg)
 		return 0;
 	case OPT_NO_FDS:
 		o->no_fds = true;
-		break;
+		return 0;
 	case OPT_NATIVE:
 		o->py_native = true;
 		return 0;

@@ -298,7 +298,7 @@ int lt_tracer_add_process(struct lt_session *s, pid_t pid)
 	p->target = true;
 	p->probes_attached = true;
 	/* Open before tracing began, or made since and seen made too. */
-	if (!s->opts->no_fds && lt_fd_table_read_before(&p->fds, p->tgid) == -ENOMEM)
+	if (!s->opts->no_fds && lt_fd_table_read_before(&p->fds, p->tgid, false) == -ENOMEM)
 		s->stats.out_of_memory++;
 	ret = set_traced(s, pid);
 	if (!ret)

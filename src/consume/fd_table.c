@@ -3,6 +3,7 @@
 
 #include <dirent.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -76,7 +77,27 @@ static int by_number(const void *a, const void *b)
 	return (x > y) - (x < y);
 }
 
-long lt_fd_table_read_before(struct lt_fd_table *t, uint32_t pid)
+/* O_CLOEXEC in /proc/PID/fdinfo/FD's "flags:" (octal). */
+static bool close_on_exec(uint32_t pid, unsigned long fd)
+{
+	char path[64], line[128];
+	bool cloexec = false;
+	FILE *f;
+
+	snprintf(path, sizeof(path), "/proc/%u/fdinfo/%lu", pid, fd);
+	f = fopen(path, "re");
+	if (!f)
+		return false;
+	while (fgets(line, sizeof(line), f))
+		if (!strncmp(line, "flags:", 6)) {
+			cloexec = (strtoul(line + 6, NULL, 8) & O_CLOEXEC) != 0;
+			break;
+		}
+	fclose(f);
+	return cloexec;
+}
+
+long lt_fd_table_read_before(struct lt_fd_table *t, uint32_t pid, bool before_exec)
 {
 	char path[64];
 	struct dirent *d;
@@ -94,6 +115,8 @@ long lt_fd_table_read_before(struct lt_fd_table *t, uint32_t pid)
 		uint32_t *v;
 
 		if (d->d_name[0] < '0' || d->d_name[0] > '9' || *end || fd > UINT32_MAX)
+			continue;
+		if (before_exec && close_on_exec(pid, fd))
 			continue;
 		v = lt_grow(t->before, &t->cap_before, t->nbefore + 1, sizeof(*v));
 		if (!v) {

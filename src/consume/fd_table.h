@@ -7,6 +7,7 @@
 #ifndef LT_FD_TABLE_H
 #define LT_FD_TABLE_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -42,9 +43,11 @@ void lt_fd_table_forget_made(struct lt_fd_table *t);
 int lt_fd_table_note(struct lt_fd_table *t, uint32_t fd, enum lt_fd_kind kind, const char *text);
 const struct lt_fd_note *lt_fd_table_note_of(const struct lt_fd_table *t, uint32_t fd);
 void lt_fd_table_forget_note(struct lt_fd_table *t, uint32_t fd);
-/* The descriptors /proc/PID/fd lists now become "open before". Returns the
- * count, or a negative errno (the process is gone, or ENOMEM). */
-long lt_fd_table_read_before(struct lt_fd_table *t, uint32_t pid);
+/* The descriptors /proc/PID/fd lists now become "open before"; with
+ * before_exec (a process about to exec) not those close-on-exec, which its
+ * exec closes unseen. Returns the count, or a negative errno (the process is
+ * gone, or ENOMEM). */
+long lt_fd_table_read_before(struct lt_fd_table *t, uint32_t pid, bool before_exec);
 /* [first, last] were closed or made again: none is "open before" any more. */
 void lt_fd_table_drop_before(struct lt_fd_table *t, uint32_t first, uint32_t last);
 

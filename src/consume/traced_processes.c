@@ -55,13 +55,13 @@ struct lt_process *lt_traced_process_for(struct lt_session *s, uint32_t tgid, ui
 		return NULL;
 	/* System-wide, a process first seen now was running before. */
 	if (s->mode == LT_MODE_SYSTEM && !p->seen_ns)
-		lt_traced_read_open_fds(s, p);
+		lt_traced_read_open_fds(s, p, false);
 	return p;
 }
 
-void lt_traced_read_open_fds(struct lt_session *s, struct lt_process *p)
+void lt_traced_read_open_fds(struct lt_session *s, struct lt_process *p, bool before_exec)
 {
-	if (!s->opts->no_fds && lt_fd_table_read_before(&p->fds, p->tgid) == -ENOMEM)
+	if (!s->opts->no_fds && lt_fd_table_read_before(&p->fds, p->tgid, before_exec) == -ENOMEM)
 		s->stats.out_of_memory++;
 }
 

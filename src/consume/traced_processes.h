@@ -10,6 +10,7 @@
 #define LT_TRACED_PROCESSES_H
 
 #include <stddef.h>
+#include <stdbool.h>
 #include <stdint.h>
 
 #include "leaktrace_events.h"
@@ -22,8 +23,9 @@ struct lt_process;
  * for a process never traced (another leaktrace) and on ENOMEM. */
 struct lt_process *lt_traced_process_for(struct lt_session *s, uint32_t tgid, uint64_t seen_ns);
 /* The descriptors p has open as tracing of it begins: "open before", not
- * seen made (nothing without descriptor tracing). */
-void lt_traced_read_open_fds(struct lt_session *s, struct lt_process *p);
+ * seen made (nothing without descriptor tracing). before_exec: p is the -c
+ * command, held before its exec, which will close its close-on-exec ones. */
+void lt_traced_read_open_fds(struct lt_session *s, struct lt_process *p, bool before_exec);
 /* p maps files it did not before: one may be a CPython interpreter.
  * Returns 0 or -ENOMEM. */
 int lt_traced_notice_mappings(struct lt_session *s, struct lt_process *p);

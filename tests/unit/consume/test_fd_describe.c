@@ -3,6 +3,8 @@
  * table of what each is. */
 #include <arpa/inet.h>
 #include <errno.h>
+#include <fcntl.h>
+#include <stdbool.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -175,10 +177,18 @@ static void test_pipes_and_anon(void **state)
 	assert_string_equal(lt_fd_kind_name(999), "unknown");
 }
 
+static bool has_before(const struct lt_fd_table *t, uint32_t fd)
+{
+	for (size_t i = 0; i < t->nbefore; i++)
+		if (t->before[i] == fd)
+			return true;
+	return false;
+}
+
 static void test_table(void **state)
 {
 	struct lt_fd_table t;
-	int pipefd[2];
+	int pipefd[2], keep, gone;
 	long n;
 
 	(void)state;
@@ -194,7 +204,7 @@ static void test_table(void **state)
 	lt_fd_table_forget_note(&t, 5000); /* past the end: nothing */
 	/* Our own descriptors, from /proc: a pipe made just now is among them. */
 	assert_int_equal(pipe(pipefd), 0);
-	n = lt_fd_table_read_before(&t, (uint32_t)getpid());
+	n = lt_fd_table_read_before(&t, (uint32_t)getpid(), false);
 	assert_true(n >= 5);
 	for (size_t i = 1; i < t.nbefore; i++)
 		assert_true(t.before[i - 1] < t.before[i]);
@@ -202,7 +212,18 @@ static void test_table(void **state)
 	assert_int_equal((long)t.nbefore, n - 1);
 	lt_fd_table_drop_before(&t, 0, 0xffffffffu);
 	assert_int_equal(t.nbefore, 0);
-	assert_int_equal(lt_fd_table_read_before(&t, 5000001u), -ENOENT);
+	assert_int_equal(lt_fd_table_read_before(&t, 5000001u, false), -ENOENT);
+	/* Before an exec, close-on-exec ones are not counted: they close unseen. */
+	keep = dup(0);
+	gone = fcntl(0, F_DUPFD_CLOEXEC, 0);
+	assert_true(keep >= 0 && gone >= 0);
+	assert_true(lt_fd_table_read_before(&t, (uint32_t)getpid(), true) > 0);
+	assert_true(has_before(&t, (uint32_t)keep));
+	assert_false(has_before(&t, (uint32_t)gone));
+	lt_fd_table_read_before(&t, (uint32_t)getpid(), false);
+	assert_true(has_before(&t, (uint32_t)gone));
+	close(keep);
+	close(gone);
 	close(pipefd[0]);
 	close(pipefd[1]);
 	lt_fd_table_free(&t);
