@@ -4,7 +4,8 @@
  * (tests/e2e/scenarios_fds.py).
  *
  * Every descriptor the program leaves open is made on a line marked with a
- * "site: <name>" comment; the harness reads this file for the lines. It
+ * "site: <name>" comment, and so is main's call of the function that makes
+ * it ("call_<function>"); the harness reads this file for the lines. It
  * leaves open (the counts are the constants below):
  *   leak_files      N_FILES regular files DIR/leak-I.txt, one open() each
  *   leak_same       N_SAME descriptors of the one file DIR/same.txt
@@ -435,7 +436,7 @@ int main(int argc, char **argv)
 
 	if (argc == 3 && !strcmp(argv[1], "execd")) {
 		g_dir = argv[2];
-		execd_leak();
+		execd_leak(); /* site: call_execd_leak */
 		return 0;
 	}
 	if (argc < 3 || argc > 4 || (strcmp(argv[1], "run") && strcmp(argv[1], "wait"))) {
@@ -460,24 +461,24 @@ int main(int argc, char **argv)
 			return 1;
 		close(before[1]);
 	}
-	leak_listener();
+	leak_listener(); /* site: call_leak_listener */
 	churn(churn_rounds / 2);
-	leak_files();
-	leak_same();
-	leak_clients();
-	leak_accepted();
-	leak_pipe();
-	leak_socketpair();
-	leak_dup();
-	leak_dup2();
-	pass_fds();
+	leak_files(); /* site: call_leak_files */
+	leak_same(); /* site: call_leak_same */
+	leak_clients(); /* site: call_leak_clients */
+	leak_accepted(); /* site: call_leak_accepted */
+	leak_pipe(); /* site: call_leak_pipe */
+	leak_socketpair(); /* site: call_leak_socketpair */
+	leak_dup(); /* site: call_leak_dup */
+	leak_dup2(); /* site: call_leak_dup2 */
+	pass_fds(); /* site: call_pass_fds */
 	churn(churn_rounds - churn_rounds / 2);
 
 	child = fork();
 	if (child < 0)
 		die("fork");
 	if (child == 0) {
-		child_leak();
+		child_leak(); /* site: call_child_leak */
 		_exit(0);
 	}
 	st_child = wait_for(child);
