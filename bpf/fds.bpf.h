@@ -117,41 +117,60 @@ static __always_inline bool returns_new_fd(long id, const struct pt_regs *regs)
 	return false;
 }
 
-/* The path of a file from the global root, innermost component first. */
+struct path_walk {
+	struct mount *mnt;
+	struct dentry *d;
+	char *out;
+	__u32 off;
+	__u16 n;
+};
+
+/* One step up from w->d: to the mount it is mounted on at a mount's root,
+ * else to its parent after its name is written. */
+static long path_step(__u32 index, struct path_walk *w)
+{
+	/* Copied out first: BPF_CORE_READ would relocate w's own fields too. */
+	struct mount *mnt = w->mnt;
+	struct dentry *d = w->d, *parent;
+	long len;
+
+	if (d == BPF_CORE_READ(mnt, mnt.mnt_root)) {
+		struct mount *up = BPF_CORE_READ(mnt, mnt_parent);
+
+		if (up == mnt)
+			return 1;
+		w->d = BPF_CORE_READ(mnt, mnt_mountpoint);
+		w->mnt = up;
+		return 0;
+	}
+	if (w->n >= FD_MAX_PATH_PARTS || w->off >= LT_FD_PATH_BYTES)
+		return 1;
+	parent = BPF_CORE_READ(d, d_parent);
+	len = bpf_probe_read_kernel_str(&w->out[w->off & (LT_FD_PATH_BYTES - 1)], LT_FD_NAME_MAX,
+					BPF_CORE_READ(d, d_name.name));
+	if (len <= 0)
+		return 1;
+	w->off += len;
+	w->n++;
+	if (parent == d)
+		return 1;
+	w->d = parent;
+	return 0;
+}
+
+/* The path of a file from the global root, innermost component first. A
+ * loop the verifier checks once per step, not per state it could reach. */
 static __always_inline __u16 fd_path_parts(struct file *file, char *out)
 {
 	struct vfsmount *vfsmnt = BPF_CORE_READ(file, f_path.mnt);
-	struct mount *mnt = container_of(vfsmnt, struct mount, mnt);
-	struct dentry *d = BPF_CORE_READ(file, f_path.dentry), *parent;
-	__u32 off = 0;
-	__u16 n = 0;
+	struct path_walk w = {
+		.mnt = container_of(vfsmnt, struct mount, mnt),
+		.d = BPF_CORE_READ(file, f_path.dentry),
+		.out = out,
+	};
 
-	for (int i = 0; i < FD_MAX_PATH_PARTS + 4; i++) {
-		long len;
-
-		if (d == BPF_CORE_READ(mnt, mnt.mnt_root)) {
-			struct mount *up = BPF_CORE_READ(mnt, mnt_parent);
-
-			if (up == mnt)
-				break;
-			d = BPF_CORE_READ(mnt, mnt_mountpoint);
-			mnt = up;
-			continue;
-		}
-		parent = BPF_CORE_READ(d, d_parent);
-		if (n >= FD_MAX_PATH_PARTS)
-			break;
-		len = bpf_probe_read_kernel_str(&out[off & (LT_FD_PATH_BYTES - 1)], LT_FD_NAME_MAX,
-						BPF_CORE_READ(d, d_name.name));
-		if (len <= 0)
-			break;
-		off += len;
-		n++;
-		if (parent == d || off >= LT_FD_PATH_BYTES)
-			break;
-		d = parent;
-	}
-	return n;
+	bpf_loop(FD_MAX_PATH_PARTS + 4, path_step, &w, 0);
+	return w.n;
 }
 
 /* An AF_UNIX socket's bound name into out; false if it has none. */

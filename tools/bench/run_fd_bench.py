@@ -6,13 +6,15 @@ Rows (tools/bench/fd_churn: open("/dev/null") + close, one thread):
   record with its stack per open, one per close); the same with --no-fds
   (heap only); and a bystander, untraced while leaktrace -p traces another
   process: the syscall tracepoints descriptor tracing needs run for every
-  process on the host, traced or not. Exit status 0 when it measured, 1
-  when it could not.
+  process on the host, traced or not. The rows take turns, ROUNDS times,
+  and each prints its median (this VM's timings drift by 20 % between
+  runs). Exit status 0 when it measured, 1 when it could not.
 """
 
 import argparse
 import os
 import signal
+import statistics
 import subprocess
 import sys
 
@@ -21,6 +23,7 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from bench_child import BenchError, Child, go_and_result, make_log  # noqa: E402
 
 TIMEOUT = 60.0
+ROUNDS = 3
 log = make_log("fd bench: ")
 
 
@@ -66,20 +69,23 @@ def main():
             ("leaktrace -p (descriptors)", [], True),
             ("leaktrace -p --no-fds", ["--no-fds"], True),
             ("bystander of leaktrace -p", [], False)]
-    got = []
+    got = {name: [] for name, _, _ in rows}
     try:
-        for name, opts, traced in rows:
-            log(name)
-            got.append((name, run(args, opts, traced)))
+        for r in range(ROUNDS):
+            for name, opts, traced in rows:
+                log("%s, round %d" % (name, r + 1))
+                got[name].append(run(args, opts, traced))
     except (BenchError, OSError, KeyError, ValueError) as e:
         log("could not measure: %s" % e)
         return 1
-    base = got[0][1]
+    med = {name: statistics.median(v) for name, v in got.items()}
+    base = med[rows[0][0]]
     print()
-    print("Descriptors: ns per open(\"/dev/null\")+close pair, one thread, %.0f s each:" %
-          args.seconds)
-    for name, ns in got:
-        print("  %-30s %9.0f  %6.2fx" % (name, ns, ns / base))
+    print("Descriptors: ns per open(\"/dev/null\")+close pair, one thread, median of %d "
+          "runs of %.0f s (min-max):" % (ROUNDS, args.seconds))
+    for name, _, _ in rows:
+        print("  %-30s %7.0f  (%.0f-%.0f)  %5.2fx" % (name, med[name], min(got[name]),
+                                                    max(got[name]), med[name] / base))
     return 0
 
 
