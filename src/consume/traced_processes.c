@@ -53,8 +53,10 @@ struct lt_process *lt_traced_process_for(struct lt_session *s, uint32_t tgid, ui
 	p->target = s->mode != LT_MODE_SYSTEM;
 	if (ignore_if_tracer(s, p))
 		return NULL;
-	/* System-wide, a process first seen now was running before. */
-	if (s->mode == LT_MODE_SYSTEM && !p->seen_ns)
+	/* System-wide, a process first seen now (not at its fork) was running
+	 * before tracing began: what it has open now, it had then or made
+	 * since, and those made since are in records still to come. */
+	if (s->mode == LT_MODE_SYSTEM && lt_process_is_current(p))
 		lt_traced_read_open_fds(s, p, false);
 	return p;
 }

@@ -590,6 +590,64 @@ def t_fds_python_growing(ctx):
     t.wait(10)
 
 
+def other_mode_run(ctx, what, opts, before_attach=None):
+    """fd_leaky waiting, then leaktrace with opts: the parent's rows exact,
+    open_before 4 (0-2 and a file opened before tracing began, less one
+    closed after), as with -p. before_attach(pid) runs before leaktrace starts."""
+    d = ctx.tmpdir()
+    sites = h.source_sites('fd_leaky.c')
+    t = ctx.target([ctx.prog('fd_leaky'), 'wait', d, str(C_CHURN)], 'fd_leaky')
+    h.expect(t.expect_line('ready', 15), 'fd_leaky did not print "ready" (rc=%s)%s' % (t.poll(), h.tail(t)))
+    if before_attach:
+        before_attach(t.pid)
+    p = ctx.lt(['-v', '-T', '0', '-o', '0', '--format', 'json'] + opts)
+    h.expect(p.expect_err_line('leaktrace: tracing', 60), '%s: leaktrace did not start%s' % (what, h.tail(p)))
+    h.wait_probes(p.pid, min_wait=1.0, max_wait=10)
+    h.expect(p.poll() is None, '%s: leaktrace exited early%s' % (what, h.tail(p)))
+    h.trigger(t)
+    truth = tagged(t.out_lines, 'FDLEAKY')
+    time.sleep(0.5)
+    rc = h.interrupt(p, signal.SIGINT)
+    h.expect(rc == 0, '%s: exit status %s after SIGINT%s' % (what, rc, h.tail(p)))
+    pr = Problems()
+    rep = final_of(pr, p)
+    proc = [q for q in rep['processes'] if q['pid'] == t.pid]
+    h.expect(len(proc) == 1, '%s: fd_leaky pid %d not in the report' % (what, t.pid))
+    check_fd_leaky_parent(pr, proc[0], truth, sites, open_before=4)
+    pr.done('%s fd_leaky' % what)
+    t.send('exit\n')
+    t.wait(10)
+    return rep, truth
+
+
+def t_fds_cgroup_and_system_wide(ctx):
+    """--cgroup (fd_leaky moved into a new cgroup) and system-wide: the same rows exact as with -p, open_before 4; with --cgroup no process from outside the cgroup."""
+    if not os.path.exists(os.path.join(h.CGROUP2_ROOT, 'cgroup.procs')):
+        raise h.Skip('no cgroup v2 hierarchy at %s' % h.CGROUP2_ROOT)
+    cg = os.path.join(h.CGROUP2_ROOT, 'leaktrace-e2e-fds-%s' % os.urandom(4).hex())
+    os.makedirs(cg)
+    members = []
+
+    def move_in(pid):
+        with open(os.path.join(cg, 'cgroup.procs'), 'w') as f:
+            f.write('%d\n' % pid)
+        members.append(pid)
+
+    try:
+        rep, truth = other_mode_run(ctx, '--cgroup', ['--cgroup', cg], before_attach=move_in)
+        # Its forked and exec'd children are in the cgroup too (gone by the
+        # report, their cgroup may be unknown).
+        members += [truth.get('child'), truth.get('execd')]
+        outside = [(q['pid'], q['comm']) for q in rep['processes']
+                   if q['pid'] not in members and q.get('cgroup') != cg[len(h.CGROUP2_ROOT):]]
+        h.expect(not outside, '--cgroup: processes from outside it in the report: %s' % outside[:5])
+    finally:
+        problem = h.remove_cgroup([cg])
+        if problem:
+            h.log(problem)
+    other_mode_run(ctx, 'system-wide', [])
+
+
 SCENARIOS = [
     ('fds_c_run', t_fds_c_run),
     ('fds_c_attach', t_fds_c_attach),
@@ -598,4 +656,5 @@ SCENARIOS = [
     ('fds_python_c_run', t_fds_python_c_run),
     ('fds_python_attach', t_fds_python_attach),
     ('fds_python_growing', t_fds_python_growing),
+    ('fds_cgroup_and_system_wide', t_fds_cgroup_and_system_wide),
 ]
