@@ -84,13 +84,14 @@ void lt_recount_tracked(struct lt_session *s)
 	s->stats.tracked_stacks = stacks;
 }
 
-/* Past a bound a new block is counted, not kept (memory stays bounded). */
+/* Past a bound a new block (key: its address, or a descriptor's key) is
+ * counted, not kept (memory stays bounded). */
 static bool over_bounds(struct lt_session *s, struct lt_process *p, const struct lt_alloc_event *e,
-			struct lt_live_table *t, uint32_t nframes)
+			struct lt_live_table *t, uint64_t key, uint32_t nframes)
 {
 	uint32_t id;
 
-	if (s->stats.tracked_allocs >= s->opts->max_allocs && !lt_live_get(t, e->addr))
+	if (s->stats.tracked_allocs >= s->opts->max_allocs && !lt_live_get(t, key))
 		return true;
 	return s->stats.tracked_stacks >= s->opts->max_stacks &&
 	       !lt_stacks_find(&p->stacks, (const uint64_t *)e->frames, nframes, &id);
@@ -151,7 +152,7 @@ static void on_alloc(struct lt_session *s, const struct lt_alloc_event *e, size_
 	if (nframes > (size - LT_ALLOC_EVENT_HDR_BYTES) / sizeof(e->frames[0]))
 		nframes = (size - LT_ALLOC_EVENT_HDR_BYTES) / sizeof(e->frames[0]);
 	table = e->hdr.kind == LT_EV_MMAP ? &p->mmaps : &p->heap;
-	if (over_bounds(s, p, e, table, nframes)) {
+	if (over_bounds(s, p, e, table, e->addr, nframes)) {
 		s->stats.untracked_allocs++;
 		s->stats.untracked_bytes += e->size_bytes;
 		return;
@@ -287,9 +288,8 @@ static void on_munmap(struct lt_session *s, const struct lt_free_event *e)
 static void on_fd_open(struct lt_session *s, const struct lt_alloc_event *e, size_t size)
 {
 	struct lt_process *p = lt_traced_process_for(s, e->hdr.tgid, e->hdr.ts_ns);
-	uint32_t nframes = e->nframes, fd = (uint32_t)e->addr, id;
+	uint32_t nframes = e->nframes, fd = (uint32_t)e->addr;
 	struct lt_live_alloc a = {};
-	bool known;
 	int err;
 
 	s->stats.fd_open_events++;
@@ -299,13 +299,10 @@ static void on_fd_open(struct lt_session *s, const struct lt_alloc_event *e, siz
 	lt_fd_table_forget_note(&p->fds, fd);
 	if (nframes > (size - LT_ALLOC_EVENT_HDR_BYTES) / sizeof(e->frames[0]))
 		nframes = (size - LT_ALLOC_EVENT_HDR_BYTES) / sizeof(e->frames[0]);
-	known = lt_live_get(&p->fds.open, lt_fd_key(fd)) != NULL;
-	if ((!known && s->stats.tracked_allocs >= s->opts->max_allocs) ||
-	    (s->stats.tracked_stacks >= s->opts->max_stacks &&
-	     !lt_stacks_find(&p->stacks, (const uint64_t *)e->frames, nframes, &id))) {
+	if (over_bounds(s, p, e, &p->fds.open, lt_fd_key(fd), nframes)) {
 		s->stats.untracked_allocs++;
-		if (known)
-			untrack_block(s, p, &p->fds.open, lt_fd_key(fd));
+		/* The number is made again: what it was is closed. */
+		untrack_block(s, p, &p->fds.open, lt_fd_key(fd));
 		return;
 	}
 	if (take_stack(s, p, e, size, nframes, &a))

@@ -65,8 +65,9 @@ static void write_counts(FILE *out, const char *key, const uint64_t *v)
 }
 
 /* Bounds with each stack, so one stack read alone says what its buckets
- * are; null is the last bucket's missing upper bound. */
-static void write_ages(FILE *out, const struct lt_age_histogram *h)
+ * are; null is the last bucket's missing upper bound. counts_only:
+ * descriptors, counted per bucket as "count". */
+static void write_ages(FILE *out, const struct lt_age_histogram *h, bool counts_only)
 {
 	fputs(",\"age_histogram\":{\"le_s\":[", out);
 	for (unsigned i = 0; i < LT_AGE_BUCKETS; i++) {
@@ -80,8 +81,12 @@ static void write_ages(FILE *out, const struct lt_age_histogram *h)
 			fputs("null", out);
 	}
 	fputc(']', out);
-	write_counts(out, "allocs", h->allocs);
-	write_counts(out, "bytes", h->bytes);
+	if (counts_only) {
+		write_counts(out, "count", h->allocs);
+	} else {
+		write_counts(out, "allocs", h->allocs);
+		write_counts(out, "bytes", h->bytes);
+	}
 	fputc('}', out);
 }
 
@@ -98,7 +103,7 @@ static void write_stacks(FILE *out, const struct lt_report_group *g)
 			fprintf(out, "\"processes\":%u,", st->processes);
 		fputs("\"oldest_age_s\":", out);
 		lt_json_double(out, st->oldest_age_s);
-		write_ages(out, &st->ages);
+		write_ages(out, &st->ages, false);
 		write_verdict(out, "growth_bytes_per_s", st->verdict, st->growth_bytes_per_s);
 		fputc(',', out);
 		write_frames(out, st);
@@ -135,19 +140,7 @@ static void write_fds(FILE *out, const struct lt_report_process *p)
 
 		fprintf(out, "%s{\"count\":%" PRIu64 ",\"oldest_age_s\":", i ? "," : "", st->allocs);
 		lt_json_double(out, st->oldest_age_s);
-		fputs(",\"age_histogram\":{\"le_s\":[", out);
-		for (unsigned b = 0; b < LT_AGE_BUCKETS; b++) {
-			uint32_t le = lt_age_bucket_le_s(b);
-
-			fprintf(out, b ? "," : "");
-			if (le)
-				fprintf(out, "%u", le);
-			else
-				fputs("null", out);
-		}
-		fputc(']', out);
-		write_counts(out, "count", st->ages.allocs);
-		fputc('}', out);
+		write_ages(out, &st->ages, true);
 		write_verdict(out, "growth_per_s", st->verdict, st->growth_bytes_per_s);
 		fputc(',', out);
 		if (st->fd) {

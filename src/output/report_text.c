@@ -53,20 +53,31 @@ static void write_verdict(FILE *out, enum lt_verdict v, double slope)
 }
 
 /* One line under a stack's header: only the buckets that hold something, so
- * a stack whose blocks all have one age reads as one entry. */
-static void write_ages(FILE *out, const struct lt_age_histogram *h)
+ * a stack whose blocks all have one age reads as one entry. counts_only:
+ * descriptors, whose "bytes" are their count again. */
+static void write_ages(FILE *out, const struct lt_age_histogram *h, bool counts_only)
 {
 	bool any = false;
 
 	for (unsigned i = 0; i < LT_AGE_BUCKETS; i++) {
 		if (!h->allocs[i] && !h->bytes[i])
 			continue;
-		fprintf(out, "%s%s %" PRIu64 " (%" PRIu64 " B)", any ? " | " : "      ages: ",
-			lt_age_bucket_label(i), h->allocs[i], h->bytes[i]);
+		fprintf(out, "%s%s %" PRIu64, any ? " | " : "      ages: ", lt_age_bucket_label(i),
+			h->allocs[i]);
+		if (!counts_only)
+			fprintf(out, " (%" PRIu64 " B)", h->bytes[i]);
 		any = true;
 	}
 	if (any)
 		fputc('\n', out);
+}
+
+static void write_frames(FILE *out, const struct lt_report_stack *st)
+{
+	if (!st->nframes)
+		fprintf(out, "        (no stack)\n");
+	for (uint32_t f = 0; f < st->nframes; f++)
+		write_frame(out, &st->frames[f]);
 }
 
 /* when: "" for a live process, else when its figures were taken. */
@@ -80,11 +91,8 @@ static void write_group(FILE *out, const char *what, const struct lt_report_grou
 			st->allocs, what, st->allocs == 1 ? "" : "s", st->oldest_age_s, when);
 		write_verdict(out, st->verdict, st->growth_bytes_per_s);
 		fputs(":\n", out);
-		write_ages(out, &st->ages);
-		if (!st->nframes)
-			fprintf(out, "        (no stack)\n");
-		for (uint32_t f = 0; f < st->nframes; f++)
-			write_frame(out, &st->frames[f]);
+		write_ages(out, &st->ages, false);
+		write_frames(out, st);
 	}
 	if (!g->nstacks && g->outstanding_allocs && !when[0])
 		fprintf(out, "    (none older than %" PRIu64 " ms)\n", min_age_ms);
@@ -155,7 +163,6 @@ static void write_fds(FILE *out, const struct lt_report_process *p, const char *
 	fprintf(out, "; %" PRIu64 " open before, not seen made\n", p->fds_open_before);
 	for (size_t i = 0; i < g->nstacks; i++) {
 		const struct lt_report_stack *st = &g->stacks[i];
-		bool any = false;
 
 		fprintf(out, "    %" PRIu64 " descriptor%s", st->allocs, st->allocs == 1 ? "" : "s");
 		if (st->fd) {
@@ -177,19 +184,8 @@ static void write_fds(FILE *out, const struct lt_report_process *p, const char *
 		}
 		if (st->fd && st->fd->others)
 			fprintf(out, "      and %" PRIu64 " more\n", st->fd->others);
-		for (unsigned b = 0; b < LT_AGE_BUCKETS; b++) {
-			if (!st->ages.allocs[b])
-				continue;
-			fprintf(out, "%s%s %" PRIu64, any ? " | " : "      ages: ", lt_age_bucket_label(b),
-				st->ages.allocs[b]);
-			any = true;
-		}
-		if (any)
-			fputc('\n', out);
-		if (!st->nframes)
-			fprintf(out, "        (no stack)\n");
-		for (uint32_t f = 0; f < st->nframes; f++)
-			write_frame(out, &st->frames[f]);
+		write_ages(out, &st->ages, true);
+		write_frames(out, st);
 	}
 	if (!g->nstacks && g->outstanding_allocs && !when[0])
 		fprintf(out, "    (none older than %" PRIu64 " ms)\n", min_age_ms);
@@ -283,7 +279,7 @@ void lt_report_write_text(FILE *out, const struct lt_report *r)
 			fprintf(out, "    %" PRIu64 " bytes in %" PRIu64 " allocation%s in %u process%s, oldest %.1f s:\n",
 				st->bytes, st->allocs, st->allocs == 1 ? "" : "s", st->processes,
 				st->processes == 1 ? "" : "es", st->oldest_age_s);
-			write_ages(out, &st->ages);
+			write_ages(out, &st->ages, false);
 			for (uint32_t f = 0; f < st->nframes; f++)
 				write_frame(out, &st->frames[f]);
 		}
