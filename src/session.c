@@ -17,6 +17,8 @@ void lt_session_init(struct lt_session *s, const struct lt_options *o)
 	lt_module_cache_init(&s->modules);
 	lt_module_cache_set_limit(&s->modules, o->symbol_cache_bytes);
 	s->start_ns = lt_now_ns();
+	/* Blocks are seen from here on: packed times count from now. */
+	lt_live_set_epoch(s->start_ns);
 }
 
 void lt_session_read_drops(struct lt_session *s)

@@ -22,19 +22,17 @@
 static int track_block(struct lt_session *s, struct lt_process *p, struct lt_live_table *t,
 		       const struct lt_live_alloc *a)
 {
-	const struct lt_live_alloc *prev = lt_live_get(t, a->addr);
-	uint32_t old_stack = prev ? prev->stack_id : 0;
-	bool replaced;
-	int err = lt_live_put(t, a, &replaced);
+	struct lt_live_alloc prev;
+	int err = lt_live_put(t, a, &prev);
 
-	if (err)
+	if (err < 0)
 		return err;
 	lt_stacks_ref(&p->stacks, a->stack_id);
-	if (!replaced) {
+	if (!err) {
 		s->stats.tracked_allocs++;
 		return 0;
 	}
-	if (lt_stacks_unref(&p->stacks, old_stack) && s->stats.tracked_stacks)
+	if (lt_stacks_unref(&p->stacks, prev.stack_id) && s->stats.tracked_stacks)
 		s->stats.tracked_stacks--;
 	return 1;
 }
@@ -91,7 +89,7 @@ static bool over_bounds(struct lt_session *s, struct lt_process *p, const struct
 {
 	uint32_t id;
 
-	if (s->stats.tracked_allocs >= s->opts->max_allocs && !lt_live_get(t, key))
+	if (s->stats.tracked_allocs >= s->opts->max_allocs && !lt_live_get(t, key, NULL))
 		return true;
 	return s->stats.tracked_stacks >= s->opts->max_stacks &&
 	       !lt_stacks_find(&p->stacks, (const uint64_t *)e->frames, nframes, &id);
@@ -242,18 +240,18 @@ static void on_munmap(struct lt_session *s, const struct lt_free_event *e)
 {
 	struct lt_process *p = lt_procs_get(&s->procs, e->hdr.tgid);
 	uint64_t lo = e->addr, hi = e->addr + e->len_bytes;
-	struct lt_live_alloc hit[16];
-	const struct lt_live_alloc *a;
-	size_t n, iter;
+	struct lt_live_alloc hit[16], a;
+	uint64_t iter;
+	size_t n;
 
 	s->stats.munmap_events++;
 	if (!p || hi <= lo)
 		return;
 	do {
 		n = 0;
-		for (iter = 0; n < 16 && (a = lt_live_next(&p->mmaps, &iter));)
-			if (a->addr < hi && a->addr + a->size_bytes > lo)
-				hit[n++] = *a;
+		for (iter = 0; n < 16 && lt_live_next(&p->mmaps, &iter, &a);)
+			if (a.addr < hi && a.addr + a.size_bytes > lo)
+				hit[n++] = a;
 		for (size_t i = 0; i < n; i++) {
 			struct lt_live_alloc r = hit[i];
 			uint64_t end = r.addr + r.size_bytes;
@@ -322,7 +320,7 @@ static void on_fd_desc(struct lt_session *s, const struct lt_fd_desc_event *e, s
 	enum lt_fd_kind kind;
 	char text[LT_FD_PATH_BYTES + 64];
 
-	if (!p || p->exited || !lt_live_get(&p->fds.open, lt_fd_key(e->fd)))
+	if (!p || p->exited || !lt_live_get(&p->fds.open, lt_fd_key(e->fd), NULL))
 		return;
 	kind = lt_fd_describe(e, size, text, sizeof(text));
 	if (lt_fd_table_note(&p->fds, e->fd, kind, text))
@@ -340,9 +338,10 @@ static void on_fd_close(struct lt_session *s, const struct lt_free_event *e)
 {
 	struct lt_process *p = lt_procs_get(&s->procs, e->hdr.tgid);
 	uint32_t first = (uint32_t)e->addr, last = (uint32_t)e->len_bytes;
-	const struct lt_live_alloc *a;
+	struct lt_live_alloc a;
 	uint32_t hit[64];
-	size_t n, iter;
+	uint64_t iter;
+	size_t n;
 
 	s->stats.fd_close_events++;
 	/* The report of a Python program is of the moment its shutdown began:
@@ -358,9 +357,9 @@ static void on_fd_close(struct lt_session *s, const struct lt_free_event *e)
 	/* A wide range: walk the records, not the numbers. */
 	do {
 		n = 0;
-		for (iter = 0; n < 64 && (a = lt_live_next(&p->fds.open, &iter));)
-			if (a->addr - 1 >= first && a->addr - 1 <= last)
-				hit[n++] = (uint32_t)(a->addr - 1);
+		for (iter = 0; n < 64 && lt_live_next(&p->fds.open, &iter, &a);)
+			if (a.addr - 1 >= first && a.addr - 1 <= last)
+				hit[n++] = (uint32_t)(a.addr - 1);
 		for (size_t i = 0; i < n; i++)
 			close_fd(s, p, hit[i]);
 	} while (n == 64);

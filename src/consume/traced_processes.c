@@ -113,12 +113,13 @@ void lt_traced_on_fork(struct lt_session *s, const struct lt_task_event *e)
  * this the BPF table of sampled addresses would fill with dead entries. */
 static void forget_sampled(struct lt_session *s, const struct lt_process *p)
 {
-	const struct lt_live_alloc *a;
-	size_t iter = 0;
+	struct lt_live_alloc entry;
+	const struct lt_live_alloc *a = &entry;
+	uint64_t iter = 0;
 
 	if (!s->opts->sample_bytes)
 		return;
-	while ((a = lt_live_next(&p->heap, &iter))) {
+	while (lt_live_next(&p->heap, &iter, &entry)) {
 		struct lt_sampled_key key = { .addr = a->addr, .tgid = p->tgid };
 
 		lt_map_remove(&s->maps, LT_MAP_SAMPLED_BLOCKS, &key, sizeof(key));

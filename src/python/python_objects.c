@@ -137,9 +137,8 @@ int lt_py_process_traceback(struct lt_py_process *pp, const struct lt_py_frame *
 
 int lt_py_process_add(struct lt_py_process *pp, const struct lt_py_alloc_event *e, uint32_t npy)
 {
-	struct lt_live_alloc a = { 0 };
-	const struct lt_live_alloc *old;
-	bool replaced, was_unsettled;
+	struct lt_live_alloc a = { 0 }, old;
+	bool was_unsettled;
 	long t;
 	int err;
 
@@ -164,11 +163,10 @@ int lt_py_process_add(struct lt_py_process *pp, const struct lt_py_alloc_event *
 			return -ENOMEM;
 		pp->pending = grown;
 	}
-	old = lt_live_get(&pp->objects, e->addr);
-	was_unsettled = old && old->pad == LT_PY_TYPE_UNSETTLED;
-	err = lt_live_put(&pp->objects, &a, &replaced);
-	if (err)
+	err = lt_live_put(&pp->objects, &a, &old);
+	if (err < 0)
 		return err;
+	was_unsettled = err == 1 && old.pad == LT_PY_TYPE_UNSETTLED;
 	pp->unsettled += (a.pad == LT_PY_TYPE_UNSETTLED) - was_unsettled;
 	/* An address already pending stays listed once. */
 	if (a.pad == LT_PY_TYPE_UNSETTLED && !was_unsettled)
@@ -201,25 +199,24 @@ bool lt_py_process_freed_recently(const struct lt_py_process *pp, uint64_t addr)
 
 int lt_py_process_reuse(struct lt_py_process *pp, const struct lt_py_alloc_event *e, uint32_t npy)
 {
-	struct lt_live_alloc *a = NULL;
+	struct lt_live_alloc a;
+	bool found = false;
 	uint32_t id;
 	int err;
 
 	/* The object sits at the block's start, or after a GC header and a
 	 * pre-header; an object from before tracing began has no block here. */
-	for (uint64_t k = 0; k <= 32 && !a && k <= e->addr; k += 16) {
-		a = lt_live_get_mut(&pp->objects, e->addr - k);
-		if (a && a->size_bytes <= k)
-			a = NULL;
-	}
-	if (!a)
+	for (uint64_t k = 0; k <= 32 && !found && k <= e->addr; k += 16)
+		found = lt_live_get(&pp->objects, e->addr - k, &a) && a.size_bytes > k;
+	if (!found)
 		return 0;
 	err = lt_py_process_traceback(pp, e->frames, npy, &id);
 	if (err)
 		return err;
-	a->stack_id = id;
-	a->ts_ns = e->hdr.ts_ns;
-	return 0;
+	a.stack_id = id;
+	a.ts_ns = e->hdr.ts_ns;
+	err = lt_live_put(&pp->objects, &a, NULL);
+	return err < 0 ? err : 0;
 }
 
 int lt_py_process_code_copy(struct lt_py_process *pp, const struct lt_py_code_event *e)

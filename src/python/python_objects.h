@@ -33,7 +33,7 @@ struct lt_py_traceback {
 #define LT_PY_RECENT_FREES 16
 
 /* The pad of a live block whose type has not been read yet. */
-#define LT_PY_TYPE_UNSETTLED UINT32_MAX
+#define LT_PY_TYPE_UNSETTLED LT_LIVE_PAD_UNSET
 
 /* Pseudo type addresses: blocks that hold no object, and blocks that could
  * not be read (the process was gone). */

@@ -187,7 +187,7 @@ static long type_of_block(struct lt_py_process *pp, const uint8_t *head, size_t 
 }
 
 struct batch {
-	struct lt_live_alloc *blocks[BATCH];
+	struct lt_live_alloc blocks[BATCH]; /* copies: set back by address */
 	struct iovec local[BATCH], remote[BATCH];
 	uint8_t heads[BATCH][HEAD_BYTES];
 	size_t n;
@@ -213,21 +213,26 @@ static long settle_batch(struct lt_py_process *pp, struct batch *b, uint64_t *ke
 		long t;
 
 		done += len;
-		if (b->blocks[i]->pad != LT_PY_TYPE_UNSETTLED)
-			continue; /* listed twice: reused after a free */
+		struct lt_live_alloc now;
+
+		/* Listed twice (reused after a free): settled by its first listing. */
+		if (!lt_live_get(&pp->objects, b->blocks[i].addr, &now) ||
+		    now.pad != LT_PY_TYPE_UNSETTLED)
+			continue;
 		/* Past a range that failed, each block is read on its own. */
 		if (!read)
 			read = !lt_py_read(pp->reader.pid, (uint64_t)(uintptr_t)b->remote[i].iov_base,
 					   b->heads[i], len);
 		if (!read && !process_gone(pp->reader.pid)) {
-			keep_list[(*keep)++] = b->blocks[i]->addr;
+			keep_list[(*keep)++] = b->blocks[i].addr;
 			continue;
 		}
-		t = read ? type_of_block(pp, b->heads[i], len, b->blocks[i]->size_bytes) :
+		t = read ? type_of_block(pp, b->heads[i], len, b->blocks[i].size_bytes) :
 			   lt_py_process_type(pp, LT_PY_TYPE_UNREAD);
 		if (t < 0)
 			return t;
-		b->blocks[i]->pad = (uint32_t)t;
+		if (lt_live_set_pad(&pp->objects, b->blocks[i].addr, (uint32_t)t))
+			return -ENOMEM;
 		pp->unsettled--;
 		settled++;
 	}
@@ -252,17 +257,18 @@ long lt_py_settle_types(struct lt_py_process *pp, uint64_t now_ns, uint64_t min_
 		return -ENOMEM;
 	b->n = 0;
 	for (size_t i = 0; i < pp->npending; i++) {
-		struct lt_live_alloc *a = lt_live_get_mut(&pp->objects, pp->pending[i]);
+		struct lt_live_alloc entry, *a = &entry;
 		size_t len;
 
-		if (!a || a->pad != LT_PY_TYPE_UNSETTLED)
+		if (!lt_live_get(&pp->objects, pp->pending[i], &entry) ||
+		    a->pad != LT_PY_TYPE_UNSETTLED)
 			continue; /* freed, or settled through an earlier listing */
 		if (min_age_ns && (a->ts_ns > now_ns || now_ns - a->ts_ns < min_age_ns)) {
 			pp->pending[keep++] = a->addr;
 			continue;
 		}
 		len = a->size_bytes < HEAD_BYTES ? a->size_bytes : HEAD_BYTES;
-		b->blocks[b->n] = a;
+		b->blocks[b->n] = entry;
 		b->local[b->n] = (struct iovec){ b->heads[b->n], len };
 		b->remote[b->n] = (struct iovec){ (void *)(uintptr_t)a->addr, len };
 		if (++b->n < BATCH)

@@ -110,13 +110,14 @@ int lt_report_fd_detail(const struct lt_process *p, const struct lt_fd_row *row,
 			struct lt_report_fd_detail **out)
 {
 	struct lt_report_fd_detail *d = calloc(1, sizeof(*d));
-	const struct lt_live_alloc *a;
-	size_t iter = 0;
+	struct lt_live_alloc entry;
+	const struct lt_live_alloc *a = &entry;
+	uint64_t iter = 0;
 
 	*out = d;
 	if (!d)
 		return -ENOMEM;
-	while ((a = lt_live_next(&p->fds.open, &iter))) {
+	while (lt_live_next(&p->fds.open, &iter, &entry)) {
 		const struct lt_fd_note *note;
 
 		if (!in_row(a, row, p->exited))
@@ -133,11 +134,12 @@ int lt_report_fd_detail(const struct lt_process *p, const struct lt_fd_row *row,
 
 void lt_report_fd_totals(const struct lt_process *p, struct lt_report_process *rp)
 {
-	const struct lt_live_alloc *a;
-	size_t iter = 0;
+	struct lt_live_alloc entry;
+	const struct lt_live_alloc *a = &entry;
+	uint64_t iter = 0;
 
 	memset(rp->fd_kinds, 0, sizeof(rp->fd_kinds));
-	while ((a = lt_live_next(&p->fds.open, &iter))) {
+	while (lt_live_next(&p->fds.open, &iter, &entry)) {
 		const struct lt_fd_note *note = lt_fd_table_note_of(&p->fds, (uint32_t)(a->addr - 1));
 
 		rp->fd_kinds[note ? note->kind : LT_FD_UNKNOWN]++;

@@ -400,7 +400,8 @@ static int build_group(struct lt_session *s, struct lt_process *p, struct lt_liv
 		       struct lt_report *r)
 {
 	struct mixed_index mix = { 0 };
-	size_t nstacks = p->stacks.count, nslots, nused = 0, iter = 0, keep;
+	size_t nstacks = p->stacks.count, nslots, nused = 0, keep;
+	uint64_t iter = 0;
 	uint64_t min_age_ns = s->opts->min_age_ms * 1000000ULL;
 	uint64_t mean = spec->sampled ? s->opts->sample_bytes : 0;
 	/* --group lineno: descriptors made from Python, by their line alone. */
@@ -410,7 +411,8 @@ static int build_group(struct lt_session *s, struct lt_process *p, struct lt_liv
 	/* Ages at exit for exited processes, as oldest_age_s. */
 	uint64_t ref_ns = p->exited ? p->exit_ns : now_ns;
 	struct stack_total *totals;
-	const struct lt_live_alloc *a;
+	struct lt_live_alloc entry;
+	const struct lt_live_alloc *a = &entry;
 	int err = 0;
 
 	g->outstanding_bytes = table->bytes;
@@ -421,7 +423,7 @@ static int build_group(struct lt_session *s, struct lt_process *p, struct lt_liv
 	if (by_line && lt_report_line_reps(p->py, &reps))
 		return -ENOMEM;
 	/* Native heap entries keep a Python traceback id + 1 in pad (--native). */
-	while (p->py && spec->with_py && (a = lt_live_next(table, &iter))) {
+	while (p->py && spec->with_py && lt_live_next(table, &iter, &entry)) {
 		struct entry_key k = key_of(a, reps, nreps, nstacks);
 
 		if (k.py_id && k.stack_id <= nstacks && mixed_slot(&mix, k.stack_id, k.py_id, true) < 0) {
@@ -436,7 +438,7 @@ static int build_group(struct lt_session *s, struct lt_process *p, struct lt_liv
 		err = -ENOMEM;
 		goto cleanup_mix;
 	}
-	while ((a = lt_live_next(table, &iter))) {
+	while (lt_live_next(table, &iter, &entry)) {
 		double w = mean ? lt_sample_weight(a->size_bytes, mean) : 1.0;
 		struct entry_key k = mix.n ? key_of(a, reps, nreps, nstacks) :
 					     (struct entry_key){ a->stack_id, 0 };

@@ -57,8 +57,9 @@ static int build_types(const struct lt_py_process *pp, const struct lt_growth_vi
 		       struct lt_report_python *out)
 {
 	uint64_t *objects, *bytes;
-	const struct lt_live_alloc *a;
-	size_t iter = 0;
+	struct lt_live_alloc entry;
+	const struct lt_live_alloc *a = &entry;
+	uint64_t iter = 0;
 	int err = 0;
 
 	objects = calloc(pp->ntypes ? pp->ntypes : 1, sizeof(*objects));
@@ -68,7 +69,7 @@ static int build_types(const struct lt_py_process *pp, const struct lt_growth_vi
 		err = -ENOMEM;
 		goto cleanup;
 	}
-	while ((a = lt_live_next(&pp->objects, &iter))) {
+	while (lt_live_next(&pp->objects, &iter, &entry)) {
 		if (a->pad < pp->ntypes) {
 			objects[a->pad]++;
 			bytes[a->pad] += a->size_bytes;
@@ -172,8 +173,10 @@ static int build_stacks(struct lt_session *s, struct lt_process *p, uint64_t now
 	struct lt_py_process *pp = p->py;
 	uint64_t min_age_ns = s->opts->min_age_ms * 1000000ULL;
 	uint64_t end_ns = p->exited ? p->exit_ns : now_ns;
-	size_t n = pp->stacks.count, used = 0, keep, iter = 0;
-	const struct lt_live_alloc *a;
+	size_t n = pp->stacks.count, used = 0, keep;
+	uint64_t iter = 0;
+	struct lt_live_alloc entry;
+	const struct lt_live_alloc *a = &entry;
 	struct py_total *t;
 	int err = 0;
 
@@ -184,7 +187,7 @@ static int build_stacks(struct lt_session *s, struct lt_process *p, uint64_t now
 	t = calloc(n ? n : 1, sizeof(*t));
 	if (!t)
 		return -ENOMEM;
-	while ((a = lt_live_next(&pp->objects, &iter))) {
+	while (lt_live_next(&pp->objects, &iter, &entry)) {
 		if (a->stack_id >= n || a->stack_id >= pp->ntracebacks)
 			continue;
 		if (!p->exited && (a->ts_ns > now_ns || now_ns - a->ts_ns < min_age_ns))

@@ -20,13 +20,23 @@ static struct lt_process *proc(struct fixture *f, uint32_t tgid)
 	return lt_procs_get(&f->s.procs, tgid);
 }
 
+/* A live entry, which must be there. */
+static struct lt_live_alloc live_entry(const struct lt_live_table *t, uint64_t addr)
+{
+	struct lt_live_alloc a = { 0 };
+
+	assert_true(lt_live_get(t, addr, &a));
+	return a;
+}
+
 static uint64_t live_bytes(const struct lt_live_table *t)
 {
-	const struct lt_live_alloc *a;
-	size_t iter = 0;
+	struct lt_live_alloc entry;
+	const struct lt_live_alloc *a = &entry;
+	uint64_t iter = 0;
 	uint64_t sum = 0;
 
-	while ((a = lt_live_next(t, &iter)))
+	while (lt_live_next(t, &iter, &entry))
 		sum += a->size_bytes;
 	return sum;
 }
@@ -53,12 +63,12 @@ static void test_blocks(void **state)
 	assert_true(p->target); /* -c: only the command's tree reaches us */
 	assert_int_equal(p->heap.count, 3);
 	assert_int_equal(live_bytes(&p->heap), 600);
-	assert_null(lt_live_get(&p->heap, 0x1100));
-	assert_null(lt_live_get(&p->heap, 0x2000));
-	assert_int_equal(lt_live_get(&p->heap, 0x3000)->size_bytes, 400);
+	assert_false(lt_live_get(&p->heap, 0x1100, NULL));
+	assert_false(lt_live_get(&p->heap, 0x2000, NULL));
+	assert_int_equal(live_entry(&p->heap, 0x3000).size_bytes, 400);
 	/* One stack each for A and B; the realloc's block reuses B's. */
-	assert_int_equal(lt_live_get(&p->heap, 0x3000)->stack_id,
-			 lt_live_get(&p->heap, 0x1000)->stack_id + 1);
+	assert_int_equal(live_entry(&p->heap, 0x3000).stack_id,
+			 live_entry(&p->heap, 0x1000).stack_id + 1);
 	assert_int_equal(f.s.stats.alloc_events, 5);
 	assert_int_equal(f.s.stats.free_events, 2);
 	assert_int_equal(f.s.stats.unmatched_frees, 1);
@@ -128,10 +138,10 @@ static void test_munmap_pieces(void **state)
 	feed_free(&f, LT_EV_MUNMAP, GONE_TGID, 0x0ff000, 0x2000);  /* the start */
 	p = proc(&f, GONE_TGID);
 	assert_int_equal(p->mmaps.count, 2);
-	assert_int_equal(lt_live_get(&p->mmaps, 0x101000)->size_bytes, 0x3000);
-	assert_int_equal(lt_live_get(&p->mmaps, 0x106000)->size_bytes, 0xa000);
-	assert_int_equal(lt_live_get(&p->mmaps, 0x106000)->stack_id,
-			 lt_live_get(&p->mmaps, 0x101000)->stack_id);
+	assert_int_equal(live_entry(&p->mmaps, 0x101000).size_bytes, 0x3000);
+	assert_int_equal(live_entry(&p->mmaps, 0x106000).size_bytes, 0xa000);
+	assert_int_equal(live_entry(&p->mmaps, 0x106000).stack_id,
+			 live_entry(&p->mmaps, 0x101000).stack_id);
 	assert_int_equal(f.s.stats.mmap_events, 1);
 	assert_int_equal(f.s.stats.munmap_events, 2);
 	assert_int_equal(p->heap.count, 0);
@@ -282,7 +292,7 @@ static void test_malformed(void **state)
 	feed(&f, &e, LT_ALLOC_EVENT_HDR_BYTES + 2 * sizeof(e.frames[0]));
 	assert_int_equal(f.s.stats.alloc_events, 1);
 	assert_int_equal(lt_stacks_get(&proc(&f, GONE_TGID)->stacks,
-				       lt_live_get(&proc(&f, GONE_TGID)->heap, 0x1000)->stack_id)
+				       live_entry(&proc(&f, GONE_TGID)->heap, 0x1000).stack_id)
 				 ->nframes,
 			 2);
 	feed(&f, &odd, sizeof(odd));
@@ -341,7 +351,7 @@ static void test_fds(void **state)
 	assert_int_equal(note(&f, 3)->kind, LT_FD_FILE);
 	assert_null(note(&f, 5)); /* its description was lost */
 	feed_free(&f, LT_EV_FD_CLOSE, GONE_TGID, 4, 4);
-	assert_null(lt_live_get(&p->fds.open, lt_fd_key(4)));
+	assert_false(lt_live_get(&p->fds.open, lt_fd_key(4), NULL));
 	assert_null(note(&f, 4));
 	feed_free(&f, LT_EV_FD_CLOSE, GONE_TGID, 9, 9);
 	assert_int_equal(p->fds.open.count, 2);
@@ -349,8 +359,8 @@ static void test_fds(void **state)
 	feed_fd_open(&f, GONE_TGID, 3, STACK_B);
 	assert_int_equal(p->fds.open.count, 2);
 	assert_null(note(&f, 3));
-	assert_int_equal(lt_live_get(&p->fds.open, lt_fd_key(3))->stack_id,
-			 lt_live_get(&p->fds.open, lt_fd_key(5))->stack_id);
+	assert_int_equal(live_entry(&p->fds.open, lt_fd_key(3)).stack_id,
+			 live_entry(&p->fds.open, lt_fd_key(5)).stack_id);
 	/* A's stack holds nothing now: recycled; fds count as tracked blocks. */
 	assert_int_equal(f.s.stats.tracked_stacks, 1);
 	assert_int_equal(f.s.stats.tracked_allocs, 2);
@@ -387,8 +397,8 @@ static void test_fd_close_range(void **state)
 	feed_free(&f, LT_EV_FD_CLOSE, GONE_TGID, 5, 20);
 	assert_int_equal(p->fds.open.count, 81);
 	assert_int_equal(p->fds.nbefore, 3); /* 11 */
-	assert_non_null(lt_live_get(&p->fds.open, lt_fd_key(4)));
-	assert_non_null(lt_live_get(&p->fds.open, lt_fd_key(21)));
+	assert_true(lt_live_get(&p->fds.open, lt_fd_key(4), NULL));
+	assert_true(lt_live_get(&p->fds.open, lt_fd_key(21), NULL));
 	feed_free(&f, LT_EV_FD_CLOSE, GONE_TGID, 1, 0xffffffffu);
 	assert_int_equal(p->fds.open.count, 0);
 	assert_int_equal(p->fds.nbefore, 1);

@@ -50,13 +50,14 @@ static void put_object(uint64_t *block, size_t k, const struct fake_type *t, uin
 
 static uint64_t blocks[9][8];
 
-static int add_block(struct lt_py_process *pp, uint64_t *block, uint64_t size, uint64_t ts)
+/* ts in ms: packed blocks keep times to about a millisecond. */
+static int add_block(struct lt_py_process *pp, uint64_t *block, uint64_t size, uint64_t ts_ms)
 {
 	struct lt_py_alloc_event e;
 
 	memset(&e, 0, sizeof(e));
 	e.hdr.kind = LT_EV_PY_ALLOC;
-	e.hdr.ts_ns = ts;
+	e.hdr.ts_ns = ts_ms * 1000000;
 	e.addr = (uint64_t)(uintptr_t)block;
 	e.size_bytes = size;
 	return lt_py_process_add(pp, &e, 0);
@@ -64,9 +65,10 @@ static int add_block(struct lt_py_process *pp, uint64_t *block, uint64_t size, u
 
 static const char *type_of(struct lt_py_process *pp, uint64_t *block)
 {
-	const struct lt_live_alloc *a = lt_live_get(&pp->objects, (uint64_t)(uintptr_t)block);
+	struct lt_live_alloc entry;
+	const struct lt_live_alloc *a = &entry;
 
-	assert_non_null(a);
+	assert_true(lt_live_get(&pp->objects, (uint64_t)(uintptr_t)block, &entry));
 	if (a->pad == LT_PY_TYPE_UNSETTLED)
 		return "unsettled";
 	assert_true(a->pad < pp->ntypes);
@@ -119,8 +121,8 @@ static void test_settle_311(void **state)
 	for (int i = 3; i < 9; i++)
 		assert_int_equal(add_block(&pp, blocks[i], 64, i == 6 ? 990 : 100), 0);
 	assert_int_equal(pp.unsettled, 9);
-	/* Too young at 1000 ns with 20 ns to wait: blocks[6] stays. */
-	assert_int_equal(lt_py_settle_types(&pp, 1000, 20), 8);
+	/* Too young at 1000 ms with 20 ms to wait: blocks[6] stays. */
+	assert_int_equal(lt_py_settle_types(&pp, 1000000000, 20000000), 8);
 	assert_int_equal(pp.unsettled, 1);
 	assert_string_equal(type_of(&pp, blocks[0]), "str");
 	assert_string_equal(type_of(&pp, blocks[1]), "Listener");
@@ -135,7 +137,7 @@ static void test_settle_311(void **state)
 	assert_true(lt_py_process_remove(&pp, (uint64_t)(uintptr_t)blocks[6]));
 	put_object(blocks[6], 0, &plain, 1);
 	assert_int_equal(add_block(&pp, blocks[6], 64, 995), 0);
-	assert_int_equal(lt_py_settle_types(&pp, 2000, 0), 1);
+	assert_int_equal(lt_py_settle_types(&pp, 2000000000, 0), 1);
 	assert_string_equal(type_of(&pp, blocks[6]), "str");
 	assert_int_equal(pp.unsettled, 0);
 	assert_int_equal(pp.npending, 0);
@@ -143,7 +145,7 @@ static void test_settle_311(void **state)
 	unready.words[LT_PY_TP_FLAGS / 8] |= READY;
 	assert_true(lt_py_process_remove(&pp, (uint64_t)(uintptr_t)blocks[5]));
 	assert_int_equal(add_block(&pp, blocks[5], 16, 1500), 0);
-	assert_int_equal(lt_py_settle_types(&pp, 3000, 0), 1);
+	assert_int_equal(lt_py_settle_types(&pp, 3000000000ULL, 0), 1);
 	assert_string_equal(type_of(&pp, blocks[5]), "Unready");
 	lt_py_process_free(&pp);
 }
@@ -165,7 +167,7 @@ static void test_settle_310_has_no_preheader(void **state)
 	assert_int_equal(lt_py_process_init(&pp, getpid(), &interp), 0);
 	assert_int_equal(add_block(&pp, blocks[0], 32, 1), 0); /* GC header + 16 */
 	assert_int_equal(add_block(&pp, blocks[1], 48, 1), 0);
-	assert_int_equal(lt_py_settle_types(&pp, 10, 0), 2);
+	assert_int_equal(lt_py_settle_types(&pp, 10000000, 0), 2);
 	assert_string_equal(type_of(&pp, blocks[0]), "Managed");
 	assert_string_equal(type_of(&pp, blocks[1]), "(buffer)");
 	lt_py_process_free(&pp);
