@@ -44,25 +44,37 @@ static bool same_stack(const struct lt_stack *st, uint64_t hash, const uint64_t 
 	       (nframes == 0 || memcmp(st->ips, ips, nframes * sizeof(*ips)) == 0);
 }
 
-static void index_place(uint32_t *index, size_t mask, uint64_t hash, uint32_t slot_value)
+/* An index entry: the id + 1 (0: empty) under the hash's top half, so a
+ * probe that is not the stack rarely has to look at the stack itself. */
+static inline uint64_t index_entry(uint64_t hash, uint32_t id)
+{
+	return (hash & 0xffffffff00000000ULL) | ((uint64_t)id + 1);
+}
+
+static inline uint32_t entry_id(uint64_t entry)
+{
+	return (uint32_t)entry - 1;
+}
+
+static void index_place(uint64_t *index, size_t mask, uint64_t hash, uint32_t id)
 {
 	size_t i = (size_t)hash & mask;
 
 	while (index[i])
 		i = (i + 1) & mask;
-	index[i] = slot_value;
+	index[i] = index_entry(hash, id);
 }
 
 static int index_grow(struct lt_stack_store *s)
 {
 	size_t cap = s->index_capacity ? s->index_capacity * 2 : 64;
-	uint32_t *index = calloc(cap, sizeof(*index));
+	uint64_t *index = calloc(cap, sizeof(*index));
 
 	if (!index)
 		return -ENOMEM;
 	for (size_t id = 0; id < s->count; id++)
 		if (!s->stacks[id].released)
-			index_place(index, cap - 1, s->stacks[id].hash, (uint32_t)id + 1);
+			index_place(index, cap - 1, s->stacks[id].hash, (uint32_t)id);
 	free(s->index);
 	s->index = index;
 	s->index_capacity = cap;
@@ -136,8 +148,10 @@ static bool find(const struct lt_stack_store *s, uint64_t hash, const uint64_t *
 		return false;
 	mask = s->index_capacity - 1;
 	for (i = (size_t)hash & mask; s->index[i]; i = (i + 1) & mask) {
-		uint32_t cand = s->index[i] - 1;
+		uint32_t cand = entry_id(s->index[i]);
 
+		if ((s->index[i] ^ hash) >> 32)
+			continue;
 		if (same_stack(&s->stacks[cand], hash, ips, nframes)) {
 			*id = cand;
 			return true;
@@ -170,7 +184,7 @@ int lt_stacks_intern(struct lt_stack_store *s, const uint64_t *ips, uint32_t nfr
 	err = add(s, hash, ips, nframes, id);
 	if (err)
 		return err;
-	index_place(s->index, s->index_capacity - 1, hash, *id + 1);
+	index_place(s->index, s->index_capacity - 1, hash, *id);
 	*is_new = true;
 	return 0;
 }
@@ -192,12 +206,12 @@ static void index_remove(struct lt_stack_store *s, uint32_t id)
 {
 	size_t mask = s->index_capacity - 1, hole, j;
 
-	for (hole = (size_t)s->stacks[id].hash & mask; s->index[hole] != id + 1;
+	for (hole = (size_t)s->stacks[id].hash & mask; (uint32_t)s->index[hole] != id + 1;
 	     hole = (hole + 1) & mask)
 		if (!s->index[hole])
 			return; /* not indexed: cannot happen */
 	for (j = (hole + 1) & mask; s->index[j]; j = (j + 1) & mask) {
-		size_t home = (size_t)s->stacks[s->index[j] - 1].hash & mask;
+		size_t home = (size_t)s->stacks[entry_id(s->index[j])].hash & mask;
 
 		/* Stays if its home lies cyclically in (hole, j]. */
 		if (hole < j ? (home > hole && home <= j) : (home > hole || home <= j))

@@ -37,7 +37,7 @@ struct lt_stack_store {
 	size_t live;     /* count minus released */
 	uint32_t *free_ids;
 	size_t nfree, free_capacity;
-	uint32_t *index; /* open addressing over stack ids + 1; 0 = empty */
+	uint64_t *index; /* open addressing: hash's top half | stack id + 1; 0 = empty */
 	size_t index_capacity;
 };
 
