@@ -224,6 +224,11 @@ $(BUILD)/bench/fd_churn: tools/bench/fd_churn.c | deps
 	@mkdir -p $(@D)
 	$(CC) -O2 -g -Wall -Wextra -Werror -o $@ $<
 
+# The consumer alone, fed a generated record stream (no BPF): events/s.
+$(BUILD)/bench/replay_events: tools/bench/replay_events.c $(CORE_OBJS) $(HDRS)
+	@mkdir -p $(@D)
+	$(CC) $(CFLAGS_COMMON) -O2 -o $@ $< $(CORE_OBJS) $(LDLIBS)
+
 $(BUILD)/bench/churn_bench: tools/bench/churn_bench.c | deps
 	@mkdir -p $(@D)
 	$(CC) -O2 -g -fno-omit-frame-pointer -pthread -Wall -Wextra -Werror -o $@ $<
