@@ -195,7 +195,10 @@ BENCH_SECONDS ?= 2
 .PHONY: bench
 # Native churn (run_bench.py), then Python objects (run_py_bench.py); both
 # always run, and the target fails if either could not measure.
-bench: deps $(BUILD)/leaktrace $(BUILD)/bench/churn_bench $(BUILD)/bench/fd_churn test-pythons
+# The memory rows' interpreter: pyenv's 3.12 where there is one, else Debian's.
+BENCH_PYTHON ?= $(firstword $(wildcard /root/.pyenv/versions/3.12*/bin/python3) /usr/bin/python3.11)
+bench: deps $(BUILD)/leaktrace $(BUILD)/bench/churn_bench $(BUILD)/bench/fd_churn \
+		$(BUILD)/bench/replay_events progs test-pythons
 	@status=0; \
 	$(PYTHON) tools/bench/run_bench.py --leaktrace $(BUILD)/leaktrace \
 		--churn $(BUILD)/bench/churn_bench --bpftrace-script tools/bench/memleak.bt \
@@ -209,6 +212,8 @@ bench: deps $(BUILD)/leaktrace $(BUILD)/bench/churn_bench $(BUILD)/bench/fd_chur
 		--churn $(BUILD)/bench/fd_churn --seconds $(BENCH_SECONDS) || status=1; \
 	$(PYTHON) tools/bench/run_cgroup_bench.py --leaktrace $(BUILD)/leaktrace \
 		--churn $(BUILD)/bench/churn_bench --seconds $(BENCH_SECONDS) || status=1; \
+	$(PYTHON) tools/bench/run_memory_bench.py --replay $(BUILD)/bench/replay_events \
+		--python $(BENCH_PYTHON) || status=1; \
 	exit $$status
 
 # make soak: a few minutes of multi-threaded churn plus a slow exact leak
