@@ -166,7 +166,7 @@ static int emit_report(struct lt_session *s, bool final, bool print)
  * traced processes keep producing. */
 static void drain(struct lt_session *s)
 {
-	s->consume_deadline_ns = lt_now_ns() + 2000000000ULL;
+	s->lanes[0].consume_deadline_ns = lt_now_ns() + 2000000000ULL;
 	ring_buffer__consume(s->ringbuf);
 }
 
@@ -212,7 +212,7 @@ static int run_loop(struct lt_session *s)
 			wake = next_report;
 		if (deadline && deadline < wake)
 			wake = deadline;
-		s->consume_deadline_ns = now + 50000000ULL;
+		s->lanes[0].consume_deadline_ns = now + 50000000ULL;
 		err = ring_buffer__poll(s->ringbuf, wake > now ? (int)((wake - now) / 1000000) : 0);
 		/* poll consumes only after a wakeup, and heap records rarely send one. */
 		if (err >= 0 || err == -EINTR)

@@ -3,6 +3,33 @@
 
 #include <string.h>
 
+/* The main thread must get its turn while lanes keep taking records in:
+ * a waiting writer holds new readers back. */
+static void init_world_lock(pthread_rwlock_t *lock)
+{
+	pthread_rwlockattr_t attr;
+
+	pthread_rwlockattr_init(&attr);
+	pthread_rwlockattr_setkind_np(&attr, PTHREAD_RWLOCK_PREFER_WRITER_NONRECURSIVE_NP);
+	pthread_rwlock_init(lock, &attr);
+	pthread_rwlockattr_destroy(&attr);
+}
+
+void lt_session_read_drops(struct lt_session *s)
+{
+	for (uint32_t k = 0; k < LT_DROP_MAX; k++)
+		lt_map_read_counter(&s->maps, LT_MAP_DROPS, k, &s->stats.drops[k]);
+}
+
+void lt_session_free(struct lt_session *s)
+{
+	lt_procs_free(&s->procs);
+	lt_module_cache_free(&s->modules);
+	lt_growth_table_free(&s->growth);
+	pthread_mutex_destroy(&s->slow_lock);
+	pthread_rwlock_destroy(&s->world);
+}
+
 void lt_session_init(struct lt_session *s, const struct lt_options *o)
 {
 	memset(s, 0, sizeof(*s));
@@ -19,17 +46,12 @@ void lt_session_init(struct lt_session *s, const struct lt_options *o)
 	s->start_ns = lt_now_ns();
 	/* Blocks are seen from here on: packed times count from now. */
 	lt_live_set_epoch(s->start_ns);
-}
-
-void lt_session_read_drops(struct lt_session *s)
-{
-	for (uint32_t k = 0; k < LT_DROP_MAX; k++)
-		lt_map_read_counter(&s->maps, LT_MAP_DROPS, k, &s->stats.drops[k]);
-}
-
-void lt_session_free(struct lt_session *s)
-{
-	lt_procs_free(&s->procs);
-	lt_module_cache_free(&s->modules);
-	lt_growth_table_free(&s->growth);
+	s->nlanes = 1;
+	for (uint32_t i = 0; i < LT_MAX_LANES; i++) {
+		s->lanes[i].s = s;
+		s->lanes[i].index = i;
+		s->lanes[i].stats = &s->stats;
+	}
+	pthread_mutex_init(&s->slow_lock, NULL);
+	init_world_lock(&s->world);
 }

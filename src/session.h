@@ -8,6 +8,8 @@
 #ifndef LT_SESSION_H
 #define LT_SESSION_H
 
+#include <pthread.h>
+#include <stdatomic.h>
 #include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -22,6 +24,7 @@
 #include "options.h"
 #include "attach/probes.h"
 #include "attach/bpf_maps.h"
+#include "consume/consumer_lane.h"
 #include "consume/process_table.h"
 #include "consume/stats.h"
 #include "base/clock.h"
@@ -66,8 +69,16 @@ struct lt_session {
 	struct lt_cgroup_target cgroup; /* --cgroup */
 	uint64_t next_cgroup_scan_ns;   /* --cgroup: next look for processes moved in */
 	uint64_t lost_reported;  /* lost events already warned about */
-	uint64_t consume_deadline_ns; /* the ring-buffer callback yields after this */
-	uint32_t since_clock_check;
+	/* Consumer lanes: [0] alone until lt_lanes_share makes them several. */
+	struct lt_lane lanes[LT_MAX_LANES];
+	uint32_t nlanes;
+	pthread_mutex_t slow_lock; /* a lane's records that reach past its processes */
+	/* Held shared by lanes while they take records in, alone by the main
+	 * thread while it reports, settles, scans or drains. */
+	pthread_rwlock_t world;
+	/* With several lanes: live blocks and stacks kept, as the bounds
+	 * see them (each lane adds its pending counts in batches). */
+	_Atomic int64_t tracked_allocs_now, tracked_stacks_now;
 	struct lt_growth_table growth; /* leak verdicts; set up by the first report */
 };
 

@@ -418,7 +418,7 @@ int lt_tracer_start(struct lt_session *s, lt_record_fn on_record, char *err, siz
 	}
 	if (ret)
 		goto fail;
-	s->ringbuf = ring_buffer__new(bpf_map__fd(s->skel->maps.events), on_record, s, NULL);
+	s->ringbuf = ring_buffer__new(bpf_map__fd(s->skel->maps.events), on_record, &s->lanes[0], NULL);
 	if (!s->ringbuf) {
 		ret = -errno;
 		snprintf(err, errlen, "cannot open the ring buffer: %s", strerror(-ret));

@@ -15,11 +15,66 @@
 #include "symbols/frame_resolver.h"
 
 /*
+ * Live blocks and stacks kept, for --max-allocs and --max-stacks. One lane
+ * counts in the session's stats, exactly. Several add to shared counters
+ * in batches of up to COUNT_BATCH, so a bound may be passed by that many
+ * per other lane until the main thread's next recount makes them exact.
+ */
+#define COUNT_BATCH 64
+
+static void count_tracked(struct lt_lane *l, int64_t allocs, int64_t stacks)
+{
+	struct lt_session *s = l->s;
+
+	if (!l->shared) {
+		s->stats.tracked_allocs = (int64_t)s->stats.tracked_allocs + allocs > 0 ?
+					  s->stats.tracked_allocs + allocs : 0;
+		s->stats.tracked_stacks = (int64_t)s->stats.tracked_stacks + stacks > 0 ?
+					  s->stats.tracked_stacks + stacks : 0;
+		return;
+	}
+	l->allocs_pending += allocs;
+	l->stacks_pending += stacks;
+	if (l->allocs_pending >= COUNT_BATCH || l->allocs_pending <= -COUNT_BATCH) {
+		atomic_fetch_add_explicit(&s->tracked_allocs_now, l->allocs_pending,
+					  memory_order_relaxed);
+		l->allocs_pending = 0;
+	}
+	if (l->stacks_pending >= COUNT_BATCH || l->stacks_pending <= -COUNT_BATCH) {
+		atomic_fetch_add_explicit(&s->tracked_stacks_now, l->stacks_pending,
+					  memory_order_relaxed);
+		l->stacks_pending = 0;
+	}
+}
+
+static uint64_t tracked_allocs(const struct lt_lane *l)
+{
+	int64_t n;
+
+	if (!l->shared)
+		return l->s->stats.tracked_allocs;
+	n = atomic_load_explicit(&l->s->tracked_allocs_now, memory_order_relaxed) +
+	    l->allocs_pending;
+	return n > 0 ? (uint64_t)n : 0;
+}
+
+static uint64_t tracked_stacks(const struct lt_lane *l)
+{
+	int64_t n;
+
+	if (!l->shared)
+		return l->s->stats.tracked_stacks;
+	n = atomic_load_explicit(&l->s->tracked_stacks_now, memory_order_relaxed) +
+	    l->stacks_pending;
+	return n > 0 ? (uint64_t)n : 0;
+}
+
+/*
  * Every native block enters and leaves a table through these two, so its
  * stack's reference count and the --max-allocs/--max-stacks counts stay
  * right: a stack no block uses any more is recycled.
  */
-static int track_block(struct lt_session *s, struct lt_process *p, struct lt_live_table *t,
+static int track_block(struct lt_lane *l, struct lt_process *p, struct lt_live_table *t,
 		       const struct lt_live_alloc *a)
 {
 	struct lt_live_alloc prev;
@@ -29,44 +84,42 @@ static int track_block(struct lt_session *s, struct lt_process *p, struct lt_liv
 		return err;
 	lt_stacks_ref(&p->stacks, a->stack_id);
 	if (!err) {
-		s->stats.tracked_allocs++;
+		count_tracked(l, 1, 0);
 		return 0;
 	}
-	if (lt_stacks_unref(&p->stacks, prev.stack_id) && s->stats.tracked_stacks)
-		s->stats.tracked_stacks--;
+	if (lt_stacks_unref(&p->stacks, prev.stack_id))
+		count_tracked(l, 0, -1);
 	return 1;
 }
 
-static bool untrack_block(struct lt_session *s, struct lt_process *p, struct lt_live_table *t,
+static bool untrack_block(struct lt_lane *l, struct lt_process *p, struct lt_live_table *t,
 			  uint64_t addr)
 {
 	struct lt_live_alloc old;
 
 	if (!lt_live_remove(t, addr, &old))
 		return false;
-	if (s->stats.tracked_allocs)
-		s->stats.tracked_allocs--;
-	if (lt_stacks_unref(&p->stacks, old.stack_id) && s->stats.tracked_stacks)
-		s->stats.tracked_stacks--;
+	count_tracked(l, -1, -(int64_t)lt_stacks_unref(&p->stacks, old.stack_id));
 	return true;
 }
 
-static void release_block(struct lt_session *s, struct lt_process *p, uint64_t addr)
+static void release_block(struct lt_lane *l, struct lt_process *p, uint64_t addr)
 {
 	/* The report of a Python program is of the moment its shutdown began. */
 	if (p && p->py && p->py->finalizing)
 		return;
-	if (p && untrack_block(s, p, &p->heap, addr))
+	if (p && untrack_block(l, p, &p->heap, addr))
 		return;
 	/* The Python object allocator's large blocks are counted as Python
 	 * memory; libc frees them right after the Python free. */
 	if (p && p->py && lt_py_process_freed_recently(p->py, addr))
 		return;
-	s->stats.unmatched_frees++;
+	l->stats->unmatched_frees++;
 }
 
 /* The counts the bounds are checked against, made exact again: processes
- * that exit or exec drop whole tables without passing through the above. */
+ * that exit or exec drop whole tables without passing through the above.
+ * With several lanes, only while they wait (the world lock held). */
 void lt_recount_tracked(struct lt_session *s)
 {
 	uint64_t allocs = 0, stacks = 0;
@@ -80,18 +133,23 @@ void lt_recount_tracked(struct lt_session *s)
 	}
 	s->stats.tracked_allocs = allocs;
 	s->stats.tracked_stacks = stacks;
+	atomic_store(&s->tracked_allocs_now, (int64_t)allocs);
+	atomic_store(&s->tracked_stacks_now, (int64_t)stacks);
+	for (uint32_t i = 0; i < LT_MAX_LANES; i++)
+		s->lanes[i].allocs_pending = s->lanes[i].stacks_pending = 0;
 }
 
 /* Past a bound a new block (key: its address, or a descriptor's key) is
  * counted, not kept (memory stays bounded). */
-static bool over_bounds(struct lt_session *s, struct lt_process *p, const struct lt_alloc_event *e,
+static bool over_bounds(struct lt_lane *l, struct lt_process *p, const struct lt_alloc_event *e,
 			struct lt_live_table *t, uint64_t key, uint32_t nframes)
 {
+	struct lt_session *s = l->s;
 	uint32_t id;
 
-	if (s->stats.tracked_allocs >= s->opts->max_allocs && !lt_live_get(t, key, NULL))
+	if (tracked_allocs(l) >= s->opts->max_allocs && !lt_live_get(t, key, NULL))
 		return true;
-	return s->stats.tracked_stacks >= s->opts->max_stacks &&
+	return tracked_stacks(l) >= s->opts->max_stacks &&
 	       !lt_stacks_find(&p->stacks, (const uint64_t *)e->frames, nframes, &id);
 }
 
@@ -99,20 +157,21 @@ static bool over_bounds(struct lt_session *s, struct lt_process *p, const struct
  * a's stack (and --native or descriptor records' Python traceback, as its
  * id + 1 in pad) from e. Returns 0, or -ENOMEM (counted).
  */
-static int take_stack(struct lt_session *s, struct lt_process *p, const struct lt_alloc_event *e,
+static int take_stack(struct lt_lane *l, struct lt_process *p, const struct lt_alloc_event *e,
 		      size_t size, uint32_t nframes, struct lt_live_alloc *a)
 {
+	struct lt_session *s = l->s;
 	bool is_new;
 
 	if (lt_stacks_intern(&p->stacks, (const uint64_t *)e->frames, nframes, &a->stack_id, &is_new)) {
-		s->stats.out_of_memory++;
+		l->stats->out_of_memory++;
 		return -ENOMEM;
 	}
 	if (is_new)
-		s->stats.tracked_stacks++;
+		count_tracked(l, 0, 1);
 	/* Resolve now: the process may be gone by report time. */
 	if (is_new && lt_resolve_stack(p, lt_stacks_get(&p->stacks, a->stack_id), &s->modules))
-		s->stats.out_of_memory++;
+		l->stats->out_of_memory++;
 	a->ts_ns = e->hdr.ts_ns;
 	if (e->npy && p->py && size >= sizeof(*e) - sizeof(e->pyframes)) {
 		uint32_t npy = e->npy, py_id;
@@ -122,15 +181,16 @@ static int take_stack(struct lt_session *s, struct lt_process *p, const struct l
 		if (npy > LT_PY_MAX_FRAMES)
 			npy = LT_PY_MAX_FRAMES;
 		if (lt_py_process_traceback(p->py, e->pyframes, npy, &py_id))
-			s->stats.out_of_memory++;
+			l->stats->out_of_memory++;
 		else
 			a->pad = py_id + 1;
 	}
 	return 0;
 }
 
-static void on_alloc(struct lt_session *s, const struct lt_alloc_event *e, size_t size)
+static void on_alloc(struct lt_lane *l, const struct lt_alloc_event *e, size_t size)
 {
+	struct lt_session *s = l->s;
 	struct lt_process *p = lt_traced_process_for(s, e->hdr.tgid, e->hdr.ts_ns);
 	struct lt_live_table *table;
 	struct lt_live_alloc a = {};
@@ -138,61 +198,63 @@ static void on_alloc(struct lt_session *s, const struct lt_alloc_event *e, size_
 	int err;
 
 	if (e->hdr.kind == LT_EV_MMAP)
-		s->stats.mmap_events++;
+		l->stats->mmap_events++;
 	else
-		s->stats.alloc_events++;
+		l->stats->alloc_events++;
 	if (!p)
 		return;
 	if (p->exited || (p->py && p->py->finalizing))
 		return;
 	if (e->released_addr)
-		release_block(s, p, e->released_addr);
+		release_block(l, p, e->released_addr);
 	if (nframes > (size - LT_ALLOC_EVENT_HDR_BYTES) / sizeof(e->frames[0]))
 		nframes = (size - LT_ALLOC_EVENT_HDR_BYTES) / sizeof(e->frames[0]);
 	table = e->hdr.kind == LT_EV_MMAP ? &p->mmaps : &p->heap;
-	if (over_bounds(s, p, e, table, e->addr, nframes)) {
-		s->stats.untracked_allocs++;
-		s->stats.untracked_bytes += e->size_bytes;
+	if (over_bounds(l, p, e, table, e->addr, nframes)) {
+		l->stats->untracked_allocs++;
+		l->stats->untracked_bytes += e->size_bytes;
 		return;
 	}
-	if (take_stack(s, p, e, size, nframes, &a))
+	if (take_stack(l, p, e, size, nframes, &a))
 		return;
 	a.addr = e->addr;
 	a.size_bytes = e->size_bytes;
-	err = track_block(s, p, table, &a);
+	err = track_block(l, p, table, &a);
 	if (err < 0)
-		s->stats.out_of_memory++;
+		l->stats->out_of_memory++;
 	else if (err > 0)
-		s->stats.replaced_allocs++;
+		l->stats->replaced_allocs++;
 	/* New mappings (libpython is mapped after exec) may be an interpreter. */
 	if (!p->py && p->maps.n != p->py_checked_maps && lt_traced_notice_mappings(s, p) == -ENOMEM)
-		s->stats.out_of_memory++;
+		l->stats->out_of_memory++;
 }
 
-static void on_py_alloc(struct lt_session *s, const struct lt_py_alloc_event *e, size_t size)
+static void on_py_alloc(struct lt_lane *l, const struct lt_py_alloc_event *e, size_t size)
 {
+	struct lt_session *s = l->s;
 	struct lt_process *p = lt_procs_get(&s->procs, e->hdr.tgid);
 	uint32_t npy = e->npy;
 	size_t before;
 
-	s->stats.py_alloc_events++;
+	l->stats->py_alloc_events++;
 	if (!p || !p->py || p->exited || p->py->finalizing)
 		return;
 	if (npy > (size - LT_PY_ALLOC_EVENT_HDR_BYTES) / sizeof(e->frames[0]))
 		npy = (size - LT_PY_ALLOC_EVENT_HDR_BYTES) / sizeof(e->frames[0]);
-	if (s->stats.tracked_allocs >= s->opts->max_allocs) {
-		s->stats.untracked_allocs++;
-		s->stats.untracked_bytes += e->size_bytes;
+	if (tracked_allocs(l) >= s->opts->max_allocs) {
+		l->stats->untracked_allocs++;
+		l->stats->untracked_bytes += e->size_bytes;
 		return;
 	}
 	before = p->py->objects.count;
 	if (lt_py_process_add(p->py, e, npy))
-		s->stats.out_of_memory++;
-	s->stats.tracked_allocs += p->py->objects.count - before;
+		l->stats->out_of_memory++;
+	count_tracked(l, (int64_t)(p->py->objects.count - before), 0);
 }
 
-static void on_py_reuse(struct lt_session *s, const struct lt_py_alloc_event *e, size_t size)
+static void on_py_reuse(struct lt_lane *l, const struct lt_py_alloc_event *e, size_t size)
 {
+	struct lt_session *s = l->s;
 	struct lt_process *p = lt_procs_get(&s->procs, e->hdr.tgid);
 	uint32_t npy = e->npy;
 
@@ -201,22 +263,24 @@ static void on_py_reuse(struct lt_session *s, const struct lt_py_alloc_event *e,
 	if (npy > (size - LT_PY_ALLOC_EVENT_HDR_BYTES) / sizeof(e->frames[0]))
 		npy = (size - LT_PY_ALLOC_EVENT_HDR_BYTES) / sizeof(e->frames[0]);
 	if (lt_py_process_reuse(p->py, e, npy))
-		s->stats.out_of_memory++;
+		l->stats->out_of_memory++;
 }
 
-static void on_py_code(struct lt_session *s, const struct lt_py_code_event *e)
+static void on_py_code(struct lt_lane *l, const struct lt_py_code_event *e)
 {
+	struct lt_session *s = l->s;
 	struct lt_process *p = lt_procs_get(&s->procs, e->hdr.tgid);
 
 	if (p && p->py && !p->exited && lt_py_process_code_copy(p->py, e))
-		s->stats.out_of_memory++;
+		l->stats->out_of_memory++;
 }
 
-static void on_py_free(struct lt_session *s, const struct lt_free_event *e)
+static void on_py_free(struct lt_lane *l, const struct lt_free_event *e)
 {
+	struct lt_session *s = l->s;
 	struct lt_process *p = lt_procs_get(&s->procs, e->hdr.tgid);
 
-	s->stats.py_free_events++;
+	l->stats->py_free_events++;
 	/* Whatever happens to the record, a process stopped for it resumes. */
 	if (e->hdr.kind == LT_EV_PY_FINALIZE && e->len_bytes &&
 	    (!p || !p->py || p->exited || p->py->finalizing)) {
@@ -231,20 +295,21 @@ static void on_py_free(struct lt_session *s, const struct lt_free_event *e)
 	}
 	if (e->len_bytes) /* a code object's block */
 		lt_py_reader_code_freed(&p->py->reader, e->addr);
-	if (lt_py_process_remove(p->py, e->addr) && s->stats.tracked_allocs)
-		s->stats.tracked_allocs--;
+	if (lt_py_process_remove(p->py, e->addr))
+		count_tracked(l, -1, 0);
 }
 
 /* munmap may cover several regions, or cut one at either end or inside. */
-static void on_munmap(struct lt_session *s, const struct lt_free_event *e)
+static void on_munmap(struct lt_lane *l, const struct lt_free_event *e)
 {
+	struct lt_session *s = l->s;
 	struct lt_process *p = lt_procs_get(&s->procs, e->hdr.tgid);
 	uint64_t lo = e->addr, hi = e->addr + e->len_bytes;
 	struct lt_live_alloc hit[16], a;
 	uint64_t iter;
 	size_t n;
 
-	s->stats.munmap_events++;
+	l->stats->munmap_events++;
 	if (!p || hi <= lo)
 		return;
 	do {
@@ -263,17 +328,17 @@ static void on_munmap(struct lt_session *s, const struct lt_free_event *e)
 
 				tail.addr = hi;
 				tail.size_bytes = end - hi;
-				if (track_block(s, p, &p->mmaps, &tail) < 0)
-					s->stats.out_of_memory++;
+				if (track_block(l, p, &p->mmaps, &tail) < 0)
+					l->stats->out_of_memory++;
 			}
 			if (r.addr < lo) {
 				struct lt_live_alloc head = r;
 
 				head.size_bytes = lo - r.addr;
-				if (track_block(s, p, &p->mmaps, &head) < 0) /* replaces r */
-					s->stats.out_of_memory++;
+				if (track_block(l, p, &p->mmaps, &head) < 0) /* replaces r */
+					l->stats->out_of_memory++;
 			} else {
-				untrack_block(s, p, &p->mmaps, r.addr);
+				untrack_block(l, p, &p->mmaps, r.addr);
 			}
 		}
 	} while (n == 16);
@@ -283,39 +348,41 @@ static void on_munmap(struct lt_session *s, const struct lt_free_event *e)
  * Descriptors. A number made again while we hold it was closed behind our
  * back (close-on-exec, dup2 over it, a close we missed): its record goes.
  */
-static void on_fd_open(struct lt_session *s, const struct lt_alloc_event *e, size_t size)
+static void on_fd_open(struct lt_lane *l, const struct lt_alloc_event *e, size_t size)
 {
+	struct lt_session *s = l->s;
 	struct lt_process *p = lt_traced_process_for(s, e->hdr.tgid, e->hdr.ts_ns);
 	uint32_t nframes = e->nframes, fd = (uint32_t)e->addr;
 	struct lt_live_alloc a = {};
 	int err;
 
-	s->stats.fd_open_events++;
+	l->stats->fd_open_events++;
 	if (!p || p->exited || (p->py && p->py->finalizing))
 		return;
 	lt_fd_table_drop_before(&p->fds, fd, fd);
 	lt_fd_table_forget_note(&p->fds, fd);
 	if (nframes > (size - LT_ALLOC_EVENT_HDR_BYTES) / sizeof(e->frames[0]))
 		nframes = (size - LT_ALLOC_EVENT_HDR_BYTES) / sizeof(e->frames[0]);
-	if (over_bounds(s, p, e, &p->fds.open, lt_fd_key(fd), nframes)) {
-		s->stats.untracked_allocs++;
+	if (over_bounds(l, p, e, &p->fds.open, lt_fd_key(fd), nframes)) {
+		l->stats->untracked_allocs++;
 		/* The number is made again: what it was is closed. */
-		untrack_block(s, p, &p->fds.open, lt_fd_key(fd));
+		untrack_block(l, p, &p->fds.open, lt_fd_key(fd));
 		return;
 	}
-	if (take_stack(s, p, e, size, nframes, &a))
+	if (take_stack(l, p, e, size, nframes, &a))
 		return;
 	a.addr = lt_fd_key(fd);
 	a.size_bytes = 1;
-	err = track_block(s, p, &p->fds.open, &a);
+	err = track_block(l, p, &p->fds.open, &a);
 	if (err < 0)
-		s->stats.out_of_memory++;
+		l->stats->out_of_memory++;
 	if (!p->py && p->maps.n != p->py_checked_maps && lt_traced_notice_mappings(s, p) == -ENOMEM)
-		s->stats.out_of_memory++;
+		l->stats->out_of_memory++;
 }
 
-static void on_fd_desc(struct lt_session *s, const struct lt_fd_desc_event *e, size_t size)
+static void on_fd_desc(struct lt_lane *l, const struct lt_fd_desc_event *e, size_t size)
 {
+	struct lt_session *s = l->s;
 	struct lt_process *p = lt_procs_get(&s->procs, e->hdr.tgid);
 	enum lt_fd_kind kind;
 	char text[LT_FD_PATH_BYTES + 64];
@@ -324,18 +391,19 @@ static void on_fd_desc(struct lt_session *s, const struct lt_fd_desc_event *e, s
 		return;
 	kind = lt_fd_describe(e, size, text, sizeof(text));
 	if (lt_fd_table_note(&p->fds, e->fd, kind, text))
-		s->stats.out_of_memory++;
+		l->stats->out_of_memory++;
 }
 
-static void close_fd(struct lt_session *s, struct lt_process *p, uint32_t fd)
+static void close_fd(struct lt_lane *l, struct lt_process *p, uint32_t fd)
 {
-	if (untrack_block(s, p, &p->fds.open, lt_fd_key(fd)))
+	if (untrack_block(l, p, &p->fds.open, lt_fd_key(fd)))
 		lt_fd_table_forget_note(&p->fds, fd);
 }
 
 /* close(fd), or close_range(first, last): last may be ~0U. */
-static void on_fd_close(struct lt_session *s, const struct lt_free_event *e)
+static void on_fd_close(struct lt_lane *l, const struct lt_free_event *e)
 {
+	struct lt_session *s = l->s;
 	struct lt_process *p = lt_procs_get(&s->procs, e->hdr.tgid);
 	uint32_t first = (uint32_t)e->addr, last = (uint32_t)e->len_bytes;
 	struct lt_live_alloc a;
@@ -343,7 +411,7 @@ static void on_fd_close(struct lt_session *s, const struct lt_free_event *e)
 	uint64_t iter;
 	size_t n;
 
-	s->stats.fd_close_events++;
+	l->stats->fd_close_events++;
 	/* The report of a Python program is of the moment its shutdown began:
 	 * what the interpreter closes on its way out was left open by the program. */
 	if (!p || p->exited || last < first || (p->py && p->py->finalizing))
@@ -351,7 +419,7 @@ static void on_fd_close(struct lt_session *s, const struct lt_free_event *e)
 	lt_fd_table_drop_before(&p->fds, first, last);
 	if (last - first < 64) {
 		for (uint64_t fd = first; fd <= last; fd++)
-			close_fd(s, p, (uint32_t)fd);
+			close_fd(l, p, (uint32_t)fd);
 		return;
 	}
 	/* A wide range: walk the records, not the numbers. */
@@ -361,33 +429,30 @@ static void on_fd_close(struct lt_session *s, const struct lt_free_event *e)
 			if (a.addr - 1 >= first && a.addr - 1 <= last)
 				hit[n++] = (uint32_t)(a.addr - 1);
 		for (size_t i = 0; i < n; i++)
-			close_fd(s, p, hit[i]);
+			close_fd(l, p, hit[i]);
 	} while (n == 64);
 }
 
-int lt_handle_event(void *ctx, void *data, size_t size)
+static void dispatch(struct lt_lane *l, const struct lt_event_hdr *hdr, void *data, size_t size)
 {
-	struct lt_session *s = ctx;
-	const struct lt_event_hdr *hdr = data;
+	struct lt_session *s = l->s;
 
-	if (size < sizeof(*hdr))
-		return 0;
 	switch (hdr->kind) {
 	case LT_EV_ALLOC:
 	case LT_EV_MMAP:
 		if (size >= LT_ALLOC_EVENT_HDR_BYTES)
-			on_alloc(s, data, size);
+			on_alloc(l, data, size);
 		break;
 	case LT_EV_FREE:
 		if (size >= sizeof(struct lt_free_event)) {
-			s->stats.free_events++;
-			release_block(s, lt_procs_get(&s->procs, hdr->tgid),
+			l->stats->free_events++;
+			release_block(l, lt_procs_get(&s->procs, hdr->tgid),
 				      ((const struct lt_free_event *)data)->addr);
 		}
 		break;
 	case LT_EV_MUNMAP:
 		if (size >= sizeof(struct lt_free_event))
-			on_munmap(s, data);
+			on_munmap(l, data);
 		break;
 	case LT_EV_FORK:
 		if (size >= sizeof(struct lt_task_event))
@@ -411,39 +476,128 @@ int lt_handle_event(void *ctx, void *data, size_t size)
 		break;
 	case LT_EV_PY_ALLOC:
 		if (size >= LT_PY_ALLOC_EVENT_HDR_BYTES)
-			on_py_alloc(s, data, size);
+			on_py_alloc(l, data, size);
 		break;
 	case LT_EV_PY_CODE:
 		if (size >= sizeof(struct lt_py_code_event))
-			on_py_code(s, data);
+			on_py_code(l, data);
 		break;
 	case LT_EV_PY_REUSE:
 		if (size >= LT_PY_ALLOC_EVENT_HDR_BYTES)
-			on_py_reuse(s, data, size);
+			on_py_reuse(l, data, size);
 		break;
 	case LT_EV_FD_OPEN:
 		if (size >= LT_ALLOC_EVENT_HDR_BYTES)
-			on_fd_open(s, data, size);
+			on_fd_open(l, data, size);
 		break;
 	case LT_EV_FD_DESC:
 		if (size >= offsetof(struct lt_fd_desc_event, path))
-			on_fd_desc(s, data, size);
+			on_fd_desc(l, data, size);
 		break;
 	case LT_EV_FD_CLOSE:
 		if (size >= sizeof(struct lt_free_event))
-			on_fd_close(s, data);
+			on_fd_close(l, data);
 		break;
 	case LT_EV_PY_FREE:
 	case LT_EV_PY_FINALIZE:
 		if (size >= sizeof(struct lt_free_event))
-			on_py_free(s, data);
+			on_py_free(l, data);
 		break;
 	}
+}
+
+/*
+ * With several lanes: may this record be taken without the session's lock?
+ * Only if it stays within its process's tables, which its lane alone
+ * touches: a free, or a block on a stack already known (no new stack to
+ * resolve, no new mapping to look at).
+ */
+static bool stays_in_process(struct lt_lane *l, const struct lt_event_hdr *hdr, const void *data,
+			     size_t size)
+{
+	const struct lt_process *p = lt_procs_get(&l->s->procs, hdr->tgid);
+	const struct lt_alloc_event *e = data;
+	uint32_t nframes, id;
+
+	if (!p || p->exited || (p->py && p->py->finalizing))
+		return false;
+	switch (hdr->kind) {
+	case LT_EV_FREE:
+	case LT_EV_MUNMAP:
+	case LT_EV_FD_CLOSE:
+		return size >= sizeof(struct lt_free_event);
+	case LT_EV_PY_FREE: /* not a code object's: the code cache is shared */
+		return p->py && size >= sizeof(struct lt_free_event) &&
+		       !((const struct lt_free_event *)data)->len_bytes;
+	case LT_EV_ALLOC:
+	case LT_EV_MMAP:
+		if (size < LT_ALLOC_EVENT_HDR_BYTES || e->npy ||
+		    (!p->py && p->maps.n != p->py_checked_maps))
+			return false;
+		nframes = e->nframes;
+		if (nframes > (size - LT_ALLOC_EVENT_HDR_BYTES) / sizeof(e->frames[0]))
+			nframes = (size - LT_ALLOC_EVENT_HDR_BYTES) / sizeof(e->frames[0]);
+		return lt_stacks_find(&p->stacks, (const uint64_t *)e->frames, nframes, &id);
+	default:
+		return false;
+	}
+}
+
+int lt_handle_event(void *ctx, void *data, size_t size)
+{
+	struct lt_lane *l = ctx;
+	const struct lt_event_hdr *hdr = data;
+	bool locked = false;
+
+	if (size < sizeof(*hdr))
+		return 0;
+	if (l->shared && !stays_in_process(l, hdr, data, size)) {
+		pthread_mutex_lock(&l->s->slow_lock);
+		locked = true;
+	}
+	dispatch(l, hdr, data, size);
+	if (locked)
+		pthread_mutex_unlock(&l->s->slow_lock);
 	/* libbpf has already consumed this record: yield only after it. */
-	if (++s->since_clock_check >= 256) {
-		s->since_clock_check = 0;
-		if (lt_now_ns() > s->consume_deadline_ns)
+	if (++l->since_clock_check >= 256) {
+		l->since_clock_check = 0;
+		if (lt_now_ns() > l->consume_deadline_ns)
 			return LT_CONSUME_YIELD;
 	}
 	return 0;
+}
+
+void lt_lanes_fold(struct lt_session *s)
+{
+	for (uint32_t i = 0; i < s->nlanes; i++) {
+		struct lt_stats *o = &s->lanes[i].own;
+
+		if (s->lanes[i].stats != o)
+			continue;
+		s->stats.alloc_events += o->alloc_events;
+		s->stats.free_events += o->free_events;
+		s->stats.mmap_events += o->mmap_events;
+		s->stats.munmap_events += o->munmap_events;
+		s->stats.unmatched_frees += o->unmatched_frees;
+		s->stats.replaced_allocs += o->replaced_allocs;
+		s->stats.out_of_memory += o->out_of_memory;
+		s->stats.py_alloc_events += o->py_alloc_events;
+		s->stats.py_free_events += o->py_free_events;
+		s->stats.fd_open_events += o->fd_open_events;
+		s->stats.fd_close_events += o->fd_close_events;
+		s->stats.untracked_allocs += o->untracked_allocs;
+		s->stats.untracked_bytes += o->untracked_bytes;
+		memset(o, 0, sizeof(*o));
+	}
+	lt_recount_tracked(s);
+}
+
+void lt_lanes_share(struct lt_session *s, uint32_t nlanes)
+{
+	s->nlanes = nlanes < 1 ? 1 : nlanes > LT_MAX_LANES ? LT_MAX_LANES : nlanes;
+	lt_recount_tracked(s);
+	for (uint32_t i = 0; i < s->nlanes; i++) {
+		s->lanes[i].shared = s->nlanes > 1;
+		s->lanes[i].stats = s->nlanes > 1 ? &s->lanes[i].own : &s->stats;
+	}
 }

@@ -59,11 +59,10 @@ struct lt_process *lt_procs_get(struct lt_process_table *t, uint32_t tgid)
 {
 	struct lt_process *p;
 
-	if (t->last && t->last->tgid == tgid)
-		return t->last;
+	/* Lanes look up their own processes at once: no cache to write here. */
 	for (p = t->buckets[tgid % LT_PROC_BUCKETS]; p; p = p->next)
 		if (p->tgid == tgid && !p->superseded)
-			return t->last = p;
+			return p;
 	return NULL;
 }
 
@@ -190,7 +189,7 @@ struct lt_process *lt_procs_add_seen(struct lt_process_table *t, uint32_t tgid,
 	p->next = t->buckets[b];
 	t->buckets[b] = p;
 	t->count++;
-	return t->last = p;
+	return p;
 }
 
 static void unlink_record(struct lt_process_table *t, struct lt_process **pp)
@@ -198,8 +197,6 @@ static void unlink_record(struct lt_process_table *t, struct lt_process **pp)
 	struct lt_process *p = *pp;
 
 	*pp = p->next;
-	if (t->last == p)
-		t->last = NULL;
 	t->count--;
 	process_free(p);
 }
@@ -234,8 +231,6 @@ void lt_procs_retire(struct lt_process_table *t, uint32_t tgid)
 		return;
 	}
 	p->superseded = true;
-	if (t->last == p)
-		t->last = NULL;
 }
 
 bool lt_process_probed(const struct lt_process *p, uint32_t kdev, uint64_t ino)

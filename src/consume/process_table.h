@@ -61,12 +61,12 @@ struct lt_process {
 	struct lt_process *next; /* hash chain */
 };
 
+/* A power of two: a lane (tgid % lanes) owns whole buckets. */
 #define LT_PROC_BUCKETS 4096
 
 struct lt_process_table {
 	struct lt_process *buckets[LT_PROC_BUCKETS];
 	size_t count;
-	struct lt_process *last; /* events come in bursts from one process */
 	uint64_t serials;        /* the last serial given */
 };
 

@@ -42,7 +42,7 @@ static inline void fixture_start(struct fixture *f, const char *const *args)
 	assert_int_equal(lt_options_parse(argc, argv, &f->opts), 0);
 	lt_session_init(&f->s, &f->opts);
 	f->s.maps = fake_maps_of(&f->maps);
-	f->s.consume_deadline_ns = UINT64_MAX;
+	f->s.lanes[0].consume_deadline_ns = UINT64_MAX;
 }
 
 static inline void fixture_stop(struct fixture *f)
@@ -53,7 +53,7 @@ static inline void fixture_stop(struct fixture *f)
 
 static inline void feed(struct fixture *f, void *record, size_t size)
 {
-	assert_int_equal(lt_handle_event(&f->s, record, size), 0);
+	assert_int_equal(lt_handle_event(&f->s.lanes[0], record, size), 0);
 }
 
 /* frames: innermost first, 0-terminated. */

@@ -7,9 +7,16 @@
  * timed. The records name a child of ours, paused, so stacks resolve
  * against a real process, as they do when tracing.
  *
- * Usage: replay_events [EVENTS [LIVE [STACKS]]]; prints events/s.
+ * With one lane, the main thread takes every record, as leaktrace does with
+ * --consumers 1. With two, two threads take in two processes' streams
+ * through the session's lanes (each process's records are its lane's, as
+ * BPF sends them), under the same locks as the tracer's lane threads.
+ *
+ * Usage: replay_events [EVENTS [LIVE [STACKS]]]: EVENTS records per
+ * process; prints events/s with one lane, then with two.
  */
 #include <errno.h>
+#include <pthread.h>
 #include <signal.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -120,63 +127,182 @@ static size_t next_record(struct stream *st, unsigned char *buf)
 	return sizeof(*f);
 }
 
+struct recorded {
+	unsigned char *buf;
+	uint32_t *off, *len;
+	size_t n;
+};
+
+/* The whole stream up front, so that only the consumer is timed. */
+static int record(struct stream *st, size_t events, struct recorded *r)
+{
+	size_t cap = events * 96, at = 0;
+
+	r->buf = malloc(cap);
+	r->off = calloc(events, sizeof(*r->off));
+	r->len = calloc(events, sizeof(*r->len));
+	if (!r->buf || !r->off || !r->len)
+		return -ENOMEM;
+	for (r->n = 0; r->n < events; r->n++) {
+		if (at + sizeof(struct lt_alloc_event) > cap) {
+			unsigned char *grown = realloc(r->buf, cap * 2);
+
+			if (!grown)
+				return -ENOMEM;
+			r->buf = grown;
+			cap *= 2;
+		}
+		r->off[r->n] = (uint32_t)at;
+		r->len[r->n] = (uint32_t)next_record(st, r->buf + at);
+		at += (r->len[r->n] + 7) & ~7u;
+	}
+	return 0;
+}
+
+static void recorded_free(struct recorded *r)
+{
+	free(r->buf);
+	free(r->off);
+	free(r->len);
+}
+
+struct lane_run {
+	struct lt_session *s;
+	uint32_t lane;
+	const struct recorded *r;
+	pthread_barrier_t *go;
+};
+
+/* As a lane thread does: the world lock shared over a batch of records. */
+static void *feed_lane(void *arg)
+{
+	struct lane_run *run = arg;
+	struct lt_lane *l = &run->s->lanes[run->lane];
+
+	pthread_barrier_wait(run->go);
+	l->consume_deadline_ns = UINT64_MAX;
+	for (size_t i = 0; i < run->r->n;) {
+		size_t end = i + 4096 < run->r->n ? i + 4096 : run->r->n;
+
+		pthread_rwlock_rdlock(&run->s->world);
+		for (; i < end; i++)
+			lt_handle_event(l, run->r->buf + run->r->off[i], run->r->len[i]);
+		pthread_rwlock_unlock(&run->s->world);
+	}
+	return NULL;
+}
+
+/* Children to name in the records, paused: one per lane (tgid % lanes). */
+static int spawn_children(pid_t *child, uint32_t lanes)
+{
+	pid_t extra[64];
+	size_t nextra = 0;
+	uint32_t have = 0;
+
+	while (have != (1u << lanes) - 1 && nextra < 64) {
+		pid_t c = fork();
+
+		if (c < 0)
+			break;
+		if (!c) {
+			pause();
+			_exit(0);
+		}
+		if (have & (1u << (c % lanes))) {
+			extra[nextra++] = c;
+			continue;
+		}
+		child[c % lanes] = c;
+		have |= 1u << (c % lanes);
+	}
+	for (size_t i = 0; i < nextra; i++) {
+		kill(extra[i], SIGKILL);
+		waitpid(extra[i], NULL, 0);
+	}
+	return have == (1u << lanes) - 1 ? 0 : -EAGAIN;
+}
+
+/* events/s with `lanes` lanes, each fed `events` records of its own process. */
+static double replay(uint32_t lanes, size_t events, size_t live, uint32_t nstacks, size_t *left)
+{
+	struct recorded r[2] = { 0 };
+	struct lane_run run[2];
+	pthread_t tid[2];
+	pthread_barrier_t go;
+	struct lt_options opts;
+	struct lt_session s;
+	pid_t child[2] = { 0, 0 };
+	char pidarg[2][16];
+	char *args[] = { "leaktrace", "-p", pidarg[0], "-p", pidarg[1], "--no-fds",
+			 "--max-allocs", "100000000", NULL };
+	double rate = -1;
+	uint64_t t0;
+
+	if (spawn_children(child, lanes))
+		goto out;
+	for (uint32_t i = 0; i < 2; i++)
+		snprintf(pidarg[i], sizeof(pidarg[i]), "%d", child[i % lanes]);
+	if (lt_options_parse(8, args, &opts))
+		goto out;
+	for (uint32_t i = 0; i < lanes; i++) {
+		struct stream st;
+
+		if (stream_init(&st, (uint32_t)child[i], nstacks, live) || record(&st, events, &r[i]))
+			goto out_opts;
+		free(st.stacks);
+		free(st.depth);
+		free(st.live);
+	}
+	lt_session_init(&s, &opts);
+	lt_lanes_share(&s, lanes);
+	pthread_barrier_init(&go, NULL, lanes + 1);
+	for (uint32_t i = 0; i < lanes; i++) {
+		run[i] = (struct lane_run){ &s, i, &r[i], &go };
+		pthread_create(&tid[i], NULL, feed_lane, &run[i]);
+	}
+	t0 = lt_now_ns();
+	pthread_barrier_wait(&go);
+	for (uint32_t i = 0; i < lanes; i++)
+		pthread_join(tid[i], NULL);
+	rate = (double)events * lanes / ((lt_now_ns() - t0) / 1e9);
+	lt_lanes_fold(&s);
+	*left = s.stats.tracked_allocs;
+	if (s.stats.out_of_memory || s.stats.unmatched_frees)
+		fprintf(stderr, "replay: %llu out of memory, %llu unmatched frees\n",
+			(unsigned long long)s.stats.out_of_memory,
+			(unsigned long long)s.stats.unmatched_frees);
+	pthread_barrier_destroy(&go);
+	lt_session_free(&s);
+out_opts:
+	lt_options_free(&opts);
+out:
+	for (uint32_t i = 0; i < 2; i++) {
+		recorded_free(&r[i]);
+		if (child[i] > 0) {
+			kill(child[i], SIGKILL);
+			waitpid(child[i], NULL, 0);
+		}
+	}
+	return rate;
+}
+
 int main(int argc, char **argv)
 {
 	size_t events = argc > 1 ? strtoull(argv[1], NULL, 0) : 4000000;
 	size_t live = argc > 2 ? strtoull(argv[2], NULL, 0) : 1000000;
 	uint32_t nstacks = argc > 3 ? (uint32_t)strtoul(argv[3], NULL, 0) : 4096;
-	static unsigned char buf[(size_t)CHUNK_EVENTS * 384];
-	static uint32_t off[CHUNK_EVENTS], len[CHUNK_EVENTS];
-	struct lt_options opts;
-	struct lt_session s;
-	struct stream st;
-	char pidarg[16];
-	char *args[] = { "leaktrace", "-p", pidarg, "--no-fds", "--max-allocs", "100000000", NULL };
-	double busy_s = 0;
-	size_t done = 0;
-	pid_t child;
-	int ret = 1;
+	size_t left1 = 0, left2 = 0;
+	double one = replay(1, events, live, nstacks, &left1);
+	double two = replay(2, events, live, nstacks, &left2);
 
-	child = fork();
-	if (child < 0)
-		return 1;
-	if (!child) {
-		pause();
-		_exit(0);
-	}
-	snprintf(pidarg, sizeof(pidarg), "%d", child);
-	if (lt_options_parse(6, args, &opts) || stream_init(&st, (uint32_t)child, nstacks, live)) {
+	if (one <= 0 || two <= 0) {
 		fprintf(stderr, "replay_events: cannot set up\n");
-		goto out;
+		return 1;
 	}
-	lt_session_init(&s, &opts);
-	/* No maps: nothing is loaded (s.maps.ops stays NULL). */
-	s.consume_deadline_ns = UINT64_MAX;
-	while (done < events) {
-		size_t n = events - done < CHUNK_EVENTS ? events - done : CHUNK_EVENTS, at = 0;
-		uint64_t t0;
-
-		for (size_t i = 0; i < n; i++) {
-			off[i] = (uint32_t)at;
-			len[i] = (uint32_t)next_record(&st, buf + at);
-			at += (len[i] + 7) & ~7u;
-		}
-		t0 = lt_now_ns();
-		for (size_t i = 0; i < n; i++)
-			lt_handle_event(&s, buf + off[i], len[i]);
-		busy_s += (lt_now_ns() - t0) / 1e9;
-		done += n;
-	}
-	printf("replay: %zu events, %zu live at the end, %u call sites: %.3f s, %.0f events/s\n",
-	       done, st.nlive, nstacks, busy_s, done / busy_s);
-	if (s.stats.out_of_memory || s.stats.unmatched_frees)
-		printf("replay: %llu out of memory, %llu unmatched frees\n",
-		       (unsigned long long)s.stats.out_of_memory,
-		       (unsigned long long)s.stats.unmatched_frees);
-	lt_session_free(&s);
-	ret = 0;
-out:
-	kill(child, SIGKILL);
-	waitpid(child, NULL, 0);
-	return ret;
+	printf("replay: %zu records per process, %u call sites, %zu live per process\n", events,
+	       nstacks, live);
+	printf("replay: 1 lane:  %.0f events/s (%zu live at the end)\n", one, left1);
+	printf("replay: 2 lanes: %.0f events/s (%zu live at the end), %.2fx\n", two, left2,
+	       two / one);
+	return 0;
 }

@@ -1,0 +1,37 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * A consumer lane: one ring buffer's records, taken in by one thread. BPF
+ * sends a process's records to the ring of its tgid, so each lane owns the
+ * processes whose tgid falls to it, and their tables: its records about
+ * them (frees, and blocks on stacks already known) need no lock. Records
+ * that reach further (a new process, a new stack to resolve, exec, exit,
+ * interpreters) are taken one lane at a time, under the session's lock.
+ */
+#ifndef LT_CONSUMER_LANE_H
+#define LT_CONSUMER_LANE_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "consume/stats.h"
+
+#define LT_MAX_LANES 16
+
+struct lt_session;
+
+struct lt_lane {
+	struct lt_session *s;
+	uint32_t index;
+	/* Where its counters go: the session's own while it is the only
+	 * lane; with several, its own, folded in by lt_lanes_fold. */
+	struct lt_stats *stats;
+	struct lt_stats own;
+	/* Live blocks and stacks it kept or let go since it last added them
+	 * to the session's shared counts (in batches, to spare the cache line). */
+	int64_t allocs_pending, stacks_pending;
+	uint64_t consume_deadline_ns; /* the ring-buffer callback yields after this */
+	uint32_t since_clock_check;
+	bool shared; /* other lanes run beside it */
+};
+
+#endif
