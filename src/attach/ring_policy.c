@@ -3,6 +3,8 @@
 
 #define LT_RING_PAGE_BYTES 4096ULL
 #define LT_RING_START_BYTES (4ULL << 20)
+/* The kernel takes a ring size as a u32: 2 GiB is the largest power of two. */
+#define LT_RING_MAX_BYTES (1ULL << 31)
 
 uint64_t lt_ring_round_size(uint64_t bytes)
 {
@@ -16,6 +18,8 @@ uint64_t lt_ring_round_size(uint64_t bytes)
 void lt_ring_policy_default(struct lt_ring_policy *p, uint64_t max_bytes)
 {
 	p->max_bytes = lt_ring_round_size(max_bytes);
+	if (p->max_bytes > LT_RING_MAX_BYTES)
+		p->max_bytes = LT_RING_MAX_BYTES;
 	p->min_bytes = p->max_bytes < LT_RING_START_BYTES ? p->max_bytes : LT_RING_START_BYTES;
 	p->stall_ns = 500000000ULL;
 	p->quiet_ns = 30000000000ULL;

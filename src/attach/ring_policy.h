@@ -33,7 +33,8 @@ struct lt_ring_seen {
 /* Ring sizes the kernel takes: a power of two, at least a page (4 KiB). */
 uint64_t lt_ring_round_size(uint64_t bytes);
 /* The policy for a ceiling of max_bytes: start at 4 MiB (or the ceiling,
- * if smaller), stall 0.5 s, quiet 30 s; sizes rounded as above. */
+ * if smaller), stall 0.5 s, quiet 30 s; sizes rounded as above, the
+ * ceiling at most 2 GiB (a ring's size is a u32). */
 void lt_ring_policy_default(struct lt_ring_policy *p, uint64_t max_bytes);
 /* The ring was used over 1/8 of its size (fill, or the rate for a stall). */
 bool lt_ring_busy(const struct lt_ring_policy *p, const struct lt_ring_seen *s);

@@ -51,6 +51,9 @@ static void test_default_bounds(void **state)
 	lt_ring_policy_default(&p, 3 * MiB);
 	assert_int_equal(p.min_bytes, 4 * MiB);
 	assert_int_equal(p.max_bytes, 4 * MiB);
+	/* --ringbuf-mb 4096 does not fit a ring's u32 size. */
+	lt_ring_policy_default(&p, 4096 * MiB);
+	assert_int_equal(p.max_bytes, 2048 * MiB);
 }
 
 static void test_grows_when_half_full(void **state)
