@@ -226,19 +226,22 @@ int lt_ring_sizer_drain(struct lt_ring_sizer *rs)
 {
 	struct timespec ms = { 0, 1000000 };
 	uint64_t now = lt_now_ns();
-	int ret;
+	int n = 0, ret;
 
 	if (rs->old.rb && now < rs->old_until_ns) {
-		struct timespec grace = { 0, (long)(rs->old_until_ns - now) };
+		uint64_t left_ns = rs->old_until_ns - now;
+		struct timespec grace = { (time_t)(left_ns / 1000000000ULL),
+					  (long)(left_ns % 1000000000ULL) };
 
 		nanosleep(&grace, NULL);
 	}
 	ret = lt_ring_sizer_consume(rs);
 	for (int i = 0; ret >= 0 && rs->old.rb && i < LT_RING_DRAIN_TRIES; i++) {
+		n += ret;
 		nanosleep(&ms, NULL);
 		ret = lt_ring_sizer_consume(rs);
 	}
-	return ret;
+	return ret < 0 ? ret : n + ret;
 }
 
 static int resize(struct lt_ring_sizer *rs, uint64_t size_bytes, uint64_t now_ns)
@@ -254,7 +257,8 @@ static int resize(struct lt_ring_sizer *rs, uint64_t size_bytes, uint64_t now_ns
 	}
 	rs->old = rs->cur;
 	rs->cur = next;
-	rs->old_until_ns = now_ns + LT_RING_GRACE_NS;
+	/* The real clock: the grace is for writers running now. */
+	rs->old_until_ns = lt_now_ns() + LT_RING_GRACE_NS;
 	rs->resized_ns = now_ns;
 	rs->resizes++;
 	start_window(rs, now_ns);

@@ -32,10 +32,12 @@ int lt_ring_sizer_wait(struct lt_ring_sizer *rs, int timeout_ms);
  * or the record function's negative return, or -errno. */
 int lt_ring_sizer_consume(struct lt_ring_sizer *rs);
 /* As consume, after waiting out the grace of a ring being replaced: what
- * is in every ring now is handed over (the end of a run). */
+ * is in every ring now is handed over (the end of a run). Returns how
+ * many, or as consume. */
 int lt_ring_sizer_drain(struct lt_ring_sizer *rs);
-/* Resize if the policy says so (not while a replaced ring is still read).
- * Returns 0, or -errno if a new ring could not be made (the old one stays). */
+/* Resize if the policy says so (not while a replaced ring is still read);
+ * now_ns is the policy's clock (lt_now_ns(), or a test's). Returns 0, or
+ * -errno if a new ring could not be made (the old one stays). */
 int lt_ring_sizer_adjust(struct lt_ring_sizer *rs, uint64_t now_ns);
 /* The size of the ring BPF writes to now, and how many resizes there were. */
 uint64_t lt_ring_sizer_bytes(const struct lt_ring_sizer *rs);
