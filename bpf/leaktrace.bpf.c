@@ -389,7 +389,8 @@ static __always_inline void emit_free(__u32 kind, __u16 func, __u64 addr, __u64 
 	e->pad = 0;
 	e->addr = addr;
 	e->len_bytes = len_bytes;
-	bpf_ringbuf_submit(e, kind == LT_EV_FD_CLOSE ? fd_record_flags(ring) : heap_record_flags(ring));
+	bpf_ringbuf_submit(e, kind == LT_EV_FD_CLOSE ? fd_record_flags(ring) :
+						       heap_record_flags(ring));
 }
 
 #include "unwind_user.bpf.h"
@@ -465,7 +466,8 @@ static __always_inline void emit_record(struct pt_regs *ctx, __u32 kind, __u16 f
 	if (record_bytes > (long)sizeof(*e))
 		record_bytes = sizeof(*e);
 	ring = ring_for(id >> 32);
-	if (ring_output(ring, e, record_bytes, descriptor ? fd_record_flags(ring) : heap_record_flags(ring)))
+	if (ring_output(ring, e, record_bytes,
+			descriptor ? fd_record_flags(ring) : heap_record_flags(ring)))
 		count_drop(LT_DROP_RINGBUF_ALLOC);
 }
 

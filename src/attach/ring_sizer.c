@@ -86,7 +86,8 @@ static int ring_open(const struct lt_ring_sizer *rs, uint64_t size_bytes, struct
 	int err;
 
 	*r = (struct lt_ring){ .map_fd = -1 };
-	r->map_fd = bpf_map_create(BPF_MAP_TYPE_RINGBUF, "lt_ring", 0, 0, (uint32_t)size_bytes, NULL);
+	r->map_fd = bpf_map_create(BPF_MAP_TYPE_RINGBUF, "lt_ring", 0, 0, (uint32_t)size_bytes,
+				   NULL);
 	if (r->map_fd < 0) {
 		err = -errno;
 		r->map_fd = -1;
@@ -268,6 +269,7 @@ static int resize(struct lt_ring_sizer *rs, uint64_t size_bytes, uint64_t now_ns
 int lt_ring_sizer_adjust(struct lt_ring_sizer *rs, uint64_t now_ns)
 {
 	uint64_t elapsed = now_ns - rs->window_start_ns, drops, next;
+	uint64_t written = ring_prod(&rs->cur) - rs->window_prod;
 	struct lt_ring_seen seen;
 
 	if (rs->old.rb)
@@ -279,8 +281,7 @@ int lt_ring_sizer_adjust(struct lt_ring_sizer *rs, uint64_t now_ns)
 	seen = (struct lt_ring_seen){
 		.size_bytes = rs->cur.size_bytes,
 		.peak_fill_bytes = rs->peak_fill,
-		.rate_bytes_per_s = elapsed ? (uint64_t)((double)(ring_prod(&rs->cur) - rs->window_prod) *
-							 1e9 / (double)elapsed) : 0,
+		.rate_bytes_per_s = elapsed ? (uint64_t)((double)written * 1e9 / (double)elapsed) : 0,
 		.since_resize_ns = now_ns - rs->resized_ns,
 		.dropped = drops != rs->drops_seen,
 	};

@@ -35,7 +35,8 @@
 #define ST_W(d, o, i) INSN(BPF_ST | BPF_MEM | BPF_W, d, 0, o, i)
 #define STX_DW(d, s, o) INSN(BPF_STX | BPF_MEM | BPF_DW, d, s, o, 0)
 #define LDX_DW(d, s, o) INSN(BPF_LDX | BPF_MEM | BPF_DW, d, s, o, 0)
-#define MAP_FD(d, fd) INSN(BPF_LD | BPF_DW | BPF_IMM, d, BPF_PSEUDO_MAP_FD, 0, fd), INSN(0, 0, 0, 0, 0)
+#define MAP_FD(d, fd) \
+	INSN(BPF_LD | BPF_DW | BPF_IMM, d, BPF_PSEUDO_MAP_FD, 0, fd), INSN(0, 0, 0, 0, 0)
 #define IF_ZERO(d, o) INSN(BPF_JMP | BPF_JEQ | BPF_K, d, 0, o, 0)
 #define CALL(f) INSN(BPF_JMP | BPF_CALL, 0, 0, 0, f)
 #define EXIT() INSN(BPF_JMP | BPF_EXIT, 0, 0, 0, 0)
@@ -159,7 +160,8 @@ static int setup(void **state)
 	f.rings_fd = bpf_map_create(BPF_MAP_TYPE_ARRAY_OF_MAPS, "lt_rings", 4, 4, 1, &outer);
 	f.seq_fd = bpf_map_create(BPF_MAP_TYPE_ARRAY, "lt_seq", 4, 8, 1, NULL);
 	assert_true(f.rings_fd >= 0 && f.seq_fd >= 0);
-	assert_int_equal(lt_ring_sizer_new(f.rings_fd, &f.policy, &no_maps, on_record, &f, &f.rs), 0);
+	assert_int_equal(lt_ring_sizer_new(f.rings_fd, &f.policy, &no_maps, on_record, &f, &f.rs),
+			 0);
 	f.slot_prog = load_writer(f.seq_fd, f.rings_fd, -1);
 	assert_true(f.slot_prog >= 0);
 	return 0;
