@@ -250,6 +250,7 @@ __noinline int lt_fd_send_desc(__u32 tgid, __u32 fd, __u32 only_sockets)
 	struct task_struct *task = bpf_get_current_task_btf();
 	struct lt_fd_desc_event *e;
 	struct inode *inode;
+	void *ring;
 	struct file *file;
 
 	file = task_fd_file(task, fd);
@@ -258,7 +259,8 @@ __noinline int lt_fd_send_desc(__u32 tgid, __u32 fd, __u32 only_sockets)
 	inode = BPF_CORE_READ(file, f_inode);
 	if (only_sockets && BPF_CORE_READ(inode, i_sb, s_magic) != SOCKFS_MAGIC)
 		return 0;
-	e = bpf_ringbuf_reserve(&events, sizeof(*e), 0);
+	ring = ring_for(tgid);
+	e = ring_reserve(ring, sizeof(*e));
 	if (!e) {
 		count_drop(LT_DROP_RINGBUF_TASK);
 		return 0;
@@ -276,7 +278,7 @@ __noinline int lt_fd_send_desc(__u32 tgid, __u32 fd, __u32 only_sockets)
 		fd_describe_socket(file, e);
 	else
 		e->npath = fd_path_parts(file, e->path);
-	bpf_ringbuf_submit(e, fd_record_flags());
+	bpf_ringbuf_submit(e, fd_record_flags(ring));
 	return 0;
 }
 

@@ -45,10 +45,24 @@ const volatile __u64 max_size_bytes = ~0ULL;
 /* --unwind dwarf: every executable file mapping is reported, for its unwind table. */
 const volatile bool report_all_exec_maps = false;
 
+/*
+ * The ring buffers, one per slot: userspace creates each one, sized from
+ * the event rate it sees, and swaps a bigger or smaller one in (see
+ * src/attach/ring_sizer.h). The inner map here is only a template; its
+ * size does not bind the rings put in the slots.
+ */
 struct {
-	__uint(type, BPF_MAP_TYPE_RINGBUF);
-	__uint(max_entries, 64 << 20); /* resized by userspace */
-} events SEC(".maps");
+	__uint(type, BPF_MAP_TYPE_ARRAY_OF_MAPS);
+	__uint(max_entries, LT_MAX_RINGS);
+	__type(key, __u32);
+	__array(values, struct {
+		__uint(type, BPF_MAP_TYPE_RINGBUF);
+		__uint(max_entries, 4096);
+	});
+} rings SEC(".maps");
+
+/* Slots in use: a process's records all go to one ring, so their order is kept. */
+const volatile __u32 nrings = 1;
 
 struct {
 	__uint(type, BPF_MAP_TYPE_HASH);
@@ -169,9 +183,6 @@ struct {
 	__type(value, __u8);
 } known_files SEC(".maps");
 
-/* Ring-buffer fill level at which heap records wake the consumer. */
-const volatile __u64 wakeup_bytes = 1 << 20;
-
 /* Set on a process (its group leader) once one of its heap records woke the
  * consumer; cleared at exec. */
 struct {
@@ -184,7 +195,7 @@ struct {
 /*
  * Waking the consumer for every record costs the traced thread an irq_work
  * and the consumer a context switch per record (~5 us a malloc/free pair
- * here). Heap records wake it only once wakeup_bytes are waiting (it also
+ * here). Heap records wake it only once 1/8 of the ring is waiting (it also
  * polls every 20 ms), except the first record of each process image: that
  * one wakes it at once, so the process's mappings are read while it lives,
  * even if it exits a moment later. Task and lib records always wake it.
@@ -192,7 +203,17 @@ struct {
 #define WOKE_FOR_HEAP 1
 #define SENT_DESCRIPTORS 2 /* records sent, none of them woke the consumer */
 
-static __always_inline __u64 heap_record_flags(void)
+/* The threshold follows the ring's size, which userspace changes. */
+static __always_inline __u64 ring_wakeup_due(void *ring)
+{
+	if (!ring)
+		return BPF_RB_NO_WAKEUP;
+	return bpf_ringbuf_query(ring, BPF_RB_AVAIL_DATA) >=
+			       bpf_ringbuf_query(ring, BPF_RB_RING_SIZE) / 8 ?
+		       BPF_RB_FORCE_WAKEUP : BPF_RB_NO_WAKEUP;
+}
+
+static __always_inline __u64 heap_record_flags(void *ring)
 {
 	struct task_struct *task = bpf_get_current_task_btf();
 	__u8 *woke;
@@ -203,8 +224,7 @@ static __always_inline __u64 heap_record_flags(void)
 		*woke = WOKE_FOR_HEAP;
 		return BPF_RB_FORCE_WAKEUP;
 	}
-	return bpf_ringbuf_query(&events, BPF_RB_AVAIL_DATA) >= wakeup_bytes ?
-		       BPF_RB_FORCE_WAKEUP : BPF_RB_NO_WAKEUP;
+	return ring_wakeup_due(ring);
 }
 
 /*
@@ -213,7 +233,7 @@ static __always_inline __u64 heap_record_flags(void)
  * the program's own. They mark the process as one with stacks to name at
  * exit all the same.
  */
-static __always_inline __u64 fd_record_flags(void)
+static __always_inline __u64 fd_record_flags(void *ring)
 {
 	struct task_struct *task = bpf_get_current_task_btf();
 	__u8 *woke;
@@ -222,8 +242,7 @@ static __always_inline __u64 fd_record_flags(void)
 				    BPF_LOCAL_STORAGE_GET_F_CREATE);
 	if (woke && !*woke)
 		*woke = SENT_DESCRIPTORS;
-	return bpf_ringbuf_query(&events, BPF_RB_AVAIL_DATA) >= wakeup_bytes ?
-		       BPF_RB_FORCE_WAKEUP : BPF_RB_NO_WAKEUP;
+	return ring_wakeup_due(ring);
 }
 
 static __always_inline void fill_hdr(struct lt_event_hdr *h, __u32 kind, __u32 tgid)
@@ -239,6 +258,25 @@ static __always_inline void count_drop(__u32 reason)
 
 	if (n)
 		*n += 1;
+}
+
+/* The ring tgid's records go to; NULL only while userspace has none in
+ * the slot (then the record counts as dropped, by its caller). */
+static __always_inline void *ring_for(__u32 tgid)
+{
+	__u32 slot = nrings > 1 ? tgid % nrings : 0;
+
+	return bpf_map_lookup_elem(&rings, &slot);
+}
+
+static __always_inline void *ring_reserve(void *ring, __u64 size_bytes)
+{
+	return ring ? bpf_ringbuf_reserve(ring, size_bytes, 0) : NULL;
+}
+
+static __always_inline long ring_output(void *ring, void *data, __u64 size_bytes, __u64 flags)
+{
+	return ring ? bpf_ringbuf_output(ring, data, size_bytes, flags) : -1;
 }
 
 static __always_inline bool alloc_wanted(__u32 tgid)
@@ -337,9 +375,10 @@ static __always_inline int enter_call(struct pt_regs *regs, __u16 func, __u64 si
 static __always_inline void emit_free(__u32 kind, __u16 func, __u64 addr, __u64 len_bytes)
 {
 	__u64 id = bpf_get_current_pid_tgid();
+	void *ring = ring_for(id >> 32);
 	struct lt_free_event *e;
 
-	e = bpf_ringbuf_reserve(&events, sizeof(*e), 0);
+	e = ring_reserve(ring, sizeof(*e));
 	if (!e) {
 		count_drop(LT_DROP_RINGBUF_FREE);
 		return;
@@ -350,7 +389,8 @@ static __always_inline void emit_free(__u32 kind, __u16 func, __u64 addr, __u64 
 	e->pad = 0;
 	e->addr = addr;
 	e->len_bytes = len_bytes;
-	bpf_ringbuf_submit(e, kind == LT_EV_FD_CLOSE ? fd_record_flags() : heap_record_flags());
+	bpf_ringbuf_submit(e, kind == LT_EV_FD_CLOSE ? fd_record_flags(ring) :
+						       heap_record_flags(ring));
 }
 
 #include "unwind_user.bpf.h"
@@ -397,6 +437,7 @@ static __always_inline void emit_record(struct pt_regs *ctx, __u32 kind, __u16 f
 	__u64 id = bpf_get_current_pid_tgid();
 	__u32 zero = 0, npy;
 	struct lt_alloc_event *e;
+	void *ring;
 	long stack_bytes, record_bytes;
 
 	e = bpf_map_lookup_elem(&scratch, &zero);
@@ -424,8 +465,9 @@ static __always_inline void emit_record(struct pt_regs *ctx, __u32 kind, __u16 f
 			     (long)(LT_ALLOC_EVENT_HDR_BYTES + stack_bytes);
 	if (record_bytes > (long)sizeof(*e))
 		record_bytes = sizeof(*e);
-	if (bpf_ringbuf_output(&events, e, record_bytes,
-			       descriptor ? fd_record_flags() : heap_record_flags()))
+	ring = ring_for(id >> 32);
+	if (ring_output(ring, e, record_bytes,
+			descriptor ? fd_record_flags(ring) : heap_record_flags(ring)))
 		count_drop(LT_DROP_RINGBUF_ALLOC);
 }
 
@@ -595,7 +637,7 @@ static __always_inline void emit_task(__u32 kind, __u32 tgid, __u32 other_tgid,
 {
 	struct lt_task_event *e;
 
-	e = bpf_ringbuf_reserve(&events, sizeof(*e), 0);
+	e = ring_reserve(ring_for(tgid), sizeof(*e));
 	if (!e) {
 		count_drop(LT_DROP_RINGBUF_TASK);
 		return;
@@ -687,7 +729,7 @@ int BPF_PROG(on_exec, struct task_struct *task, pid_t old_pid, struct linux_binp
 
 	if (!task_event_wanted(tgid))
 		return 0;
-	e = bpf_ringbuf_reserve(&events, sizeof(*e), 0);
+	e = ring_reserve(ring_for(tgid), sizeof(*e));
 	if (!e) {
 		count_drop(LT_DROP_RINGBUF_TASK);
 		return 0;
@@ -770,7 +812,7 @@ static __always_inline void emit_exit_maps(struct task_struct *task, __u32 tgid)
 	e->pad = 0;
 	if (n > LT_EXIT_MAPS_MAX)
 		n = LT_EXIT_MAPS_MAX;
-	if (bpf_ringbuf_output(&events, e, LT_EXIT_MAPS_HDR_BYTES + n * sizeof(e->vmas[0]), 0))
+	if (ring_output(ring_for(tgid), e, LT_EXIT_MAPS_HDR_BYTES + n * sizeof(e->vmas[0]), 0))
 		count_drop(LT_DROP_RINGBUF_TASK);
 }
 
@@ -853,7 +895,7 @@ int BPF_PROG(on_mmap_file, struct pt_regs *regs, long id)
 	if (bpf_map_lookup_elem(&known_files, &key))
 		return 0;
 
-	e = bpf_ringbuf_reserve(&events, sizeof(*e), 0);
+	e = ring_reserve(ring_for(tgid), sizeof(*e));
 	if (!e) {
 		count_drop(LT_DROP_RINGBUF_TASK);
 		return 0;

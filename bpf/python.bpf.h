@@ -382,7 +382,7 @@ __noinline int lt_py_send_code(const struct lt_py_layout *l, __u32 tgid, __u64 c
 	if (!l)
 		return 0;
 
-	e = bpf_ringbuf_reserve(&events, sizeof(*e), 0);
+	e = ring_reserve(ring_for(tgid), sizeof(*e));
 	if (!e) {
 		count_drop(LT_DROP_RINGBUF_ALLOC);
 		return 0;
@@ -451,6 +451,7 @@ static __always_inline void emit_py_record(const struct lt_py_layout *l, struct 
 	struct py_seen_walk seen;
 	struct lt_py_alloc_event *e;
 	__u32 zero = 0, npy;
+	void *ring;
 
 	e = bpf_map_lookup_elem(&py_scratch, &zero);
 	if (!e)
@@ -467,8 +468,9 @@ static __always_inline void emit_py_record(const struct lt_py_layout *l, struct 
 	e->addr = addr;
 	e->type = type;
 	e->size_bytes = size_bytes;
-	if (bpf_ringbuf_output(&events, e, LT_PY_ALLOC_EVENT_HDR_BYTES + npy * sizeof(e->frames[0]),
-			       heap_record_flags()))
+	ring = ring_for(id >> 32);
+	if (ring_output(ring, e, LT_PY_ALLOC_EVENT_HDR_BYTES + npy * sizeof(e->frames[0]),
+			heap_record_flags(ring)))
 		count_drop(LT_DROP_RINGBUF_ALLOC);
 }
 
@@ -592,7 +594,7 @@ int BPF_KPROBE(py_finalize)
 		return 0;
 	stop = l->stop_at_finalize;
 	bpf_map_delete_elem(&py_layouts, &tgid);
-	e = bpf_ringbuf_reserve(&events, sizeof(*e), 0);
+	e = ring_reserve(ring_for(tgid), sizeof(*e));
 	if (!e) {
 		count_drop(LT_DROP_RINGBUF_FREE);
 		return 0;

@@ -72,11 +72,16 @@ enum lt_event_kind {
 	LT_EV_FD_CLOSE,  /* struct lt_free_event: descriptors addr..len_bytes closed */
 };
 
+/* Slots of the rings map (a process's records go to slot tgid % nrings;
+ * one ring in use today). */
+#define LT_MAX_RINGS 8
+
 /* Reasons a record or an allocation can be lost; each has a counter. */
 enum lt_drop {
-	LT_DROP_RINGBUF_ALLOC, /* ring buffer full: alloc record lost */
-	LT_DROP_RINGBUF_FREE,  /* ring buffer full: free record lost */
-	LT_DROP_RINGBUF_TASK,  /* ring buffer full: fork/exec/exit/lib record lost */
+	/* The ring buffer full (or, never expected, no ring in its slot): */
+	LT_DROP_RINGBUF_ALLOC, /* alloc record lost */
+	LT_DROP_RINGBUF_FREE,  /* free record lost */
+	LT_DROP_RINGBUF_TASK,  /* fork/exec/exit/lib record lost */
 	LT_DROP_INFLIGHT_FULL, /* in-flight call table full: allocation not seen */
 	LT_DROP_STACK_TRUNCATED, /* stack deeper than LT_MAX_FRAMES: outer frames cut */
 	LT_DROP_SAMPLED_FULL,  /* sampled-address table full: sampled block not recorded */

@@ -28,6 +28,7 @@
 #include "attach/privileges.h"
 #include "python/python_attach.h"
 #include "attach/probes.h"
+#include "attach/ring_sizer.h"
 #include "report/report_model.h"
 #include "output/report_writers.h"
 #include "session.h"
@@ -162,12 +163,25 @@ static int emit_report(struct lt_session *s, bool final, bool print)
 	return serr;
 }
 
-/* Consume what is in the ring buffer now, within a bound even if the
- * traced processes keep producing. */
+/* Consume what is in the ring buffers now (one being replaced too),
+ * within a bound even if the traced processes keep producing. */
 static void drain(struct lt_session *s)
 {
 	s->lanes[0].consume_deadline_ns = lt_now_ns() + 2000000000ULL;
-	ring_buffer__consume(s->ringbuf);
+	lt_ring_sizer_drain(s->rings);
+}
+
+/* The ring follows the rate; one that cannot be resized keeps its size. */
+static void resize_ring(struct lt_session *s)
+{
+	static bool warned;
+	int err = lt_ring_sizer_adjust(s->rings, lt_now_ns());
+
+	if (err && !warned) {
+		fprintf(stderr, "leaktrace: warning: cannot resize the ring buffer: %s\n",
+			strerror(-err));
+		warned = true;
+	}
 }
 
 /* -c: true once the command has been reaped. */
@@ -213,14 +227,15 @@ static int run_loop(struct lt_session *s)
 		if (deadline && deadline < wake)
 			wake = deadline;
 		s->lanes[0].consume_deadline_ns = now + 50000000ULL;
-		err = ring_buffer__poll(s->ringbuf, wake > now ? (int)((wake - now) / 1000000) : 0);
-		/* poll consumes only after a wakeup, and heap records rarely send one. */
+		err = lt_ring_sizer_wait(s->rings, wake > now ? (int)((wake - now) / 1000000) : 0);
+		/* Consumed whether woken or not: heap records rarely wake us. */
 		if (err >= 0 || err == -EINTR)
-			err = ring_buffer__consume(s->ringbuf);
+			err = lt_ring_sizer_consume(s->rings);
 		if (err < 0 && err != -EINTR && err != LT_CONSUME_YIELD) {
 			fprintf(stderr, "leaktrace: reading events: %s\n", strerror(-err));
 			return err;
 		}
+		resize_ring(s);
 		if (s->mode == LT_MODE_COMMAND && command_reaped(s))
 			break;
 		if (s->mode == LT_MODE_PIDS && s->live_targets == 0)

@@ -43,7 +43,7 @@ struct lt_options {
 	enum lt_format format;  /* --format, default text */
 	char *output_path;      /* -w; NULL = stdout */
 	char *snapshot_path;    /* --snapshot: the final report's state, for leaktrace diff */
-	uint64_t ringbuf_bytes; /* --ringbuf-mb, default 64 MiB */
+	uint64_t ringbuf_bytes; /* --ringbuf-mb: the ring's ceiling, default 64 MiB */
 	uint64_t sample_bytes;  /* --sample-bytes; 0 = every block */
 	bool unwind_dwarf;      /* --unwind dwarf (default) or fp */
 	bool py_group_lineno;   /* --group lineno: Python objects by allocating line only */

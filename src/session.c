@@ -3,6 +3,8 @@
 
 #include <string.h>
 
+#include "attach/ring_sizer.h"
+
 /* The main thread must get its turn while lanes keep taking records in:
  * a waiting writer holds new readers back. */
 static void init_world_lock(pthread_rwlock_t *lock)
@@ -19,6 +21,8 @@ void lt_session_read_drops(struct lt_session *s)
 {
 	for (uint32_t k = 0; k < LT_DROP_MAX; k++)
 		lt_map_read_counter(&s->maps, LT_MAP_DROPS, k, &s->stats.drops[k]);
+	s->stats.ringbuf_bytes = lt_ring_sizer_bytes(s->rings);
+	s->stats.ringbuf_resizes = lt_ring_sizer_resizes(s->rings);
 }
 
 void lt_session_free(struct lt_session *s)

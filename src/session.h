@@ -30,7 +30,7 @@
 #include "base/clock.h"
 
 struct leaktrace_bpf;
-struct ring_buffer;
+struct lt_ring_sizer;
 struct lt_unwind_loader;
 
 enum lt_mode {
@@ -52,7 +52,7 @@ struct lt_session {
 	enum lt_mode mode;
 	struct leaktrace_bpf *skel;
 	struct lt_bpf_maps maps;         /* every map read and write goes through it */
-	struct ring_buffer *ringbuf;
+	struct lt_ring_sizer *rings;     /* the ring buffers BPF writes to */
 	struct lt_probe_set probes;
 	struct lt_object_list attached; /* files attached with pid -1 */
 	struct lt_object_list py_files; /* CPython interpreter files attached with pid -1 */
@@ -86,7 +86,8 @@ struct lt_session {
 /* A session for opts (which it keeps a pointer to) before anything is
  * loaded: empty tables, the mode the options name, output on stdout. */
 void lt_session_init(struct lt_session *s, const struct lt_options *o);
-/* s->stats.drops from BPF's counters, as a report shows them. */
+/* s->stats.drops from BPF's counters, and the ring's size and resizes,
+ * as a report shows them. */
 void lt_session_read_drops(struct lt_session *s);
 /* Frees its tables and caches; the tracer is stopped first (lt_tracer_stop). */
 void lt_session_free(struct lt_session *s);

@@ -19,6 +19,7 @@
 #include "consume/sampling.h"
 #include "unwind/unwind_loader.h"
 #include "attach/verifier_stats.h"
+#include "attach/ring_sizer.h"
 
 int lt_tracer_validate_targets(const struct lt_options *o, char *err, size_t errlen)
 {
@@ -115,9 +116,6 @@ static int open_and_load(struct lt_session *s, bool lib_watch)
 	if (o->sample_bytes)
 		lt_sample_fill_table((uint32_t *)s->skel->rodata->exp_table, LT_EXP_TABLE_SIZE);
 	s->skel->rodata->max_size_bytes = o->max_size;
-	bpf_map__set_max_entries(s->skel->maps.events, (__u32)o->ringbuf_bytes);
-	/* Wake at 1/8 full: room to spare while the consumer catches up. */
-	s->skel->rodata->wakeup_bytes = o->ringbuf_bytes / 8;
 	s->skel->rodata->dwarf_unwind = o->unwind_dwarf;
 	s->skel->rodata->python_native = o->py_native;
 	s->skel->rodata->report_all_exec_maps = o->unwind_dwarf;
@@ -365,6 +363,7 @@ size_t lt_tracer_attached_processes(const struct lt_session *s)
 
 int lt_tracer_start(struct lt_session *s, lt_record_fn on_record, char *err, size_t errlen)
 {
+	struct lt_ring_policy policy;
 	bool lib_watch = true;
 	int ret;
 
@@ -377,6 +376,14 @@ int lt_tracer_start(struct lt_session *s, lt_record_fn on_record, char *err, siz
 	if (ret) {
 		snprintf(err, errlen, "cannot load BPF programs: %s", strerror(-ret));
 		return ret;
+	}
+	/* In its slot before any probe is attached: no record finds it empty. */
+	lt_ring_policy_default(&policy, s->opts->ringbuf_bytes);
+	ret = lt_ring_sizer_new(bpf_map__fd(s->skel->maps.rings), &policy, &s->maps, on_record, &s->lanes[0],
+				&s->rings);
+	if (ret) {
+		snprintf(err, errlen, "cannot make the ring buffer: %s", strerror(-ret));
+		goto fail;
 	}
 	ret = start_unwind_loader(s);
 	if (ret) {
@@ -418,12 +425,6 @@ int lt_tracer_start(struct lt_session *s, lt_record_fn on_record, char *err, siz
 	}
 	if (ret)
 		goto fail;
-	s->ringbuf = ring_buffer__new(bpf_map__fd(s->skel->maps.events), on_record, &s->lanes[0], NULL);
-	if (!s->ringbuf) {
-		ret = -errno;
-		snprintf(err, errlen, "cannot open the ring buffer: %s", strerror(-ret));
-		goto fail;
-	}
 	return 0;
 fail:
 	lt_tracer_stop(s);
@@ -432,8 +433,8 @@ fail:
 
 void lt_tracer_stop(struct lt_session *s)
 {
-	ring_buffer__free(s->ringbuf);
-	s->ringbuf = NULL;
+	lt_ring_sizer_free(s->rings);
+	s->rings = NULL;
 	lt_probes_destroy(&s->probes);
 	s->modules.on_open = NULL;
 	lt_unwind_loader_stop(s->unwind);

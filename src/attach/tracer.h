@@ -17,9 +17,10 @@ struct lt_options;
  * libbpf's ring_buffer_sample_fn. */
 typedef int (*lt_record_fn)(void *ctx, void *data, size_t size);
 
-/* Load, attach probes for the mode's targets and open the ring buffer,
- * whose records go to on_record. Returns 0 or -errno with a one-line
- * reason in err. On error nothing stays attached. */
+/* Load, make the ring buffer (s->rings, sized by ring_sizer.h) whose
+ * records go to on_record, and attach probes for the mode's targets.
+ * Returns 0 or -errno with a one-line reason in err. On error nothing
+ * stays attached. */
 int lt_tracer_start(struct lt_session *s, lt_record_fn on_record, char *err, size_t errlen);
 /* Detach everything and free BPF objects (safe on a partly started session). */
 void lt_tracer_stop(struct lt_session *s);

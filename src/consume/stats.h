@@ -32,6 +32,8 @@ struct lt_stats {
 	uint64_t max_allocs;       /* the bounds in force (--max-allocs, --max-stacks) */
 	uint64_t max_stacks;
 	uint64_t drops[LT_DROP_MAX]; /* read from the BPF counters at report time */
+	uint64_t ringbuf_bytes;    /* the ring buffer's size then (it follows the rate) */
+	uint64_t ringbuf_resizes;  /* how often it was resized so far */
 };
 
 #endif

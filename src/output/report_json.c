@@ -230,6 +230,8 @@ void lt_report_write_json(FILE *out, const struct lt_report *r)
 		",\"max_allocs\":%" PRIu64 ",\"max_stacks\":%" PRIu64,
 		r->stats.untracked_allocs, r->stats.untracked_bytes, r->stats.tracked_allocs,
 		r->stats.tracked_stacks, r->stats.max_allocs, r->stats.max_stacks);
+	fprintf(out, ",\"ringbuf_bytes\":%" PRIu64 ",\"ringbuf_resizes\":%" PRIu64,
+		r->stats.ringbuf_bytes, r->stats.ringbuf_resizes);
 	fprintf(out, ",\"symbol_cache\":{\"parses\":%" PRIu64 ",\"reparses\":%" PRIu64
 		",\"shared\":%" PRIu64 ",\"evictions\":%" PRIu64 ",\"bytes\":%" PRIu64 "}}",
 		r->symbols.parses, r->symbols.reparses, r->symbols.shared, r->symbols.evictions,

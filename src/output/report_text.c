@@ -228,6 +228,11 @@ void lt_report_write_text(FILE *out, const struct lt_report *r)
 			r->stats.drops[LT_DROP_RINGBUF_TASK], r->stats.drops[LT_DROP_INFLIGHT_FULL],
 			r->stats.drops[LT_DROP_SAMPLED_FULL]);
 	fputc('\n', out);
+	/* Said once it moved: the size follows the rate, up to --ringbuf-mb. */
+	if (r->stats.ringbuf_resizes)
+		fprintf(out, "ring buffer: %" PRIu64 " MiB now, resized %" PRIu64 " time%s\n",
+			r->stats.ringbuf_bytes >> 20, r->stats.ringbuf_resizes,
+			r->stats.ringbuf_resizes == 1 ? "" : "s");
 	if (r->suppressed_bytes || r->suppressed_allocs)
 		fprintf(out, "%" PRIu64 " bytes in %" PRIu64 " allocation%s hidden by suppressions\n",
 			r->suppressed_bytes, r->suppressed_allocs, r->suppressed_allocs == 1 ? "" : "s");

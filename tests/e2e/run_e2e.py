@@ -2373,6 +2373,35 @@ def t_ringbuf_overflow(ctx):
     expect(any('lost' in line for line in p.err_lines), 'no warning about lost events on stderr')
 
 
+def t_ringbuf_grows(ctx):
+    """default ring buffer: 4 MiB while idle; leaky's churn (400,000 pairs) grows it, with no record lost or applied out of order across the swaps: leaks exact, no unmatched free."""
+    t = start_waiting_leaky(ctx, churn=400000)
+    p = attach_pid(ctx, ['-T', '0', '--format', 'json', '-p', str(t.pid), '0.5'])
+    time.sleep(1.0)
+    first = None
+    for line in p.out_lines:
+        if line.startswith('{'):
+            first = json.loads(line)['stats']
+            break
+    expect(first is not None, 'no interval report before the churn' + tail(p))
+    expect(first['ringbuf_bytes'] == 4 << 20 and first['ringbuf_resizes'] == 0,
+           'idle ring not at its 4 MiB start: %r' % first)
+    trigger(t)
+    time.sleep(1.5)
+    rc = interrupt(p, signal.SIGINT)
+    expect(rc == 0, 'exit status %s after SIGINT%s' % (rc, tail(p)))
+    rep = final_report(p)
+    st = rep['stats']
+    log('ring buffer %d MiB after %d resizes' % (st['ringbuf_bytes'] >> 20, st['ringbuf_resizes']))
+    expect(st['ringbuf_resizes'] >= 1 and st['ringbuf_bytes'] > 4 << 20,
+           'the ring did not grow under the churn: %d bytes, %d resizes' %
+           (st['ringbuf_bytes'], st['ringbuf_resizes']))
+    expect(st['ringbuf_bytes'] <= 64 << 20, 'past the 64 MiB ceiling: %d' % st['ringbuf_bytes'])
+    expect(st['unmatched_frees'] == 0, 'frees applied before their allocs: %d' % st['unmatched_frees'])
+    check_leaky(find_proc(rep, pid=t.pid), exited=False, min_age=1.0)
+    check_stats(rep, min_allocs=400000 + LEAKY_TOTAL_ALLOCS, min_frees=400000)
+
+
 def t_sigkill_detaches(ctx):
     """leaktrace killed with SIGKILL leaves no probe behind, and the target keeps running."""
     t = start_waiting_leaky(ctx, churn=1000)
@@ -2602,6 +2631,7 @@ SCENARIOS = [
     ('python_system_wide', t_python_system_wide),
     ('python_native_mixed', t_python_native_mixed),
     ('ringbuf_overflow', t_ringbuf_overflow),
+    ('ringbuf_grows', t_ringbuf_grows),
     ('sigkill_detaches', t_sigkill_detaches),
     ('err_nonexistent_pid', t_err_nonexistent_pid),
     ('err_command_not_found', t_err_command_not_found),
