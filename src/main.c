@@ -12,6 +12,7 @@
 #include <string.h>
 #include <sys/resource.h>
 #include <sys/wait.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <bpf/libbpf.h>
@@ -20,6 +21,7 @@
 #include "attach/command_runner.h"
 #include "report/diff.h"
 #include "consume/event_consumer.h"
+#include "consume/lane_threads.h"
 #include "consume/traced_processes.h"
 #include "symbols/frame_resolver.h"
 #include "attach/needed_libs.h"
@@ -120,6 +122,20 @@ static int write_report(struct lt_session *s, const struct lt_report *r, bool fi
 	}
 }
 
+/* --consumers, or one lane per CPU: a power of two (lanes own whole
+ * buckets of the process table), up to a ring per BPF slot. */
+static uint32_t lanes_for(const struct lt_options *o)
+{
+	long cpus = sysconf(_SC_NPROCESSORS_ONLN);
+	uint32_t n = 1;
+
+	if (o->consumers)
+		return o->consumers;
+	while (n * 2 <= (uint32_t)(cpus > 0 ? cpus : 1) && n * 2 <= LT_MAX_LANES)
+		n *= 2;
+	return n;
+}
+
 /* print false: a --serve report that only feeds the endpoint. */
 static int emit_report(struct lt_session *s, bool final, bool print)
 {
@@ -128,7 +144,7 @@ static int emit_report(struct lt_session *s, bool final, bool print)
 	int err, werr = 0, serr = 0;
 	char why[512];
 
-	lt_recount_tracked(s);
+	lt_lanes_fold(s);
 	lt_session_read_drops(s);
 	/* Every Python block counted by type: none can still be half made. */
 	lt_python_settle(s, 0);
@@ -167,21 +183,47 @@ static int emit_report(struct lt_session *s, bool final, bool print)
  * within a bound even if the traced processes keep producing. */
 static void drain(struct lt_session *s)
 {
-	s->lanes[0].consume_deadline_ns = lt_now_ns() + 2000000000ULL;
-	lt_ring_sizer_drain(s->rings);
+	for (uint32_t i = 0; i < s->nlanes; i++) {
+		s->lanes[i].consume_deadline_ns = lt_now_ns() + 2000000000ULL;
+		lt_ring_sizer_drain(s->lanes[i].ring);
+	}
 }
 
-/* The ring follows the rate; one that cannot be resized keeps its size. */
-static void resize_ring(struct lt_session *s)
+/* The ring follows the rate; one that cannot be resized keeps its size.
+ * Lanes on threads resize their own. */
+static void resize_rings(struct lt_session *s)
 {
 	static bool warned;
-	int err = lt_ring_sizer_adjust(s->rings, lt_now_ns());
+	int err = 0;
 
+	for (uint32_t i = 0; i < s->nlanes; i++) {
+		if (!s->lanes[i].running)
+			s->lanes[i].resize_error = lt_ring_sizer_adjust(s->lanes[i].ring, lt_now_ns());
+		if (s->lanes[i].resize_error)
+			err = s->lanes[i].resize_error;
+	}
 	if (err && !warned) {
 		fprintf(stderr, "leaktrace: warning: cannot resize the ring buffer: %s\n",
 			strerror(-err));
 		warned = true;
 	}
+}
+
+/* Until wake (CLOCK_MONOTONIC ns) or a signal, while lanes on threads take
+ * records in; then the main thread has the session to itself. */
+static int let_lanes_run(struct lt_session *s, uint64_t wake)
+{
+	uint64_t now = lt_now_ns();
+	struct timespec ts = { 0, 0 };
+
+	if (wake > now) {
+		ts.tv_sec = (time_t)((wake - now) / 1000000000ULL);
+		ts.tv_nsec = (long)((wake - now) % 1000000000ULL);
+	}
+	pthread_rwlock_unlock(&s->world);
+	nanosleep(&ts, NULL); /* a signal cuts it short */
+	pthread_rwlock_wrlock(&s->world);
+	return lt_lane_threads_error(s);
 }
 
 /* -c: true once the command has been reaped. */
@@ -207,7 +249,7 @@ static bool command_reaped(struct lt_session *s)
 	return true;
 }
 
-static int run_loop(struct lt_session *s)
+static int run_loop_locked(struct lt_session *s)
 {
 	const struct lt_options *o = s->opts;
 	/* --serve reports on its own cycle, printed only when INTERVAL was given. */
@@ -226,21 +268,26 @@ static int run_loop(struct lt_session *s)
 			wake = next_report;
 		if (deadline && deadline < wake)
 			wake = deadline;
-		s->lanes[0].consume_deadline_ns = now + 50000000ULL;
-		err = lt_ring_sizer_wait(s->rings, wake > now ? (int)((wake - now) / 1000000) : 0);
-		/* Consumed whether woken or not: heap records rarely wake us. */
-		if (err >= 0 || err == -EINTR)
-			err = lt_ring_sizer_consume(s->rings);
+		if (s->lanes[0].running) {
+			err = let_lanes_run(s, wake);
+		} else {
+			s->lanes[0].consume_deadline_ns = now + 50000000ULL;
+			err = lt_ring_sizer_wait(s->lanes[0].ring,
+						 wake > now ? (int)((wake - now) / 1000000) : 0);
+			/* Consumed whether woken or not: heap records rarely wake us. */
+			if (err >= 0 || err == -EINTR)
+				err = lt_ring_sizer_consume(s->lanes[0].ring);
+		}
 		if (err < 0 && err != -EINTR && err != LT_CONSUME_YIELD) {
 			fprintf(stderr, "leaktrace: reading events: %s\n", strerror(-err));
 			return err;
 		}
-		resize_ring(s);
+		resize_rings(s);
 		if (s->mode == LT_MODE_COMMAND && command_reaped(s))
 			break;
 		if (s->mode == LT_MODE_PIDS && s->live_targets == 0)
 			break;
-		lt_recount_tracked(s);
+		lt_lanes_fold(s);
 		now = lt_now_ns();
 		/* Processes moved into the cgroup without an exec or fork of ours to see. */
 		/* Python blocks are typed while their process lives, a little
@@ -275,6 +322,24 @@ static int run_loop(struct lt_session *s)
 	}
 	drain(s);
 	return emit_report(s, true, true);
+}
+
+/* With several lanes, their threads take records in while this thread
+ * sleeps; it holds the world lock for everything else it does. */
+static int run_loop(struct lt_session *s)
+{
+	int err = 0;
+
+	pthread_rwlock_wrlock(&s->world);
+	if (s->nlanes > 1)
+		err = lt_lane_threads_start(s);
+	if (err)
+		fprintf(stderr, "leaktrace: cannot start the consumer threads: %s\n", strerror(-err));
+	else
+		err = run_loop_locked(s);
+	pthread_rwlock_unlock(&s->world);
+	lt_lane_threads_stop(s);
+	return err;
 }
 
 /*
@@ -496,6 +561,7 @@ int main(int argc, char **argv)
 		if (p)
 			p->target = true;
 	}
+	lt_lanes_share(&s, lanes_for(&opts));
 	ret = lt_tracer_start(&s, lt_handle_event, err, sizeof(err));
 	if (ret) {
 		fprintf(stderr, "leaktrace: %s\n", err);

@@ -53,6 +53,9 @@ static const char usage_text[] =
 	"                         leaktrace diff OLD NEW (see leaktrace diff --help)\n"
 	"      --ringbuf-mb MB    largest BPF ring buffer (default 64); it starts at\n"
 	"                         4 MiB and follows the event rate up to MB\n"
+	"      --consumers N      threads taking records in, each from its own ring\n"
+	"                         (1, 2, 4 or 8; default: the CPUs, up to 8); a\n"
+	"                         process's records are all one thread's\n"
 	"      --sample-bytes N   sample one block per N allocated bytes on average;\n"
 	"                         reports show unbiased estimates (see README)\n"
 	"      --no-fds           do not trace descriptors (files, sockets, pipes...);\n"
@@ -119,6 +122,7 @@ enum {
 	OPT_PY_OBJECTS,
 	OPT_NATIVE,
 	OPT_TREND_WINDOW,
+	OPT_CONSUMERS,
 	OPT_SUPPRESSIONS,
 	OPT_NO_DEFAULT_SUPP,
 	OPT_CGROUP,
@@ -156,6 +160,7 @@ static const struct option long_options[] = {
 	{ "unwind-rows", required_argument, NULL, OPT_UNWIND_ROWS },
 	{ "symbol-cache-mb", required_argument, NULL, OPT_SYMBOL_CACHE },
 	{ "trend-window", required_argument, NULL, OPT_TREND_WINDOW },
+	{ "consumers", required_argument, NULL, OPT_CONSUMERS },
 	{ "suppressions", required_argument, NULL, OPT_SUPPRESSIONS },
 	{ "no-default-suppressions", no_argument, NULL, OPT_NO_DEFAULT_SUPP },
 	{ "cgroup", required_argument, NULL, OPT_CGROUP },
@@ -432,6 +437,12 @@ static int parse_one(struct lt_options *o, int c, const char *arg)
 		if (parse_u64(arg, &v) || v < 64 || v > (1u << 30))
 			return fail("--max-stacks takes 64..1073741824", arg);
 		o->max_stacks = v;
+		return 0;
+	/* Lanes own whole buckets of the process table (tgid % lanes). */
+	case OPT_CONSUMERS:
+		if (parse_u64(arg, &v) || !v || v > 8 || (v & (v - 1)))
+			return fail("--consumers takes 1, 2, 4 or 8", arg);
+		o->consumers = (uint32_t)v;
 		return 0;
 	case OPT_TREND_WINDOW:
 		if (parse_u64(arg, &v) || v < LT_TREND_MIN_SAMPLES || v > LT_TREND_MAX_WINDOW)

@@ -53,6 +53,7 @@ struct lt_options {
 	uint32_t unwind_rows;   /* --unwind-rows, default LT_DEFAULT_UNWIND_ROWS */
 	uint64_t symbol_cache_bytes; /* --symbol-cache-mb, default LT_SYMBOL_CACHE_DEFAULT_MB */
 	uint32_t trend_window;  /* --trend-window, default LT_TREND_DEFAULT_WINDOW */
+	uint32_t consumers;     /* --consumers; 0: one per CPU, a power of two up to 8 */
 	uint64_t max_allocs;    /* --max-allocs, default LT_DEFAULT_MAX_ALLOCS */
 	uint64_t max_stacks;    /* --max-stacks, default LT_DEFAULT_MAX_STACKS */
 	char *serve_host;       /* --serve [HOST:]PORT: numeric address, default 127.0.0.1 */

@@ -21,8 +21,11 @@ void lt_session_read_drops(struct lt_session *s)
 {
 	for (uint32_t k = 0; k < LT_DROP_MAX; k++)
 		lt_map_read_counter(&s->maps, LT_MAP_DROPS, k, &s->stats.drops[k]);
-	s->stats.ringbuf_bytes = lt_ring_sizer_bytes(s->rings);
-	s->stats.ringbuf_resizes = lt_ring_sizer_resizes(s->rings);
+	s->stats.ringbuf_bytes = s->stats.ringbuf_resizes = 0;
+	for (uint32_t i = 0; i < s->nlanes; i++) {
+		s->stats.ringbuf_bytes += lt_ring_sizer_bytes(s->lanes[i].ring);
+		s->stats.ringbuf_resizes += lt_ring_sizer_resizes(s->lanes[i].ring);
+	}
 }
 
 void lt_session_free(struct lt_session *s)

@@ -52,7 +52,6 @@ struct lt_session {
 	enum lt_mode mode;
 	struct leaktrace_bpf *skel;
 	struct lt_bpf_maps maps;         /* every map read and write goes through it */
-	struct lt_ring_sizer *rings;     /* the ring buffers BPF writes to */
 	struct lt_probe_set probes;
 	struct lt_object_list attached; /* files attached with pid -1 */
 	struct lt_object_list py_files; /* CPython interpreter files attached with pid -1 */

@@ -30,6 +30,9 @@ struct lt_ring_seen {
 	bool dropped;              /* a ring-full drop counter moved */
 };
 
+/* The smallest start size of one of several lanes' rings. */
+#define LT_RING_MIN_LANE_BYTES (1ULL << 20)
+
 /* Ring sizes the kernel takes: a power of two, at least a page (4 KiB). */
 uint64_t lt_ring_round_size(uint64_t bytes);
 /* The policy for a ceiling of max_bytes: start at 4 MiB (or the ceiling,

@@ -37,6 +37,7 @@ struct lt_ring {
 
 struct lt_ring_sizer {
 	int rings_fd;
+	uint32_t slot;
 	struct lt_ring_policy policy;
 	struct lt_bpf_maps maps;
 	lt_ring_record_fn on_record;
@@ -134,13 +135,12 @@ static void start_window(struct lt_ring_sizer *rs, uint64_t now_ns)
 
 static int put_in_slot(const struct lt_ring_sizer *rs, const struct lt_ring *r)
 {
-	uint32_t slot = 0;
-
-	return bpf_map_update_elem(rs->rings_fd, &slot, &r->map_fd, BPF_ANY) ? -errno : 0;
+	return bpf_map_update_elem(rs->rings_fd, &rs->slot, &r->map_fd, BPF_ANY) ? -errno : 0;
 }
 
-int lt_ring_sizer_new(int rings_fd, const struct lt_ring_policy *p, const struct lt_bpf_maps *maps,
-		      lt_ring_record_fn on_record, void *ctx, struct lt_ring_sizer **out)
+int lt_ring_sizer_new(int rings_fd, uint32_t slot, const struct lt_ring_policy *p,
+		      const struct lt_bpf_maps *maps, lt_ring_record_fn on_record, void *ctx,
+		      struct lt_ring_sizer **out)
 {
 	struct lt_ring_sizer *rs = calloc(1, sizeof(*rs));
 	uint64_t now;
@@ -150,6 +150,7 @@ int lt_ring_sizer_new(int rings_fd, const struct lt_ring_policy *p, const struct
 	if (!rs)
 		return -ENOMEM;
 	rs->rings_fd = rings_fd;
+	rs->slot = slot;
 	rs->policy = *p;
 	rs->maps = *maps;
 	rs->on_record = on_record;

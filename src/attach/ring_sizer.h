@@ -21,10 +21,11 @@ struct lt_ring_sizer;
  * ring_buffer_sample_fn: a negative return stops consuming and is returned. */
 typedef int (*lt_ring_record_fn)(void *ctx, void *data, size_t size);
 
-/* The first ring, of p->min_bytes, into slot 0 of the map rings_fd. maps
- * gives the drop counters (a drop grows the ring). Returns 0 or -errno. */
-int lt_ring_sizer_new(int rings_fd, const struct lt_ring_policy *p, const struct lt_bpf_maps *maps,
-		      lt_ring_record_fn on_record, void *ctx, struct lt_ring_sizer **out);
+/* The first ring, of p->min_bytes, into slot `slot` of the map rings_fd.
+ * maps gives the drop counters (a drop grows the ring). Returns 0 or -errno. */
+int lt_ring_sizer_new(int rings_fd, uint32_t slot, const struct lt_ring_policy *p,
+		      const struct lt_bpf_maps *maps, lt_ring_record_fn on_record, void *ctx,
+		      struct lt_ring_sizer **out);
 void lt_ring_sizer_free(struct lt_ring_sizer *rs);
 /* Wait up to timeout_ms for records. Returns 0, -EINTR or -errno. */
 int lt_ring_sizer_wait(struct lt_ring_sizer *rs, int timeout_ms);

@@ -119,6 +119,8 @@ static int open_and_load(struct lt_session *s, bool lib_watch)
 	s->skel->rodata->dwarf_unwind = o->unwind_dwarf;
 	s->skel->rodata->python_native = o->py_native;
 	s->skel->rodata->report_all_exec_maps = o->unwind_dwarf;
+	/* A ring per consumer lane: BPF picks a process's by its tgid. */
+	s->skel->rodata->nrings = s->nlanes;
 	/* Without unwinding by rules the maps stay (almost) empty. */
 	bpf_map__set_max_entries(s->skel->maps.unwind_rows, o->unwind_dwarf ? o->unwind_rows : 1);
 	bpf_map__set_max_entries(s->skel->maps.unwind_pages,
@@ -377,10 +379,15 @@ int lt_tracer_start(struct lt_session *s, lt_record_fn on_record, char *err, siz
 		snprintf(err, errlen, "cannot load BPF programs: %s", strerror(-ret));
 		return ret;
 	}
-	/* In its slot before any probe is attached: no record finds it empty. */
-	lt_ring_policy_default(&policy, s->opts->ringbuf_bytes);
-	ret = lt_ring_sizer_new(bpf_map__fd(s->skel->maps.rings), &policy, &s->maps, on_record, &s->lanes[0],
-				&s->rings);
+	/* In their slots before any probe is attached: no record finds one
+	 * empty. The lanes share the ceiling and the start size. */
+	lt_ring_policy_default(&policy, s->opts->ringbuf_bytes / s->nlanes);
+	policy.min_bytes = lt_ring_round_size(policy.min_bytes / s->nlanes);
+	if (policy.min_bytes < LT_RING_MIN_LANE_BYTES && policy.max_bytes >= LT_RING_MIN_LANE_BYTES)
+		policy.min_bytes = LT_RING_MIN_LANE_BYTES;
+	for (uint32_t i = 0; i < s->nlanes && !ret; i++)
+		ret = lt_ring_sizer_new(bpf_map__fd(s->skel->maps.rings), i, &policy, &s->maps,
+					on_record, &s->lanes[i], &s->lanes[i].ring);
 	if (ret) {
 		snprintf(err, errlen, "cannot make the ring buffer: %s", strerror(-ret));
 		goto fail;
@@ -433,8 +440,10 @@ fail:
 
 void lt_tracer_stop(struct lt_session *s)
 {
-	lt_ring_sizer_free(s->rings);
-	s->rings = NULL;
+	for (uint32_t i = 0; i < s->nlanes; i++) {
+		lt_ring_sizer_free(s->lanes[i].ring);
+		s->lanes[i].ring = NULL;
+	}
 	lt_probes_destroy(&s->probes);
 	s->modules.on_open = NULL;
 	lt_unwind_loader_stop(s->unwind);

@@ -10,14 +10,18 @@
 #ifndef LT_CONSUMER_LANE_H
 #define LT_CONSUMER_LANE_H
 
+#include <pthread.h>
+#include <stdatomic.h>
 #include <stdbool.h>
 #include <stdint.h>
 
 #include "consume/stats.h"
 
-#define LT_MAX_LANES 16
+/* One ring each: BPF has as many slots. */
+#define LT_MAX_LANES LT_MAX_RINGS
 
 struct lt_session;
+struct lt_ring_sizer;
 
 struct lt_lane {
 	struct lt_session *s;
@@ -32,6 +36,12 @@ struct lt_lane {
 	uint64_t consume_deadline_ns; /* the ring-buffer callback yields after this */
 	uint32_t since_clock_check;
 	bool shared; /* other lanes run beside it */
+	struct lt_ring_sizer *ring; /* its ring buffer (slot `index` of BPF's rings) */
+	pthread_t thread;
+	bool running;
+	_Atomic bool stop;
+	int error;        /* what ended its thread */
+	int resize_error; /* its ring could not be resized (said once) */
 };
 
 #endif

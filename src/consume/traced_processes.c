@@ -98,7 +98,9 @@ void lt_traced_on_fork(struct lt_session *s, const struct lt_task_event *e)
 	 * take their mappings now, or else their parent's, which they share. */
 	lt_reload_maps(child, &s->modules);
 	if (!child->maps_loaded && parent) {
-		if (!parent->maps_loaded)
+		/* The parent's mappings are its lane's to change (another lane
+		 * may be reading them): only read them from here. */
+		if (!parent->maps_loaded && parent->tgid % s->nlanes == child->tgid % s->nlanes)
 			lt_reload_maps(parent, &s->modules);
 		if (parent->maps_loaded && !lt_maps_copy(&parent->maps, &child->maps))
 			child->maps_loaded = true;

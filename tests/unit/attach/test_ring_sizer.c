@@ -160,7 +160,7 @@ static int setup(void **state)
 	f.rings_fd = bpf_map_create(BPF_MAP_TYPE_ARRAY_OF_MAPS, "lt_rings", 4, 4, 1, &outer);
 	f.seq_fd = bpf_map_create(BPF_MAP_TYPE_ARRAY, "lt_seq", 4, 8, 1, NULL);
 	assert_true(f.rings_fd >= 0 && f.seq_fd >= 0);
-	assert_int_equal(lt_ring_sizer_new(f.rings_fd, &f.policy, &no_maps, on_record, &f, &f.rs),
+	assert_int_equal(lt_ring_sizer_new(f.rings_fd, 0, &f.policy, &no_maps, on_record, &f, &f.rs),
 			 0);
 	f.slot_prog = load_writer(f.seq_fd, f.rings_fd, -1);
 	assert_true(f.slot_prog >= 0);
