@@ -33,6 +33,9 @@ struct lt_lane {
 	/* Live blocks and stacks it kept or let go since it last added them
 	 * to the session's shared counts (in batches, to spare the cache line). */
 	int64_t allocs_pending, stacks_pending;
+	/* The stack id the record being taken in was found to have, so it is
+	 * not looked up twice; -1 when none was looked up. */
+	int64_t known_stack;
 	uint64_t consume_deadline_ns; /* the ring-buffer callback yields after this */
 	uint32_t since_clock_check;
 	bool shared; /* other lanes run beside it */

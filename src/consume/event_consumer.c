@@ -163,7 +163,11 @@ static int take_stack(struct lt_lane *l, struct lt_process *p, const struct lt_a
 	struct lt_session *s = l->s;
 	bool is_new;
 
-	if (lt_stacks_intern(&p->stacks, (const uint64_t *)e->frames, nframes, &a->stack_id, &is_new)) {
+	if (l->known_stack >= 0) {
+		a->stack_id = (uint32_t)l->known_stack;
+		is_new = false;
+	} else if (lt_stacks_intern(&p->stacks, (const uint64_t *)e->frames, nframes, &a->stack_id,
+				    &is_new)) {
 		l->stats->out_of_memory++;
 		return -ENOMEM;
 	}
@@ -205,8 +209,10 @@ static void on_alloc(struct lt_lane *l, const struct lt_alloc_event *e, size_t s
 		return;
 	if (p->exited || (p->py && p->py->finalizing))
 		return;
-	if (e->released_addr)
+	if (e->released_addr) {
 		release_block(l, p, e->released_addr);
+		l->known_stack = -1; /* the block let go may have held its last reference */
+	}
 	if (nframes > (size - LT_ALLOC_EVENT_HDR_BYTES) / sizeof(e->frames[0]))
 		nframes = (size - LT_ALLOC_EVENT_HDR_BYTES) / sizeof(e->frames[0]);
 	table = e->hdr.kind == LT_EV_MMAP ? &p->mmaps : &p->heap;
@@ -537,7 +543,10 @@ static bool stays_in_process(struct lt_lane *l, const struct lt_event_hdr *hdr, 
 		nframes = e->nframes;
 		if (nframes > (size - LT_ALLOC_EVENT_HDR_BYTES) / sizeof(e->frames[0]))
 			nframes = (size - LT_ALLOC_EVENT_HDR_BYTES) / sizeof(e->frames[0]);
-		return lt_stacks_find(&p->stacks, (const uint64_t *)e->frames, nframes, &id);
+		if (!lt_stacks_find(&p->stacks, (const uint64_t *)e->frames, nframes, &id))
+			return false;
+		l->known_stack = id;
+		return true;
 	default:
 		return false;
 	}
@@ -551,6 +560,7 @@ int lt_handle_event(void *ctx, void *data, size_t size)
 
 	if (size < sizeof(*hdr))
 		return 0;
+	l->known_stack = -1;
 	if (l->shared && !stays_in_process(l, hdr, data, size)) {
 		pthread_mutex_lock(&l->s->slow_lock);
 		locked = true;
