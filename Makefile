@@ -190,7 +190,9 @@ clean:
 
 # make bench: ns per malloc/free pair untraced, at the raw uprobe trap floor,
 # under leaktrace (full stacks, sampled) and under a bpftrace peer, side by
-# side (tools/bench/). BENCH_SECONDS: wall time of each measurement.
+# side (tools/bench/); then Python objects, start-up, descriptors, cgroups,
+# and leaktrace's own memory and consumer speed next to their goals.
+# BENCH_SECONDS: wall time of each measurement.
 BENCH_SECONDS ?= 2
 .PHONY: bench
 # Native churn (run_bench.py), then Python objects (run_py_bench.py); both

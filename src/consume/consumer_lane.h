@@ -23,8 +23,9 @@
 struct lt_session;
 struct lt_ring_sizer;
 
+/* A cache line of its own: lanes write their counters side by side. */
 struct lt_lane {
-	struct lt_session *s;
+	_Alignas(64) struct lt_session *s;
 	uint32_t index;
 	/* Where its counters go: the session's own while it is the only
 	 * lane; with several, its own, folded in by lt_lanes_fold. */
