@@ -17,26 +17,6 @@ static void init_world_lock(pthread_rwlock_t *lock)
 	pthread_rwlockattr_destroy(&attr);
 }
 
-void lt_session_read_drops(struct lt_session *s)
-{
-	for (uint32_t k = 0; k < LT_DROP_MAX; k++)
-		lt_map_read_counter(&s->maps, LT_MAP_DROPS, k, &s->stats.drops[k]);
-	s->stats.ringbuf_bytes = s->stats.ringbuf_resizes = 0;
-	for (uint32_t i = 0; i < s->nlanes; i++) {
-		s->stats.ringbuf_bytes += lt_ring_sizer_bytes(s->lanes[i].ring);
-		s->stats.ringbuf_resizes += lt_ring_sizer_resizes(s->lanes[i].ring);
-	}
-}
-
-void lt_session_free(struct lt_session *s)
-{
-	lt_procs_free(&s->procs);
-	lt_module_cache_free(&s->modules);
-	lt_growth_table_free(&s->growth);
-	pthread_mutex_destroy(&s->slow_lock);
-	pthread_rwlock_destroy(&s->world);
-}
-
 void lt_session_init(struct lt_session *s, const struct lt_options *o)
 {
 	memset(s, 0, sizeof(*s));
@@ -61,4 +41,24 @@ void lt_session_init(struct lt_session *s, const struct lt_options *o)
 	}
 	pthread_mutex_init(&s->slow_lock, NULL);
 	init_world_lock(&s->world);
+}
+
+void lt_session_read_drops(struct lt_session *s)
+{
+	for (uint32_t k = 0; k < LT_DROP_MAX; k++)
+		lt_map_read_counter(&s->maps, LT_MAP_DROPS, k, &s->stats.drops[k]);
+	s->stats.ringbuf_bytes = s->stats.ringbuf_resizes = 0;
+	for (uint32_t i = 0; i < s->nlanes; i++) {
+		s->stats.ringbuf_bytes += lt_ring_sizer_bytes(s->lanes[i].ring);
+		s->stats.ringbuf_resizes += lt_ring_sizer_resizes(s->lanes[i].ring);
+	}
+}
+
+void lt_session_free(struct lt_session *s)
+{
+	lt_procs_free(&s->procs);
+	lt_module_cache_free(&s->modules);
+	lt_growth_table_free(&s->growth);
+	pthread_mutex_destroy(&s->slow_lock);
+	pthread_rwlock_destroy(&s->world);
 }

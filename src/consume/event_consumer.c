@@ -22,51 +22,50 @@
  */
 #define COUNT_BATCH 64
 
+/* One count: exact in the session's stats with one lane, else shared. */
+static void add_count(const struct lt_lane *l, uint64_t *exact, _Atomic int64_t *shared,
+		      int64_t *pending, int64_t delta)
+{
+	if (!l->shared) {
+		*exact = (int64_t)*exact + delta > 0 ? *exact + delta : 0;
+		return;
+	}
+	*pending += delta;
+	if (*pending >= COUNT_BATCH || *pending <= -COUNT_BATCH) {
+		atomic_fetch_add_explicit(shared, *pending, memory_order_relaxed);
+		*pending = 0;
+	}
+}
+
+static uint64_t read_count(const struct lt_lane *l, uint64_t exact, _Atomic int64_t *shared,
+			   int64_t pending)
+{
+	int64_t n;
+
+	if (!l->shared)
+		return exact;
+	n = atomic_load_explicit(shared, memory_order_relaxed) + pending;
+	return n > 0 ? (uint64_t)n : 0;
+}
+
 static void count_tracked(struct lt_lane *l, int64_t allocs, int64_t stacks)
 {
 	struct lt_session *s = l->s;
 
-	if (!l->shared) {
-		s->stats.tracked_allocs = (int64_t)s->stats.tracked_allocs + allocs > 0 ?
-					  s->stats.tracked_allocs + allocs : 0;
-		s->stats.tracked_stacks = (int64_t)s->stats.tracked_stacks + stacks > 0 ?
-					  s->stats.tracked_stacks + stacks : 0;
-		return;
-	}
-	l->allocs_pending += allocs;
-	l->stacks_pending += stacks;
-	if (l->allocs_pending >= COUNT_BATCH || l->allocs_pending <= -COUNT_BATCH) {
-		atomic_fetch_add_explicit(&s->tracked_allocs_now, l->allocs_pending,
-					  memory_order_relaxed);
-		l->allocs_pending = 0;
-	}
-	if (l->stacks_pending >= COUNT_BATCH || l->stacks_pending <= -COUNT_BATCH) {
-		atomic_fetch_add_explicit(&s->tracked_stacks_now, l->stacks_pending,
-					  memory_order_relaxed);
-		l->stacks_pending = 0;
-	}
+	add_count(l, &s->stats.tracked_allocs, &s->tracked_allocs_now, &l->allocs_pending, allocs);
+	add_count(l, &s->stats.tracked_stacks, &s->tracked_stacks_now, &l->stacks_pending, stacks);
 }
 
 static uint64_t tracked_allocs(const struct lt_lane *l)
 {
-	int64_t n;
-
-	if (!l->shared)
-		return l->s->stats.tracked_allocs;
-	n = atomic_load_explicit(&l->s->tracked_allocs_now, memory_order_relaxed) +
-	    l->allocs_pending;
-	return n > 0 ? (uint64_t)n : 0;
+	return read_count(l, l->s->stats.tracked_allocs, &l->s->tracked_allocs_now,
+			  l->allocs_pending);
 }
 
 static uint64_t tracked_stacks(const struct lt_lane *l)
 {
-	int64_t n;
-
-	if (!l->shared)
-		return l->s->stats.tracked_stacks;
-	n = atomic_load_explicit(&l->s->tracked_stacks_now, memory_order_relaxed) +
-	    l->stacks_pending;
-	return n > 0 ? (uint64_t)n : 0;
+	return read_count(l, l->s->stats.tracked_stacks, &l->s->tracked_stacks_now,
+			  l->stacks_pending);
 }
 
 /*

@@ -10,7 +10,7 @@
 
 struct lt_session;
 
-/* Threads for lanes 1..nlanes-1 and 0, each on the ring in s->lanes[i].ring.
+/* A thread per lane, each on the ring in s->lanes[i].ring.
  * Signals stay with the calling thread. Returns 0 or -errno (none left running). */
 int lt_lane_threads_start(struct lt_session *s);
 /* Stops and joins them; the caller must not hold the world lock. */

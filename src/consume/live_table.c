@@ -313,15 +313,23 @@ static void packed_delete(struct lt_live_shard *sh, struct lt_live_slot *hole)
 	memset(&sh->slots[i], 0, sizeof(sh->slots[i]));
 }
 
+/* addr's slot, if packed. *hp gets its hash when addr can be a key (0 when
+ * not), for an insert that follows. */
 static struct lt_live_slot *packed_find(const struct lt_live_table *t, uint64_t addr,
-					struct lt_live_shard **shp)
+					struct lt_live_shard **shp, uint64_t *hp)
 {
 	uint64_t key, h;
 	struct lt_live_shard *sh;
 
-	if (!t->dir || !key_of(addr, &key))
+	if (hp)
+		*hp = 0;
+	if (!key_of(addr, &key))
 		return NULL;
 	h = hash_key(key);
+	if (hp)
+		*hp = h;
+	if (!t->dir)
+		return NULL;
 	sh = shard_for(t, h);
 	if (shp)
 		*shp = sh;
@@ -333,11 +341,12 @@ int lt_live_put(struct lt_live_table *t, const struct lt_live_alloc *a, struct l
 	struct lt_live_slot s, *at;
 	struct lt_live_shard *sh = NULL;
 	struct lt_live_alloc prev, *spilled;
+	uint64_t h;
 	int err;
 
 	if (!a->addr)
 		return -EINVAL;
-	at = packed_find(t, a->addr, &sh);
+	at = packed_find(t, a->addr, &sh, &h);
 	spilled = at ? NULL : lt_spill_find(&t->spill, a->addr);
 	if (at)
 		unpack(at, &prev);
@@ -347,7 +356,7 @@ int lt_live_put(struct lt_live_table *t, const struct lt_live_alloc *a, struct l
 		if (at) {
 			*at = s;
 		} else {
-			err = packed_add(t, &s, hash_key(a->addr >> 4));
+			err = packed_add(t, &s, h); /* packs: addr is a key, h its hash */
 			if (err)
 				return err;
 			if (spilled)
@@ -376,7 +385,7 @@ int lt_live_put(struct lt_live_table *t, const struct lt_live_alloc *a, struct l
 bool lt_live_remove(struct lt_live_table *t, uint64_t addr, struct lt_live_alloc *out)
 {
 	struct lt_live_shard *sh;
-	struct lt_live_slot *at = packed_find(t, addr, &sh);
+	struct lt_live_slot *at = packed_find(t, addr, &sh, NULL);
 	struct lt_live_alloc gone;
 
 	if (at) {
@@ -394,7 +403,7 @@ bool lt_live_remove(struct lt_live_table *t, uint64_t addr, struct lt_live_alloc
 
 bool lt_live_get(const struct lt_live_table *t, uint64_t addr, struct lt_live_alloc *out)
 {
-	const struct lt_live_slot *at = packed_find(t, addr, NULL);
+	const struct lt_live_slot *at = packed_find(t, addr, NULL, NULL);
 	const struct lt_live_alloc *spilled;
 
 	if (at) {

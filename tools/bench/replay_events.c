@@ -24,7 +24,6 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/wait.h>
-#include <time.h>
 #include <unistd.h>
 
 #include "base/clock.h"
@@ -33,7 +32,8 @@
 #include "options.h"
 #include "session.h"
 
-#define CHUNK_EVENTS 65536
+/* How far past the target live count the alloc/free walk may stray. */
+#define LIVE_SLACK 65536
 #define ROUNDS 3
 #define HEAP_BASE 0x55d0c8a00000ULL
 
@@ -66,7 +66,7 @@ static int stream_init(struct stream *st, uint32_t tgid, uint32_t nstacks, size_
 	memset(st, 0, sizeof(*st));
 	st->stacks = calloc((size_t)nstacks * LT_MAX_FRAMES, sizeof(*st->stacks));
 	st->depth = calloc(nstacks, sizeof(*st->depth));
-	st->live_cap = target_live + CHUNK_EVENTS;
+	st->live_cap = target_live + LIVE_SLACK;
 	st->live = calloc(st->live_cap, sizeof(*st->live));
 	if (!st->stacks || !st->depth || !st->live)
 		return -ENOMEM;
@@ -94,6 +94,9 @@ static int stream_init(struct stream *st, uint32_t tgid, uint32_t nstacks, size_
 static size_t next_record(struct stream *st, unsigned char *buf)
 {
 	bool alloc = st->nlive < st->target_live ? rng() % 100 < 80 : rng() % 2;
+
+	if (st->nlive == st->live_cap)
+		alloc = false; /* a walk that strayed this far comes back */
 
 	st->ts_ns += 1000;
 	if (alloc || !st->nlive) {
