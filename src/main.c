@@ -18,6 +18,7 @@
 #include <bpf/libbpf.h>
 
 #include "output/agent.h"
+#include "output/web_config.h"
 #include "attach/command_runner.h"
 #include "report/diff.h"
 #include "consume/event_consumer.h"
@@ -54,6 +55,7 @@ static volatile sig_atomic_t child_changed;
 static int verbosity;
 /* --serve: the endpoint, fed by every report. */
 static struct lt_agent *agent;
+static struct lt_web_config web_config; /* the agent's, while it runs */
 
 static void on_signal(int sig)
 {
@@ -461,20 +463,35 @@ static void raise_fd_limit(void)
 	}
 }
 
-/* --serve: listening before any probe is attached, so a taken port fails
- * at once; it answers 503 until tracing starts. */
+/* --serve: listening before any probe is attached, so a taken port or a
+ * bad --web-config fails at once; it answers 503 until tracing starts. */
 static int start_agent(const struct lt_options *o)
 {
-	bool v6 = strchr(o->serve_host, ':') != NULL;
-	char err[256];
-	int ret = lt_agent_start(o->serve_host, o->serve_port, &agent, err, sizeof(err));
+	bool v6 = strchr(o->serve_host, ':') != NULL, tls = false;
+	char err[512];
+	int ret = 0;
 
+	if (o->web_config_path) {
+		ret = lt_web_config_load(o->web_config_path, &web_config, err, sizeof(err));
+		if (ret) {
+			fprintf(stderr, "leaktrace: --web-config: %s\n", err);
+			return ret;
+		}
+		tls = web_config.tls;
+		if (web_config.nusers && !tls)
+			fprintf(stderr, "leaktrace: warning: %s has basic_auth_users but no "
+					"tls_server_config: passwords cross the network in clear\n",
+				o->web_config_path);
+	}
+	ret = lt_agent_start(o->serve_host, o->serve_port, o->web_config_path ? &web_config : NULL,
+			     &agent, err, sizeof(err));
 	if (ret) {
 		fprintf(stderr, "leaktrace: --serve: %s\n", err);
 		return ret;
 	}
-	fprintf(stderr, "leaktrace: serving http://%s%s%s:%u/metrics and /debug/pprof/heap\n",
-		v6 ? "[" : "", o->serve_host, v6 ? "]" : "", o->serve_port);
+	fprintf(stderr, "leaktrace: serving %s://%s%s%s:%u/metrics and /debug/pprof/heap%s\n",
+		tls ? "https" : "http", v6 ? "[" : "", o->serve_host, v6 ? "]" : "", o->serve_port,
+		web_config.nusers ? " (basic auth)" : "");
 	return 0;
 }
 
@@ -610,6 +627,7 @@ cleanup:
 	/* The HTTP thread goes first: nothing below is shared with it, but no
 	 * request should be answered while the session is torn down. */
 	lt_agent_stop(agent);
+	lt_web_config_free(&web_config);
 	lt_command_abort(&cmd);
 	lt_run_as_free(&run_as);
 	if (s.unwind && opts.verbose) {

@@ -93,6 +93,8 @@ static const char usage_text[] =
 	"                         127.0.0.1; any other address must be given),\n"
 	"                         from a report every INTERVAL (default 10 s), which\n"
 	"                         is printed only when INTERVAL is given\n"
+	"      --web-config FILE  --serve over TLS and/or with basic auth, from an\n"
+	"                         exporter-toolkit web configuration (see README)\n"
 	"  -v, --verbose          say what is attached where\n"
 	"      --self-test        show where each probe goes in the libc of -p PID (or\n"
 	"                         leaktrace's own) and -O files, and what it costs\n"
@@ -127,6 +129,7 @@ enum {
 	OPT_NO_DEFAULT_SUPP,
 	OPT_CGROUP,
 	OPT_SERVE,
+	OPT_WEB_CONFIG,
 	OPT_MAX_ALLOCS,
 	OPT_MAX_STACKS,
 	OPT_USER,
@@ -165,6 +168,7 @@ static const struct option long_options[] = {
 	{ "no-default-suppressions", no_argument, NULL, OPT_NO_DEFAULT_SUPP },
 	{ "cgroup", required_argument, NULL, OPT_CGROUP },
 	{ "serve", required_argument, NULL, OPT_SERVE },
+	{ "web-config", required_argument, NULL, OPT_WEB_CONFIG },
 	{ "max-allocs", required_argument, NULL, OPT_MAX_ALLOCS },
 	{ "user", required_argument, NULL, OPT_USER },
 	{ "max-stacks", required_argument, NULL, OPT_MAX_STACKS },
@@ -421,6 +425,12 @@ static int parse_one(struct lt_options *o, int c, const char *arg)
 		return o->cgroup_path ? 0 : -ENOMEM;
 	case OPT_SERVE:
 		return parse_serve(o, arg);
+	case OPT_WEB_CONFIG:
+		if (!*arg)
+			return fail("--web-config takes a file", arg);
+		free(o->web_config_path);
+		o->web_config_path = strdup(arg);
+		return o->web_config_path ? 0 : -ENOMEM;
 	case OPT_USER:
 		if (!*arg)
 			return fail("--user takes a user name or uid", arg);
@@ -625,6 +635,8 @@ int lt_options_parse(int argc, char **argv, struct lt_options *o)
 		return fail("--cgroup cannot be combined with -c or -p", o->cgroup_path);
 	if (o->min_size > o->max_size)
 		return fail("-z is larger than -Z", "");
+	if (o->web_config_path && !o->serve_port)
+		return fail("--web-config is for --serve", o->web_config_path);
 	/* Binary, one profile per file: not for a terminal or a pipe of reports. */
 	if (o->format == LT_FORMAT_PPROF && !o->output_path)
 		return fail("--format pprof needs -w FILE", "");
@@ -647,5 +659,6 @@ void lt_options_free(struct lt_options *o)
 	free(o->cgroup_path);
 	free(o->run_as_user);
 	free(o->serve_host);
+	free(o->web_config_path);
 	memset(o, 0, sizeof(*o));
 }

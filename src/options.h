@@ -58,6 +58,7 @@ struct lt_options {
 	uint64_t max_stacks;    /* --max-stacks, default LT_DEFAULT_MAX_STACKS */
 	char *serve_host;       /* --serve [HOST:]PORT: numeric address, default 127.0.0.1 */
 	uint16_t serve_port;    /* 0: no agent endpoint */
+	char *web_config_path;  /* --web-config FILE: TLS and users for --serve */
 	int verbose;            /* -v */
 	bool self_test;         /* --self-test: show probe placement and exit */
 	char **supp_files;      /* --suppressions, repeatable */

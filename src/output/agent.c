@@ -16,6 +16,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "output/http_metrics.h"
 #include "output/http_server.h"
 #include "output/protobuf_writer.h"
 #include "output/report_prometheus.h"
@@ -74,8 +75,24 @@ static void reply_text(struct lt_http_reply *reply, unsigned int status, const c
 	reply->len = strlen(text);
 }
 
+/* The server's own counters, fresh at each scrape. */
+static void append_http_stats(const struct lt_http_stats *st, struct lt_http_reply *reply)
+{
+	FILE *f = open_memstream(&reply->tail, &reply->tail_len);
+
+	if (!f)
+		return;
+	lt_write_http_metrics(f, st);
+	if (fclose(f) || !reply->tail_len) {
+		free(reply->tail);
+		reply->tail = NULL;
+		reply->tail_len = 0;
+	}
+}
+
 /* The HTTP thread: reads the published pointers, nothing else. */
-static void on_request(void *ctx, const char *path, struct lt_http_reply *reply)
+static void on_request(void *ctx, const char *path, const struct lt_http_stats *stats,
+		       struct lt_http_reply *reply)
 {
 	struct lt_agent *a = ctx;
 	bool metrics = !strcmp(path, "/metrics"), pprof = !strcmp(path, "/debug/pprof/heap");
@@ -106,10 +123,12 @@ static void on_request(void *ctx, const char *path, struct lt_http_reply *reply)
 	reply->len = b->len;
 	reply->release = body_unref;
 	reply->release_cls = b;
+	if (metrics)
+		append_http_stats(stats, reply);
 }
 
-int lt_agent_start(const char *host, uint16_t port, struct lt_agent **out, char *err,
-		   size_t errlen)
+int lt_agent_start(const char *host, uint16_t port, const struct lt_web_config *web,
+		   struct lt_agent **out, char *err, size_t errlen)
 {
 	struct lt_agent *a = calloc(1, sizeof(*a));
 	int ret;
@@ -120,7 +139,7 @@ int lt_agent_start(const char *host, uint16_t port, struct lt_agent **out, char 
 		return -ENOMEM;
 	}
 	pthread_mutex_init(&a->lock, NULL);
-	ret = lt_http_server_start(host, port, on_request, a, &a->http, err, errlen);
+	ret = lt_http_server_start(host, port, web, on_request, a, &a->http, err, errlen);
 	if (ret) {
 		pthread_mutex_destroy(&a->lock);
 		free(a);

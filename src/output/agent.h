@@ -17,6 +17,8 @@
 
 #include "report/report_types.h"
 
+struct lt_web_config;
+
 struct lt_session;
 
 /* Serve mode without INTERVAL: a report (published, not printed) this often. */
@@ -25,12 +27,13 @@ struct lt_session;
 struct lt_agent;
 
 /*
- * Serves on host:port (port 0: any free port, see lt_agent_port). Until the
- * first lt_agent_publish, /metrics and /debug/pprof/heap answer 503.
- * Returns 0, or a negative errno with one line in err.
+ * Serves on host:port (port 0: any free port, see lt_agent_port), with the
+ * TLS and users of web (NULL: plain HTTP, anyone; it must outlive the
+ * agent). Until the first lt_agent_publish, /metrics and /debug/pprof/heap
+ * answer 503. Returns 0, or a negative errno with one line in err.
  */
-int lt_agent_start(const char *host, uint16_t port, struct lt_agent **out, char *err,
-		   size_t errlen);
+int lt_agent_start(const char *host, uint16_t port, const struct lt_web_config *web,
+		   struct lt_agent **out, char *err, size_t errlen);
 uint16_t lt_agent_port(const struct lt_agent *a);
 
 /* Renders r and serves it from now on. On failure (ENOMEM, EIO) the

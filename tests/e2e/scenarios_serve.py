@@ -108,20 +108,23 @@ def metric_value(text, name, **labels):
 # Prometheus
 # ---------------------------------------------------------------------------
 
-def start_prometheus(ctx, target_port):
+def start_prometheus(ctx, target_port, scrape_configs=None):
+    """Prometheus scraping 127.0.0.1:target_port every second as job
+    leaktrace, or with scrape_configs (the YAML list's text) instead."""
     if not os.access(PROMETHEUS, os.X_OK):
         raise h.Skip('%s is not installed (Debian package prometheus)' % PROMETHEUS)
     d = ctx.tmpdir()
     port = free_port()
     cfg = os.path.join(d, 'prometheus.yml')
+    if scrape_configs is None:
+        scrape_configs = ('  - job_name: leaktrace\n'
+                          '    static_configs:\n'
+                          "      - targets: ['127.0.0.1:%d']\n" % target_port)
     with open(cfg, 'w') as f:
         f.write('global:\n'
                 '  scrape_interval: 1s\n'
                 '  scrape_timeout: 1s\n'
-                'scrape_configs:\n'
-                '  - job_name: leaktrace\n'
-                '    static_configs:\n'
-                "      - targets: ['127.0.0.1:%d']\n" % target_port)
+                'scrape_configs:\n' + scrape_configs)
     prom = ctx.target([PROMETHEUS, '--config.file=' + cfg, '--storage.tsdb.path=' + os.path.join(d, 'data'),
                        '--web.listen-address=127.0.0.1:%d' % port], 'prometheus')
     prom.api = 'http://127.0.0.1:%d' % port

@@ -166,7 +166,7 @@ static struct lt_agent *start_agent(uint16_t *port)
 	struct lt_agent *a;
 	char err[256];
 
-	assert_int_equal(lt_agent_start("127.0.0.1", 0, &a, err, sizeof(err)), 0);
+	assert_int_equal(lt_agent_start("127.0.0.1", 0, NULL, &a, err, sizeof(err)), 0);
 	*port = lt_agent_port(a);
 	assert_true(*port > 0);
 	return a;
@@ -412,10 +412,12 @@ static void test_publish_while_serving(void **state)
 	lt_agent_stop(a);
 }
 
-static void answer_ok(void *ctx, const char *path, struct lt_http_reply *reply)
+static void answer_ok(void *ctx, const char *path, const struct lt_http_stats *stats,
+		      struct lt_http_reply *reply)
 {
 	(void)ctx;
 	(void)path;
+	(void)stats;
 	reply->status = 200;
 	reply->content_type = "text/plain";
 	reply->body = "ok\n";
@@ -430,7 +432,7 @@ static void test_binding(void **state)
 	uint16_t port;
 
 	(void)state;
-	assert_int_equal(lt_http_server_start("::1", 0, answer_ok, NULL, &srv, err, sizeof(err)), 0);
+	assert_int_equal(lt_http_server_start("::1", 0, NULL, answer_ok, NULL, &srv, err, sizeof(err)), 0);
 	port = lt_http_server_port(srv);
 	request(AF_INET6, port, "GET / HTTP/1.1\r\nHost: x\r\n\r\n", &resp);
 	assert_int_equal(resp.status, 200);
@@ -439,20 +441,20 @@ static void test_binding(void **state)
 	lt_http_server_stop(srv);
 
 	/* A port taken: one line saying so. */
-	assert_int_equal(lt_http_server_start("127.0.0.1", 0, answer_ok, NULL, &srv, err, sizeof(err)), 0);
+	assert_int_equal(lt_http_server_start("127.0.0.1", 0, NULL, answer_ok, NULL, &srv, err, sizeof(err)), 0);
 	port = lt_http_server_port(srv);
-	assert_int_equal(lt_http_server_start("127.0.0.1", port, answer_ok, NULL, &again, err,
+	assert_int_equal(lt_http_server_start("127.0.0.1", port, NULL, answer_ok, NULL, &again, err,
 					      sizeof(err)), -EADDRINUSE);
 	assert_null(again);
 	snprintf(want, sizeof(want), "cannot listen on 127.0.0.1:%u: Address already in use", port);
 	assert_string_equal(err, want);
 	lt_http_server_stop(srv);
 
-	assert_int_equal(lt_http_server_start("localhost", 0, answer_ok, NULL, &srv, err, sizeof(err)),
+	assert_int_equal(lt_http_server_start("localhost", 0, NULL, answer_ok, NULL, &srv, err, sizeof(err)),
 			 -EINVAL);
 	assert_string_equal(err, "localhost is not a numeric IPv4 or IPv6 address");
 	/* An address that is not this machine's. */
-	assert_int_equal(lt_http_server_start("198.51.100.1", 0, answer_ok, NULL, &srv, err, sizeof(err)),
+	assert_int_equal(lt_http_server_start("198.51.100.1", 0, NULL, answer_ok, NULL, &srv, err, sizeof(err)),
 			 -EADDRNOTAVAIL);
 	lt_http_server_stop(NULL);
 }
