@@ -459,6 +459,96 @@ static void test_binding(void **state)
 	lt_http_server_stop(NULL);
 }
 
+/* Answers with the server's refusal counts, to see them move. */
+static void answer_stats(void *ctx, const char *path, const struct lt_http_stats *stats,
+			 struct lt_http_reply *reply)
+{
+	static __thread char text[128];
+
+	(void)ctx;
+	(void)path;
+	snprintf(text, sizeof(text), "unauthorized %llu accepted %llu\n",
+		 (unsigned long long)stats->unauthorized,
+		 (unsigned long long)stats->conns.accepted);
+	reply->status = 200;
+	reply->content_type = "text/plain";
+	reply->body = text;
+	reply->len = strlen(text);
+}
+
+/* "prometheus:s3cret", and a hash of "s3cret" at bcrypt cost 4. */
+#define CREDS_GOOD "Authorization: Basic cHJvbWV0aGV1czpzM2NyZXQ=\r\n"
+#define CREDS_BAD "Authorization: Basic cHJvbWV0aGV1czpndWVzcw==\r\n" /* prometheus:guess */
+#define HASH_S3CRET "$2b$04$abcdefghijklmnopqrstuuLZYjhNQAOdpbzt4WxWlUHjv1wsyH5DG"
+
+static void auth_request(uint16_t port, const char *creds, struct response *out)
+{
+	char req[512];
+
+	snprintf(req, sizeof(req), "GET /metrics HTTP/1.1\r\nHost: x\r\n%s\r\n", creds);
+	request(AF_INET, port, req, out);
+}
+
+struct auth_client {
+	uint16_t port;
+	int status;
+};
+
+static void *auth_client(void *arg)
+{
+	struct auth_client *c = arg;
+	struct response resp;
+
+	auth_request(c->port, CREDS_GOOD, &resp);
+	c->status = resp.status;
+	free(resp.body);
+	return NULL;
+}
+
+static void test_basic_auth_gate(void **state)
+{
+	struct lt_web_user user = { .name = "prometheus", .hash = HASH_S3CRET };
+	struct lt_web_config web = { .users = &user, .nusers = 1 };
+	struct auth_client clients[8];
+	pthread_t threads[8];
+	struct lt_http_server *srv;
+	struct response resp;
+	char err[256];
+	uint16_t port;
+
+	(void)state;
+	assert_int_equal(lt_http_server_start("127.0.0.1", 0, &web, answer_stats, NULL, &srv, err,
+					      sizeof(err)),
+			 0);
+	port = lt_http_server_port(srv);
+	auth_request(port, "", &resp);
+	assert_int_equal(resp.status, 401);
+	assert_string_equal(header(&resp, "WWW-Authenticate"), "Basic realm=\"leaktrace\"");
+	free(resp.body);
+	/* New credentials: checked by the other thread, the request suspended
+	 * meanwhile; several at once all come back. */
+	for (int i = 0; i < 8; i++) {
+		clients[i].port = port;
+		assert_int_equal(pthread_create(&threads[i], NULL, auth_client, &clients[i]), 0);
+	}
+	for (int i = 0; i < 8; i++) {
+		assert_int_equal(pthread_join(threads[i], NULL), 0);
+		assert_int_equal(clients[i].status, 200);
+	}
+	auth_request(port, CREDS_BAD, &resp);
+	assert_int_equal(resp.status, 401);
+	free(resp.body);
+	/* Remembered, both ways. */
+	auth_request(port, CREDS_BAD, &resp);
+	assert_int_equal(resp.status, 401);
+	free(resp.body);
+	auth_request(port, CREDS_GOOD, &resp);
+	assert_int_equal(resp.status, 200);
+	assert_string_equal(resp.body, "unauthorized 3 accepted 12\n");
+	free(resp.body);
+	lt_http_server_stop(srv);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -468,6 +558,7 @@ int main(void)
 		cmocka_unit_test(test_keep_alive),
 		cmocka_unit_test(test_publish_while_serving),
 		cmocka_unit_test(test_binding),
+		cmocka_unit_test(test_basic_auth_gate),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
