@@ -12,7 +12,7 @@ ARCH       := x86
 DEB_PACKAGES := make gcc g++ libc6-dev binutils clang libclang-rt-14-dev llvm bpftool libbpf-dev libelf-dev libdw-dev \
                 zlib1g-dev liblzma-dev xz-utils libcapstone-dev libcmocka-dev pkg-config python3 util-linux \
                 libjemalloc-dev python3-objgraph python3.11-dev golang-go \
-                libmicrohttpd-dev libgnutls28-dev libyaml-dev libcrypt-dev prometheus chromium python3-yaml
+                libmicrohttpd-dev libgnutls28-dev libyaml-dev libcrypt-dev openssl prometheus chromium python3-yaml
 
 CFLAGS_COMMON := -std=gnu11 -D_GNU_SOURCE -Wall -Wextra -Werror -g -Iinclude -Isrc -I$(BUILD)
 CFLAGS     ?= -O2
@@ -285,3 +285,6 @@ fuzz-merge: fuzz-build
 install: $(BUILD)/leaktrace
 	install -D -m 0755 $(BUILD)/leaktrace $(DESTDIR)/usr/local/bin/leaktrace
 	install -D -m 0644 tools/deploy/leaktrace.service $(DESTDIR)/etc/systemd/system/leaktrace.service
+	@# The unit's --web-config: an example, never over one already made.
+	[ -e $(DESTDIR)/etc/leaktrace/web.yml ] || \
+		install -D -m 0600 tools/deploy/web.yml $(DESTDIR)/etc/leaktrace/web.yml

@@ -390,8 +390,30 @@ static int parse_root(struct walk *w, const yaml_node_t *root, struct lt_web_con
 	return 0;
 }
 
+/* Keys and file names come from the file: a line break or an escape in
+ * one must not break the message's one line. */
+static void one_line(char *err)
+{
+	for (unsigned char *p = (unsigned char *)err; *p; p++)
+		if (*p < 0x20 || *p == 0x7f)
+			*p = '?';
+}
+
+static int parse_text(const char *text, size_t len, const char *path, struct lt_web_config *out,
+		      char *err, size_t errlen);
+
 int lt_web_config_parse(const char *text, size_t len, const char *path,
 			struct lt_web_config *out, char *err, size_t errlen)
+{
+	int ret = parse_text(text, len, path, out, err, errlen);
+
+	if (ret)
+		one_line(err);
+	return ret;
+}
+
+static int parse_text(const char *text, size_t len, const char *path, struct lt_web_config *out,
+		      char *err, size_t errlen)
 {
 	struct walk w = { .path = path, .err = err, .errlen = errlen };
 	yaml_parser_t parser;
@@ -513,6 +535,7 @@ int lt_web_config_load(const char *path, struct lt_web_config *out, char *err, s
 	if (ret) {
 		/* No field to name: the file itself. */
 		snprintf(err, errlen, "%s: %s", path, strerror(-ret));
+		one_line(err);
 		return ret;
 	}
 	ret = lt_web_config_parse(text, len, path, out, err, errlen);
@@ -525,8 +548,10 @@ int lt_web_config_load(const char *path, struct lt_web_config *out, char *err, s
 			 errlen)) ||
 	    (out->ca_file && (ret = slurp(out->ca_file, "tls_server_config.client_ca_file", path,
 					  &out->ca_pem, NULL, err, errlen))) ||
-	    (ret = check_tls(out, path, err, errlen)))
+	    (ret = check_tls(out, path, err, errlen))) {
 		lt_web_config_free(out);
+		one_line(err);
+	}
 	return ret;
 }
 

@@ -19,6 +19,9 @@ import __main__ as h
 REPO = os.path.normpath(os.path.join(h.HERE, '..', '..'))
 UNIT = os.path.join(REPO, 'tools', 'deploy', 'leaktrace.service')
 DAEMONSET = os.path.join(REPO, 'tools', 'deploy', 'daemonset.yaml')
+WEB = os.path.join(REPO, 'tools', 'deploy', 'web.yml')
+UNIT_WEB = '${CREDENTIALS_DIRECTORY}/web.yml'  # --web-config in the unit
+POD_WEB = '/etc/leaktrace/web.yml'             # and in the DaemonSet
 AGENT_UID = 65534   # nobody: like DynamicUser=, a uid that owns no process or file
 TARGET_UID = 4242   # owner of the second target and of its private directory
 
@@ -57,6 +60,15 @@ def daemonset_docs():
         raise h.Skip('python3-yaml is not installed')
     with open(DAEMONSET) as f:
         return [d for d in yaml.safe_load_all(f) if d]
+
+
+def web_config():
+    try:
+        import yaml
+    except ImportError:
+        raise h.Skip('python3-yaml is not installed')
+    with open(WEB) as f:
+        return yaml.safe_load(f)
 
 
 def daemonset_container(docs):
@@ -132,27 +144,47 @@ def t_deploy_files_agree(ctx):
     port = int(m.group(2))
     args = c['args']
     h.expect(args[:2] == ['--serve', '$(POD_IP):%d' % port], 'DaemonSet args %r, want --serve $(POD_IP):%d' % (args, port))
-    h.expect(args[2:] == s['ExecStart'][0].split()[3:], 'unit and DaemonSet options differ: %r, %r'
+    # The same options, web.yml where each finds it.
+    unit_opts = ['WEB' if a == UNIT_WEB else a for a in s['ExecStart'][0].split()[3:]]
+    pod_opts = ['WEB' if a == POD_WEB else a for a in args[2:]]
+    h.expect(unit_opts == pod_opts and '--web-config' in unit_opts, 'unit and DaemonSet options differ: %r, %r'
              % (s['ExecStart'][0].split()[3:], args[2:]))
+    # The three files reach leaktrace side by side, as web.yml names them.
+    web = web_config()
+    names = sorted([web['tls_server_config']['cert_file'], web['tls_server_config']['key_file'], 'web.yml'])
+    creds = sorted(v.split(':', 1)[0] for v in s.get('LoadCredential', []))
+    h.expect(creds == names, 'the unit loads credentials %s, web.yml needs %s' % (creds, names))
+    h.expect(all(v.split(':', 1)[1] == '/etc/leaktrace/' + v.split(':', 1)[0] for v in s['LoadCredential']),
+             'LoadCredential sources %r are not /etc/leaktrace/NAME' % s['LoadCredential'])
+    mounts = c.get('volumeMounts', [])
+    h.expect(len(mounts) == 1 and mounts[0]['mountPath'] == os.path.dirname(POD_WEB) and mounts[0].get('readOnly'),
+             'the DaemonSet mounts %r, want one read-only volume at %s' % (mounts, os.path.dirname(POD_WEB)))
+    vols = {v['name']: v for v in spec.get('volumes', [])}
+    h.expect(list(vols) == [mounts[0]['name']] and 'projected' in vols[mounts[0]['name']],
+             'volumes %r: want the one projected volume' % list(vols))
+    paths = sorted(i['path'] for src in vols[mounts[0]['name']]['projected']['sources']
+                   for i in src['secret']['items'])
+    h.expect(paths == names, 'the DaemonSet projects %s, web.yml needs %s' % (paths, names))
     env = {e['name']: e for e in c.get('env', [])}
     h.expect(env.get('POD_IP', {}).get('valueFrom', {}).get('fieldRef', {}).get('fieldPath') == 'status.podIP',
              'POD_IP does not come from status.podIP')
     ports = {p['name']: p['containerPort'] for p in c['ports']}
     h.expect(ports == {'http-metrics': port}, 'container ports %r, want http-metrics %d' % (ports, port))
+    # The kubelet's probes cannot authenticate: they only connect.
     for probe in ('startupProbe', 'readinessProbe', 'livenessProbe'):
-        g = c.get(probe, {}).get('httpGet', {})
-        h.expect(g.get('path') == '/metrics' and g.get('port') == 'http-metrics', '%s: %r' % (probe, g))
+        g = c.get(probe, {}).get('tcpSocket', {})
+        h.expect(g.get('port') == 'http-metrics', '%s: %r' % (probe, c.get(probe)))
     a = ds['spec']['template']['metadata']['annotations']
     want = {'prometheus.io/scrape': 'true', 'prometheus.io/port': str(port), 'prometheus.io/path': '/metrics',
+            'prometheus.io/scheme': 'https',
             'profiles.grafana.com/memory.scrape': 'true', 'profiles.grafana.com/memory.port': str(port),
-            'profiles.grafana.com/memory.path': '/debug/pprof/heap'}
+            'profiles.grafana.com/memory.path': '/debug/pprof/heap', 'profiles.grafana.com/memory.scheme': 'https'}
     h.expect(all(a.get(k) == v for k, v in want.items()), 'annotations %r, want %r' % (a, want))
     sc = c['securityContext']
     h.expect(spec.get('hostPID') is True and not spec.get('hostNetwork'), 'hostPID/hostNetwork: %r/%r'
              % (spec.get('hostPID'), spec.get('hostNetwork')))
     h.expect(sc.get('readOnlyRootFilesystem') is True and sc.get('allowPrivilegeEscalation') is False
              and not sc.get('privileged'), 'securityContext %r' % sc)
-    h.expect(not spec.get('volumes') and not c.get('volumeMounts'), 'the DaemonSet mounts host paths')
     h.expect(spec.get('automountServiceAccountToken') is False, 'the service account token is mounted')
     np = [d for d in docs if d.get('kind') == 'NetworkPolicy']
     h.expect(len(np) == 1 and np[0]['spec']['ingress'][0]['ports'][0]['port'] == 'http-metrics',
@@ -238,24 +270,71 @@ def http_get(url, timeout=5):
         return None, b''
 
 
+def credentials(ctx):
+    """What systemd would put in $CREDENTIALS_DIRECTORY: tools/deploy/web.yml
+    with a password of ours, a certificate for 127.0.0.1 and its key, all
+    readable by the agent's uid only. Returns (folder, CA file)."""
+    import scenarios_serve_secure as secure
+    pki = secure.make_pki(ctx.tmpdir())
+    d = ctx.tmpdir()
+    os.chmod(d, 0o755)
+    with open(WEB) as f:
+        text = f.read()
+    text, n = re.subn(r"(?m)^(  prometheus: )'\$2b\$[^']*'$", lambda m: "%s'%s'" % (m.group(1), secure.bcrypt(secure.PASSWORD)), text)
+    h.expect(n == 1, '%s: no prometheus user to set the password of' % WEB)
+    files = {'web.yml': text.encode()}
+    for name, src in (('tls.crt', 'server.crt'), ('tls.key', 'server.key')):
+        with open(os.path.join(pki, src), 'rb') as f:
+            files[name] = f.read()
+    for name, data in files.items():
+        path = os.path.join(d, name)
+        with open(path, 'wb') as f:
+            f.write(data)
+        os.chown(path, AGENT_UID, AGENT_UID)
+        os.chmod(path, 0o400)
+    return d, os.path.join(pki, 'ca.crt')
+
+
+def https_get(url, ca, auth):
+    import base64
+    import ssl
+    req = urllib.request.Request(url, headers={
+        'Authorization': 'Basic ' + base64.b64encode(('%s:%s' % auth).encode()).decode()})
+    try:
+        with urllib.request.urlopen(req, timeout=10, context=ssl.create_default_context(cafile=ca)) as r:
+            return r.status, r.read()
+    except urllib.error.HTTPError as e:
+        return e.code, b''
+    except OSError:
+        return None, b''
+
+
 def t_deploy_unit_command(ctx):
-    """the unit's own ExecStart (another port) as uid 65534 with exactly its capabilities:
-    whole host traced, /metrics 200 once tracing, /debug/pprof/heap gzipped, SIGTERM exits 0."""
+    """the unit's own ExecStart (another port) as uid 65534 with exactly its capabilities and
+    tools/deploy/web.yml: whole host traced, /metrics 200 over TLS to the user once tracing and
+    401 with a wrong password, /debug/pprof/heap gzipped, SIGTERM exits 0."""
+    import scenarios_serve_secure as secure
     need_setpriv()
     caps = unit_caps()
+    creds, ca = credentials(ctx)
     argv = unit_service_settings()['ExecStart'][0].split()
     port = free_port()
-    argv = [leaktrace_for(ctx, AGENT_UID)] + [re.sub(r':\d+$', ':%d' % port, a) if a.startswith('127.0.0.1:') else a
-                                              for a in argv[1:]]
+    argv = [leaktrace_for(ctx, AGENT_UID)] + [
+        re.sub(r':\d+$', ':%d' % port, a) if a.startswith('127.0.0.1:') else
+        a.replace('${CREDENTIALS_DIRECTORY}', creds) for a in argv[1:]]
     p = start_lt(ctx, as_agent(caps) + argv)
     h.expect(p.expect_err_line('leaktrace: tracing all processes', 90), 'leaktrace did not start' + h.tail(p))
+    base = 'https://127.0.0.1:%d' % port
+    auth = ('prometheus', secure.PASSWORD)
     deadline = time.monotonic() + 20
     status = None
     while time.monotonic() < deadline and status != 200:
-        status, body = http_get('http://127.0.0.1:%d/metrics' % port)
+        status, body = https_get(base + '/metrics', ca, auth)
         time.sleep(0.2)
     h.expect(status == 200 and b'\nleaktrace_' in b'\n' + body, '/metrics: status %s' % status)
-    status, body = http_get('http://127.0.0.1:%d/debug/pprof/heap' % port)
+    status, _ = https_get(base + '/metrics', ca, ('prometheus', 'wrong'))
+    h.expect(status == 401, '/metrics with a wrong password: status %s' % status)
+    status, body = https_get(base + '/debug/pprof/heap', ca, auth)
     h.expect(status == 200, '/debug/pprof/heap: status %s' % status)
     try:
         gzip.decompress(body)

@@ -315,7 +315,9 @@ def t_serve_malformed(ctx):
     rng = random.Random(0x1eaf)
     seen = {}
     for i in range(2000):
-        status = raw(port, mutate(rng, VALID), timeout=1, may_wait=True, src='127.0.0.4')
+        # An address each: none is refused for its address's share.
+        src = '127.0.%d.%d' % (10 + i // 250, 1 + i % 250)
+        status = raw(port, mutate(rng, VALID), timeout=1, may_wait=True, src=src)
         seen[status] = seen.get(status, 0) + 1
         h.expect(status in (None, 'waiting', 200, 505) or 400 <= status < 500,
                  'mutation %d: status %s' % (i, status))
@@ -324,9 +326,12 @@ def t_serve_malformed(ctx):
     h.log('fuzz statuses: %s' % sorted(seen.items(), key=lambda kv: str(kv[0])))
     ctx.notes.append('fuzz: %s' % ', '.join('%s x%d' % kv for kv in sorted(seen.items(), key=lambda kv: str(kv[0]))))
     h.expect(len(seen) >= 3, 'the mutations reached only %s' % seen)
+    text = timed_scrape(port)
+    h.expect(counter(text, 'leaktrace_http_connections_refused_total', reason='per_client') == 0 and
+             counter(text, 'leaktrace_http_connections_refused_total', reason='full') == 0,
+             'fuzz connections refused before their request was read')
     # Requests the mutation left unfinished wait for their 10 s deadline.
     h.expect(seen.get('waiting', 0) <= 60, '%d mutations left waiting' % seen.get('waiting', 0))
-    timed_scrape(port)
     rc = h.interrupt(p)
     h.expect(rc == 0, 'exit status %s after SIGINT%s' % (rc, h.tail(p)))
 

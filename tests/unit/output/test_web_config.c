@@ -155,6 +155,10 @@ static void test_mistakes_named(void **state)
 	refused("tls_server_config:\n  cert_file: \"a\\0b\"\n",
 		"/etc/leaktrace/web.yml:2: tls_server_config.cert_file: holds a NUL byte");
 	refused("a: [\n", "/etc/leaktrace/web.yml:2: not YAML: did not find expected node content");
+	/* A key holding a line break still gives one line. */
+	refused("basic_auth_users:\n  \"a\\nb\": x\n",
+		"/etc/leaktrace/web.yml:2: basic_auth_users.a?b: not a bcrypt hash ($2a$, $2b$ or "
+		"$2y$, 60 characters)");
 }
 
 static void test_errors_in_later_sections_free_earlier(void **state)
