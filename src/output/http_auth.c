@@ -19,9 +19,11 @@ struct job {
 
 struct lt_http_auth {
 	struct lt_basic_auth *check;
+	void (*wake)(void *ctx);
+	void *wake_ctx;
 	pthread_t thread;
 	pthread_mutex_t lock; /* the queue and stopping */
-	pthread_cond_t wake;
+	pthread_cond_t work;
 	struct job queue[MAX_WAITING];
 	size_t head, len;
 	bool stopping;
@@ -44,7 +46,7 @@ static void *check_loop(void *arg)
 	pthread_mutex_lock(&a->lock);
 	for (;;) {
 		while (!a->len && !a->stopping)
-			pthread_cond_wait(&a->wake, &a->lock);
+			pthread_cond_wait(&a->work, &a->lock);
 		if (a->stopping)
 			break;
 		j = a->queue[a->head];
@@ -55,6 +57,7 @@ static void *check_loop(void *arg)
 							 LT_AUTH_GOOD :
 							 LT_AUTH_BAD);
 		MHD_resume_connection(j.conn);
+		a->wake(a->wake_ctx);
 		job_free(&j);
 		pthread_mutex_lock(&a->lock);
 	}
@@ -62,7 +65,8 @@ static void *check_loop(void *arg)
 	return NULL;
 }
 
-int lt_http_auth_start(const struct lt_web_user *users, size_t nusers, struct lt_http_auth **out)
+int lt_http_auth_start(const struct lt_web_user *users, size_t nusers, void (*wake)(void *ctx),
+		       void *wake_ctx, struct lt_http_auth **out)
 {
 	struct lt_http_auth *a = calloc(1, sizeof(*a));
 	sigset_t all, old;
@@ -71,20 +75,22 @@ int lt_http_auth_start(const struct lt_web_user *users, size_t nusers, struct lt
 	*out = NULL;
 	if (!a)
 		return -ENOMEM;
+	a->wake = wake;
+	a->wake_ctx = wake_ctx;
 	a->check = lt_basic_auth_new(users, nusers);
 	if (!a->check) {
 		free(a);
 		return -ENOMEM;
 	}
 	pthread_mutex_init(&a->lock, NULL);
-	pthread_cond_init(&a->wake, NULL);
+	pthread_cond_init(&a->work, NULL);
 	/* Signals are the main thread's. */
 	sigfillset(&all);
 	pthread_sigmask(SIG_BLOCK, &all, &old);
 	ret = -pthread_create(&a->thread, NULL, check_loop, a);
 	pthread_sigmask(SIG_SETMASK, &old, NULL);
 	if (ret) {
-		pthread_cond_destroy(&a->wake);
+		pthread_cond_destroy(&a->work);
 		pthread_mutex_destroy(&a->lock);
 		lt_basic_auth_free(a->check);
 		free(a);
@@ -100,7 +106,7 @@ void lt_http_auth_stop(struct lt_http_auth *a)
 		return;
 	pthread_mutex_lock(&a->lock);
 	a->stopping = true;
-	pthread_cond_signal(&a->wake);
+	pthread_cond_signal(&a->work);
 	pthread_mutex_unlock(&a->lock);
 	pthread_join(a->thread, NULL);
 	for (; a->len; a->len--, a->head = (a->head + 1) % MAX_WAITING) {
@@ -110,7 +116,7 @@ void lt_http_auth_stop(struct lt_http_auth *a)
 		MHD_resume_connection(j->conn);
 		job_free(j);
 	}
-	pthread_cond_destroy(&a->wake);
+	pthread_cond_destroy(&a->work);
 	pthread_mutex_destroy(&a->lock);
 	lt_basic_auth_free(a->check);
 	free(a);
@@ -138,7 +144,7 @@ static enum lt_gate enqueue(struct lt_http_auth *a, struct MHD_Connection *conn,
 		MHD_suspend_connection(conn);
 		a->queue[(a->head + a->len) % MAX_WAITING] = j;
 		a->len++;
-		pthread_cond_signal(&a->wake);
+		pthread_cond_signal(&a->work);
 	}
 	pthread_mutex_unlock(&a->lock);
 	if (gate != LT_GATE_WAIT)

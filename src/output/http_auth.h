@@ -33,7 +33,11 @@ enum lt_gate {
 
 struct lt_http_auth;
 
-int lt_http_auth_start(const struct lt_web_user *users, size_t nusers, struct lt_http_auth **out);
+/* wake(ctx) runs on the checking thread after each resume: libmicrohttpd
+ * driven from outside has no wakeup of its own, so the server's loop must
+ * be woken to carry the resumed request on. */
+int lt_http_auth_start(const struct lt_web_user *users, size_t nusers, void (*wake)(void *ctx),
+		       void *wake_ctx, struct lt_http_auth **out);
 /* Joins the thread; connections still waiting are resumed, refused. */
 void lt_http_auth_stop(struct lt_http_auth *a);
 

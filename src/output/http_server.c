@@ -46,7 +46,7 @@ struct lt_http_server {
 	pthread_t thread;
 	bool thread_started;
 	atomic_bool stopping;
-	int epfd, stopfd;
+	int epfd, stopfd, wakefd;
 };
 
 /* One request's state, from its headers to its completion. */
@@ -323,6 +323,16 @@ static void shut_connection(void *handle)
 	shutdown((int)(intptr_t)handle, SHUT_RDWR);
 }
 
+static void wake_loop(void *ctx)
+{
+	struct lt_http_server *srv = ctx;
+	uint64_t one = 1;
+
+	/* Fails only when the counter is full: the loop is awake then. */
+	if (write(srv->wakefd, &one, sizeof(one)) != sizeof(one))
+		return;
+}
+
 /*
  * libmicrohttpd's loop, run here rather than on its own thread, so that
  * each turn can also close the connections past their deadline (see
@@ -347,8 +357,14 @@ static void *serve_loop(void *arg)
 		 * descriptor fail to wake it. */
 		timeout_ms = wait_ns > 1000000000ULL ? 1000 : (int)((wait_ns + 999999) / 1000000);
 		n = epoll_wait(srv->epfd, ev, 4, timeout_ms);
-		for (int i = 0; i < n; i++)
+		for (int i = 0; i < n; i++) {
+			uint64_t count;
+
 			stop |= ev[i].data.fd == srv->stopfd;
+			if (ev[i].data.fd == srv->wakefd &&
+			    read(srv->wakefd, &count, sizeof(count)) < 0)
+				continue; /* already read: nothing to clear */
+		}
 		if (stop || atomic_load(&srv->stopping))
 			break;
 		MHD_run(srv->daemon);
@@ -460,7 +476,8 @@ static int start_daemon(struct lt_http_server *srv, int fd, int family, char *er
 static int start_loop(struct lt_http_server *srv, char *err, size_t errlen)
 {
 	const union MHD_DaemonInfo *di = MHD_get_daemon_info(srv->daemon, MHD_DAEMON_INFO_EPOLL_FD);
-	struct epoll_event mhd = { .events = EPOLLIN }, stop = { .events = EPOLLIN };
+	struct epoll_event mhd = { .events = EPOLLIN }, stop = { .events = EPOLLIN },
+			   wake = { .events = EPOLLIN };
 	sigset_t all, old;
 	int ret;
 
@@ -470,8 +487,10 @@ static int start_loop(struct lt_http_server *srv, char *err, size_t errlen)
 		goto fail;
 	mhd.data.fd = di->epoll_fd;
 	stop.data.fd = srv->stopfd;
+	wake.data.fd = srv->wakefd;
 	if (epoll_ctl(srv->epfd, EPOLL_CTL_ADD, di->epoll_fd, &mhd) ||
-	    epoll_ctl(srv->epfd, EPOLL_CTL_ADD, srv->stopfd, &stop))
+	    epoll_ctl(srv->epfd, EPOLL_CTL_ADD, srv->stopfd, &stop) ||
+	    epoll_ctl(srv->epfd, EPOLL_CTL_ADD, srv->wakefd, &wake))
 		goto fail;
 	/* The thread inherits this mask: SIGINT, SIGUSR1 and SIGCHLD must
 	 * reach the main thread, where they interrupt its poll. */
@@ -513,10 +532,12 @@ int lt_http_server_start(const char *host, uint16_t port, const struct lt_web_co
 	srv->ctx = ctx;
 	srv->web = web;
 	srv->epfd = srv->stopfd = -1;
+	/* Before the checking thread, which writes to it. */
+	srv->wakefd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
 	srv->guard = lt_http_guard_new(&limits, shut_connection);
-	ret = srv->guard ? 0 : -ENOMEM;
+	ret = srv->wakefd < 0 ? -errno : srv->guard ? 0 : -ENOMEM;
 	if (!ret && web && web->nusers)
-		ret = lt_http_auth_start(web->users, web->nusers, &srv->auth);
+		ret = lt_http_auth_start(web->users, web->nusers, wake_loop, srv, &srv->auth);
 	if (ret) {
 		snprintf(err, errlen, "cannot start the HTTP server: %s", strerror(-ret));
 		goto fail;
@@ -565,5 +586,7 @@ void lt_http_server_stop(struct lt_http_server *srv)
 		close(srv->epfd);
 	if (srv->stopfd >= 0)
 		close(srv->stopfd);
+	if (srv->wakefd >= 0)
+		close(srv->wakefd);
 	free(srv);
 }
