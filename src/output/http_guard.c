@@ -131,26 +131,40 @@ void lt_http_guard_free(struct lt_http_guard *g)
 	free(g);
 }
 
-static uint32_t held_by(const struct lt_http_guard *g, const struct client_addr *a)
+/* How many connections addr holds, and its oldest one waiting for a
+ * request. At most max_connections entries, once per new connection. */
+static uint32_t held_by(const struct lt_http_guard *g, const struct client_addr *a,
+			struct lt_guard_conn **oldest_waiting)
 {
-	const struct conn_list *lists[] = { &g->waiting, &g->answering };
 	uint32_t n = 0;
 
-	/* At most max_connections entries, once per new connection. */
-	for (size_t i = 0; i < 2; i++)
-		for (const struct lt_guard_conn *c = lists[i]->head; c; c = c->next)
-			n += same_addr(&c->addr, a);
+	*oldest_waiting = NULL;
+	for (struct lt_guard_conn *c = g->waiting.head; c; c = c->next) {
+		if (same_addr(&c->addr, a)) {
+			if (!n)
+				*oldest_waiting = c;
+			n++;
+		}
+	}
+	for (const struct lt_guard_conn *c = g->answering.head; c; c = c->next)
+		n += same_addr(&c->addr, a);
 	return n;
 }
 
 bool lt_guard_admit(struct lt_http_guard *g, const struct sockaddr *sa, socklen_t len)
 {
+	struct lt_guard_conn *oldest;
 	struct client_addr a;
 
 	addr_of(sa, len, &a);
-	if (held_by(g, &a) >= g->limits.max_per_client) {
-		g->counts.refused_per_client++;
-		return false;
+	/* An address over its share makes room from its own idle connections:
+	 * a scraper on the same address as a flood still gets in. */
+	if (held_by(g, &a, &oldest) >= g->limits.max_per_client) {
+		if (!oldest) {
+			g->counts.refused_per_client++;
+			return false;
+		}
+		shut(g, oldest, &g->counts.evicted);
 	}
 	if (g->waiting.len + g->answering.len < g->limits.max_connections)
 		return true;

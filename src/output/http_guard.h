@@ -4,8 +4,10 @@
  * scrape never waits on other clients: a bound per client address and
  * overall, a deadline for each request (from the connection's start, or
  * the end of its previous answer, to its complete headers) and for each
- * answer. When the table is full, a new connection takes the place of the
- * oldest one that has not sent a request yet.
+ * answer. A new connection takes the place of the oldest one that has not
+ * sent a request yet: its own address's when that address holds its
+ * share, anyone's when the table is full. Only when every candidate is
+ * being answered is it refused.
  *
  * libmicrohttpd 0.9.75 only closes a connection after a stretch of silence,
  * which a client that sends one byte at a time never gives; its own
@@ -30,9 +32,9 @@
 
 struct lt_http_counts {
 	uint64_t accepted;
-	uint64_t refused_per_client; /* the address held its share */
+	uint64_t refused_per_client; /* the address's share was all answering */
 	uint64_t refused_full;       /* every connection was answering */
-	uint64_t evicted;            /* made room for a newer one */
+	uint64_t evicted;            /* idle, made room for a newer one */
 	uint64_t request_timeouts;   /* no whole request in time */
 	uint64_t answer_timeouts;    /* the answer was not taken in time */
 	uint32_t open;               /* connections now, closing ones included */
@@ -53,7 +55,7 @@ struct lt_http_guard *lt_http_guard_new(const struct lt_http_guard_limits *limit
 					void (*shut)(void *handle));
 void lt_http_guard_free(struct lt_http_guard *g);
 
-/* May a connection from addr come in? It may evict the oldest waiting one. */
+/* May a connection from addr come in? It may evict an idle one for it. */
 bool lt_guard_admit(struct lt_http_guard *g, const struct sockaddr *addr, socklen_t len);
 /* It came in: its request deadline starts. NULL: out of memory (shut it). */
 struct lt_guard_conn *lt_guard_opened(struct lt_http_guard *g, void *handle,

@@ -19,16 +19,16 @@ void lt_write_http_metrics(FILE *out, const struct lt_http_stats *st)
 	       "Connections taken in.");
 	fprintf(out, "leaktrace_http_connections_accepted_total %" PRIu64 "\n", c->accepted);
 	family(out, "leaktrace_http_connections_refused_total", "counter",
-	       "Connections closed on arrival: their address held its share (per_client), "
-	       "or every connection was being answered (full).");
+	       "Connections closed on arrival: their address's 32 (per_client), or all 512 "
+	       "(full), were being answered.");
 	fprintf(out, "leaktrace_http_connections_refused_total{reason=\"per_client\"} %" PRIu64 "\n",
 		c->refused_per_client);
 	fprintf(out, "leaktrace_http_connections_refused_total{reason=\"full\"} %" PRIu64 "\n",
 		c->refused_full);
 	family(out, "leaktrace_http_connections_closed_total", "counter",
 	       "Connections closed by leaktrace: no whole request in time (request_timeout), "
-	       "an answer not taken in time (answer_timeout), or the oldest idle one making "
-	       "room for a new one (evicted).");
+	       "an answer not taken in time (answer_timeout), or the oldest idle one of an "
+	       "address at its share, or of all when full, making room for a new one (evicted).");
 	fprintf(out, "leaktrace_http_connections_closed_total{reason=\"request_timeout\"} %" PRIu64
 		     "\n",
 		c->request_timeouts);

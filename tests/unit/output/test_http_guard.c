@@ -64,24 +64,33 @@ static struct lt_guard_conn *connect_from(struct lt_http_guard *g, const char *i
 static void test_per_client_share(void **state)
 {
 	struct lt_http_guard *g = guard(16, 3);
-	struct lt_guard_conn *c[3];
+	struct lt_guard_conn *c[3], *late;
 	struct sockaddr_in6 sin6 = { .sin6_family = AF_INET6, .sin6_addr = IN6ADDR_LOOPBACK_INIT };
 
 	(void)state;
 	for (int i = 0; i < 3; i++)
-		assert_non_null(c[i] = connect_from(g, "10.0.0.1", i + 1, 0));
-	/* The fourth from that address, not from another (the port differs
-	 * for every connection and does not count). */
-	assert_null(connect_from(g, "10.0.0.1", 4, 0));
-	assert_non_null(connect_from(g, "10.0.0.2", 5, 0));
-	assert_true(lt_guard_admit(g, (struct sockaddr *)&sin6, sizeof(sin6)));
+		assert_non_null(c[i] = connect_from(g, "10.0.0.1", i + 1, (uint64_t)i * S));
+	/* A fourth from that address takes the place of its oldest idle one
+	 * (another address's are not touched; the port does not count). */
+	assert_non_null(connect_from(g, "10.0.0.2", 5, 3 * S));
+	lt_guard_answering(g, c[0], 4 * S);
+	assert_non_null(late = connect_from(g, "10.0.0.1", 4, 5 * S));
+	assert_int_equal(nshut, 1);
+	assert_int_equal(shut_log[0], 2); /* c[0] is being answered: c[1] goes */
+	assert_int_equal(lt_guard_counts(g)->evicted, 1);
+	lt_guard_closed(g, c[1]);
+	/* All three of the address's connections answering: refused. */
+	lt_guard_answering(g, c[2], 6 * S);
+	lt_guard_answering(g, late, 6 * S);
+	assert_null(connect_from(g, "10.0.0.1", 6, 7 * S));
 	assert_int_equal(lt_guard_counts(g)->refused_per_client, 1);
+	assert_true(lt_guard_admit(g, (struct sockaddr *)&sin6, sizeof(sin6)));
 	/* A closed connection gives its place back. */
 	lt_guard_closed(g, c[0]);
-	assert_non_null(connect_from(g, "10.0.0.1", 6, 0));
+	assert_non_null(connect_from(g, "10.0.0.1", 7, 8 * S));
 	assert_int_equal(lt_guard_counts(g)->open, 4);
-	assert_int_equal(lt_guard_counts(g)->accepted, 5);
-	assert_int_equal(nshut, 0);
+	assert_int_equal(lt_guard_counts(g)->accepted, 6);
+	assert_int_equal(nshut, 1);
 	lt_http_guard_free(g);
 }
 
@@ -173,12 +182,18 @@ static void test_unknown_family_is_one_client(void **state)
 {
 	struct lt_http_guard *g = guard(8, 2);
 	struct sockaddr unix_like = { .sa_family = AF_UNIX };
+	struct lt_guard_conn *a, *b;
 
 	(void)state;
 	assert_true(lt_guard_admit(g, &unix_like, sizeof(unix_like)));
-	assert_non_null(lt_guard_opened(g, (void *)1, &unix_like, sizeof(unix_like), 0));
-	assert_non_null(lt_guard_opened(g, (void *)2, NULL, 0, 0));
+	a = lt_guard_opened(g, (void *)1, &unix_like, sizeof(unix_like), 0);
+	b = lt_guard_opened(g, (void *)2, NULL, 0, 0);
+	assert_non_null(a);
+	assert_non_null(b);
+	lt_guard_answering(g, a, 0);
+	lt_guard_answering(g, b, 0);
 	assert_false(lt_guard_admit(g, NULL, 0));
+	assert_int_equal(lt_guard_counts(g)->refused_per_client, 1);
 	lt_http_guard_free(g); /* frees what is still open */
 }
 
