@@ -28,8 +28,9 @@
 #include "base/clock.h"
 #include "output/http_auth.h"
 
-/* A closed connection's slot is freed on the loop's next turn: room for
- * the evicted ones still closing. */
+/* An evicted connection's slot is freed a turn or two later, and
+ * libmicrohttpd takes at most 10 new ones a turn: room for those still
+ * closing. */
 #define CLOSING_ROOM 64
 #define LISTEN_BACKLOG 128
 
@@ -458,6 +459,7 @@ static int start_daemon(struct lt_http_server *srv, int fd, int family, char *er
 		MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)LT_HTTP_MEMORY_LIMIT,
 		/* The guard's bounds come first; these are a backstop. */
 		MHD_OPTION_CONNECTION_LIMIT, (unsigned int)(LT_HTTP_MAX_CONNECTIONS + CLOSING_ROOM),
+		MHD_OPTION_PER_IP_CONNECTION_LIMIT, (unsigned int)(LT_HTTP_MAX_PER_CLIENT + CLOSING_ROOM),
 		MHD_OPTION_CONNECTION_TIMEOUT, (unsigned int)(LT_HTTP_ANSWER_TIMEOUT_S + 5),
 		MHD_OPTION_NOTIFY_CONNECTION, on_connection, srv, MHD_OPTION_NOTIFY_COMPLETED,
 		on_completed, srv, MHD_OPTION_STRICT_FOR_CLIENT, 1, MHD_OPTION_ARRAY, tls,
