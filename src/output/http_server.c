@@ -334,6 +334,15 @@ static void wake_loop(void *ctx)
 		return;
 }
 
+static void clear_wake(int fd)
+{
+	uint64_t count;
+
+	/* EAGAIN: cleared already; the run below sees what woke it anyway. */
+	if (read(fd, &count, sizeof(count)) < 0)
+		return;
+}
+
 /*
  * libmicrohttpd's loop, run here rather than on its own thread, so that
  * each turn can also close the connections past their deadline (see
@@ -359,12 +368,9 @@ static void *serve_loop(void *arg)
 		timeout_ms = wait_ns > 1000000000ULL ? 1000 : (int)((wait_ns + 999999) / 1000000);
 		n = epoll_wait(srv->epfd, ev, 4, timeout_ms);
 		for (int i = 0; i < n; i++) {
-			uint64_t count;
-
 			stop |= ev[i].data.fd == srv->stopfd;
-			if (ev[i].data.fd == srv->wakefd &&
-			    read(srv->wakefd, &count, sizeof(count)) < 0)
-				continue; /* already read: nothing to clear */
+			if (ev[i].data.fd == srv->wakefd)
+				clear_wake(srv->wakefd);
 		}
 		if (stop || atomic_load(&srv->stopping))
 			break;

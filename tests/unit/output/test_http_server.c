@@ -549,6 +549,76 @@ static void test_basic_auth_gate(void **state)
 	lt_http_server_stop(srv);
 }
 
+/* Credentials whose check (bcrypt cost 10, ~56 ms each) is still waiting
+ * when the server stops: their requests are resumed and refused, nothing
+ * hangs, aborts or leaks. */
+struct waiting_client {
+	uint16_t port;
+	const char *creds;
+	int status;
+};
+
+static atomic_int clients_sent;
+
+static void *waiting_client(void *arg)
+{
+	struct waiting_client *c = arg;
+	struct response resp;
+	char req[512];
+	int fd = connect_to(AF_INET, c->port);
+
+	snprintf(req, sizeof(req), "GET /metrics HTTP/1.1\r\nHost: x\r\n%s\r\n", c->creds);
+	send_all(fd, req, strlen(req));
+	atomic_fetch_add(&clients_sent, 1);
+	read_response(fd, false, &resp);
+	close(fd);
+	c->status = resp.status;
+	free(resp.body);
+	return NULL;
+}
+
+static void test_stop_with_checks_waiting(void **state)
+{
+	/* A cost-10 hash of a password no test sends. */
+	struct lt_web_user user = {
+		.name = "prometheus",
+		.hash = "$2b$10$QQQQQQQQQQQQQQQQQQQQQe8OYRZhZTvtCJ1JWgLNGdUs2NWV7xNWS",
+	};
+	struct lt_web_config web = { .users = &user, .nusers = 1 };
+	static const char *const creds[] = {
+		"Authorization: Basic cHJvbWV0aGV1czphMQ==\r\n", /* prometheus:a1 */
+		"Authorization: Basic cHJvbWV0aGV1czphMg==\r\n",
+		"Authorization: Basic cHJvbWV0aGV1czphMw==\r\n",
+		"Authorization: Basic cHJvbWV0aGV1czphNA==\r\n",
+	};
+	struct waiting_client clients[4];
+	pthread_t threads[4];
+	struct lt_http_server *srv;
+	char err[256];
+	int cut = 0;
+
+	(void)state;
+	assert_int_equal(lt_http_server_start("127.0.0.1", 0, &web, answer_stats, NULL, &srv, err,
+					      sizeof(err)),
+			 0);
+	for (int i = 0; i < 4; i++) {
+		clients[i] = (struct waiting_client){ .port = lt_http_server_port(srv),
+						      .creds = creds[i] };
+		assert_int_equal(pthread_create(&threads[i], NULL, waiting_client, &clients[i]), 0);
+	}
+	while (atomic_load(&clients_sent) < 4)
+		usleep(1000);
+	usleep(20 * 1000); /* read and suspended: one checked, three queued */
+	lt_http_server_stop(srv);
+	for (int i = 0; i < 4; i++) {
+		assert_int_equal(pthread_join(threads[i], NULL), 0);
+		/* Refused, or cut off with no answer: never let in. */
+		assert_true(clients[i].status == 401 || clients[i].status == 0);
+		cut += clients[i].status == 0;
+	}
+	assert_true(cut >= 1);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -559,6 +629,7 @@ int main(void)
 		cmocka_unit_test(test_publish_while_serving),
 		cmocka_unit_test(test_binding),
 		cmocka_unit_test(test_basic_auth_gate),
+		cmocka_unit_test(test_stop_with_checks_waiting),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
