@@ -18,6 +18,7 @@
 #include <bpf/libbpf.h>
 
 #include "output/agent.h"
+#include "output/html_history.h"
 #include "output/web_config.h"
 #include "attach/command_runner.h"
 #include "report/diff.h"
@@ -56,6 +57,8 @@ static int verbosity;
 /* --serve: the endpoint, fed by every report. */
 static struct lt_agent *agent;
 static struct lt_web_config web_config; /* the agent's, while it runs */
+/* --format html with INTERVAL: every report, for the page's charts. */
+static struct lt_html_history html_history = { .max_bytes = LT_HTML_HISTORY_MAX_BYTES };
 
 static void on_signal(int sig)
 {
@@ -117,7 +120,13 @@ static int write_report(struct lt_session *s, const struct lt_report *r, bool fi
 	case LT_FORMAT_PPROF:
 		return final ? lt_report_write_pprof(s->out, r) : 0;
 	case LT_FORMAT_HTML:
-		return final ? lt_report_write_html(s->out, r) : 0;
+		if (s->opts->interval_s <= 0)
+			return final ? lt_report_write_html(s->out, r) : 0;
+		/* A report missing from the charts is said, not hidden. */
+		if (lt_html_history_add(&html_history, r))
+			fprintf(stderr, "leaktrace: warning: out of memory: the HTML page's charts "
+					"miss a report\n");
+		return final ? lt_report_write_html_history(s->out, &html_history) : 0;
 	default:
 		lt_report_write_text(s->out, r);
 		return 0;
@@ -628,6 +637,7 @@ cleanup:
 	 * request should be answered while the session is torn down. */
 	lt_agent_stop(agent);
 	lt_web_config_free(&web_config);
+	lt_html_history_free(&html_history);
 	lt_command_abort(&cmd);
 	lt_run_as_free(&run_as);
 	if (s.unwind && opts.verbose) {

@@ -16,6 +16,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "output/html_history.h"
 #include "output/http_metrics.h"
 #include "output/http_server.h"
 #include "output/protobuf_writer.h"
@@ -36,12 +37,15 @@ struct lt_body {
 
 struct lt_agent {
 	struct lt_http_server *http;
-	pthread_mutex_t lock; /* guards the two pointers, not the bodies */
-	struct lt_body *metrics, *pprof;
+	pthread_mutex_t lock; /* guards the three pointers, not the bodies */
+	struct lt_body *metrics, *pprof, *page;
+	struct lt_html_history history; /* the main thread's only */
 };
 
+/* Until the first report. */
 static const char index_text[] =
-	"leaktrace\n"
+	"leaktrace: no report yet\n"
+	"/                   the reports as an HTML page, over time\n"
 	"/metrics            Prometheus metrics (text format 0.0.4)\n"
 	"/debug/pprof/heap   outstanding allocations, a gzipped pprof profile\n";
 
@@ -96,29 +100,28 @@ static void on_request(void *ctx, const char *path, const struct lt_http_stats *
 {
 	struct lt_agent *a = ctx;
 	bool metrics = !strcmp(path, "/metrics"), pprof = !strcmp(path, "/debug/pprof/heap");
+	bool page = !strcmp(path, "/");
 	struct lt_body *b;
 
-	if (!strcmp(path, "/")) {
-		reply_text(reply, 200, index_text);
-		return;
-	}
-	if (!metrics && !pprof) {
+	if (!metrics && !pprof && !page) {
 		reply_text(reply, 404, "not found\n");
 		return;
 	}
 	pthread_mutex_lock(&a->lock);
-	b = metrics ? a->metrics : a->pprof;
+	b = metrics ? a->metrics : pprof ? a->pprof : a->page;
 	if (b)
 		atomic_fetch_add(&b->refs, 1);
 	pthread_mutex_unlock(&a->lock);
 	if (!b) {
-		reply_text(reply, 503, "leaktrace: no report yet\n");
+		reply_text(reply, 503, page ? index_text : "leaktrace: no report yet\n");
 		return;
 	}
 	reply->status = 200;
-	reply->content_type = metrics ? METRICS_TYPE : "application/octet-stream";
+	reply->content_type = metrics ? METRICS_TYPE :
+			      page    ? "text/html; charset=utf-8" :
+					"application/octet-stream";
 	/* As Go's net/http/pprof names it. */
-	reply->disposition = metrics ? NULL : "attachment; filename=\"heap\"";
+	reply->disposition = pprof ? "attachment; filename=\"heap\"" : NULL;
 	reply->body = b->data;
 	reply->len = b->len;
 	reply->release = body_unref;
@@ -139,6 +142,7 @@ int lt_agent_start(const char *host, uint16_t port, const struct lt_web_config *
 		return -ENOMEM;
 	}
 	pthread_mutex_init(&a->lock, NULL);
+	a->history.max_bytes = LT_AGENT_PAGE_MAX_BYTES;
 	ret = lt_http_server_start(host, port, web, on_request, a, &a->http, err, errlen);
 	if (ret) {
 		pthread_mutex_destroy(&a->lock);
@@ -197,9 +201,33 @@ static struct lt_body *render_pprof(const struct lt_report *r, int *err)
 	return b;
 }
 
+/* The HTML page over the reports kept so far, r the newest. NULL: out of
+ * memory (the history may then lack r). */
+static struct lt_body *render_page(struct lt_agent *a, const struct lt_report *r)
+{
+	struct lt_body *b;
+	char *buf = NULL;
+	size_t len = 0;
+	FILE *f;
+	int err = lt_html_history_add(&a->history, r);
+
+	if (err || !(f = open_memstream(&buf, &len)))
+		return NULL;
+	err = lt_report_write_html_history(f, &a->history);
+	if (fclose(f) || err) {
+		free(buf);
+		return NULL;
+	}
+	b = body_new(buf, len);
+	if (!b)
+		free(buf);
+	return b;
+}
+
 int lt_agent_publish(struct lt_agent *a, const struct lt_report *r)
 {
-	struct lt_body *metrics = render_metrics(r), *pprof = NULL, *old_metrics, *old_pprof;
+	struct lt_body *metrics = render_metrics(r), *pprof = NULL, *page = NULL;
+	struct lt_body *old_metrics, *old_pprof, *old_page;
 	int err = -ENOMEM;
 
 	if (!metrics)
@@ -209,15 +237,21 @@ int lt_agent_publish(struct lt_agent *a, const struct lt_report *r)
 		body_unref(metrics);
 		return err;
 	}
+	/* The page is a view; a failure leaves the previous one served. */
+	page = render_page(a, r);
 	pthread_mutex_lock(&a->lock);
 	old_metrics = a->metrics;
 	old_pprof = a->pprof;
+	old_page = page ? a->page : NULL;
 	a->metrics = metrics;
 	a->pprof = pprof;
+	if (page)
+		a->page = page;
 	pthread_mutex_unlock(&a->lock);
 	body_unref(old_metrics);
 	body_unref(old_pprof);
-	return 0;
+	body_unref(old_page);
+	return page ? 0 : -ENOMEM;
 }
 
 int lt_agent_publish_start(struct lt_agent *a, const struct lt_session *s)
@@ -236,6 +270,8 @@ void lt_agent_stop(struct lt_agent *a)
 	lt_http_server_stop(a->http);
 	body_unref(a->metrics);
 	body_unref(a->pprof);
+	body_unref(a->page);
+	lt_html_history_free(&a->history);
 	pthread_mutex_destroy(&a->lock);
 	free(a);
 }

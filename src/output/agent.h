@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * --serve: the HTTP endpoint of a long-running leaktrace, /metrics
- * (Prometheus text) and /debug/pprof/heap (gzipped pprof, as Go serves it).
+ * (Prometheus text), /debug/pprof/heap (gzipped pprof, as Go serves it)
+ * and / (the HTML page over the reports kept, as --format html draws it).
  *
  * Building a report has side effects (a growth sample per stack, Python
  * type deltas, exited processes forgotten), so the HTTP thread never builds
@@ -23,6 +24,8 @@ struct lt_session;
 
 /* Serve mode without INTERVAL: a report (published, not printed) this often. */
 #define LT_AGENT_DEFAULT_INTERVAL_S 10.0
+/* The reports / charts, as the page's JSON: a host's report can be large. */
+#define LT_AGENT_PAGE_MAX_BYTES (16u << 20)
 
 struct lt_agent;
 
@@ -37,7 +40,7 @@ int lt_agent_start(const char *host, uint16_t port, const struct lt_web_config *
 uint16_t lt_agent_port(const struct lt_agent *a);
 
 /* Renders r and serves it from now on. On failure (ENOMEM, EIO) the
- * previous bodies stay served. */
+ * previous bodies stay served; -ENOMEM with only the page's failed. */
 int lt_agent_publish(struct lt_agent *a, const struct lt_report *r);
 
 /* What is known before the first report: s's counters and no process.

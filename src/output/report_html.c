@@ -20,6 +20,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "output/html_history.h"
 #include "output/html_json.h"
 
 /* report_page.html, with a NUL after it; the assembler reads the file
@@ -412,21 +413,86 @@ static void write_data(FILE *out, const struct frame_table *t, const struct lt_r
 	fputs("]}\n", out);
 }
 
-int lt_report_write_html(FILE *out, const struct lt_report *r)
+int lt_report_html_data(const struct lt_report *r, char **out, size_t *len)
 {
-	const char *marker = strstr(lt_html_page, PAGE_MARKER);
 	struct frame_table t;
+	FILE *f = NULL;
 	int err = build_frame_table(&t, r);
 
-	if (!err && !marker)
-		err = -EINVAL; /* a page built without its marker: caught by the tests */
+	*out = NULL;
+	*len = 0;
+	if (!err && !(f = open_memstream(out, len)))
+		err = -ENOMEM;
 	if (!err) {
-		fwrite(lt_html_page, 1, (size_t)(marker - lt_html_page) + 1, out);
-		write_data(out, &t, r);
-		fputs(marker + strlen(PAGE_MARKER), out);
-		if (fflush(out) || ferror(out))
-			err = -EIO;
+		write_data(f, &t, r);
+		err = ferror(f) ? -ENOMEM : 0;
+	}
+	if (f && fclose(f) && !err)
+		err = -ENOMEM;
+	if (err) {
+		free(*out);
+		*out = NULL;
+		*len = 0;
 	}
 	free_frame_table(&t);
 	return err;
+}
+
+/* The page around what write(out, ctx) puts in its data block. */
+static int write_page(FILE *out, void (*write)(FILE *out, const void *ctx), const void *ctx)
+{
+	const char *marker = strstr(lt_html_page, PAGE_MARKER);
+
+	if (!marker)
+		return -EINVAL; /* a page built without its marker: caught by the tests */
+	fwrite(lt_html_page, 1, (size_t)(marker - lt_html_page) + 1, out);
+	write(out, ctx);
+	fputs(marker + strlen(PAGE_MARKER), out);
+	return fflush(out) || ferror(out) ? -EIO : 0;
+}
+
+struct one_report {
+	const struct frame_table *t;
+	const struct lt_report *r;
+};
+
+static void write_one(FILE *out, const void *ctx)
+{
+	const struct one_report *o = ctx;
+
+	write_data(out, o->t, o->r);
+}
+
+int lt_report_write_html(FILE *out, const struct lt_report *r)
+{
+	struct frame_table t;
+	struct one_report o = { &t, r };
+	int err = build_frame_table(&t, r);
+
+	if (!err)
+		err = write_page(out, write_one, &o);
+	free_frame_table(&t);
+	return err;
+}
+
+/* {"schema":"leaktrace/html/v2","thinned":N,"reports":[v1, ...]}: the page
+ * draws the last and charts them all. */
+static void write_history(FILE *out, const void *ctx)
+{
+	const struct lt_html_history *h = ctx;
+
+	fprintf(out, "{\"schema\":\"leaktrace/html/v2\",\"thinned\":%" PRIu64 ",\"reports\":[",
+		h->thinned);
+	for (size_t i = 0; i < h->n; i++) {
+		if (i)
+			fputc(',', out);
+		/* Each ends with a newline: the block stays line by line. */
+		fwrite(h->data[i], 1, h->len[i], out);
+	}
+	fputs("]}\n", out);
+}
+
+int lt_report_write_html_history(FILE *out, const struct lt_html_history *h)
+{
+	return write_page(out, write_history, h);
 }

@@ -18,6 +18,15 @@ void lt_report_write_folded(FILE *out, const struct lt_report *r);
  * graph. Returns 0 or a negative errno. */
 int lt_report_write_html(FILE *out, const struct lt_report *r);
 
+/* The page's data for r alone, malloc'd (for a history of reports).
+ * Returns 0 or -ENOMEM. */
+int lt_report_html_data(const struct lt_report *r, char **out, size_t *len);
+
+struct lt_html_history;
+/* The page over several reports: the last drawn, all of them charted, a
+ * slider back through them and growth between two. Returns 0 or -errno. */
+int lt_report_write_html_history(FILE *out, const struct lt_html_history *h);
+
 struct lt_pb_buf;
 /* pprof's profile.proto, uncompressed, appended to out. Returns 0 or -ENOMEM. */
 int lt_report_encode_pprof(const struct lt_report *r, struct lt_pb_buf *out);

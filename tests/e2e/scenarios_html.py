@@ -576,10 +576,10 @@ def t_html_growing(ctx):
     p = h.attach_pid(ctx, ['-w', path, '-T', '0', '--format', 'html', '-o', '0', '-p', str(t.pid), '0.5'])
     h.expect(t.send('go\n'), 'cannot write to grower stdin')
     h.expect(t.expect_line('going', 15), 'grower did not start%s' % h.tail(t))
-    time.sleep(7)  # ~14 interval reports feed the verdicts; only the final one is written
+    time.sleep(7)  # ~14 interval reports feed the verdicts; the page draws the final one
     rc = h.interrupt(p, signal.SIGINT)
     h.expect(rc == 0, 'exit status %s after SIGINT%s' % (rc, h.tail(p)))
-    data = page_data(read_page(path))
+    data = page_data(read_page(path))['reports'][-1]
     stacks = [s for q in data['processes'] for s in q['heap']['stacks']
               if any(data['frames'][i]['name'] == 'grow_leak' for i in s['f'])]
     h.expect(stacks and stacks[0].get('v') == 'growing', 'grow_leak in the data: %s' % stacks[:1])
@@ -596,10 +596,163 @@ def t_html_growing(ctx):
              'verdict card: %r' % dom.text('lt-verdict'))
 
 
+# Run inside a copy of a page with several reports: read the charts, move
+# the slider to report AT, then ask for the growth from AT to the last.
+HISTORY_PROBE = r'''
+(function () {
+  var out = { series: [], at: AT };
+  document.querySelectorAll('svg.trend[data-chart="bytes"] g.series').forEach(function (g) {
+    var pts = Array.prototype.map.call(g.querySelectorAll('circle.pt'), function (c) {
+      return [+c.getAttribute('data-report'), +c.getAttribute('data-value')];
+    });
+    out.series.push({ label: g.getAttribute('data-label'), verdict: g.getAttribute('data-verdict'),
+      rate: g.getAttribute('data-rate'), points: pts });
+  });
+  function heap() {
+    var svg = document.querySelector('svg[data-graph="heap"]'), r = { total: svg ? +svg.getAttribute('data-total') : null, grow: null };
+    if (svg) svg.querySelectorAll('g.fr').forEach(function (g) {
+      if (g.getAttribute('data-name') === 'grow_leak') r.grow = (r.grow || 0) + +g.getAttribute('data-bytes');
+    });
+    r.view = document.body.getAttribute('data-lt-view');
+    r.sub = document.getElementById('lt-sub').textContent;
+    return r;
+  }
+  out.initial = heap();
+  var range = document.getElementById('lt-when');
+  range.value = String(AT);
+  range.dispatchEvent(new Event('input', { bubbles: true }));
+  out.slid = heap();
+  out.label = document.getElementById('lt-when-label').textContent;
+  out.marker = document.querySelector('svg.trend line.marker').getAttribute('x1');
+  out.point_x = document.querySelector('svg.trend circle.pt[data-report="' + AT + '"]').getAttribute('cx');
+  document.getElementById('lt-diff-from').value = String(AT);
+  document.getElementById('lt-diff-to').value = String(+range.max);
+  document.getElementById('lt-diff-show').click();
+  out.diff = heap();
+  document.getElementById('lt-diff-back').click();
+  out.back = heap();
+  var pre = document.createElement('pre');
+  pre.id = 'lt-probe';
+  pre.textContent = JSON.stringify(out);
+  document.body.appendChild(pre);
+})();
+'''
+
+
+def stack_key(report, proc, stack):
+    return (proc['pid'],) + tuple(report['frames'][i]['name'] for i in stack['f'])
+
+
+def heap_bytes(report):
+    return sum(s['b'] for p in report['processes'] for s in p['heap']['stacks'])
+
+
+def grow_leak_bytes(report):
+    return sum(s['b'] for p in report['processes'] for s in p['heap']['stacks']
+               if report['frames'][s['f'][-1]]['name'] == 'grow_leak') if report['processes'] else 0
+
+
+def series_pixels(path, rgb, tol=40):
+    width, height, bpp, rows = png_pixels(path)
+    n = 0
+    for line in rows:
+        for x in range(0, width * bpp, bpp):
+            if all(abs(line[x + k] - rgb[k]) <= tol for k in range(3)):
+                n += 1
+    return n
+
+
+def grower_history_page(ctx, seconds=5.0, interval='0.5'):
+    t = ctx.target([ctx.prog('grower')], 'grower')
+    if not t.expect_line('ready', 15):
+        raise h.Fail('grower did not print "ready" (rc=%s)%s' % (t.poll(), h.tail(t)))
+    path = os.path.join(ctx.tmpdir(), 'grower.html')
+    p = h.attach_pid(ctx, ['-w', path, '-T', '0', '--format', 'html', '-o', '0', '-p', str(t.pid), interval])
+    h.expect(t.send('go\n'), 'cannot write to grower stdin')
+    h.expect(t.expect_line('going', 15), 'grower did not start%s' % h.tail(t))
+    time.sleep(seconds)
+    rc = h.interrupt(p, signal.SIGINT)
+    h.expect(rc == 0, 'exit status %s after SIGINT%s' % (rc, h.tail(p)))
+    return path
+
+
+def t_html_history(ctx):
+    """--format html with INTERVAL: every report charted (one point each, the page's numbers), a slider redraws the graphs at a report, a diff graph shows what grew between two; a screenshot shows the chart."""
+    path = grower_history_page(ctx)
+    text = read_page(path)
+    check_self_contained(text)
+    data = page_data(text)
+    h.expect(data.get('schema') == 'leaktrace/html/v2', 'schema %r' % data.get('schema'))
+    reports = data['reports']
+    n = len(reports)
+    h.expect(n >= 8 and reports[-1]['final'] and not any(r['final'] for r in reports[:-1]),
+             '%d reports, finals %s' % (n, [r['final'] for r in reports]))
+    h.expect(all(a['elapsed_s'] < b['elapsed_s'] for a, b in zip(reports, reports[1:])), 'reports out of order')
+    at = 2
+    dom = load_dom(ctx, without_csp(ctx, text, 'probe.html', HISTORY_PROBE.replace('AT', str(at))))
+    h.expect(dom.body.get('data-lt-reports') == str(n), 'data-lt-reports %r, want %d' % (dom.body.get('data-lt-reports'), n))
+    res = json.loads(dom.text('lt-probe'))
+
+    # The chart: the page's own numbers, one point per report.
+    want = {}
+    for i, r in enumerate(reports):
+        for p in r['processes']:
+            for s in p['heap']['stacks']:
+                want.setdefault(stack_key(r, p, s), [0] * n)[i] += s['b']
+    drawn = {}
+    for ser in res['series']:
+        h.expect([pt[0] for pt in ser['points']] == list(range(n)), '%s: points for reports %s' % (
+            ser['label'], [pt[0] for pt in ser['points']]))
+        drawn[ser['label']] = ser
+    grow = [ser for label, ser in drawn.items() if label.startswith('grow_leak in grower')]
+    h.expect(len(grow) == 1, 'no grow_leak series in %s' % sorted(drawn))
+    grow = grow[0]
+    key = [k for k in want if k[-1] == 'grow_leak']
+    h.expect(len(key) == 1, 'grow_leak stacks in the data: %s' % key)
+    values = [pt[1] for pt in grow['points']]
+    h.expect(values == want[key[0]], 'grow_leak drawn %s, the reports say %s' % (values, want[key[0]]))
+    h.expect(all(a <= b for a, b in zip(values, values[1:])) and values[-1] >= values[0] + 8 * 4096,
+             'grow_leak does not grow: %s' % values)
+    h.expect(grow['verdict'] == 'growing' and float(grow['rate']) > 20000, 'grow_leak series: %s %s' % (
+        grow['verdict'], grow['rate']))
+    cache = [ser for label, ser in drawn.items() if label.startswith('cache_refill in grower')]
+    h.expect(cache and cache[0]['verdict'] == 'stable', 'cache_refill series: %s' % cache[:1])
+
+    # The newest report first; the slider; the diff; back.
+    h.expect(res['initial']['view'] == 'report:%d' % (n - 1) and res['initial']['total'] == heap_bytes(reports[-1]),
+             'first drawn: %s, want report %d with %d bytes' % (res['initial'], n - 1, heap_bytes(reports[-1])))
+    h.expect(res['slid']['view'] == 'report:%d' % at and res['slid']['total'] == heap_bytes(reports[at]) and
+             res['slid']['grow'] == grow_leak_bytes(reports[at]),
+             'slider at %d: %s, want %d bytes, grow_leak %d' % (at, res['slid'], heap_bytes(reports[at]),
+                                                                grow_leak_bytes(reports[at])))
+    h.expect(('report %d of %d' % (at + 1, n)) in res['label'], 'slider label %r' % res['label'])
+    h.expect(abs(float(res['marker']) - float(res['point_x'])) < 0.01, 'the chart marker is not at report %d' % at)
+    before = {}
+    for p in reports[at]['processes']:
+        for s in p['heap']['stacks']:
+            before[stack_key(reports[at], p, s)] = s['b']
+    grown = sum(max(0, s['b'] - before.get(stack_key(reports[-1], p, s), 0))
+                for p in reports[-1]['processes'] for s in p['heap']['stacks'])
+    h.expect(res['diff']['view'] == 'diff:%d:%d' % (at, n - 1) and res['diff']['total'] == grown and
+             res['diff']['grow'] == grow_leak_bytes(reports[-1]) - grow_leak_bytes(reports[at]),
+             'growth %d..%d: %s, want %d bytes, grow_leak %d' % (
+                 at, n - 1, res['diff'], grown, grow_leak_bytes(reports[-1]) - grow_leak_bytes(reports[at])))
+    h.expect(res['diff']['sub'].startswith('Growth from report %d' % (at + 1)), 'diff title %r' % res['diff']['sub'])
+    h.expect(res['back']['view'] == 'report:%d' % at, 'back to %s' % res['back'])
+
+    # The real page, as a person sees it: the first series' blue line.
+    shot = os.path.join(ctx.tmpdir(), 'shot.png')
+    run_chromium(ctx, 'file://' + path, ['--screenshot=' + shot, '--hide-scrollbars'])
+    blue = series_pixels(shot, (0x1f, 0x6f, 0xd1))
+    h.expect(blue >= 300, 'the screenshot shows %d pixels of the first series\' color' % blue)
+    h.expect(flame_pixels(shot) >= 2000, 'the screenshot shows no flame graph')
+
+
 SCENARIOS = [
     ('html_format', t_html_format),
     ('html_empty', t_html_empty),
     ('html_mmap', t_html_mmap),
     ('html_python', t_html_python),
     ('html_growing', t_html_growing),
+    ('html_history', t_html_history),
 ]

@@ -5,7 +5,7 @@ a pprof profile.
 serve_prometheus attaches to a waiting leaky with `--serve 127.0.0.1:PORT 1`,
 starts Debian's Prometheus on loopback with a 1 s scrape of that endpoint,
 makes leaky leak and asks Prometheus's query API for the leaking process's
-series: its outstanding bytes and blocks must be exactly what leaky leaked
+series (and / for the HTML page over the reports kept, drawn by Chromium): its outstanding bytes and blocks must be exactly what leaky leaked
 (LEAKY_TOTAL_BYTES in LEAKY_TOTAL_ALLOCS; blocks leaky allocated before the
 attach are not seen) and what the final JSON report says. The profile at
 /debug/pprof/heap goes through `go tool pprof -top`: each leak_via_*
@@ -197,6 +197,34 @@ def pprof_flat_bytes(ctx, data):
 
 
 # ---------------------------------------------------------------------------
+# The page at /
+# ---------------------------------------------------------------------------
+
+def check_page(ctx, port, pid):
+    """/ is the HTML page over the reports the agent keeps: the newest holds
+    pid's leak, and Chromium draws it with its chart."""
+    import scenarios_html as page
+    status, hdrs, body = http('http://127.0.0.1:%d/' % port)
+    h.expect(status == 200 and hdrs['Content-Type'] == 'text/html; charset=utf-8',
+             '/: status %d, %r' % (status, hdrs['Content-Type']))
+    text = body.decode()
+    page.check_self_contained(text)
+    data = page.page_data(text)
+    h.expect(data.get('schema') == 'leaktrace/html/v2' and len(data['reports']) >= 2,
+             '/: %s with %d reports' % (data.get('schema'), len(data.get('reports', []))))
+    last = data['reports'][-1]
+    held = [q['heap']['bytes'] for q in last['processes'] if q['pid'] == pid]
+    h.expect(held == [h.LEAKY_TOTAL_BYTES], '/: the newest report holds %s bytes of pid %d, want %d' % (
+        held, pid, h.LEAKY_TOTAL_BYTES))
+    path = os.path.join(ctx.tmpdir(), 'agent.html')
+    with open(path, 'w') as f:
+        f.write(text)
+    dom = page.load_dom(ctx, path)
+    h.expect(dom.body.get('data-lt-reports') == str(len(data['reports'])) and 'heap' in dom.graphs,
+             '/ in Chromium: %s reports, graphs %s' % (dom.body.get('data-lt-reports'), list(dom.graphs)))
+
+
+# ---------------------------------------------------------------------------
 # Scenarios
 # ---------------------------------------------------------------------------
 
@@ -233,6 +261,8 @@ def t_serve_prometheus(ctx):
         for fn, (count, size) in h.LEAKY_LEAKS.items():
             h.expect(flat.get(fn) == count * size, '%s: %s B flat in pprof -top, want %d: %s' % (
                 fn, flat.get(fn), count * size, top[-400:]))
+
+        check_page(ctx, port, t.pid)
 
         rc = h.interrupt(p, signal.SIGINT)
         h.expect(rc == 0, 'exit status %s after SIGINT%s' % (rc, h.tail(p)))

@@ -269,7 +269,9 @@ static void test_refusals(void **state)
 
 	get(port, "/", &resp);
 	assert_int_equal(resp.status, 200);
-	assert_non_null(strstr(resp.body, "/metrics"));
+	assert_string_equal(header(&resp, "Content-Type"), "text/html; charset=utf-8");
+	assert_non_null(strstr(resp.body, "<!DOCTYPE html>"));
+	assert_non_null(strstr(resp.body, "\"schema\":\"leaktrace/html/v2\""));
 	free(resp.body);
 	get(port, "/metrics/", &resp);
 	assert_int_equal(resp.status, 404);
