@@ -12,11 +12,12 @@ ARCH       := x86
 DEB_PACKAGES := make gcc g++ libc6-dev binutils clang libclang-rt-14-dev llvm bpftool libbpf-dev libelf-dev libdw-dev \
                 zlib1g-dev liblzma-dev xz-utils libcapstone-dev libcmocka-dev pkg-config python3 util-linux \
                 libjemalloc-dev python3-objgraph python3.11-dev golang-go \
-                libmicrohttpd-dev libgnutls28-dev libyaml-dev libcrypt-dev openssl prometheus chromium python3-yaml
+                libmicrohttpd-dev libgnutls28-dev libyaml-dev libcrypt-dev openssl prometheus chromium python3-yaml \
+                libncurses-dev tmux
 
 CFLAGS_COMMON := -std=gnu11 -D_GNU_SOURCE -Wall -Wextra -Werror -g -Iinclude -Isrc -I$(BUILD)
 CFLAGS     ?= -O2
-LDLIBS     := -lbpf -lelf -ldw -lz -llzma -lcapstone -lmicrohttpd -lgnutls -lyaml -lcrypt -lstdc++ -lpthread -lm
+LDLIBS     := -lbpf -lelf -ldw -lz -llzma -lcapstone -lmicrohttpd -lgnutls -lyaml -lcrypt -lncursesw -lstdc++ -lpthread -lm
 BPF_CFLAGS := -target bpf -g -O2 -Wall -Werror -D__TARGET_ARCH_$(ARCH) \
               -Iinclude -Ivmlinux/$(ARCH)
 
