@@ -19,6 +19,7 @@
 
 #include "output/agent.h"
 #include "output/html_history.h"
+#include "output/live_view.h"
 #include "output/web_config.h"
 #include "attach/command_runner.h"
 #include "report/diff.h"
@@ -59,6 +60,8 @@ static struct lt_agent *agent;
 static struct lt_web_config web_config; /* the agent's, while it runs */
 /* --format html with INTERVAL: every report, for the page's charts. */
 static struct lt_html_history html_history = { .max_bytes = LT_HTML_HISTORY_MAX_BYTES };
+/* --live: the terminal view, until the final report. */
+static struct lt_live_view *live;
 
 static void on_signal(int sig)
 {
@@ -166,10 +169,17 @@ static int emit_report(struct lt_session *s, bool final, bool print)
 	}
 	if (lt_report_commit(s, &pending))
 		fprintf(stderr, "leaktrace: warning: out of memory: growth verdicts miss this report\n");
+	/* The final report is printed as text once the terminal is given back. */
+	if (final && live) {
+		lt_live_view_close(live);
+		live = NULL;
+	}
 	/* The endpoint keeps serving the previous report if this one fails. */
 	if (agent && lt_agent_publish(agent, &r))
 		fprintf(stderr, "leaktrace: warning: cannot render the report for --serve\n");
-	if (print)
+	if (print && live)
+		lt_live_view_report(live, &r);
+	else if (print)
 		werr = write_report(s, &r, final);
 	if (r.lost_events > s->lost_reported) {
 		fprintf(stderr, "leaktrace: warning: %llu events lost so far (ring buffer full; try --ringbuf-mb)\n",
@@ -293,6 +303,9 @@ static int run_loop_locked(struct lt_session *s)
 			fprintf(stderr, "leaktrace: reading events: %s\n", strerror(-err));
 			return err;
 		}
+		/* Keys are read at least every LT_POLL_MS; q ends like Ctrl-C. */
+		if (live && lt_live_view_keys(live))
+			break;
 		resize_rings(s);
 		if (s->mode == LT_MODE_COMMAND && command_reaped(s))
 			break;
@@ -523,6 +536,11 @@ int main(int argc, char **argv)
 		return ret > 0 ? 0 : 2;
 	}
 	verbosity = opts.verbose;
+	if (opts.live && (!isatty(STDIN_FILENO) || !isatty(STDOUT_FILENO))) {
+		fprintf(stderr, "leaktrace: --live needs a terminal on stdin and stdout\n");
+		lt_options_free(&opts);
+		return 1;
+	}
 	if (opts.self_test) {
 		ret = self_test(&opts);
 		lt_options_free(&opts);
@@ -631,8 +649,18 @@ int main(int argc, char **argv)
 	}
 	fprintf(stderr, "leaktrace: tracing %s; Ctrl-C or SIGTERM for the final report\n",
 		mode_text(&s, what, sizeof(what)));
+	if (opts.live) {
+		ret = lt_live_view_open(&live, opts.interval_s, err, sizeof(err));
+		if (ret) {
+			fprintf(stderr, "leaktrace: %s\n", err);
+			goto cleanup;
+		}
+	}
 	ret = run_loop(&s);
 cleanup:
+	/* The terminal back first, so that what follows on stderr is seen. */
+	lt_live_view_close(live);
+	live = NULL;
 	/* The HTTP thread goes first: nothing below is shared with it, but no
 	 * request should be answered while the session is torn down. */
 	lt_agent_stop(agent);

@@ -49,6 +49,12 @@ static const char usage_text[] =
 	"                         flame graph; folded, pprof and html write the final\n"
 	"                         report only\n"
 	"  -w, --output FILE      write reports to FILE instead of stdout\n"
+	"      --live             a terminal view redrawn every INTERVAL (default 2 s),\n"
+	"                         like top: stacks, Python types and lines, descriptors\n"
+	"                         sorted by growth, with a sparkline of the last reports\n"
+	"                         (keys: 1-4 view, s sort, p process, f freeze, q quit);\n"
+	"                         -T defaults to 50; the final report is printed after\n"
+	"                         q, Ctrl-C or the end of the targets\n"
 	"      --snapshot FILE    also save the final report's stacks to FILE, for\n"
 	"                         leaktrace diff OLD NEW (see leaktrace diff --help)\n"
 	"      --ringbuf-mb MB    largest BPF ring buffer (default 64); it starts at\n"
@@ -134,6 +140,7 @@ enum {
 	OPT_MAX_STACKS,
 	OPT_USER,
 	OPT_NO_FDS,
+	OPT_LIVE,
 };
 
 static const struct option long_options[] = {
@@ -173,6 +180,7 @@ static const struct option long_options[] = {
 	{ "user", required_argument, NULL, OPT_USER },
 	{ "max-stacks", required_argument, NULL, OPT_MAX_STACKS },
 	{ "no-fds", no_argument, NULL, OPT_NO_FDS },
+	{ "live", no_argument, NULL, OPT_LIVE },
 	{},
 };
 
@@ -383,6 +391,9 @@ static int parse_one(struct lt_options *o, int c, const char *arg)
 	case OPT_NO_FDS:
 		o->no_fds = true;
 		return 0;
+	case OPT_LIVE:
+		o->live = true;
+		return 0;
 	case OPT_NATIVE:
 		o->py_native = true;
 		return 0;
@@ -578,8 +589,27 @@ static int append_command(struct lt_options *o, char **words, int n)
 	return 0;
 }
 
+/* --live draws every report on the terminal: nothing else can go there. */
+static int check_live(struct lt_options *o, bool top_given)
+{
+	if (!o->live)
+		return 0;
+	if (o->format != LT_FORMAT_TEXT)
+		return fail("--live draws on the terminal: --format cannot be combined with it", "");
+	if (o->output_path)
+		return fail("--live draws on the terminal: -w cannot be combined with it", o->output_path);
+	if (o->self_test)
+		return fail("--live and --self-test cannot be combined", "");
+	if (o->interval_s <= 0)
+		o->interval_s = LT_LIVE_DEFAULT_INTERVAL_S;
+	if (!top_given)
+		o->top = LT_LIVE_DEFAULT_TOP;
+	return 0;
+}
+
 int lt_options_parse(int argc, char **argv, struct lt_options *o)
 {
+	bool top_given = false;
 	int c, err, end;
 
 	set_defaults(o);
@@ -605,6 +635,7 @@ int lt_options_parse(int argc, char **argv, struct lt_options *o)
 					argv[optind - 1]);
 			return -EINVAL;
 		}
+		top_given |= c == 'T';
 		err = parse_one(o, c, optarg);
 		if (err)
 			return err == -ENOMEM ? (fprintf(stderr, "leaktrace: out of memory\n"), err) : err;
@@ -640,6 +671,9 @@ int lt_options_parse(int argc, char **argv, struct lt_options *o)
 	/* Binary, one profile per file: not for a terminal or a pipe of reports. */
 	if (o->format == LT_FORMAT_PPROF && !o->output_path)
 		return fail("--format pprof needs -w FILE", "");
+	err = check_live(o, top_given);
+	if (err)
+		return err;
 	return load_suppressions(o);
 }
 

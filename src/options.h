@@ -23,6 +23,11 @@ enum lt_sort { LT_SORT_BYTES, LT_SORT_COUNT };
 /* 8 bytes each: 16 MiB of kernel memory, room for ~60 libc-sized files. */
 #define LT_DEFAULT_UNWIND_ROWS (2u << 20)
 
+/* --live: INTERVAL when none is given, and rows per table without -T (the
+ * view sorts by growth: a slow leak should not be cut by -T's 10 by bytes). */
+#define LT_LIVE_DEFAULT_INTERVAL_S 2.0
+#define LT_LIVE_DEFAULT_TOP 50
+
 struct lt_options {
 	pid_t *pids;            /* -p, repeatable */
 	size_t npids;
@@ -42,6 +47,7 @@ struct lt_options {
 	enum lt_sort sort;      /* --sort, default bytes */
 	enum lt_format format;  /* --format, default text */
 	char *output_path;      /* -w; NULL = stdout */
+	bool live;              /* --live: a terminal view, redrawn every INTERVAL (default 2 s) */
 	char *snapshot_path;    /* --snapshot: the final report's state, for leaktrace diff */
 	uint64_t ringbuf_bytes; /* --ringbuf-mb: the ring's ceiling, default 64 MiB */
 	uint64_t sample_bytes;  /* --sample-bytes; 0 = every block */
