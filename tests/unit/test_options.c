@@ -415,6 +415,32 @@ static void test_format_html(void **state)
 	EXPECT_EINVAL("--format", "svg");
 }
 
+/* --live: INTERVAL 2 s and -T 50 unless given; nothing else may write to
+ * the terminal it draws on. */
+static void test_live(void **state)
+{
+	struct lt_options o;
+	(void)state;
+
+	assert_int_equal(PARSE(&o, "--live", "-p", "1"), 0);
+	assert_true(o.live);
+	assert_true(o.interval_s == LT_LIVE_DEFAULT_INTERVAL_S);
+	assert_int_equal(o.top, LT_LIVE_DEFAULT_TOP);
+	lt_options_free(&o);
+	assert_int_equal(PARSE(&o, "-p", "1", "0.5", "--live", "-T", "5", "--format", "text"), 0);
+	assert_true(o.interval_s == 0.5);
+	assert_int_equal(o.top, 5);
+	lt_options_free(&o);
+	assert_int_equal(PARSE(&o, "-p", "1", "3"), 0);
+	assert_false(o.live);
+	assert_int_equal(o.top, 10);
+	lt_options_free(&o);
+	EXPECT_EINVAL("--live", "--format", "json");
+	EXPECT_EINVAL("--live", "--format", "html");
+	EXPECT_EINVAL("--live", "-w", "out.txt");
+	EXPECT_EINVAL("--live", "--self-test");
+}
+
 static void test_cgroup(void **state)
 {
 	struct lt_options o;
@@ -555,6 +581,7 @@ int main(void)
 		cmocka_unit_test(test_cgroup),
 		cmocka_unit_test(test_python_objects),
 		cmocka_unit_test(test_serve),
+		cmocka_unit_test(test_live),
 		cmocka_unit_test(test_version_returns_one),
 		cmocka_unit_test(test_reparse_after_error),
 		cmocka_unit_test(test_reparse_after_error_in_option_cluster),
