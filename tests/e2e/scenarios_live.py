@@ -43,18 +43,19 @@ COLS, ROWS = 160, 48
 FIELDS_END = 7 + 1 + 15 + 1 + 12 + 1 + 9 + 1 + 12 + 1 + 9 + 1
 SPARK_WIDTH = 20
 BLOCKS = '\u2581\u2582\u2583\u2584\u2585\u2586\u2587\u2588'
+ASCII_LEVELS = '_.-:=+*#'  # without UTF-8
 PY311 = '/usr/bin/python3.11'
 
 
 class Tmux:
     """leaktrace --live ARGS in a pane of a private tmux server."""
 
-    def __init__(self, ctx, args):
+    def __init__(self, ctx, args, lang='C.UTF-8'):
         self.sock = 'lt-e2e-%s-%d' % (ctx.name, os.getpid())
         self.lt_pid = None
-        cmd = ('LANG=C.UTF-8 %s --live %s; echo "EXIT=$?"; '
+        cmd = ('LC_ALL= LANG=%s %s --live %s; echo "EXIT=$?"; '
                'echo "TTY: $(stty -a | tr " ;" "\\n\\n" | grep -x -E -- "-?(icanon|echo)" | tr "\\n" " ")"; '
-               'sleep 600' % (ctx.args.leaktrace, ' '.join(args)))
+               'sleep 600' % (lang, ctx.args.leaktrace, ' '.join(args)))
         self.tmux('-u', '-f', '/dev/null', 'new-session', '-d', '-s', 'live', '-x', str(COLS),
                   '-y', str(ROWS), cmd)
         pane = int(self.tmux('list-panes', '-t', 'live', '-F', '#{pane_pid}').strip())
@@ -235,6 +236,16 @@ def t_live_leaky_keys_quit(ctx):
         tm.keys('p')
         tm.wait('all processes again', lambda s: 'process all' in header(s))
 
+        # A smaller terminal: redrawn to fit, the status line at its bottom.
+        tm.tmux('resize-window', '-t', 'live', '-x', '100', '-y', '20')
+        s = tm.wait('redrawn at 100x20', lambda s: len(s.splitlines()) == 20 and
+                    s.splitlines()[-1].startswith('%d rows' % len(h.LEAKY_LEAKS)) and
+                    all(len(line) <= 100 for line in s.splitlines()))
+        # The WHERE column is cut at 100 columns: the numbers are still all there.
+        h.expect(sorted((r['bytes'], r['count']) for r in rows(s)) ==
+                 sorted((c * size, c) for c, size in h.LEAKY_LEAKS.values()), 'rows at 100x20:\n' + s)
+        tm.tmux('resize-window', '-t', 'live', '-x', str(COLS), '-y', str(ROWS))
+
         quit_and_check(tm, final_text='pid %d (leaky)' % t.pid)
         s = tm.history()
         h.expect('%d bytes outstanding in %d allocations' % (h.LEAKY_TOTAL_BYTES, h.LEAKY_TOTAL_ALLOCS) in s,
@@ -284,6 +295,28 @@ def t_live_freeze_grower(ctx):
         s3 = tm.wait('unfrozen, grow_leak larger', lambda s: 'FROZEN' not in header(s) and
                      'grow_leak' in by_func(s) and by_func(s)['grow_leak']['bytes'] > frozen + 4 * 4096)
         h.log('grow_leak frozen at %d, then %d' % (frozen, by_func(s3)['grow_leak']['bytes']))
+        quit_and_check(tm)
+    finally:
+        tm.close()
+
+
+def t_live_ascii(ctx):
+    """--live without UTF-8 (LANG=C): grower's sparkline in ASCII levels, rising to '#'."""
+    t = ctx.target([ctx.prog('grower')], 'grower')
+    h.expect(t.expect_line('ready', 15), 'grower did not print "ready"' + h.tail(t))
+    tm = Tmux(ctx, ['-o', '0', '-p', str(t.pid), '0.5'], lang='C')
+    try:
+        tm.wait('the live header', lambda s: header(s).startswith('leaktrace --live:'))
+        h.wait_probes(tm.lt_pid, min_wait=0.2, max_wait=10)
+        h.expect(t.send('go\n'), 'cannot write to grower')
+        h.expect(t.expect_line('going', 15), 'grower did not start' + h.tail(t))
+        s = tm.wait('grow_leak with 6 points', lambda s: 'grow_leak' in by_func(s) and
+                    len(by_func(s)['grow_leak']['spark'].strip()) >= 6, timeout=40)
+        spark = by_func(s)['grow_leak']['spark'].strip()
+        levels = [ASCII_LEVELS.index(ch) for ch in spark if ch in ASCII_LEVELS]
+        h.expect(len(levels) == len(spark) and levels == sorted(levels) and levels[-1] == 7 and levels[0] < 7,
+                 'grow_leak ASCII sparkline %r does not rise to #' % spark)
+        h.expect(not any(ch in BLOCKS for ch in s), 'block glyphs without UTF-8:\n' + s)
         quit_and_check(tm)
     finally:
         tm.close()
@@ -352,6 +385,7 @@ def t_live_refused(ctx):
 SCENARIOS = [
     ('live_leaky_keys_quit', t_live_leaky_keys_quit),
     ('live_freeze_grower', t_live_freeze_grower),
+    ('live_ascii', t_live_ascii),
     ('live_python_types', t_live_python_types),
     ('live_refused', t_live_refused),
 ]
