@@ -322,6 +322,48 @@ def t_live_ascii(ctx):
         tm.close()
 
 
+# tests/progs/fd_leaky.c: descriptors left open by the function that made them.
+FD_LEAKS = {'leak_files': 5, 'leak_same': 4, 'leak_listener': 1, 'leak_clients': 3,
+            'leak_accepted': 3}
+
+
+def fd_rows(screen):
+    """{leak function: row} of the descriptors view: the function among the row's frames."""
+    out = {}
+    for r in rows(screen):
+        names = [w.split(' (')[0] for w in r['where'].split(' < ')]
+        for fn in FD_LEAKS:
+            if fn in names:
+                out[fn] = r
+    return out
+
+
+def t_live_descriptors(ctx):
+    """--live on fd_leaky: the descriptors view shows each leaking function's exact count of open descriptors."""
+    d = ctx.tmpdir()
+    t = ctx.target([ctx.prog('fd_leaky'), 'wait', d], 'fd_leaky')
+    h.expect(t.expect_line('ready', 15), 'fd_leaky did not print "ready"' + h.tail(t))
+    tm = Tmux(ctx, ['-p', str(t.pid), '1'])
+    try:
+        tm.wait('the live header', lambda s: header(s).startswith('leaktrace --live:'))
+        h.wait_probes(tm.lt_pid, min_wait=0.2, max_wait=10)
+        h.trigger(t)
+        tm.keys('4')
+        s = tm.wait('every fd_leaky leak with its count', lambda s: header(s).startswith(
+            'leaktrace --live: descriptors') and all(
+                fn in fd_rows(s) and fd_rows(s)[fn]['count'] == n for fn, n in FD_LEAKS.items()))
+        h.log('descriptors view:\n' + s.rstrip())
+        for fn, r in fd_rows(s).items():
+            h.expect(r['pid'] == t.pid and r['bytes'] == r['count'], '%s: row %r' % (fn, r['line']))
+        # The heap view of the same process has none of them.
+        tm.keys('1')
+        s = tm.wait('the native view', lambda s: header(s).startswith('leaktrace --live: native'))
+        h.expect(not fd_rows(s), 'descriptor stacks in the native view:\n' + s)
+        quit_and_check(tm)
+    finally:
+        tm.close()
+
+
 PY_KEEPER = r'''
 import sys, time
 class LiveKept:
@@ -386,6 +428,7 @@ SCENARIOS = [
     ('live_leaky_keys_quit', t_live_leaky_keys_quit),
     ('live_freeze_grower', t_live_freeze_grower),
     ('live_ascii', t_live_ascii),
+    ('live_descriptors', t_live_descriptors),
     ('live_python_types', t_live_python_types),
     ('live_refused', t_live_refused),
 ]
