@@ -22,6 +22,11 @@ the numbers (two captures 3 reports apart are the same, the header counts
 the reports made meanwhile) while grower goes on leaking, and f again shows
 the larger numbers.
 
+live_ascii: LANG=C: grower's sparkline in ASCII levels, rising to '#'.
+
+live_descriptors: fd_leaky's descriptors view: each leaking function's
+exact count of open descriptors; none of them in the native view.
+
 live_python_types: a Python 3.11 loop keeping objects of its own class:
 the Python types view shows the class with a count that grows from one
 capture to the next, and the Python lines view the line that makes them.
