@@ -27,6 +27,10 @@ live_ascii: LANG=C: grower's sparkline in ASCII levels, rising to '#'.
 live_descriptors: fd_leaky's descriptors view: each leaking function's
 exact count of open descriptors; none of them in the native view.
 
+live_stderr_held: a warning while the view is up (events lost, leaktrace
+stopped while leaky churns with a 1 MiB ring) is shown on the bottom line,
+not over the table, and written to the terminal after q.
+
 live_python_types: a Python 3.11 loop keeping objects of its own class:
 the Python types view shows the class with a count that grows from one
 capture to the next, and the Python lines view the line that makes them.
@@ -369,6 +373,33 @@ def t_live_descriptors(ctx):
         tm.close()
 
 
+def t_live_stderr_held(ctx):
+    """--live: a warning while the view is up (events lost) shows on its bottom line, and reaches the terminal after q."""
+    t = h.start_waiting_leaky(ctx, churn=40000)
+    tm = Tmux(ctx, ['--ringbuf-mb', '1', '-p', str(t.pid), '1'])
+    try:
+        tm.wait('the live header', lambda s: header(s).startswith('leaktrace --live:'))
+        h.wait_probes(tm.lt_pid, min_wait=0.5, max_wait=8)
+        # As ringbuf_overflow does: nobody consumes while leaky churns.
+        os.kill(tm.lt_pid, signal.SIGSTOP)
+        try:
+            h.trigger(t)
+        finally:
+            os.kill(tm.lt_pid, signal.SIGCONT)
+        s = tm.wait('the lost-events warning on the bottom line', lambda s: s.rstrip().splitlines()[-1]
+                    .startswith('leaktrace: warning: ') and 'events lost' in s.rstrip().splitlines()[-1])
+        lost = re.search(r'(\d+) lost;', s.splitlines()[1])
+        h.expect(lost and int(lost.group(1)) > 0, 'no lost events in the header: ' + s.splitlines()[1])
+        h.expect(not any('leaktrace: warning' in line for line in s.splitlines()[:-1]),
+                 'the warning was written over the table:\n' + s)
+        quit_and_check(tm)
+        after = tm.history()
+        h.expect(re.search(r'^leaktrace: warning: \d+ events lost so far', after, re.M),
+                 'the held warning was not replayed after q:\n' + after)
+    finally:
+        tm.close()
+
+
 PY_KEEPER = r'''
 import sys, time
 class LiveKept:
@@ -434,6 +465,7 @@ SCENARIOS = [
     ('live_freeze_grower', t_live_freeze_grower),
     ('live_ascii', t_live_ascii),
     ('live_descriptors', t_live_descriptors),
+    ('live_stderr_held', t_live_stderr_held),
     ('live_python_types', t_live_python_types),
     ('live_refused', t_live_refused),
 ]
