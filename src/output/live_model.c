@@ -390,17 +390,16 @@ double lt_live_row_growth(const struct lt_live_row *row)
 	return isnan(row->rate) ? 0 : row->rate;
 }
 
-static enum lt_live_sort sort_by; /* for qsort's comparator */
-
 static int cmp_u64(uint64_t x, uint64_t y)
 {
 	return (x < y) - (x > y); /* largest first */
 }
 
-static int by_order(const void *a, const void *b)
+static int by_order(const void *a, const void *b, void *arg)
 {
 	const struct lt_live_row *x = *(const struct lt_live_row *const *)a;
 	const struct lt_live_row *y = *(const struct lt_live_row *const *)b;
+	enum lt_live_sort sort_by = *(const enum lt_live_sort *)arg;
 	int c = 0;
 
 	if (sort_by == LT_LIVE_BY_GROWTH) {
@@ -429,8 +428,7 @@ size_t lt_live_model_rows(const struct lt_live_model *m, enum lt_live_kind kind,
 	for (size_t i = 0; i < m->nrows[kind]; i++)
 		if (!pid || m->rows[kind][i].pid == pid)
 			out[n++] = &m->rows[kind][i];
-	sort_by = sort;
-	qsort(out, n, sizeof(*out), by_order);
+	qsort_r(out, n, sizeof(*out), by_order, &sort);
 	return n;
 }
 
