@@ -111,6 +111,7 @@ static const char usage_text[] =
 	"Examples:\n"
 	"  leaktrace -c \"./server --port 8080\"   leaks of a command, reported when it exits\n"
 	"  leaktrace -p 1234 10                   attach to PID 1234, a report every 10 s\n"
+	"  leaktrace -p 1234 --live               watched live in the terminal, every 2 s\n"
 	"  leaktrace -d 60 --format json          whole system for a minute, as JSON\n"
 	"  leaktrace -p 1234 -O /usr/lib/x86_64-linux-gnu/libjemalloc.so.2\n";
 
