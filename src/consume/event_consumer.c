@@ -48,6 +48,15 @@ static uint64_t read_count(const struct lt_lane *l, uint64_t exact, _Atomic int6
 	return n > 0 ? (uint64_t)n : 0;
 }
 
+/* From here on the record reaches past its lane's own processes. */
+static void lane_lock(struct lt_lane *l)
+{
+	if (l->shared && !l->locked) {
+		pthread_mutex_lock(&l->s->slow_lock);
+		l->locked = true;
+	}
+}
+
 static void count_tracked(struct lt_lane *l, int64_t allocs, int64_t stacks)
 {
 	struct lt_session *s = l->s;
@@ -160,21 +169,26 @@ static int take_stack(struct lt_lane *l, struct lt_process *p, const struct lt_a
 		      size_t size, uint32_t nframes, struct lt_live_alloc *a)
 {
 	struct lt_session *s = l->s;
+	struct lt_stack *st;
 	bool is_new;
 
-	if (l->known_stack >= 0) {
-		a->stack_id = (uint32_t)l->known_stack;
-		is_new = false;
-	} else if (lt_stacks_intern(&p->stacks, (const uint64_t *)e->frames, nframes, &a->stack_id,
-				    &is_new)) {
+	if (lt_stacks_intern(&p->stacks, (const uint64_t *)e->frames, nframes, &a->stack_id,
+			     &is_new)) {
 		l->stats->out_of_memory++;
 		return -ENOMEM;
 	}
-	if (is_new)
+	/* Resolve now: the process may be gone by report time. Its mappings
+	 * mostly know their modules already; the rest needs the session's
+	 * module cache, or a fresh read of the mappings, so the lock. */
+	if (is_new) {
 		count_tracked(l, 0, 1);
-	/* Resolve now: the process may be gone by report time. */
-	if (is_new && lt_resolve_stack(p, lt_stacks_get(&p->stacks, a->stack_id), &s->modules))
-		l->stats->out_of_memory++;
+		st = lt_stacks_get(&p->stacks, a->stack_id);
+		if (!lt_resolve_stack_known(p, st)) {
+			lane_lock(l);
+			if (lt_resolve_stack(p, st, &s->modules))
+				l->stats->out_of_memory++;
+		}
+	}
 	a->ts_ns = e->hdr.ts_ns;
 	if (e->npy && p->py && size >= sizeof(*e) - sizeof(e->pyframes)) {
 		uint32_t npy = e->npy, py_id;
@@ -208,10 +222,8 @@ static void on_alloc(struct lt_lane *l, const struct lt_alloc_event *e, size_t s
 		return;
 	if (p->exited || (p->py && p->py->finalizing))
 		return;
-	if (e->released_addr) {
+	if (e->released_addr)
 		release_block(l, p, e->released_addr);
-		l->known_stack = -1; /* the block let go may have held its last reference */
-	}
 	if (nframes > (size - LT_ALLOC_EVENT_HDR_BYTES) / sizeof(e->frames[0]))
 		nframes = (size - LT_ALLOC_EVENT_HDR_BYTES) / sizeof(e->frames[0]);
 	table = e->hdr.kind == LT_EV_MMAP ? &p->mmaps : &p->heap;
@@ -230,8 +242,11 @@ static void on_alloc(struct lt_lane *l, const struct lt_alloc_event *e, size_t s
 	else if (err > 0)
 		l->stats->replaced_allocs++;
 	/* New mappings (libpython is mapped after exec) may be an interpreter. */
-	if (!p->py && p->maps.n != p->py_checked_maps && lt_traced_notice_mappings(s, p) == -ENOMEM)
-		l->stats->out_of_memory++;
+	if (!p->py && p->maps.n != p->py_checked_maps) {
+		lane_lock(l);
+		if (lt_traced_notice_mappings(s, p) == -ENOMEM)
+			l->stats->out_of_memory++;
+	}
 }
 
 static void on_py_alloc(struct lt_lane *l, const struct lt_py_alloc_event *e, size_t size)
@@ -513,16 +528,16 @@ static void dispatch(struct lt_lane *l, const struct lt_event_hdr *hdr, void *da
 
 /*
  * With several lanes: may this record be taken without the session's lock?
- * Only if it stays within its process's tables, which its lane alone
- * touches: a free, or a block on a stack already known (no new stack to
- * resolve, no new mapping to look at).
+ * Only if it starts within its process's tables, which its lane alone
+ * touches: a free, or a native block (no new mapping to look at). A block
+ * whose new stack cannot be resolved from what its mappings know takes the
+ * lock when it comes to that (lane_lock).
  */
 static bool stays_in_process(struct lt_lane *l, const struct lt_event_hdr *hdr, const void *data,
 			     size_t size)
 {
 	const struct lt_process *p = lt_procs_get(&l->s->procs, hdr->tgid);
 	const struct lt_alloc_event *e = data;
-	uint32_t nframes, id;
 
 	if (!p || p->exited || (p->py && p->py->finalizing))
 		return false;
@@ -536,16 +551,8 @@ static bool stays_in_process(struct lt_lane *l, const struct lt_event_hdr *hdr, 
 		       !((const struct lt_free_event *)data)->len_bytes;
 	case LT_EV_ALLOC:
 	case LT_EV_MMAP:
-		if (size < LT_ALLOC_EVENT_HDR_BYTES || e->npy ||
-		    (!p->py && p->maps.n != p->py_checked_maps))
-			return false;
-		nframes = e->nframes;
-		if (nframes > (size - LT_ALLOC_EVENT_HDR_BYTES) / sizeof(e->frames[0]))
-			nframes = (size - LT_ALLOC_EVENT_HDR_BYTES) / sizeof(e->frames[0]);
-		if (!lt_stacks_find(&p->stacks, (const uint64_t *)e->frames, nframes, &id))
-			return false;
-		l->known_stack = id;
-		return true;
+		return size >= LT_ALLOC_EVENT_HDR_BYTES && !e->npy &&
+		       (p->py || p->maps.n == p->py_checked_maps);
 	default:
 		return false;
 	}
@@ -555,18 +562,16 @@ int lt_handle_event(void *ctx, void *data, size_t size)
 {
 	struct lt_lane *l = ctx;
 	const struct lt_event_hdr *hdr = data;
-	bool locked = false;
 
 	if (size < sizeof(*hdr))
 		return 0;
-	l->known_stack = -1;
-	if (l->shared && !stays_in_process(l, hdr, data, size)) {
-		pthread_mutex_lock(&l->s->slow_lock);
-		locked = true;
-	}
+	if (l->shared && !stays_in_process(l, hdr, data, size))
+		lane_lock(l);
 	dispatch(l, hdr, data, size);
-	if (locked)
+	if (l->locked) {
+		l->locked = false;
 		pthread_mutex_unlock(&l->s->slow_lock);
+	}
 	/* libbpf has already consumed this record: yield only after it. */
 	if (++l->since_clock_check >= 256) {
 		l->since_clock_check = 0;
