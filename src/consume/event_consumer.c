@@ -205,10 +205,10 @@ static int take_stack(struct lt_lane *l, struct lt_process *p, const struct lt_a
 	return 0;
 }
 
-static void on_alloc(struct lt_lane *l, const struct lt_alloc_event *e, size_t size)
+static void on_alloc(struct lt_lane *l, struct lt_process *p, const struct lt_alloc_event *e,
+		     size_t size)
 {
 	struct lt_session *s = l->s;
-	struct lt_process *p = lt_traced_process_for(s, e->hdr.tgid, e->hdr.ts_ns);
 	struct lt_live_table *table;
 	struct lt_live_alloc a = {};
 	uint32_t nframes = e->nframes;
@@ -218,6 +218,8 @@ static void on_alloc(struct lt_lane *l, const struct lt_alloc_event *e, size_t s
 		l->stats->mmap_events++;
 	else
 		l->stats->alloc_events++;
+	if (!p)
+		p = lt_traced_process_for(s, e->hdr.tgid, e->hdr.ts_ns);
 	if (!p)
 		return;
 	if (p->exited || (p->py && p->py->finalizing))
@@ -249,10 +251,10 @@ static void on_alloc(struct lt_lane *l, const struct lt_alloc_event *e, size_t s
 	}
 }
 
-static void on_py_alloc(struct lt_lane *l, const struct lt_py_alloc_event *e, size_t size)
+static void on_py_alloc(struct lt_lane *l, struct lt_process *p, const struct lt_py_alloc_event *e,
+			size_t size)
 {
 	struct lt_session *s = l->s;
-	struct lt_process *p = lt_procs_get(&s->procs, e->hdr.tgid);
 	uint32_t npy = e->npy;
 	size_t before;
 
@@ -272,10 +274,9 @@ static void on_py_alloc(struct lt_lane *l, const struct lt_py_alloc_event *e, si
 	count_tracked(l, (int64_t)(p->py->objects.count - before), 0);
 }
 
-static void on_py_reuse(struct lt_lane *l, const struct lt_py_alloc_event *e, size_t size)
+static void on_py_reuse(struct lt_lane *l, struct lt_process *p, const struct lt_py_alloc_event *e,
+			size_t size)
 {
-	struct lt_session *s = l->s;
-	struct lt_process *p = lt_procs_get(&s->procs, e->hdr.tgid);
 	uint32_t npy = e->npy;
 
 	if (!p || !p->py || p->exited || p->py->finalizing)
@@ -286,19 +287,15 @@ static void on_py_reuse(struct lt_lane *l, const struct lt_py_alloc_event *e, si
 		l->stats->out_of_memory++;
 }
 
-static void on_py_code(struct lt_lane *l, const struct lt_py_code_event *e)
+static void on_py_code(struct lt_lane *l, struct lt_process *p, const struct lt_py_code_event *e)
 {
-	struct lt_session *s = l->s;
-	struct lt_process *p = lt_procs_get(&s->procs, e->hdr.tgid);
-
 	if (p && p->py && !p->exited && lt_py_process_code_copy(p->py, e))
 		l->stats->out_of_memory++;
 }
 
-static void on_py_free(struct lt_lane *l, const struct lt_free_event *e)
+static void on_py_free(struct lt_lane *l, struct lt_process *p, const struct lt_free_event *e)
 {
 	struct lt_session *s = l->s;
-	struct lt_process *p = lt_procs_get(&s->procs, e->hdr.tgid);
 
 	l->stats->py_free_events++;
 	/* Whatever happens to the record, a process stopped for it resumes. */
@@ -320,10 +317,8 @@ static void on_py_free(struct lt_lane *l, const struct lt_free_event *e)
 }
 
 /* munmap may cover several regions, or cut one at either end or inside. */
-static void on_munmap(struct lt_lane *l, const struct lt_free_event *e)
+static void on_munmap(struct lt_lane *l, struct lt_process *p, const struct lt_free_event *e)
 {
-	struct lt_session *s = l->s;
-	struct lt_process *p = lt_procs_get(&s->procs, e->hdr.tgid);
 	uint64_t lo = e->addr, hi = e->addr + e->len_bytes;
 	struct lt_live_alloc hit[16], a;
 	uint64_t iter;
@@ -368,15 +363,17 @@ static void on_munmap(struct lt_lane *l, const struct lt_free_event *e)
  * Descriptors. A number made again while we hold it was closed behind our
  * back (close-on-exec, dup2 over it, a close we missed): its record goes.
  */
-static void on_fd_open(struct lt_lane *l, const struct lt_alloc_event *e, size_t size)
+static void on_fd_open(struct lt_lane *l, struct lt_process *p, const struct lt_alloc_event *e,
+		       size_t size)
 {
 	struct lt_session *s = l->s;
-	struct lt_process *p = lt_traced_process_for(s, e->hdr.tgid, e->hdr.ts_ns);
 	uint32_t nframes = e->nframes, fd = (uint32_t)e->addr;
 	struct lt_live_alloc a = {};
 	int err;
 
 	l->stats->fd_open_events++;
+	if (!p)
+		p = lt_traced_process_for(s, e->hdr.tgid, e->hdr.ts_ns);
 	if (!p || p->exited || (p->py && p->py->finalizing))
 		return;
 	lt_fd_table_drop_before(&p->fds, fd, fd);
@@ -400,10 +397,9 @@ static void on_fd_open(struct lt_lane *l, const struct lt_alloc_event *e, size_t
 		l->stats->out_of_memory++;
 }
 
-static void on_fd_desc(struct lt_lane *l, const struct lt_fd_desc_event *e, size_t size)
+static void on_fd_desc(struct lt_lane *l, struct lt_process *p, const struct lt_fd_desc_event *e,
+		       size_t size)
 {
-	struct lt_session *s = l->s;
-	struct lt_process *p = lt_procs_get(&s->procs, e->hdr.tgid);
 	enum lt_fd_kind kind;
 	char text[LT_FD_PATH_BYTES + 64];
 
@@ -421,10 +417,8 @@ static void close_fd(struct lt_lane *l, struct lt_process *p, uint32_t fd)
 }
 
 /* close(fd), or close_range(first, last): last may be ~0U. */
-static void on_fd_close(struct lt_lane *l, const struct lt_free_event *e)
+static void on_fd_close(struct lt_lane *l, struct lt_process *p, const struct lt_free_event *e)
 {
-	struct lt_session *s = l->s;
-	struct lt_process *p = lt_procs_get(&s->procs, e->hdr.tgid);
 	uint32_t first = (uint32_t)e->addr, last = (uint32_t)e->len_bytes;
 	struct lt_live_alloc a;
 	uint32_t hit[64];
@@ -453,7 +447,9 @@ static void on_fd_close(struct lt_lane *l, const struct lt_free_event *e)
 	} while (n == 64);
 }
 
-static void dispatch(struct lt_lane *l, const struct lt_event_hdr *hdr, void *data, size_t size)
+/* p: the record's process, if known already. */
+static void dispatch(struct lt_lane *l, struct lt_process *p, const struct lt_event_hdr *hdr,
+		     void *data, size_t size)
 {
 	struct lt_session *s = l->s;
 
@@ -461,18 +457,17 @@ static void dispatch(struct lt_lane *l, const struct lt_event_hdr *hdr, void *da
 	case LT_EV_ALLOC:
 	case LT_EV_MMAP:
 		if (size >= LT_ALLOC_EVENT_HDR_BYTES)
-			on_alloc(l, data, size);
+			on_alloc(l, p, data, size);
 		break;
 	case LT_EV_FREE:
 		if (size >= sizeof(struct lt_free_event)) {
 			l->stats->free_events++;
-			release_block(l, lt_procs_get(&s->procs, hdr->tgid),
-				      ((const struct lt_free_event *)data)->addr);
+			release_block(l, p, ((const struct lt_free_event *)data)->addr);
 		}
 		break;
 	case LT_EV_MUNMAP:
 		if (size >= sizeof(struct lt_free_event))
-			on_munmap(l, data);
+			on_munmap(l, p, data);
 		break;
 	case LT_EV_FORK:
 		if (size >= sizeof(struct lt_task_event))
@@ -496,32 +491,32 @@ static void dispatch(struct lt_lane *l, const struct lt_event_hdr *hdr, void *da
 		break;
 	case LT_EV_PY_ALLOC:
 		if (size >= LT_PY_ALLOC_EVENT_HDR_BYTES)
-			on_py_alloc(l, data, size);
+			on_py_alloc(l, p, data, size);
 		break;
 	case LT_EV_PY_CODE:
 		if (size >= sizeof(struct lt_py_code_event))
-			on_py_code(l, data);
+			on_py_code(l, p, data);
 		break;
 	case LT_EV_PY_REUSE:
 		if (size >= LT_PY_ALLOC_EVENT_HDR_BYTES)
-			on_py_reuse(l, data, size);
+			on_py_reuse(l, p, data, size);
 		break;
 	case LT_EV_FD_OPEN:
 		if (size >= LT_ALLOC_EVENT_HDR_BYTES)
-			on_fd_open(l, data, size);
+			on_fd_open(l, p, data, size);
 		break;
 	case LT_EV_FD_DESC:
 		if (size >= offsetof(struct lt_fd_desc_event, path))
-			on_fd_desc(l, data, size);
+			on_fd_desc(l, p, data, size);
 		break;
 	case LT_EV_FD_CLOSE:
 		if (size >= sizeof(struct lt_free_event))
-			on_fd_close(l, data);
+			on_fd_close(l, p, data);
 		break;
 	case LT_EV_PY_FREE:
 	case LT_EV_PY_FINALIZE:
 		if (size >= sizeof(struct lt_free_event))
-			on_py_free(l, data);
+			on_py_free(l, p, data);
 		break;
 	}
 }
@@ -533,10 +528,9 @@ static void dispatch(struct lt_lane *l, const struct lt_event_hdr *hdr, void *da
  * whose new stack cannot be resolved from what its mappings know takes the
  * lock when it comes to that (lane_lock).
  */
-static bool stays_in_process(struct lt_lane *l, const struct lt_event_hdr *hdr, const void *data,
-			     size_t size)
+static bool stays_in_process(const struct lt_process *p, const struct lt_event_hdr *hdr,
+			     const void *data, size_t size)
 {
-	const struct lt_process *p = lt_procs_get(&l->s->procs, hdr->tgid);
 	const struct lt_alloc_event *e = data;
 
 	if (!p || p->exited || (p->py && p->py->finalizing))
@@ -562,12 +556,16 @@ int lt_handle_event(void *ctx, void *data, size_t size)
 {
 	struct lt_lane *l = ctx;
 	const struct lt_event_hdr *hdr = data;
+	struct lt_process *p;
 
 	if (size < sizeof(*hdr))
 		return 0;
-	if (l->shared && !stays_in_process(l, hdr, data, size))
+	/* Looked up once: only this lane, or the main thread while the lanes
+	 * wait, adds or drops its processes. */
+	p = lt_procs_get(&l->s->procs, hdr->tgid);
+	if (l->shared && !stays_in_process(p, hdr, data, size))
 		lane_lock(l);
-	dispatch(l, hdr, data, size);
+	dispatch(l, p, hdr, data, size);
 	if (l->locked) {
 		l->locked = false;
 		pthread_mutex_unlock(&l->s->slow_lock);
