@@ -198,7 +198,13 @@ static void *feed_lane(void *arg)
 	return NULL;
 }
 
-/* Children to name in the records, paused: one per lane (tgid % lanes). */
+/*
+ * Children to name in the records, paused: one per lane (tgid % lanes).
+ * Forked once, before the streams and sessions are made: pages shared
+ * with a child are copied on their first write, and with two lanes
+ * running each such copy stops the other CPU to flush its TLB, a cost of
+ * this bench's forks that the tracer does not have.
+ */
 static int spawn_children(pid_t *child, uint32_t lanes)
 {
 	pid_t extra[64];
@@ -228,8 +234,10 @@ static int spawn_children(pid_t *child, uint32_t lanes)
 	return have == (1u << lanes) - 1 ? 0 : -EAGAIN;
 }
 
-/* events/s with `lanes` lanes, each fed `events` records of its own process. */
-static double replay(uint32_t lanes, size_t events, size_t live, uint32_t nstacks, size_t *left)
+/* events/s with `lanes` lanes, each fed `events` records of its own
+ * process (child[i] for lane i, i < lanes). */
+static double replay(const pid_t *child, uint32_t lanes, size_t events, size_t live,
+		     uint32_t nstacks, size_t *left)
 {
 	struct recorded r[2] = { 0 };
 	struct lane_run run[2];
@@ -237,15 +245,12 @@ static double replay(uint32_t lanes, size_t events, size_t live, uint32_t nstack
 	pthread_barrier_t go;
 	struct lt_options opts;
 	struct lt_session s;
-	pid_t child[2] = { 0, 0 };
 	char pidarg[2][16];
 	char *args[] = { "leaktrace", "-p", pidarg[0], "-p", pidarg[1], "--no-fds",
 			 "--max-allocs", "100000000", NULL };
 	double rate = -1;
 	uint64_t t0;
 
-	if (spawn_children(child, lanes))
-		goto out;
 	for (uint32_t i = 0; i < 2; i++)
 		snprintf(pidarg[i], sizeof(pidarg[i]), "%d", child[i % lanes]);
 	if (lt_options_parse(8, args, &opts))
@@ -282,13 +287,8 @@ static double replay(uint32_t lanes, size_t events, size_t live, uint32_t nstack
 out_opts:
 	lt_options_free(&opts);
 out:
-	for (uint32_t i = 0; i < 2; i++) {
+	for (uint32_t i = 0; i < 2; i++)
 		recorded_free(&r[i]);
-		if (child[i] > 0) {
-			kill(child[i], SIGKILL);
-			waitpid(child[i], NULL, 0);
-		}
-	}
 	return rate;
 }
 
@@ -306,15 +306,17 @@ int main(int argc, char **argv)
 	uint32_t nstacks = argc > 3 ? (uint32_t)strtoul(argv[3], NULL, 0) : 4096;
 	double one[ROUNDS], two[ROUNDS];
 	size_t left1 = 0, left2 = 0;
+	pid_t child[2] = { 0, 0 };
+	int ret = 1;
 
+	if (spawn_children(child, 2))
+		goto out;
 	/* Turns, and the medians: this VM's timings drift between runs. */
 	for (int r = 0; r < ROUNDS; r++) {
-		one[r] = replay(1, events, live, nstacks, &left1);
-		two[r] = replay(2, events, live, nstacks, &left2);
-		if (one[r] <= 0 || two[r] <= 0) {
-			fprintf(stderr, "replay_events: cannot set up\n");
-			return 1;
-		}
+		one[r] = replay(child, 1, events, live, nstacks, &left1);
+		two[r] = replay(child, 2, events, live, nstacks, &left2);
+		if (one[r] <= 0 || two[r] <= 0)
+			goto out;
 	}
 	qsort(one, ROUNDS, sizeof(one[0]), by_value);
 	qsort(two, ROUNDS, sizeof(two[0]), by_value);
@@ -323,5 +325,15 @@ int main(int argc, char **argv)
 	printf("replay: 1 lane:  %.0f events/s (%zu live at the end)\n", one[ROUNDS / 2], left1);
 	printf("replay: 2 lanes: %.0f events/s (%zu live at the end), %.2fx\n", two[ROUNDS / 2],
 	       left2, two[ROUNDS / 2] / one[ROUNDS / 2]);
-	return 0;
+	ret = 0;
+out:
+	if (ret)
+		fprintf(stderr, "replay_events: cannot set up\n");
+	for (uint32_t i = 0; i < 2; i++) {
+		if (child[i] > 0) {
+			kill(child[i], SIGKILL);
+			waitpid(child[i], NULL, 0);
+		}
+	}
+	return ret;
 }
