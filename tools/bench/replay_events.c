@@ -23,6 +23,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/prctl.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -220,7 +221,7 @@ static void *feed_lane(void *arg)
  */
 static int spawn_children(pid_t *child, uint32_t lanes)
 {
-	pid_t extra[64];
+	pid_t extra[64], self = getpid();
 	size_t nextra = 0;
 	uint32_t have = 0;
 
@@ -230,7 +231,10 @@ static int spawn_children(pid_t *child, uint32_t lanes)
 		if (c < 0)
 			break;
 		if (!c) {
-			pause();
+			/* Not left paused behind a bench killed midway (a closed pipe). */
+			prctl(PR_SET_PDEATHSIG, SIGKILL);
+			if (getppid() == self)
+				pause();
 			_exit(0);
 		}
 		if (have & (1u << (c % lanes))) {
