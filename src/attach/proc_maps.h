@@ -8,6 +8,8 @@
 #include <stdint.h>
 #include <sys/types.h>
 
+struct lt_module;
+
 struct lt_mapping {
 	uint64_t start;
 	uint64_t end; /* exclusive */
@@ -18,6 +20,9 @@ struct lt_mapping {
 	bool readable, writable, executable;
 	bool deleted; /* path ended in " (deleted)"; the suffix is stripped */
 	char *path;   /* NULL for anonymous mappings; "[heap]", "[stack]" kept */
+	/* Its file's module (symbols/module_cache.h), kept once settled, so
+	 * that frames in it resolve without the module cache; NULL before. */
+	struct lt_module *module;
 };
 
 struct lt_maps {

@@ -3,8 +3,9 @@
  * A consumer lane: one ring buffer's records, taken in by one thread. BPF
  * sends a process's records to the ring of its tgid, so each lane owns the
  * processes whose tgid falls to it, and their tables: its records about
- * them (frees, and blocks on stacks already known) need no lock. Records
- * that reach further (a new process, a new stack to resolve, exec, exit,
+ * them (frees, blocks, and their new stacks when the modules of the
+ * mappings they pass through are known) need no lock. Records that reach
+ * further (a new process, a new mapping or module, exec, exit,
  * interpreters) are taken one lane at a time, under the session's lock.
  */
 #ifndef LT_CONSUMER_LANE_H
@@ -34,9 +35,9 @@ struct lt_lane {
 	/* Live blocks and stacks it kept or let go since it last added them
 	 * to the session's shared counts (in batches, to spare the cache line). */
 	int64_t allocs_pending, stacks_pending;
-	/* The stack id the record being taken in was found to have, so it is
-	 * not looked up twice; -1 when none was looked up. */
-	int64_t known_stack;
+	/* It holds the session's lock for the record being taken in: taken
+	 * when the record reaches past its processes, maybe halfway through. */
+	bool locked;
 	uint64_t consume_deadline_ns; /* the ring-buffer callback yields after this */
 	uint32_t since_clock_check;
 	bool shared; /* other lanes run beside it */

@@ -48,6 +48,15 @@ static uint64_t read_count(const struct lt_lane *l, uint64_t exact, _Atomic int6
 	return n > 0 ? (uint64_t)n : 0;
 }
 
+/* From here on the record reaches past its lane's own processes. */
+static void lane_lock(struct lt_lane *l)
+{
+	if (l->shared && !l->locked) {
+		pthread_mutex_lock(&l->s->slow_lock);
+		l->locked = true;
+	}
+}
+
 static void count_tracked(struct lt_lane *l, int64_t allocs, int64_t stacks)
 {
 	struct lt_session *s = l->s;
@@ -160,21 +169,26 @@ static int take_stack(struct lt_lane *l, struct lt_process *p, const struct lt_a
 		      size_t size, uint32_t nframes, struct lt_live_alloc *a)
 {
 	struct lt_session *s = l->s;
+	struct lt_stack *st;
 	bool is_new;
 
-	if (l->known_stack >= 0) {
-		a->stack_id = (uint32_t)l->known_stack;
-		is_new = false;
-	} else if (lt_stacks_intern(&p->stacks, (const uint64_t *)e->frames, nframes, &a->stack_id,
-				    &is_new)) {
+	if (lt_stacks_intern(&p->stacks, (const uint64_t *)e->frames, nframes, &a->stack_id,
+			     &is_new)) {
 		l->stats->out_of_memory++;
 		return -ENOMEM;
 	}
-	if (is_new)
+	/* Resolve now: the process may be gone by report time. Its mappings
+	 * mostly know their modules already; the rest needs the session's
+	 * module cache, or a fresh read of the mappings, so the lock. */
+	if (is_new) {
 		count_tracked(l, 0, 1);
-	/* Resolve now: the process may be gone by report time. */
-	if (is_new && lt_resolve_stack(p, lt_stacks_get(&p->stacks, a->stack_id), &s->modules))
-		l->stats->out_of_memory++;
+		st = lt_stacks_get(&p->stacks, a->stack_id);
+		if (!lt_resolve_stack_known(p, st)) {
+			lane_lock(l);
+			if (lt_resolve_stack(p, st, &s->modules))
+				l->stats->out_of_memory++;
+		}
+	}
 	a->ts_ns = e->hdr.ts_ns;
 	if (e->npy && p->py && size >= sizeof(*e) - sizeof(e->pyframes)) {
 		uint32_t npy = e->npy, py_id;
@@ -191,10 +205,10 @@ static int take_stack(struct lt_lane *l, struct lt_process *p, const struct lt_a
 	return 0;
 }
 
-static void on_alloc(struct lt_lane *l, const struct lt_alloc_event *e, size_t size)
+static void on_alloc(struct lt_lane *l, struct lt_process *p, const struct lt_alloc_event *e,
+		     size_t size)
 {
 	struct lt_session *s = l->s;
-	struct lt_process *p = lt_traced_process_for(s, e->hdr.tgid, e->hdr.ts_ns);
 	struct lt_live_table *table;
 	struct lt_live_alloc a = {};
 	uint32_t nframes = e->nframes;
@@ -205,13 +219,13 @@ static void on_alloc(struct lt_lane *l, const struct lt_alloc_event *e, size_t s
 	else
 		l->stats->alloc_events++;
 	if (!p)
+		p = lt_traced_process_for(s, e->hdr.tgid, e->hdr.ts_ns);
+	if (!p)
 		return;
 	if (p->exited || (p->py && p->py->finalizing))
 		return;
-	if (e->released_addr) {
+	if (e->released_addr)
 		release_block(l, p, e->released_addr);
-		l->known_stack = -1; /* the block let go may have held its last reference */
-	}
 	if (nframes > (size - LT_ALLOC_EVENT_HDR_BYTES) / sizeof(e->frames[0]))
 		nframes = (size - LT_ALLOC_EVENT_HDR_BYTES) / sizeof(e->frames[0]);
 	table = e->hdr.kind == LT_EV_MMAP ? &p->mmaps : &p->heap;
@@ -230,14 +244,17 @@ static void on_alloc(struct lt_lane *l, const struct lt_alloc_event *e, size_t s
 	else if (err > 0)
 		l->stats->replaced_allocs++;
 	/* New mappings (libpython is mapped after exec) may be an interpreter. */
-	if (!p->py && p->maps.n != p->py_checked_maps && lt_traced_notice_mappings(s, p) == -ENOMEM)
-		l->stats->out_of_memory++;
+	if (!p->py && p->maps.n != p->py_checked_maps) {
+		lane_lock(l);
+		if (lt_traced_notice_mappings(s, p) == -ENOMEM)
+			l->stats->out_of_memory++;
+	}
 }
 
-static void on_py_alloc(struct lt_lane *l, const struct lt_py_alloc_event *e, size_t size)
+static void on_py_alloc(struct lt_lane *l, struct lt_process *p, const struct lt_py_alloc_event *e,
+			size_t size)
 {
 	struct lt_session *s = l->s;
-	struct lt_process *p = lt_procs_get(&s->procs, e->hdr.tgid);
 	uint32_t npy = e->npy;
 	size_t before;
 
@@ -257,10 +274,9 @@ static void on_py_alloc(struct lt_lane *l, const struct lt_py_alloc_event *e, si
 	count_tracked(l, (int64_t)(p->py->objects.count - before), 0);
 }
 
-static void on_py_reuse(struct lt_lane *l, const struct lt_py_alloc_event *e, size_t size)
+static void on_py_reuse(struct lt_lane *l, struct lt_process *p, const struct lt_py_alloc_event *e,
+			size_t size)
 {
-	struct lt_session *s = l->s;
-	struct lt_process *p = lt_procs_get(&s->procs, e->hdr.tgid);
 	uint32_t npy = e->npy;
 
 	if (!p || !p->py || p->exited || p->py->finalizing)
@@ -271,19 +287,15 @@ static void on_py_reuse(struct lt_lane *l, const struct lt_py_alloc_event *e, si
 		l->stats->out_of_memory++;
 }
 
-static void on_py_code(struct lt_lane *l, const struct lt_py_code_event *e)
+static void on_py_code(struct lt_lane *l, struct lt_process *p, const struct lt_py_code_event *e)
 {
-	struct lt_session *s = l->s;
-	struct lt_process *p = lt_procs_get(&s->procs, e->hdr.tgid);
-
 	if (p && p->py && !p->exited && lt_py_process_code_copy(p->py, e))
 		l->stats->out_of_memory++;
 }
 
-static void on_py_free(struct lt_lane *l, const struct lt_free_event *e)
+static void on_py_free(struct lt_lane *l, struct lt_process *p, const struct lt_free_event *e)
 {
 	struct lt_session *s = l->s;
-	struct lt_process *p = lt_procs_get(&s->procs, e->hdr.tgid);
 
 	l->stats->py_free_events++;
 	/* Whatever happens to the record, a process stopped for it resumes. */
@@ -305,10 +317,8 @@ static void on_py_free(struct lt_lane *l, const struct lt_free_event *e)
 }
 
 /* munmap may cover several regions, or cut one at either end or inside. */
-static void on_munmap(struct lt_lane *l, const struct lt_free_event *e)
+static void on_munmap(struct lt_lane *l, struct lt_process *p, const struct lt_free_event *e)
 {
-	struct lt_session *s = l->s;
-	struct lt_process *p = lt_procs_get(&s->procs, e->hdr.tgid);
 	uint64_t lo = e->addr, hi = e->addr + e->len_bytes;
 	struct lt_live_alloc hit[16], a;
 	uint64_t iter;
@@ -353,15 +363,17 @@ static void on_munmap(struct lt_lane *l, const struct lt_free_event *e)
  * Descriptors. A number made again while we hold it was closed behind our
  * back (close-on-exec, dup2 over it, a close we missed): its record goes.
  */
-static void on_fd_open(struct lt_lane *l, const struct lt_alloc_event *e, size_t size)
+static void on_fd_open(struct lt_lane *l, struct lt_process *p, const struct lt_alloc_event *e,
+		       size_t size)
 {
 	struct lt_session *s = l->s;
-	struct lt_process *p = lt_traced_process_for(s, e->hdr.tgid, e->hdr.ts_ns);
 	uint32_t nframes = e->nframes, fd = (uint32_t)e->addr;
 	struct lt_live_alloc a = {};
 	int err;
 
 	l->stats->fd_open_events++;
+	if (!p)
+		p = lt_traced_process_for(s, e->hdr.tgid, e->hdr.ts_ns);
 	if (!p || p->exited || (p->py && p->py->finalizing))
 		return;
 	lt_fd_table_drop_before(&p->fds, fd, fd);
@@ -385,10 +397,9 @@ static void on_fd_open(struct lt_lane *l, const struct lt_alloc_event *e, size_t
 		l->stats->out_of_memory++;
 }
 
-static void on_fd_desc(struct lt_lane *l, const struct lt_fd_desc_event *e, size_t size)
+static void on_fd_desc(struct lt_lane *l, struct lt_process *p, const struct lt_fd_desc_event *e,
+		       size_t size)
 {
-	struct lt_session *s = l->s;
-	struct lt_process *p = lt_procs_get(&s->procs, e->hdr.tgid);
 	enum lt_fd_kind kind;
 	char text[LT_FD_PATH_BYTES + 64];
 
@@ -406,10 +417,8 @@ static void close_fd(struct lt_lane *l, struct lt_process *p, uint32_t fd)
 }
 
 /* close(fd), or close_range(first, last): last may be ~0U. */
-static void on_fd_close(struct lt_lane *l, const struct lt_free_event *e)
+static void on_fd_close(struct lt_lane *l, struct lt_process *p, const struct lt_free_event *e)
 {
-	struct lt_session *s = l->s;
-	struct lt_process *p = lt_procs_get(&s->procs, e->hdr.tgid);
 	uint32_t first = (uint32_t)e->addr, last = (uint32_t)e->len_bytes;
 	struct lt_live_alloc a;
 	uint32_t hit[64];
@@ -438,7 +447,9 @@ static void on_fd_close(struct lt_lane *l, const struct lt_free_event *e)
 	} while (n == 64);
 }
 
-static void dispatch(struct lt_lane *l, const struct lt_event_hdr *hdr, void *data, size_t size)
+/* p: the record's process, if known already. */
+static void dispatch(struct lt_lane *l, struct lt_process *p, const struct lt_event_hdr *hdr,
+		     void *data, size_t size)
 {
 	struct lt_session *s = l->s;
 
@@ -446,18 +457,17 @@ static void dispatch(struct lt_lane *l, const struct lt_event_hdr *hdr, void *da
 	case LT_EV_ALLOC:
 	case LT_EV_MMAP:
 		if (size >= LT_ALLOC_EVENT_HDR_BYTES)
-			on_alloc(l, data, size);
+			on_alloc(l, p, data, size);
 		break;
 	case LT_EV_FREE:
 		if (size >= sizeof(struct lt_free_event)) {
 			l->stats->free_events++;
-			release_block(l, lt_procs_get(&s->procs, hdr->tgid),
-				      ((const struct lt_free_event *)data)->addr);
+			release_block(l, p, ((const struct lt_free_event *)data)->addr);
 		}
 		break;
 	case LT_EV_MUNMAP:
 		if (size >= sizeof(struct lt_free_event))
-			on_munmap(l, data);
+			on_munmap(l, p, data);
 		break;
 	case LT_EV_FORK:
 		if (size >= sizeof(struct lt_task_event))
@@ -481,48 +491,47 @@ static void dispatch(struct lt_lane *l, const struct lt_event_hdr *hdr, void *da
 		break;
 	case LT_EV_PY_ALLOC:
 		if (size >= LT_PY_ALLOC_EVENT_HDR_BYTES)
-			on_py_alloc(l, data, size);
+			on_py_alloc(l, p, data, size);
 		break;
 	case LT_EV_PY_CODE:
 		if (size >= sizeof(struct lt_py_code_event))
-			on_py_code(l, data);
+			on_py_code(l, p, data);
 		break;
 	case LT_EV_PY_REUSE:
 		if (size >= LT_PY_ALLOC_EVENT_HDR_BYTES)
-			on_py_reuse(l, data, size);
+			on_py_reuse(l, p, data, size);
 		break;
 	case LT_EV_FD_OPEN:
 		if (size >= LT_ALLOC_EVENT_HDR_BYTES)
-			on_fd_open(l, data, size);
+			on_fd_open(l, p, data, size);
 		break;
 	case LT_EV_FD_DESC:
 		if (size >= offsetof(struct lt_fd_desc_event, path))
-			on_fd_desc(l, data, size);
+			on_fd_desc(l, p, data, size);
 		break;
 	case LT_EV_FD_CLOSE:
 		if (size >= sizeof(struct lt_free_event))
-			on_fd_close(l, data);
+			on_fd_close(l, p, data);
 		break;
 	case LT_EV_PY_FREE:
 	case LT_EV_PY_FINALIZE:
 		if (size >= sizeof(struct lt_free_event))
-			on_py_free(l, data);
+			on_py_free(l, p, data);
 		break;
 	}
 }
 
 /*
  * With several lanes: may this record be taken without the session's lock?
- * Only if it stays within its process's tables, which its lane alone
- * touches: a free, or a block on a stack already known (no new stack to
- * resolve, no new mapping to look at).
+ * Only if it starts within its process's tables, which its lane alone
+ * touches: a free, or a native block (no new mapping to look at). A block
+ * whose new stack cannot be resolved from what its mappings know takes the
+ * lock when it comes to that (lane_lock).
  */
-static bool stays_in_process(struct lt_lane *l, const struct lt_event_hdr *hdr, const void *data,
-			     size_t size)
+static bool stays_in_process(const struct lt_process *p, const struct lt_event_hdr *hdr,
+			     const void *data, size_t size)
 {
-	const struct lt_process *p = lt_procs_get(&l->s->procs, hdr->tgid);
 	const struct lt_alloc_event *e = data;
-	uint32_t nframes, id;
 
 	if (!p || p->exited || (p->py && p->py->finalizing))
 		return false;
@@ -536,16 +545,8 @@ static bool stays_in_process(struct lt_lane *l, const struct lt_event_hdr *hdr, 
 		       !((const struct lt_free_event *)data)->len_bytes;
 	case LT_EV_ALLOC:
 	case LT_EV_MMAP:
-		if (size < LT_ALLOC_EVENT_HDR_BYTES || e->npy ||
-		    (!p->py && p->maps.n != p->py_checked_maps))
-			return false;
-		nframes = e->nframes;
-		if (nframes > (size - LT_ALLOC_EVENT_HDR_BYTES) / sizeof(e->frames[0]))
-			nframes = (size - LT_ALLOC_EVENT_HDR_BYTES) / sizeof(e->frames[0]);
-		if (!lt_stacks_find(&p->stacks, (const uint64_t *)e->frames, nframes, &id))
-			return false;
-		l->known_stack = id;
-		return true;
+		return size >= LT_ALLOC_EVENT_HDR_BYTES && !e->npy &&
+		       (p->py || p->maps.n == p->py_checked_maps);
 	default:
 		return false;
 	}
@@ -555,18 +556,20 @@ int lt_handle_event(void *ctx, void *data, size_t size)
 {
 	struct lt_lane *l = ctx;
 	const struct lt_event_hdr *hdr = data;
-	bool locked = false;
+	struct lt_process *p;
 
 	if (size < sizeof(*hdr))
 		return 0;
-	l->known_stack = -1;
-	if (l->shared && !stays_in_process(l, hdr, data, size)) {
-		pthread_mutex_lock(&l->s->slow_lock);
-		locked = true;
-	}
-	dispatch(l, hdr, data, size);
-	if (locked)
+	/* Looked up once: only this lane, or the main thread while the lanes
+	 * wait, adds or drops its processes. */
+	p = lt_procs_get(&l->s->procs, hdr->tgid);
+	if (l->shared && !stays_in_process(p, hdr, data, size))
+		lane_lock(l);
+	dispatch(l, p, hdr, data, size);
+	if (l->locked) {
+		l->locked = false;
 		pthread_mutex_unlock(&l->s->slow_lock);
+	}
 	/* libbpf has already consumed this record: yield only after it. */
 	if (++l->since_clock_check >= 256) {
 		l->since_clock_check = 0;

@@ -78,6 +78,50 @@ static bool all_covered(const struct lt_process *p, const struct lt_stack *st)
 	return true;
 }
 
+/* The module of p's mapping m, from the cache; kept in the mapping once
+ * settled (a module still to be opened is asked for again next time). */
+static struct lt_module *module_of(struct lt_process *p, const struct lt_mapping *found,
+				   struct lt_module_cache *modules)
+{
+	struct lt_mapping *m = &p->maps.v[found - p->maps.v];
+	struct lt_module *mod;
+
+	if (m->module)
+		return m->module;
+	mod = lt_module_for_mapping(modules, (pid_t)p->tgid, m);
+	if (mod && lt_module_settled(mod))
+		m->module = mod;
+	return mod;
+}
+
+bool lt_resolve_stack_known(struct lt_process *p, struct lt_stack *st)
+{
+	if (st->resolved)
+		return true;
+	if (!p->maps_loaded)
+		return false;
+	if (st->nframes && !st->locs) {
+		st->locs = calloc(st->nframes, sizeof(*st->locs));
+		if (!st->locs)
+			return false; /* lt_resolve_stack says so */
+	}
+	for (uint32_t i = 0; i < st->nframes; i++) {
+		const struct lt_mapping *m = lt_maps_find(&p->maps, st->ips[i]);
+
+		if (!m)
+			return false;
+		/* Anonymous: no module, as lt_module_for_mapping() would say. */
+		if (!m->path || !m->inode)
+			continue;
+		if (!m->module)
+			return false;
+		st->locs[i].module = m->module;
+		st->locs[i].file_offset = st->ips[i] - m->start + m->file_offset;
+	}
+	st->resolved = true;
+	return true;
+}
+
 int lt_resolve_stack(struct lt_process *p, struct lt_stack *st, struct lt_module_cache *modules)
 {
 	bool complete = true;
@@ -104,7 +148,7 @@ int lt_resolve_stack(struct lt_process *p, struct lt_stack *st, struct lt_module
 			complete = false;
 			continue;
 		}
-		mod = lt_module_for_mapping(modules, (pid_t)p->tgid, m);
+		mod = module_of(p, m, modules);
 		if (!mod)
 			continue;
 		st->locs[i].module = mod;

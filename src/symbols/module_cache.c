@@ -122,6 +122,11 @@ static void try_open(struct lt_module_cache *c, struct lt_module *mod, pid_t pid
 		c->on_open(c->on_open_ctx, mod);
 }
 
+bool lt_module_settled(const struct lt_module *mod)
+{
+	return mod->parsed || mod->fd >= 0 || mod->open_attempts >= LT_MODULE_MAX_OPEN_ATTEMPTS;
+}
+
 struct lt_elf_file *lt_module_elf(struct lt_module *mod)
 {
 	if (!mod->parsed) {

@@ -61,6 +61,10 @@ void lt_module_cache_stats(const struct lt_module_cache *c, struct lt_symbol_cac
  * NULL for anonymous mappings or on allocation failure. */
 struct lt_module *lt_module_for_mapping(struct lt_module_cache *c, pid_t pid,
 					const struct lt_mapping *m);
+/* Will lt_module_for_mapping() never again change mod (its file is open or
+ * parsed, or given up on)? Then a mapping may keep it and be resolved
+ * without the cache. */
+bool lt_module_settled(const struct lt_module *mod);
 /* The module's ELF, parsed (with its debug companion) on first call, or
  * parsed again if it was evicted since; NULL when the file could not be
  * opened or is not ELF. It and lt_module_debug(mod) stay valid until

@@ -23,6 +23,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/prctl.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -37,7 +38,17 @@
 #define ROUNDS 3
 #define HEAP_BASE 0x55d0c8a00000ULL
 
-static uint64_t rng_state = 0x9e3779b97f4a7c15ULL;
+/*
+ * Every turn replays the same records: the call sites (whose depths, for
+ * the few that make most blocks, weigh on the cost) are the same for
+ * every lane, and lane i's records are the same in every turn. One lane's
+ * turn then does lane 0's work of a two-lane turn, so the ratio compares
+ * like with like rather than streams of different cost.
+ */
+#define SITES_SEED 0x9e3779b97f4a7c15ULL
+#define RECORDS_SEED 0xd1b54a32d192ed03ULL
+
+static uint64_t rng_state;
 
 static uint64_t rng(void)
 {
@@ -58,7 +69,8 @@ struct stream {
 	uint32_t tgid;
 };
 
-static int stream_init(struct stream *st, uint32_t tgid, uint32_t nstacks, size_t target_live)
+static int stream_init(struct stream *st, uint32_t lane, uint32_t tgid, uint32_t nstacks,
+		       size_t target_live)
 {
 	/* Return addresses inside our own text, so they symbolize. */
 	uint64_t lo = (uint64_t)(uintptr_t)&stream_init & ~0xfffULL, span = 64 << 10;
@@ -71,6 +83,7 @@ static int stream_init(struct stream *st, uint32_t tgid, uint32_t nstacks, size_
 	if (!st->stacks || !st->depth || !st->live)
 		return -ENOMEM;
 	/* Call sites share their outer frames, as real programs' do. */
+	rng_state = SITES_SEED;
 	for (uint32_t i = 0; i < nstacks; i++) {
 		uint64_t *f = &st->stacks[(size_t)i * LT_MAX_FRAMES];
 
@@ -87,6 +100,7 @@ static int stream_init(struct stream *st, uint32_t tgid, uint32_t nstacks, size_
 	/* After the session's start, as BPF's stamps are: blocks pack. */
 	st->ts_ns = lt_now_ns() + 60000000000ULL;
 	st->tgid = tgid;
+	rng_state = RECORDS_SEED * (lane + 1);
 	return 0;
 }
 
@@ -198,10 +212,16 @@ static void *feed_lane(void *arg)
 	return NULL;
 }
 
-/* Children to name in the records, paused: one per lane (tgid % lanes). */
+/*
+ * Children to name in the records, paused: one per lane (tgid % lanes).
+ * Forked once, before the streams and sessions are made: pages shared
+ * with a child are copied on their first write, and with two lanes
+ * running each such copy stops the other CPU to flush its TLB, a cost of
+ * this bench's forks that the tracer does not have.
+ */
 static int spawn_children(pid_t *child, uint32_t lanes)
 {
-	pid_t extra[64];
+	pid_t extra[64], self = getpid();
 	size_t nextra = 0;
 	uint32_t have = 0;
 
@@ -211,7 +231,10 @@ static int spawn_children(pid_t *child, uint32_t lanes)
 		if (c < 0)
 			break;
 		if (!c) {
-			pause();
+			/* Not left paused behind a bench killed midway (a closed pipe). */
+			prctl(PR_SET_PDEATHSIG, SIGKILL);
+			if (getppid() == self)
+				pause();
 			_exit(0);
 		}
 		if (have & (1u << (c % lanes))) {
@@ -228,8 +251,10 @@ static int spawn_children(pid_t *child, uint32_t lanes)
 	return have == (1u << lanes) - 1 ? 0 : -EAGAIN;
 }
 
-/* events/s with `lanes` lanes, each fed `events` records of its own process. */
-static double replay(uint32_t lanes, size_t events, size_t live, uint32_t nstacks, size_t *left)
+/* events/s with `lanes` lanes, each fed `events` records of its own
+ * process (child[i] for lane i, i < lanes). */
+static double replay(const pid_t *child, uint32_t lanes, size_t events, size_t live,
+		     uint32_t nstacks, size_t *left)
 {
 	struct recorded r[2] = { 0 };
 	struct lane_run run[2];
@@ -237,15 +262,12 @@ static double replay(uint32_t lanes, size_t events, size_t live, uint32_t nstack
 	pthread_barrier_t go;
 	struct lt_options opts;
 	struct lt_session s;
-	pid_t child[2] = { 0, 0 };
 	char pidarg[2][16];
 	char *args[] = { "leaktrace", "-p", pidarg[0], "-p", pidarg[1], "--no-fds",
 			 "--max-allocs", "100000000", NULL };
 	double rate = -1;
 	uint64_t t0;
 
-	if (spawn_children(child, lanes))
-		goto out;
 	for (uint32_t i = 0; i < 2; i++)
 		snprintf(pidarg[i], sizeof(pidarg[i]), "%d", child[i % lanes]);
 	if (lt_options_parse(8, args, &opts))
@@ -253,7 +275,8 @@ static double replay(uint32_t lanes, size_t events, size_t live, uint32_t nstack
 	for (uint32_t i = 0; i < lanes; i++) {
 		struct stream st;
 
-		if (stream_init(&st, (uint32_t)child[i], nstacks, live) || record(&st, events, &r[i]))
+		if (stream_init(&st, i, (uint32_t)child[i], nstacks, live) ||
+		    record(&st, events, &r[i]))
 			goto out_opts;
 		free(st.stacks);
 		free(st.depth);
@@ -282,13 +305,8 @@ static double replay(uint32_t lanes, size_t events, size_t live, uint32_t nstack
 out_opts:
 	lt_options_free(&opts);
 out:
-	for (uint32_t i = 0; i < 2; i++) {
+	for (uint32_t i = 0; i < 2; i++)
 		recorded_free(&r[i]);
-		if (child[i] > 0) {
-			kill(child[i], SIGKILL);
-			waitpid(child[i], NULL, 0);
-		}
-	}
 	return rate;
 }
 
@@ -306,15 +324,17 @@ int main(int argc, char **argv)
 	uint32_t nstacks = argc > 3 ? (uint32_t)strtoul(argv[3], NULL, 0) : 4096;
 	double one[ROUNDS], two[ROUNDS];
 	size_t left1 = 0, left2 = 0;
+	pid_t child[2] = { 0, 0 };
+	int ret = 1;
 
+	if (spawn_children(child, 2))
+		goto out;
 	/* Turns, and the medians: this VM's timings drift between runs. */
 	for (int r = 0; r < ROUNDS; r++) {
-		one[r] = replay(1, events, live, nstacks, &left1);
-		two[r] = replay(2, events, live, nstacks, &left2);
-		if (one[r] <= 0 || two[r] <= 0) {
-			fprintf(stderr, "replay_events: cannot set up\n");
-			return 1;
-		}
+		one[r] = replay(child, 1, events, live, nstacks, &left1);
+		two[r] = replay(child, 2, events, live, nstacks, &left2);
+		if (one[r] <= 0 || two[r] <= 0)
+			goto out;
 	}
 	qsort(one, ROUNDS, sizeof(one[0]), by_value);
 	qsort(two, ROUNDS, sizeof(two[0]), by_value);
@@ -323,5 +343,15 @@ int main(int argc, char **argv)
 	printf("replay: 1 lane:  %.0f events/s (%zu live at the end)\n", one[ROUNDS / 2], left1);
 	printf("replay: 2 lanes: %.0f events/s (%zu live at the end), %.2fx\n", two[ROUNDS / 2],
 	       left2, two[ROUNDS / 2] / one[ROUNDS / 2]);
-	return 0;
+	ret = 0;
+out:
+	if (ret)
+		fprintf(stderr, "replay_events: cannot set up\n");
+	for (uint32_t i = 0; i < 2; i++) {
+		if (child[i] > 0) {
+			kill(child[i], SIGKILL);
+			waitpid(child[i], NULL, 0);
+		}
+	}
+	return ret;
 }

@@ -1,11 +1,15 @@
 // SPDX-License-Identifier: MIT
 /* The consumer against recorded events and fake maps: what it keeps in the
  * tables, what it counts, and what it writes to BPF. */
+#include <errno.h>
+#include <pthread.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <stdlib.h>
+#include <time.h>
+#include <unistd.h>
 
 #include <cmocka.h>
 
@@ -498,6 +502,101 @@ static void test_two_lanes(void **state)
 	fixture_stop(&f);
 }
 
+struct lane_feed {
+	struct fixture *f;
+	uint32_t lane, tgid;
+	uint64_t addr;
+	const uint64_t *frames;
+	int ret;
+};
+
+/* cmocka's asserts are the test thread's: this one only keeps the result. */
+static void *feed_on_thread(void *arg)
+{
+	struct lane_feed *in = arg;
+	struct lt_alloc_event e = {
+		.hdr = { .kind = LT_EV_ALLOC, .tgid = in->tgid, .ts_ns = lt_now_ns() },
+		.addr = in->addr, .size_bytes = 64,
+	};
+
+	while (in->frames[e.nframes])
+		e.frames[e.nframes] = in->frames[e.nframes], e.nframes++;
+	in->ret = lt_handle_event(&in->f->s.lanes[in->lane], &e,
+				  LT_ALLOC_EVENT_HDR_BYTES + e.nframes * sizeof(e.frames[0]));
+	return NULL;
+}
+
+/* Joined within ms, or ETIMEDOUT. */
+static int join_within(pthread_t t, long ms)
+{
+	struct timespec until;
+
+	clock_gettime(CLOCK_REALTIME, &until);
+	until.tv_sec += ms / 1000;
+	until.tv_nsec += (ms % 1000) * 1000000L;
+	if (until.tv_nsec >= 1000000000L) {
+		until.tv_sec++;
+		until.tv_nsec -= 1000000000L;
+	}
+	return pthread_timedjoin_np(t, NULL, &until);
+}
+
+/* Two lanes: a new stack whose mappings know their modules is resolved by
+ * its lane while another holds the session's lock; one with a frame
+ * outside every known mapping waits for the lock (mappings to read). The
+ * process is this one, so its mappings and files are real. */
+static void test_lane_resolves_alone(void **state)
+{
+	const char *args[] = { "-c", "true", NULL };
+	const uint32_t me = (uint32_t)getpid();
+	const uint64_t code = (uint64_t)(uintptr_t)&test_lane_resolves_alone;
+	const uint64_t first[] = { code, code + 16, 0 }, second[] = { code + 8, code + 16, 0 };
+	const uint64_t outside[] = { 0x10, code, 0 };
+	struct lane_feed in;
+	struct fixture f;
+	struct lt_process *p;
+	const struct lt_stack *st;
+	pthread_t t;
+
+	(void)state;
+	fixture_start(&f, args);
+	lt_lanes_share(&f.s, 2);
+	f.s.lanes[me % 2].consume_deadline_ns = UINT64_MAX;
+	feed_lane_alloc(&f, me % 2, me, 0x1000, first); /* new process: mappings read, locked */
+	p = proc(&f, me);
+	assert_non_null(p);
+	st = lt_stacks_get(&p->stacks, live_entry(&p->heap, 0x1000).stack_id);
+	assert_true(st->resolved);
+	assert_non_null(st->locs[0].module);
+
+	pthread_mutex_lock(&f.s.slow_lock);
+	in = (struct lane_feed){ &f, me % 2, me, 0x1100, second, -1 };
+	assert_int_equal(pthread_create(&t, NULL, feed_on_thread, &in), 0);
+	assert_int_equal(join_within(t, 10000), 0);
+	assert_int_equal(in.ret, 0);
+	st = lt_stacks_get(&p->stacks, live_entry(&p->heap, 0x1100).stack_id);
+	assert_true(st->resolved);
+	assert_ptr_equal(st->locs[0].module, lt_stacks_get(&p->stacks, 0)->locs[0].module);
+	assert_int_equal(st->locs[1].file_offset, lt_stacks_get(&p->stacks, 0)->locs[1].file_offset);
+
+	in = (struct lane_feed){ &f, me % 2, me, 0x1200, outside, -1 };
+	assert_int_equal(pthread_create(&t, NULL, feed_on_thread, &in), 0);
+	assert_int_equal(join_within(t, 200), ETIMEDOUT);
+	pthread_mutex_unlock(&f.s.slow_lock);
+	assert_int_equal(pthread_join(t, NULL), 0);
+	assert_int_equal(in.ret, 0);
+	st = lt_stacks_get(&p->stacks, live_entry(&p->heap, 0x1200).stack_id);
+	assert_false(st->resolved); /* 0x10 is in no mapping */
+	assert_false(f.s.lanes[me % 2].locked);
+
+	lt_lanes_fold(&f.s);
+	assert_int_equal(f.s.stats.alloc_events, 3);
+	assert_int_equal(f.s.stats.tracked_allocs, 3);
+	assert_int_equal(f.s.stats.tracked_stacks, 3);
+	assert_int_equal(f.s.stats.out_of_memory, 0);
+	fixture_stop(&f);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -515,6 +614,7 @@ int main(void)
 		cmocka_unit_test(test_fd_close_range),
 		cmocka_unit_test(test_fd_bounds_and_exec),
 		cmocka_unit_test(test_two_lanes),
+		cmocka_unit_test(test_lane_resolves_alone),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
