@@ -748,6 +748,69 @@ def t_html_history(ctx):
     h.expect(flame_pixels(shot) >= 2000, 'the screenshot shows no flame graph')
 
 
+# Reads one chart's series into <pre id="lt-probe">.
+CHART_PROBE = r'''
+(function () {
+  var out = [];
+  document.querySelectorAll('svg.trend[data-chart="CHART"] g.series').forEach(function (g) {
+    out.push({ label: g.getAttribute('data-label'), verdict: g.getAttribute('data-verdict'),
+      points: Array.prototype.map.call(g.querySelectorAll('circle.pt'), function (c) {
+        return [+c.getAttribute('data-report'), +c.getAttribute('data-value')];
+      }) });
+  });
+  var pre = document.createElement('pre');
+  pre.id = 'lt-probe';
+  pre.textContent = JSON.stringify(out);
+  document.body.appendChild(pre);
+})();
+'''
+
+# Keeps 200 more Invoice objects every 100 ms once told "go".
+PY_GROWER = r'''
+import sys, time
+class Invoice:
+    def __init__(self, i):
+        self.i = i
+print("ready", flush=True)
+sys.stdin.readline()
+print("going", flush=True)
+kept = []
+for _ in range(900):
+    kept.extend(Invoice(i) for i in range(200))
+    time.sleep(0.1)
+'''
+
+
+def t_html_python_history(ctx):
+    """--format html with INTERVAL on a Python program keeping objects: the Python types chart has the class rising, one point per report, each the report's own bytes, growing."""
+    exe = '/usr/bin/python3.11'
+    if not os.access(exe, os.X_OK):
+        raise h.Skip('%s is not installed' % exe)
+    t = ctx.target([exe, '-c', PY_GROWER], 'py_grower')
+    h.expect(t.expect_line('ready', 30), 'the Python grower did not start%s' % h.tail(t))
+    path = os.path.join(ctx.tmpdir(), 'pygrow.html')
+    p = h.attach_pid(ctx, ['-w', path, '-T', '0', '--format', 'html', '-o', '0', '-p', str(t.pid), '0.5'])
+    h.expect(t.send('go\n') and t.expect_line('going', 15), 'the Python grower did not go%s' % h.tail(t))
+    time.sleep(6)
+    rc = h.interrupt(p, signal.SIGINT)
+    h.expect(rc == 0, 'exit status %s after SIGINT%s' % (rc, h.tail(p)))
+    text = read_page(path)
+    reports = page_data(text)['reports']
+    n = len(reports)
+    want = []
+    for r in reports:
+        want.append(sum(ty['bytes'] for q in r['processes'] if q['pid'] == t.pid and q.get('python')
+                        for ty in q['python']['types'] if ty['name'] == 'Invoice'))
+    h.expect(n >= 8 and want[-1] > want[0], 'Invoice bytes by report: %s' % want)
+    dom = load_dom(ctx, without_csp(ctx, text, 'probe.html', CHART_PROBE.replace('CHART', 'python')))
+    series = [x for x in json.loads(dom.text('lt-probe')) if x['label'].startswith('Invoice in ')]
+    h.expect(len(series) == 1, 'no Invoice series in the Python types chart: %s' % dom.text('lt-probe')[:300])
+    pts = series[0]['points']
+    h.expect([i for i, _ in pts] == list(range(n)) and [v for _, v in pts] == want,
+             'Invoice drawn %s, the reports say %s' % (pts, want))
+    h.expect(series[0]['verdict'] == 'growing', 'Invoice series verdict %r' % series[0]['verdict'])
+
+
 SCENARIOS = [
     ('html_format', t_html_format),
     ('html_empty', t_html_empty),
@@ -755,4 +818,5 @@ SCENARIOS = [
     ('html_python', t_html_python),
     ('html_growing', t_html_growing),
     ('html_history', t_html_history),
+    ('html_python_history', t_html_python_history),
 ]
