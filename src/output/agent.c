@@ -158,24 +158,20 @@ uint16_t lt_agent_port(const struct lt_agent *a)
 	return lt_http_server_port(a->http);
 }
 
-static struct lt_body *render_metrics(const struct lt_report *r)
+/* What write(f, ctx) puts in a memory stream, as a body; NULL if it failed
+ * (it returns non-zero) or memory ran out. */
+static struct lt_body *render_text(int (*write)(FILE *f, const void *ctx), const void *ctx)
 {
-	const struct lt_prom_params params = {
-		.version = LT_VERSION,
-		.max_processes = LT_PROM_DEFAULT_MAX_SERIES,
-		.max_containers = LT_PROM_DEFAULT_MAX_SERIES,
-	};
 	struct lt_body *b;
 	char *buf = NULL;
 	size_t len = 0;
 	FILE *f = open_memstream(&buf, &len);
-	bool failed;
+	int err;
 
 	if (!f)
 		return NULL;
-	lt_report_write_prometheus(f, r, &params);
-	failed = ferror(f);
-	if (fclose(f) || failed) {
+	err = write(f, ctx) || ferror(f);
+	if (fclose(f) || err) {
 		free(buf);
 		return NULL;
 	}
@@ -183,6 +179,23 @@ static struct lt_body *render_metrics(const struct lt_report *r)
 	if (!b)
 		free(buf);
 	return b;
+}
+
+static int write_metrics(FILE *f, const void *r)
+{
+	const struct lt_prom_params params = {
+		.version = LT_VERSION,
+		.max_processes = LT_PROM_DEFAULT_MAX_SERIES,
+		.max_containers = LT_PROM_DEFAULT_MAX_SERIES,
+	};
+
+	lt_report_write_prometheus(f, r, &params);
+	return 0;
+}
+
+static int write_page(FILE *f, const void *history)
+{
+	return lt_report_write_html_history(f, history);
 }
 
 static struct lt_body *render_pprof(const struct lt_report *r, int *err)
@@ -205,28 +218,14 @@ static struct lt_body *render_pprof(const struct lt_report *r, int *err)
  * memory (the history may then lack r). */
 static struct lt_body *render_page(struct lt_agent *a, const struct lt_report *r)
 {
-	struct lt_body *b;
-	char *buf = NULL;
-	size_t len = 0;
-	FILE *f;
-	int err = lt_html_history_add(&a->history, r);
-
-	if (err || !(f = open_memstream(&buf, &len)))
+	if (lt_html_history_add(&a->history, r))
 		return NULL;
-	err = lt_report_write_html_history(f, &a->history);
-	if (fclose(f) || err) {
-		free(buf);
-		return NULL;
-	}
-	b = body_new(buf, len);
-	if (!b)
-		free(buf);
-	return b;
+	return render_text(write_page, &a->history);
 }
 
 int lt_agent_publish(struct lt_agent *a, const struct lt_report *r)
 {
-	struct lt_body *metrics = render_metrics(r), *pprof = NULL, *page = NULL;
+	struct lt_body *metrics = render_text(write_metrics, r), *pprof = NULL, *page = NULL;
 	struct lt_body *old_metrics, *old_pprof, *old_page;
 	int err = -ENOMEM;
 

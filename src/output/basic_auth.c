@@ -26,7 +26,7 @@ struct memo {
 struct lt_basic_auth {
 	pthread_mutex_t lock; /* the memos and the clock */
 	uint8_t key[MAC_BYTES];
-	struct lt_web_user *users;
+	const struct lt_web_user *users; /* the web configuration's */
 	size_t nusers;
 	struct memo good[REMEMBERED], bad[REMEMBERED];
 	uint64_t clock;
@@ -38,41 +38,20 @@ struct lt_basic_auth *lt_basic_auth_new(const struct lt_web_user *users, size_t 
 
 	if (!a)
 		return NULL;
-	if (getrandom(a->key, sizeof(a->key), 0) != sizeof(a->key))
-		goto fail;
-	a->users = calloc(nusers ? nusers : 1, sizeof(*a->users));
-	if (!a->users)
-		goto fail;
-	for (; a->nusers < nusers; a->nusers++) {
-		a->users[a->nusers].name = strdup(users[a->nusers].name);
-		a->users[a->nusers].hash = strdup(users[a->nusers].hash);
-		if (!a->users[a->nusers].name || !a->users[a->nusers].hash) {
-			a->nusers++;
-			goto fail;
-		}
+	if (getrandom(a->key, sizeof(a->key), 0) != sizeof(a->key)) {
+		free(a);
+		return NULL;
 	}
+	a->users = users;
+	a->nusers = nusers;
 	pthread_mutex_init(&a->lock, NULL);
 	return a;
-fail:
-	for (size_t i = 0; i < a->nusers; i++) {
-		free(a->users[i].name);
-		free(a->users[i].hash);
-	}
-	free(a->users);
-	explicit_bzero(a->key, sizeof(a->key));
-	free(a);
-	return NULL;
 }
 
 void lt_basic_auth_free(struct lt_basic_auth *a)
 {
 	if (!a)
 		return;
-	for (size_t i = 0; i < a->nusers; i++) {
-		free(a->users[i].name);
-		free(a->users[i].hash);
-	}
-	free(a->users);
 	pthread_mutex_destroy(&a->lock);
 	explicit_bzero(a, sizeof(*a));
 	free(a);

@@ -24,7 +24,8 @@ enum lt_auth_verdict {
 
 struct lt_basic_auth;
 
-/* Copies users. NULL: out of memory, or no random key to be had. */
+/* users must outlive it (they are the web configuration's). NULL: out of
+ * memory, or no random key to be had. */
 struct lt_basic_auth *lt_basic_auth_new(const struct lt_web_user *users, size_t nusers);
 void lt_basic_auth_free(struct lt_basic_auth *a);
 

@@ -21,7 +21,8 @@
 
 static struct lt_basic_auth *two_users(void)
 {
-	const struct lt_web_user users[] = {
+	/* Borrowed by the checker: they must outlive it. */
+	static const struct lt_web_user users[] = {
 		{ .name = "prometheus", .hash = HASH_S3CRET },
 		{ .name = "alice", .hash = HASH_OTHER },
 	};
