@@ -23,6 +23,7 @@
 #include "output/web_config.h"
 #include "attach/command_runner.h"
 #include "report/diff.h"
+#include "output/holders_cmd.h"
 #include "consume/event_consumer.h"
 #include "consume/lane_threads.h"
 #include "consume/traced_processes.h"
@@ -529,6 +530,9 @@ int main(int argc, char **argv)
 	/* Reads two files: no BPF, no privileges, none of the options below. */
 	if (argc > 1 && !strcmp(argv[1], "diff"))
 		return lt_diff_main(argc - 1, argv + 1);
+	/* Reads a Python process's memory: no BPF. */
+	if (argc > 1 && !strcmp(argv[1], "holders"))
+		return lt_holders_main(argc - 1, argv + 1);
 	memset(&s, 0, sizeof(s));
 	ret = lt_options_parse(argc, argv, &opts);
 	if (ret) {

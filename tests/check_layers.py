@@ -7,7 +7,8 @@ reach itself through its includes.
 Stages, in data-path order, above base (helpers every stage may use): attach (probes on allocators, processes to
 trace), consume (ring-buffer records into live tables), unwind (rules for
 the kernel's stack walk), symbols (ELF, DWARF, names), python (CPython
-interpreters), report (the model, verdicts, ages, snapshots, diff), output
+interpreters), holders (who holds leaked Python objects: the heap walked
+from outside), report (the model, verdicts, ages, snapshots, diff), output
 (writers, agent, HTTP). On top: main.c, and session.h/.c, the run that
 gathers every stage's state (stage headers name struct lt_session only
 opaquely); options.h, plain settings that include nothing of ours, counts
@@ -19,7 +20,7 @@ import os
 import re
 import sys
 
-STAGES = ['base', 'attach', 'consume', 'unwind', 'symbols', 'python', 'report', 'output']
+STAGES = ['base', 'attach', 'consume', 'unwind', 'symbols', 'python', 'holders', 'report', 'output']
 
 INCLUDE = re.compile(r'^\s*#\s*include\s+"([^"]+)"', re.M)
 

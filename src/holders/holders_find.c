@@ -1,0 +1,465 @@
+// SPDX-License-Identifier: MIT
+#include "holders/holders_find.h"
+
+#include <errno.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "attach/thread_pause.h"
+#include "base/grow_array.h"
+#include "holders/holder_labels.h"
+#include "holders/py_heap_walk.h"
+#include "python/python_heap_layout.h"
+
+/* Objects looked at per search at most: a chain is found long before, or
+ * the objects' holders are not decoded. */
+#define MAX_VISIT (8u << 20)
+#define MAX_CHAIN 64
+
+static uint64_t now_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
+}
+
+struct pause {
+	const struct lt_holders_request *req;
+	struct lt_holders *out;
+	struct lt_paused threads;
+	bool stopped;
+	uint64_t since_ns;
+};
+
+static void pause_end(struct pause *p)
+{
+	if (!p->stopped)
+		return;
+	lt_resume_threads(&p->threads);
+	p->out->pause_ms[p->out->npauses++] = (double)(now_ns() - p->since_ns) / 1e6;
+	p->stopped = false;
+}
+
+static void on_deadline(void *arg)
+{
+	pause_end(arg);
+}
+
+/* Returns 0 stopped, or -errno (the process runs on: reads are racy). */
+static int pause_begin(struct pause *p)
+{
+	char why[256];
+	int err;
+
+	if (!p->req->pause_ms || p->out->npauses >= 2)
+		return -ENOTSUP;
+	err = lt_pause_threads(p->req->pid, p->req->own_child, &p->threads, why, sizeof(why));
+	if (err)
+		return err;
+	p->stopped = true;
+	p->since_ns = now_ns();
+	return 0;
+}
+
+static void free_chain(struct lt_holder_chain *c)
+{
+	free(c->type);
+	free(c->where);
+	for (uint32_t l = 0; l < c->nlinks; l++)
+		lt_holder_link_free(&c->links[l]);
+	free(c->links);
+	lt_holder_root_free(&c->root);
+	free(c->text);
+	memset(c, 0, sizeof(*c));
+}
+
+void lt_holders_free(struct lt_holders *h)
+{
+	for (size_t i = 0; i < h->nchains; i++)
+		free_chain(&h->chains[i]);
+	free(h->chains);
+	free(h->error);
+	memset(h, 0, sizeof(*h));
+}
+
+static void set_error(struct lt_holders *out, const char *fmt, int err)
+{
+	char buf[256];
+
+	snprintf(buf, sizeof(buf), fmt, strerror(-err));
+	free(out->error);
+	out->error = strdup(buf);
+}
+
+/* A node some of whose references were not found: held from C, or by an
+ * object whose references are not decoded. */
+static bool unexplained(void *arg, uint32_t node)
+{
+	struct lt_py_walk *w = arg;
+	const struct lt_heap_node *nd = &w->graph.nodes[node];
+	uint64_t refs;
+
+	if (nd->root == LT_HEAP_ROOT_FRAME || (nd->addr & 7))
+		return false;
+	refs = lt_holder_refcount(w->heap, nd->addr);
+	return refs != UINT64_MAX && refs > lt_heap_graph_holders(&w->graph, node, true);
+}
+
+/* A found path, before its words are read. */
+struct path {
+	uint32_t nodes[MAX_CHAIN];
+	size_t n;
+	bool rooted;       /* ends at a root; else held from somewhere not followed */
+	bool conservative;
+	size_t sample;     /* which request sample */
+	uint64_t object;
+};
+
+static void search_one(struct lt_py_walk *w, uint32_t node, struct path *p)
+{
+	uint32_t nearest;
+
+	p->n = lt_heap_graph_chain(&w->graph, node, false, MAX_VISIT, NULL, NULL, p->nodes,
+				   MAX_CHAIN, &nearest);
+	p->rooted = p->n > 0;
+	if (p->n)
+		return;
+	p->conservative = true;
+	p->n = lt_heap_graph_chain(&w->graph, node, true, MAX_VISIT, unexplained, w, p->nodes,
+				   MAX_CHAIN, &nearest);
+	p->rooted = p->n > 0;
+	if (p->n)
+		return;
+	if (nearest != LT_HEAP_NONE)
+		p->n = lt_heap_graph_path_to(&w->graph, nearest, p->nodes, MAX_CHAIN);
+	if (!p->n) {
+		p->nodes[0] = node;
+		p->n = 1;
+	}
+}
+
+static int chain_text(struct lt_holder_chain *c)
+{
+	size_t len = strlen(c->type) + strlen(c->root.text) + 8;
+	char *s;
+
+	for (uint32_t i = 0; i < c->nlinks; i++)
+		len += strlen(c->links[i].text) + 4;
+	s = malloc(len);
+	if (!s)
+		return -ENOMEM;
+	strcpy(s, c->type);
+	for (uint32_t i = 0; i < c->nlinks; i++) {
+		strcat(s, " <- ");
+		strcat(s, c->links[i].text);
+	}
+	strcat(s, " <- ");
+	strcat(s, c->root.text);
+	c->text = s;
+	return 0;
+}
+
+/* Reads the words of a path (and so checks each link again). Returns 0,
+ * -ENOENT when a link is gone, or -ENOMEM. */
+static int read_chain(struct lt_py_walk *w, const struct lt_holders_sample *s, const struct path *p,
+		      struct lt_holder_chain *c)
+{
+	struct lt_py_heap *h = w->heap;
+	size_t nlinks = p->rooted ? p->n - 2 : p->n - 1;
+	int err;
+
+	memset(c, 0, sizeof(*c));
+	c->conservative = p->conservative;
+	c->object = p->object;
+	if (s->type && lt_py_type_of(h, p->object) != s->type)
+		return -ENOENT;
+	c->links = calloc(nlinks ? nlinks : 1, sizeof(*c->links));
+	c->type = strdup(s->type_name);
+	c->where = s->where ? strdup(s->where) : NULL;
+	if (!c->links || !c->type || (s->where && !c->where))
+		return -ENOMEM;
+	for (size_t i = 1; i <= nlinks; i++) {
+		uint64_t holder = w->graph.nodes[p->nodes[i]].addr;
+		uint64_t child = w->graph.nodes[p->nodes[i - 1]].addr;
+
+		err = lt_holder_link_of(h, holder, child, false, &c->links[i - 1]);
+		if (err == -ENOENT && p->conservative)
+			err = lt_holder_link_of(h, holder, child, true, &c->links[i - 1]);
+		if (err)
+			return err == -ENOMEM ? err : -ENOENT;
+		c->nlinks++;
+	}
+	if (p->rooted) {
+		err = lt_holder_root_of(w, p->nodes[p->n - 1], w->graph.nodes[p->nodes[p->n - 2]].addr,
+					&c->root);
+	} else {
+		uint32_t last = p->nodes[p->n - 1];
+
+		err = lt_holder_root_unfollowed(h, w->graph.nodes[last].addr,
+						lt_holder_refcount(h, w->graph.nodes[last].addr),
+						lt_heap_graph_holders(&w->graph, last, true), &c->root);
+	}
+	if (err)
+		return err == -ENOMEM ? err : -ENOENT;
+	return chain_text(c);
+}
+
+/* Chains of one sample that go the same way (indexes aside) are one. */
+static bool same_shape(const struct lt_holder_chain *a, const struct lt_holder_chain *b)
+{
+	if (a->nlinks != b->nlinks || strcmp(a->type, b->type) || strcmp(a->root.text, b->root.text) ||
+	    (a->where == NULL) != (b->where == NULL) || (a->where && strcmp(a->where, b->where)))
+		return false;
+	for (uint32_t i = 0; i < a->nlinks; i++) {
+		const struct lt_holder_link *x = &a->links[i], *y = &b->links[i];
+
+		/* A dict's keys are its indexes: they vary, the way does not. */
+		bool keyed = strcmp(x->how, "value") && strcmp(x->how, "key");
+
+		if (strcmp(x->holder, y->holder) || strcmp(x->how, y->how) ||
+		    (keyed && ((x->key == NULL) != (y->key == NULL) ||
+			       (x->key && strcmp(x->key, y->key)))))
+			return false;
+	}
+	return true;
+}
+
+static int add_chain(struct lt_holders *out, size_t *cap, size_t first_of_sample,
+		     struct lt_holder_chain *c)
+{
+	struct lt_holder_chain *v;
+
+	for (size_t i = first_of_sample; i < out->nchains; i++) {
+		if (same_shape(&out->chains[i], c)) {
+			out->chains[i].samples++;
+			return 1;
+		}
+	}
+	v = lt_grow(out->chains, cap, out->nchains + 1, sizeof(*v));
+	if (!v)
+		return -ENOMEM;
+	out->chains = v;
+	c->samples = 1;
+	out->chains[out->nchains++] = *c;
+	return 0;
+}
+
+static int find_paths(struct lt_py_walk *w, const struct lt_holders_sample *samples,
+		      size_t nsamples, struct path **paths, size_t *npaths, struct lt_holders *out)
+{
+	size_t total = 0, k = 0;
+
+	for (size_t s = 0; s < nsamples; s++)
+		total += samples[s].n;
+	*paths = calloc(total ? total : 1, sizeof(**paths));
+	if (!*paths)
+		return -ENOMEM;
+	for (size_t s = 0; s < nsamples; s++) {
+		for (size_t i = 0; i < samples[s].n; i++) {
+			uint64_t obj = samples[s].objects[i];
+			uint32_t node = lt_heap_graph_find(&w->graph, obj);
+			struct path *p = &(*paths)[k];
+
+			out->sampled++;
+			if (node == LT_HEAP_NONE || !w->graph.nodes[node].type) {
+				out->unreached++;
+				continue;
+			}
+			p->sample = s;
+			p->object = obj;
+			search_one(w, node, p);
+			k++;
+		}
+	}
+	*npaths = k;
+	return 0;
+}
+
+static int read_chains(struct lt_py_walk *w, const struct lt_holders_sample *samples,
+		       size_t nsamples, const struct path *paths, size_t npaths, struct lt_holders *out)
+{
+	size_t cap = 0, first_of_sample = 0, last_sample = SIZE_MAX;
+
+	for (size_t i = 0; i < npaths; i++) {
+		struct lt_holder_chain c;
+		int err;
+
+		if (paths[i].sample != last_sample) {
+			last_sample = paths[i].sample;
+			first_of_sample = out->nchains;
+		}
+		err = read_chain(w, &samples[paths[i].sample], &paths[i], &c);
+		if (err == -ENOMEM) {
+			free_chain(&c);
+			return err;
+		}
+		if (err) {
+			out->changed++;
+			free_chain(&c);
+			continue;
+		}
+		err = add_chain(out, &cap, first_of_sample, &c);
+		if (err == 1)
+			free_chain(&c);
+		else if (err)
+			return err;
+	}
+	/* How many of each sample's objects were looked for. */
+	for (size_t i = 0; i < out->nchains; i++)
+		for (size_t s = 0; s < nsamples; s++)
+			if (!strcmp(out->chains[i].type, samples[s].type_name) &&
+			    (!samples[s].where) == (!out->chains[i].where) &&
+			    (!samples[s].where || !strcmp(samples[s].where, out->chains[i].where)))
+				out->chains[i].sampled = (uint32_t)samples[s].n;
+	return 0;
+}
+
+/* Objects of the named types, picked evenly over all the walk met: every
+ * k-th, k chosen from a first count. */
+static int by_type(struct lt_py_walk *w, const struct lt_holders_request *req,
+		   struct lt_holders_sample **samplesp, uint64_t **objectsp)
+{
+	struct lt_py_heap *h = w->heap;
+	size_t n = req->nby_type, per = req->per_type ? req->per_type : 1;
+	struct lt_holders_sample *samples = calloc(n, sizeof(*samples));
+	uint64_t *objects = calloc(n * per, sizeof(*objects));
+	uint64_t *count = calloc(n, sizeof(*count)), *seen = calloc(n, sizeof(*seen));
+	int err = -ENOMEM;
+
+	if (!samples || !objects || !count || !seen)
+		goto cleanup;
+	for (int pass = 0; pass < 2; pass++) {
+		for (size_t i = 0; i < w->graph.n; i++) {
+			const struct lt_heap_node *nd = &w->graph.nodes[i];
+			const struct lt_py_heap_type *t;
+
+			if (!nd->type || nd->root == LT_HEAP_ROOT_FRAME)
+				continue;
+			t = lt_py_type_get(&h->types, &h->reader, h->hl, nd->type);
+			if (!t)
+				goto cleanup;
+			for (size_t k = 0; k < n; k++) {
+				struct lt_holders_sample *s = &samples[k];
+				uint64_t step;
+
+				if (strcmp(t->name, req->by_type[k]))
+					continue;
+				if (!pass) {
+					count[k]++;
+					continue;
+				}
+				step = count[k] > per ? count[k] / per : 1;
+				if (seen[k]++ % step == 0 && s->n < per) {
+					s->objects = objects + k * per;
+					objects[k * per + s->n++] = nd->addr;
+					s->type = nd->type;
+				}
+			}
+		}
+	}
+	for (size_t k = 0; k < n; k++) {
+		samples[k].type_name = req->by_type[k];
+		samples[k].objects = objects + k * per;
+	}
+	*samplesp = samples;
+	*objectsp = objects;
+	samples = NULL;
+	objects = NULL;
+	err = 0;
+cleanup:
+	free(samples);
+	free(objects);
+	free(count);
+	free(seen);
+	return err;
+}
+
+int lt_holders_find(const struct lt_holders_request *req, struct lt_holders *out)
+{
+	struct lt_py_heap heap = {
+		.pid = req->pid, .minor = req->minor, .info = req->info, .frames = req->frames,
+		.runtime = req->runtime,
+	};
+	struct lt_py_walk w = { .heap = &heap };
+	struct pause pause = { .req = req, .out = out };
+	struct path *paths = NULL;
+	size_t npaths = 0, nsamples;
+	const struct lt_holders_sample *samples;
+	struct lt_holders_sample *owned = NULL;
+	uint64_t *owned_objects = NULL, t0;
+	int err;
+
+	memset(out, 0, sizeof(*out));
+	out->pause_bound_ms = req->pause_ms;
+	heap.hl = lt_py_heap_layout(req->minor);
+	if (!heap.hl) {
+		set_error(out, "no heap layout for this Python version%.0s", -EINVAL);
+		return 0;
+	}
+	if ((err = lt_heap_reader_init(&heap.reader, req->pid, req->cache_bytes)))
+		goto cleanup;
+	for (size_t s = 0; s < req->nsamples; s++) {
+		for (size_t i = 0; i < req->samples[s].n; i++) {
+			bool made;
+
+			if (lt_heap_graph_add(&w.graph, req->samples[s].objects[i], &made) == LT_HEAP_NONE) {
+				err = -ENOMEM;
+				goto cleanup;
+			}
+		}
+	}
+	t0 = now_ns();
+	if (!pause_begin(&pause)) {
+		w.deadline_ns = pause.since_ns + (uint64_t)req->pause_ms * 1000000ull;
+		w.on_deadline = on_deadline;
+		w.deadline_arg = &pause;
+	}
+	err = lt_py_walk_heap(&w);
+	out->consistent = pause.stopped;
+	out->walk_ms = (double)(now_ns() - t0) / 1e6;
+	out->objects = w.graph.n;
+	out->references = w.graph.nedges + w.graph.noedges;
+	out->gc_objects = w.gc_objects;
+	out->frames = w.nframes;
+	out->bytes_copied = heap.reader.bytes_copied;
+	if (err == -ENOMEM)
+		goto cleanup;
+	if (err) {
+		pause_end(&pause);
+		set_error(out, "cannot walk the heap: %s", err);
+		err = 0;
+		goto cleanup;
+	}
+	samples = req->samples;
+	nsamples = req->nsamples;
+	if (req->nby_type) {
+		if ((err = by_type(&w, req, &owned, &owned_objects)))
+			goto cleanup;
+		samples = owned;
+		nsamples = req->nby_type;
+	}
+	if ((err = find_paths(&w, samples, nsamples, &paths, &npaths, out)))
+		goto cleanup;
+	/* The links are read again from the process as it is now, held still
+	 * (still, if the walk fitted in its pause). */
+	if (!pause.stopped)
+		pause_begin(&pause);
+	lt_heap_reader_forget(&heap.reader);
+	err = read_chains(&w, samples, nsamples, paths, npaths, out);
+	pause_end(&pause);
+	if (!err)
+		out->ok = true;
+cleanup:
+	pause_end(&pause);
+	free(paths);
+	free(owned);
+	free(owned_objects);
+	lt_py_walk_free(&w);
+	lt_py_type_cache_free(&heap.types);
+	lt_heap_reader_free(&heap.reader);
+	return err;
+}

@@ -1,0 +1,177 @@
+// SPDX-License-Identifier: MIT
+#include "output/holders_writer.h"
+
+#include <inttypes.h>
+#include <string.h>
+
+#include "output/json_writer.h"
+
+static const char *root_kind(enum lt_holder_root_kind k)
+{
+	switch (k) {
+	case LT_HOLDER_ROOT_MODULE: return "module";
+	case LT_HOLDER_ROOT_CLASS: return "class";
+	case LT_HOLDER_ROOT_FRAME: return "frame";
+	case LT_HOLDER_ROOT_UNFOLLOWED: return "unfollowed";
+	}
+	return "?";
+}
+
+void lt_holders_write_text(FILE *out, const struct lt_holders *h, int indent)
+{
+	if (!h->ok) {
+		fprintf(out, "%*sholders: none found: %s\n", indent, "", h->error ? h->error : "?");
+		return;
+	}
+	fprintf(out, "%*sholders: %" PRIu64 " objects read (%" PRIu64 " tracked by the GC, %" PRIu64
+		" frames), %.1f ms; paused %.1f ms", indent, "", h->objects, h->gc_objects, h->frames,
+		h->walk_ms, h->npauses ? h->pause_ms[0] : 0.0);
+	if (h->npauses > 1)
+		fprintf(out, " + %.1f ms", h->pause_ms[1]);
+	if (!h->npauses)
+		fputs(" (not paused: links read twice)", out);
+	else if (!h->consistent)
+		fprintf(out, " (walk longer than the %.0f ms bound: finished running, links read again)",
+			h->pause_bound_ms);
+	fputc('\n', out);
+	for (size_t i = 0; i < h->nchains; i++) {
+		const struct lt_holder_chain *c = &h->chains[i];
+
+		fprintf(out, "%*s  %s  (%u of %u sampled", indent, "", c->text, c->samples, c->sampled);
+		if (c->where)
+			fprintf(out, ", made at %s", c->where);
+		fputs(c->conservative ? "; through an object not decoded)\n" : ")\n", out);
+	}
+	if (h->unreached || h->changed)
+		fprintf(out, "%*s  (%u sampled objects not met in the walk, %u chains changed while read)\n",
+			indent, "", h->unreached, h->changed);
+}
+
+static void json_str_or_null(FILE *out, const char *key, const char *s)
+{
+	fprintf(out, ",\"%s\":", key);
+	if (s)
+		lt_json_string(out, s);
+	else
+		fputs("null", out);
+}
+
+void lt_holders_write_json(FILE *out, const struct lt_holders *h)
+{
+	fprintf(out, "{\"ok\":%s", h->ok ? "true" : "false");
+	json_str_or_null(out, "error", h->error);
+	fputs(",\"pause_ms\":[", out);
+	for (uint32_t i = 0; i < h->npauses; i++) {
+		if (i)
+			fputc(',', out);
+		lt_json_double(out, h->pause_ms[i]);
+	}
+	fputs("],\"pause_bound_ms\":", out);
+	lt_json_double(out, h->pause_bound_ms);
+	fprintf(out, ",\"consistent\":%s,\"walk_ms\":", h->consistent ? "true" : "false");
+	lt_json_double(out, h->walk_ms);
+	fprintf(out, ",\"objects\":%" PRIu64 ",\"references\":%" PRIu64 ",\"gc_objects\":%" PRIu64
+		",\"frames\":%" PRIu64 ",\"bytes_copied\":%" PRIu64 ",\"sampled\":%u,\"unreached\":%u"
+		",\"changed\":%u,\"chains\":[", h->objects, h->references, h->gc_objects, h->frames,
+		h->bytes_copied, h->sampled, h->unreached, h->changed);
+	for (size_t i = 0; i < h->nchains; i++) {
+		const struct lt_holder_chain *c = &h->chains[i];
+		const struct lt_holder_root *r = &c->root;
+
+		fputs(i ? ",{\"type\":" : "{\"type\":", out);
+		lt_json_string(out, c->type);
+		json_str_or_null(out, "where", c->where);
+		fprintf(out, ",\"samples\":%u,\"sampled\":%u,\"object\":\"0x%" PRIx64
+			"\",\"conservative\":%s,\"text\":", c->samples, c->sampled, c->object,
+			c->conservative ? "true" : "false");
+		lt_json_string(out, c->text);
+		fputs(",\"links\":[", out);
+		for (uint32_t l = 0; l < c->nlinks; l++) {
+			const struct lt_holder_link *k = &c->links[l];
+
+			fputs(l ? ",{\"holder\":" : "{\"holder\":", out);
+			lt_json_string(out, k->holder);
+			json_str_or_null(out, "how", k->how);
+			json_str_or_null(out, "key", k->key);
+			if (k->index >= 0)
+				fprintf(out, ",\"index\":%" PRId64, k->index);
+			fprintf(out, ",\"address\":\"0x%" PRIx64 "\",\"text\":", k->addr);
+			lt_json_string(out, k->text);
+			fputc('}', out);
+		}
+		fprintf(out, "],\"root\":{\"kind\":\"%s\"", root_kind(r->kind));
+		json_str_or_null(out, "module", r->module);
+		json_str_or_null(out, "class", r->cls);
+		json_str_or_null(out, "function", r->func);
+		json_str_or_null(out, "file", r->file);
+		json_str_or_null(out, "name", r->name);
+		if (r->kind == LT_HOLDER_ROOT_FRAME)
+			fprintf(out, ",\"thread\":%u", r->tid);
+		if (r->kind == LT_HOLDER_ROOT_UNFOLLOWED) {
+			json_str_or_null(out, "holder", r->holder);
+			fprintf(out, ",\"references\":%" PRIu64 ",\"found\":%" PRIu64, r->refcount,
+				r->found);
+		}
+		fputs(",\"text\":", out);
+		lt_json_string(out, r->text);
+		fputs("}}", out);
+	}
+	fputs("]}", out);
+}
+
+/* A DOT string: quotes and backslashes escaped, control characters dropped. */
+static void dot_string(FILE *out, const char *s)
+{
+	fputc('"', out);
+	for (; s && *s; s++) {
+		if (*s == '"' || *s == '\\')
+			fputc('\\', out);
+		if ((unsigned char)*s >= 0x20)
+			fputc(*s, out);
+	}
+	fputc('"', out);
+}
+
+void lt_holders_dot_begin(FILE *out)
+{
+	fputs("digraph holders {\n  rankdir=BT;\n  node [shape=box, fontname=\"monospace\"];\n", out);
+}
+
+void lt_holders_dot_end(FILE *out)
+{
+	fputs("}\n", out);
+}
+
+/* Nodes are named by process and address, so that chains sharing holders
+ * share nodes, as in objgraph's drawings. */
+void lt_holders_write_dot(FILE *out, const struct lt_holders *h, unsigned pid)
+{
+	for (size_t i = 0; i < h->nchains; i++) {
+		const struct lt_holder_chain *c = &h->chains[i];
+		uint64_t prev = c->object;
+		char label[512];
+
+		snprintf(label, sizeof(label), "%u of %u sampled%s%s", c->samples, c->sampled,
+			 c->where ? ", made at " : "", c->where ? c->where : "");
+		fprintf(out, "  \"p%u_%" PRIx64 "\" [label=", pid, prev);
+		dot_string(out, c->type);
+		fputs(", style=filled, fillcolor=\"#f4cccc\"];\n", out);
+		for (uint32_t l = 0; l < c->nlinks; l++) {
+			const struct lt_holder_link *k = &c->links[l];
+
+			fprintf(out, "  \"p%u_%" PRIx64 "\" [label=", pid, k->addr);
+			dot_string(out, k->holder);
+			fprintf(out, "];\n  \"p%u_%" PRIx64 "\" -> \"p%u_%" PRIx64 "\" [label=", pid, prev,
+				pid, k->addr);
+			dot_string(out, k->text);
+			fputs("];\n", out);
+			prev = k->addr;
+		}
+		fprintf(out, "  \"p%u_root_%zu\" [label=", pid, i);
+		dot_string(out, c->root.text);
+		fprintf(out, ", style=filled, fillcolor=\"#d9ead3\"];\n  \"p%u_%" PRIx64
+			"\" -> \"p%u_root_%zu\" [label=", pid, prev, pid, i);
+		dot_string(out, label);
+		fputs("];\n", out);
+	}
+}
