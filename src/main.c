@@ -24,6 +24,7 @@
 #include "attach/command_runner.h"
 #include "report/diff.h"
 #include "output/holders_cmd.h"
+#include "output/holders_writer.h"
 #include "consume/event_consumer.h"
 #include "consume/lane_threads.h"
 #include "consume/traced_processes.h"
@@ -110,6 +111,22 @@ static void forget_exited(struct lt_session *s)
 		free(procs);
 }
 
+/* --holders-dot: the last report's chains, every Python process in one
+ * graph (rewritten whole, so the file is always one report's). */
+static int write_holders_dot(const char *path, const struct lt_report *r)
+{
+	FILE *f = fopen(path, "w");
+
+	if (!f)
+		return -errno;
+	lt_holders_dot_begin(f);
+	for (size_t i = 0; i < r->nprocs; i++)
+		if (r->procs[i].python && r->procs[i].python->holders)
+			lt_holders_write_dot(f, r->procs[i].python->holders, r->procs[i].pid);
+	lt_holders_dot_end(f);
+	return fclose(f) ? -EIO : 0;
+}
+
 static int write_report(struct lt_session *s, const struct lt_report *r, bool final)
 {
 	switch (s->opts->format) {
@@ -187,6 +204,8 @@ static int emit_report(struct lt_session *s, bool final, bool print)
 			(unsigned long long)r.lost_events);
 		s->lost_reported = r.lost_events;
 	}
+	if (s->opts->holders_dot_path && write_holders_dot(s->opts->holders_dot_path, &r))
+		fprintf(stderr, "leaktrace: cannot write %s\n", s->opts->holders_dot_path);
 	if (final && s->opts->snapshot_path) {
 		serr = lt_snapshot_save(s->opts->snapshot_path, &r, why, sizeof(why));
 		if (serr)

@@ -66,6 +66,13 @@ static const char usage_text[] =
 	"                         reports show unbiased estimates (see README)\n"
 	"      --no-fds           do not trace descriptors (files, sockets, pipes...);\n"
 	"                         by default those left open are reported by stack\n"
+	"      --holders          for the Python types growing most, who holds their\n"
+	"                         objects: the shortest chain from a sample of them to\n"
+	"                         a module global, class attribute or frame local,\n"
+	"                         read from the process's heap (held still at most\n"
+	"                         --holders-pause ms at a time, default 200; 0 never)\n"
+	"      --holders-samples N  objects followed per type and line (default 8)\n"
+	"      --holders-dot FILE  also write the chains as a graphviz DOT graph\n"
 	"      --native           in Python processes, native stacks also show the\n"
 	"                         Python lines that led to them (mixed stacks)\n"
 	"      --group traceback|lineno  Python objects by the whole traceback that\n"
@@ -142,6 +149,10 @@ enum {
 	OPT_USER,
 	OPT_NO_FDS,
 	OPT_LIVE,
+	OPT_HOLDERS,
+	OPT_HOLDERS_PAUSE,
+	OPT_HOLDERS_SAMPLES,
+	OPT_HOLDERS_DOT,
 };
 
 static const struct option long_options[] = {
@@ -182,6 +193,10 @@ static const struct option long_options[] = {
 	{ "max-stacks", required_argument, NULL, OPT_MAX_STACKS },
 	{ "no-fds", no_argument, NULL, OPT_NO_FDS },
 	{ "live", no_argument, NULL, OPT_LIVE },
+	{ "holders", no_argument, NULL, OPT_HOLDERS },
+	{ "holders-pause", required_argument, NULL, OPT_HOLDERS_PAUSE },
+	{ "holders-samples", required_argument, NULL, OPT_HOLDERS_SAMPLES },
+	{ "holders-dot", required_argument, NULL, OPT_HOLDERS_DOT },
 	{},
 };
 
@@ -277,6 +292,8 @@ static void set_defaults(struct lt_options *o)
 	memset(o, 0, sizeof(*o));
 	o->top = 10;
 	o->min_age_ms = 500;
+	o->holders_pause_ms = 200;
+	o->holders_samples = 8;
 	o->max_size = UINT64_MAX;
 	o->sort = LT_SORT_BYTES;
 	o->format = LT_FORMAT_TEXT;
@@ -395,6 +412,24 @@ static int parse_one(struct lt_options *o, int c, const char *arg)
 	case OPT_LIVE:
 		o->live = true;
 		return 0;
+	case OPT_HOLDERS:
+		o->holders = true;
+		return 0;
+	case OPT_HOLDERS_PAUSE:
+		if (parse_u64(arg, &v) || v > 60000)
+			return fail("--holders-pause takes 0..60000 (ms)", arg);
+		o->holders_pause_ms = (uint32_t)v;
+		return 0;
+	case OPT_HOLDERS_SAMPLES:
+		if (parse_u64(arg, &v) || !v || v > 1000)
+			return fail("--holders-samples takes 1..1000", arg);
+		o->holders_samples = (uint32_t)v;
+		return 0;
+	case OPT_HOLDERS_DOT:
+		free(o->holders_dot_path);
+		o->holders_dot_path = strdup(arg);
+		o->holders = true;
+		return o->holders_dot_path ? 0 : -ENOMEM;
 	case OPT_NATIVE:
 		o->py_native = true;
 		return 0;
@@ -691,6 +726,7 @@ void lt_options_free(struct lt_options *o)
 	free(o->command);
 	free(o->output_path);
 	free(o->snapshot_path);
+	free(o->holders_dot_path);
 	free(o->cgroup_path);
 	free(o->run_as_user);
 	free(o->serve_host);

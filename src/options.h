@@ -56,6 +56,10 @@ struct lt_options {
 	bool py_gc_only;        /* --python-objects gc: the GC allocation entry points only */
 	bool py_native;         /* --native: Python frames in native stacks */
 	bool no_fds;            /* --no-fds: descriptors are not traced */
+	bool holders;           /* --holders: who holds the growing Python types' objects */
+	uint32_t holders_pause_ms; /* --holders-pause MS: each pause at most, default 200 */
+	uint32_t holders_samples;  /* --holders-samples N: objects followed per type and line */
+	char *holders_dot_path; /* --holders-dot FILE: the chains as a graphviz graph */
 	uint32_t unwind_rows;   /* --unwind-rows, default LT_DEFAULT_UNWIND_ROWS */
 	uint64_t symbol_cache_bytes; /* --symbol-cache-mb, default LT_SYMBOL_CACHE_DEFAULT_MB */
 	uint32_t trend_window;  /* --trend-window, default LT_TREND_DEFAULT_WINDOW */

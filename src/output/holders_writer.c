@@ -132,6 +132,16 @@ static void dot_string(FILE *out, const char *s)
 	fputc('"', out);
 }
 
+/* FNV-1a of a root's text: its node's name. */
+static uint64_t text_key(const char *s)
+{
+	uint64_t h = 0xcbf29ce484222325ULL;
+
+	for (; s && *s; s++)
+		h = (h ^ (unsigned char)*s) * 0x100000001b3ULL;
+	return h;
+}
+
 void lt_holders_dot_begin(FILE *out)
 {
 	fputs("digraph holders {\n  rankdir=BT;\n  node [shape=box, fontname=\"monospace\"];\n", out);
@@ -167,10 +177,12 @@ void lt_holders_write_dot(FILE *out, const struct lt_holders *h, unsigned pid)
 			fputs("];\n", out);
 			prev = k->addr;
 		}
-		fprintf(out, "  \"p%u_root_%zu\" [label=", pid, i);
+		/* Chains ending at one global share its node. */
+		fprintf(out, "  \"p%u_root_%016" PRIx64 "\" [label=", pid, text_key(c->root.text));
 		dot_string(out, c->root.text);
 		fprintf(out, ", style=filled, fillcolor=\"#d9ead3\"];\n  \"p%u_%" PRIx64
-			"\" -> \"p%u_root_%zu\" [label=", pid, prev, pid, i);
+			"\" -> \"p%u_root_%016" PRIx64 "\" [label=", pid, prev, pid,
+			text_key(c->root.text));
 		dot_string(out, label);
 		fputs("];\n", out);
 	}

@@ -4,6 +4,7 @@
 #include <inttypes.h>
 
 #include "output/json_writer.h"
+#include "output/holders_writer.h"
 
 static void write_frames(FILE *out, const struct lt_report_stack *st)
 {
@@ -176,6 +177,10 @@ static void write_python(FILE *out, const struct lt_report_python *py)
 		py->minor, py->micro ? "." : "", py->micro, py->gc_only ? "gc" : "all", py->objects,
 		py->bytes, py->unmatched_frees, py->at_shutdown ? "true" : "false");
 	write_stacks(out, &py->stacks);
+	if (py->holders) {
+		fputs(",\"holders\":", out);
+		lt_holders_write_json(out, py->holders);
+	}
 	fputc('}', out);
 }
 

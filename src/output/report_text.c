@@ -1,5 +1,6 @@
 // SPDX-License-Identifier: MIT
 #include "output/report_writers.h"
+#include "output/holders_writer.h"
 
 #include <inttypes.h>
 #include <string.h>
@@ -130,6 +131,8 @@ static void write_python(FILE *out, const struct lt_report_python *py, const cha
 		fputc('\n', out);
 	}
 	write_group(out, py->gc_only ? "object" : "block", &py->stacks, when, min_age_ms);
+	if (py->holders)
+		lt_holders_write_text(out, py->holders, 2);
 }
 
 static void write_kinds(FILE *out, const uint64_t *kinds)

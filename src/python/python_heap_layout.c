@@ -24,7 +24,9 @@
 /* Until 3.15 made them a pointer to rings, the stats were three of these. */
 #define GC_STATS_38_TO_314                                                      \
 	.gc_stats_bytes = 24, .gc_stat_collections = 0, .gc_stat_collected = 8,    \
-	.gc_stat_uncollectable = 16
+	.gc_stat_uncollectable = 16, .gc_stats_ptr = -1,                           \
+	.gc_ring = { -1, -1, -1 }, .gc_ring_len = { 0, 0, 0 },                     \
+	.gc_ring_index = { -1, -1, -1 }
 
 /* The collector's state kept its shape from 3.8 (in _PyRuntime) to 3.13. */
 #define GC_38_TO_313                                                            \
@@ -134,7 +136,8 @@ static const struct lt_py_heap_layout layouts[] = {
 	 * ring's int8_t index naming the record that holds the running totals
 	 * (young at 0, index at 704; old[0] at 712, old[1] at 912, index 192
 	 * into each). No array in the state, so no gc_stats offset; the record
-	 * layout below is that of one ring entry.
+	 * layout below is that of one ring entry. Read back against
+	 * gc.get_stats() of a running 3.15.2.
 	 */
 	{ .minor = 15, .tuple_items = 32, ALL_VERSIONS,
 	  .rt_interp_head = 936, .interp_next = 7264, .interp_threads = 7336,
@@ -144,6 +147,8 @@ static const struct lt_py_heap_layout layouts[] = {
 	  .gc_enabled = 0, .gc_debug = 4, .gc_garbage = 128, .gc_collecting = 112,
 	  .gc_lists = { 8, 32, 56, 80, -1 }, .gc_stats = -1, .gc_stats_bytes = 64,
 	  .gc_stat_collections = 16, .gc_stat_collected = 24, .gc_stat_uncollectable = 32,
+	  .gc_stats_ptr = 104, .gc_ring = { 0, 712, 912 }, .gc_ring_len = { 11, 3, 3 },
+	  .gc_ring_index = { 704, 904, 1104 },
 	  KEYS_311_UP, .values_array = 8, .managed_dict = -24, .managed_values = 0,
 	  .ht_cached_keys = 888, FUNC_310_UP,
 	  .frame_localsplus = 80, .localsplus_tagged = 1, .co_nlocalsplus = 72, CODE_311_UP },

@@ -76,6 +76,13 @@ struct lt_py_heap_layout {
 	int32_t gc_stat_collections; /* Py_ssize_t in a gc_generation_stats */
 	int32_t gc_stat_collected;
 	int32_t gc_stat_uncollectable;
+	/* 3.15: the state holds a struct gc_stats * instead, a ring of
+	 * records per generation; the one at the ring's int8_t index carries
+	 * the running totals (a record, as above, is gc_stats_bytes long). */
+	int32_t gc_stats_ptr;       /* offset of the pointer in the state, -1 before 3.15 */
+	int32_t gc_ring[3];         /* offset of each generation's ring in struct gc_stats */
+	uint32_t gc_ring_len[3];    /* records in the ring, 0 before 3.15 */
+	int32_t gc_ring_index[3];   /* int8_t: the current record, from struct gc_stats */
 
 	/* PyDictObject and its keys (PyDictKeysObject) and split values. */
 	int32_t dict_used;          /* ma_used */

@@ -12,6 +12,7 @@
 #include <string.h>
 
 #include "python/python_objects.h"
+#include "report/report_holders.h"
 
 struct py_total {
 	uint32_t stack_id;
@@ -251,6 +252,8 @@ int lt_report_build_python(struct lt_session *s, struct lt_process *p, uint64_t 
 	err = build_types(p->py, types, py);
 	if (!err)
 		err = build_stacks(s, p, now_ns, &py->stacks);
+	if (!err && s->opts->holders)
+		err = lt_report_build_holders(s, p, py);
 	return err;
 }
 

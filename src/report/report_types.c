@@ -34,6 +34,9 @@ void lt_report_free_python(struct lt_report_python *py)
 		free(py->types[i].name);
 	free(py->types);
 	lt_report_free_group(&py->stacks);
+	if (py->holders)
+		lt_holders_free(py->holders);
+	free(py->holders);
 	free(py);
 }
 

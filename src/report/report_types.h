@@ -15,6 +15,7 @@
 
 #include "consume/fd_kinds.h"
 #include "consume/stats.h"
+#include "holders/holders.h"
 #include "report/age_histogram.h"
 #include "report/trend.h"
 #include "symbols/symbol_cache.h"
@@ -82,6 +83,7 @@ struct lt_report_python {
 	struct lt_report_py_type *types; /* by objects, largest first */
 	size_t ntypes;
 	struct lt_report_group stacks;   /* Python tracebacks (or lines, --group lineno) */
+	struct lt_holders *holders;      /* --holders: who holds the growing types' objects */
 };
 
 struct lt_report_process {

@@ -1,0 +1,23 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * --holders in a report: samples of the live objects of the Python types
+ * growing most, by the lines that made them, and who holds them.
+ */
+#ifndef LT_REPORT_HOLDERS_H
+#define LT_REPORT_HOLDERS_H
+
+#include "report/report_types.h"
+
+struct lt_session;
+struct lt_process;
+
+/* Types followed at most, and places (tracebacks) per type. */
+#define LT_HOLDERS_TYPES 5
+#define LT_HOLDERS_PLACES 2
+
+/* py->holders for p, from py->types (built). Returns 0 or -ENOMEM; a
+ * process whose heap cannot be walked gets holders saying why. */
+int lt_report_build_holders(struct lt_session *s, struct lt_process *p,
+			    struct lt_report_python *py);
+
+#endif
