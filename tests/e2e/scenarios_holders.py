@@ -1,0 +1,242 @@
+# SPDX-License-Identifier: MIT
+"""Who holds leaked Python objects, from outside: the chain objgraph's
+find_backref_chain would draw, for each way a leak is held (module list,
+dict cache, class registry, listeners' bound methods, closure cell,
+gc.garbage, a running frame's local), on every interpreter here; the
+process never left stopped, even when leaktrace is killed mid-pause; the
+pause bounded; --holders in reports and on a snapshot."""
+
+import json
+import os
+import re
+import signal
+import subprocess
+import time
+
+import __main__ as h
+
+PROG = os.path.join(h.SRC_PROGS, 'py_holders.py')
+MODULE = 'py_holders_billing'
+N = 2000
+GARBAGE = 50
+SAMPLES = 6
+
+
+def start(ctx, exe, n=N, garbage=GARBAGE, name='py_holders'):
+    t = ctx.target([exe, PROG, str(n), str(garbage)], name)
+    deadline = time.monotonic() + 120
+    while time.monotonic() < deadline:
+        for line in t.out_lines:
+            if line.startswith('ready '):
+                return t, json.loads(line[len('ready '):])
+        if t.poll() is not None:
+            raise h.Fail('%s exited early: %s' % (name, ' | '.join(t.err_lines[-3:])))
+        time.sleep(0.1)
+    raise h.Fail('%s never got ready' % name)
+
+
+def holders_cmd(ctx, args, timeout=120):
+    r = subprocess.run([ctx.args.leaktrace, 'holders'] + args, capture_output=True, text=True,
+                       timeout=timeout)
+    return r
+
+
+def state_of(pid):
+    with open('/proc/%d/stat' % pid) as f:
+        return f.read().rsplit(')', 1)[1].split()[0]
+
+
+def expect_running(pid, what):
+    """Not stopped: neither a group stop nor a ptrace stop."""
+    st = state_of(pid)
+    h.expect(st not in ('T', 't'), '%s: the process is left stopped (state %s)' % (what, st))
+
+
+def only_chain(res, type_name, where):
+    chains = [c for c in res['holders']['chains'] if c['type'] == type_name]
+    h.expect(len(chains) == 1, '%s: %s: %d chains: %s' % (
+        where, type_name, len(chains), [c['text'] for c in chains]))
+    c = chains[0]
+    h.expect(c['samples'] == c['sampled'] == SAMPLES and not c['conservative'],
+             '%s: %s: %d of %d sampled (conservative %s): %s' % (
+                 where, type_name, c['samples'], c['sampled'], c['conservative'], c['text']))
+    return c
+
+
+def expect_links(c, want, where):
+    """want: (holder, how, key or None, index or None) per link, a key of
+    '*' matching any; index 'n' meaning 0 <= index < N."""
+    got = [(k['holder'], k['how'], k.get('key'), k.get('index')) for k in c['links']]
+    ok = len(got) == len(want)
+    for g, w in zip(got, want):
+        ok = ok and g[0] == w[0] and g[1] == w[1]
+        ok = ok and (w[2] is None and g[2] is None or w[2] == '*' and g[2] or g[2] == w[2]
+                     or isinstance(w[2], re.Pattern) and g[2] and w[2].fullmatch(g[2]))
+        ok = ok and (w[3] is None and g[3] is None or w[3] == 'n' and g[3] is not None and
+                     0 <= g[3] < N or g[3] == w[3])
+    h.expect(ok, '%s: links %r, want %r (%s)' % (where, got, want, c['text']))
+
+
+def expect_root(c, want, where):
+    r = c['root']
+    bad = {k: (r.get(k), v) for k, v in want.items() if r.get(k) != v}
+    h.expect(not bad, '%s: root %s: %r' % (where, r['text'], bad))
+
+
+def check_cases(res, truth, where):
+    """The chain of each case, link by link, and its root."""
+    c = only_chain(res, 'InvoiceRecord', where)
+    expect_links(c, [('list', 'index', None, 'n')], where)
+    expect_root(c, {'kind': 'module', 'module': MODULE, 'name': '_AUDIT_TRAIL'}, where)
+    h.expect(re.fullmatch(r'InvoiceRecord <- list\[\d+\] <- module %s: _AUDIT_TRAIL' % MODULE,
+                          c['text']), '%s: text %r' % (where, c['text']))
+
+    c = only_chain(res, 'CacheEntry', where)
+    expect_links(c, [('dict', 'value', re.compile(r"'key-\d+'"), None)], where)
+    expect_root(c, {'kind': 'module', 'module': MODULE, 'name': '_CACHE'}, where)
+
+    c = only_chain(res, 'Registered', where)
+    expect_links(c, [('list', 'index', None, 'n')], where)
+    expect_root(c, {'kind': 'class', 'module': MODULE, 'class': 'Registry', 'name': 'items'}, where)
+
+    c = only_chain(res, 'Listener', where)
+    expect_links(c, [('method', 'self', None, None), ('list', 'index', None, 'n'),
+                     ('Bus', 'attr', 'listeners', None)], where)
+    expect_root(c, {'kind': 'module', 'module': MODULE, 'name': 'BUS'}, where)
+    h.expect(c['links'][0]['text'] == 'method Listener.on_event.__self__',
+             '%s: %r' % (where, c['links'][0]['text']))
+
+    c = only_chain(res, 'Captured', where)
+    expect_links(c, [('list', 'index', None, 'n'), ('cell', 'cell', None, None),
+                     ('function', 'closure', None, 0)], where)
+    expect_root(c, {'kind': 'module', 'module': MODULE, 'name': 'collect'}, where)
+    h.expect(c['links'][2]['text'] == 'function make_collector.<locals>.collect.__closure__[0]',
+             '%s: %r' % (where, c['links'][2]['text']))
+
+    c = only_chain(res, 'Garbage', where)
+    h.expect(c['links'] and c['links'][0]['holder'] == 'list' and
+             0 <= c['links'][0]['index'] < truth['garbage'], '%s: %s' % (where, c['text']))
+    expect_root(c, {'kind': 'module', 'module': 'gc', 'name': 'garbage'}, where)
+
+    c = only_chain(res, 'FrameHeld', where)
+    expect_links(c, [('list', 'index', None, 'n')], where)
+    want = {'kind': 'frame', 'function': 'serve', 'file': truth['file'], 'name': 'held'}
+    # Thread ids are in the thread state from 3.11; the main thread's is the pid.
+    if truth['minor'] >= 11:
+        want['thread'] = truth['pid']
+    expect_root(c, want, where)
+
+
+TYPES = ['InvoiceRecord', 'CacheEntry', 'Registered', 'Listener', 'Captured', 'Garbage',
+         'FrameHeld']
+
+
+def t_holders_every_python(ctx):
+    """leaktrace holders -p PID --type ..., every interpreter found (Debian's static 3.11, pyenv 3.8-3.13, unstable's 3.14 and 3.15 static and shared): the exact chain of each way a leak is held (container kind, index or key, module and global, class and attribute, frame and local), all samples alike; the process paused within the bound and left running."""
+    found = h.pythons_found()
+    h.expect(len(found) >= 7, 'interpreters found: %r' % found)
+    for name, exe in found:
+        t, truth = start(ctx, exe, name=name)
+        args = ['-p', str(truth['pid']), '--samples', str(SAMPLES), '--json']
+        for ty in TYPES:
+            args += ['--type', ty]
+        r = holders_cmd(ctx, args)
+        h.expect(r.returncode == 0, '%s: exit %d: %s' % (name, r.returncode, r.stderr.strip()))
+        res = json.loads(r.stdout)
+        hol = res['holders']
+        h.expect(hol['ok'] and hol['consistent'] and len(hol['pause_ms']) == 1 and
+                 0 < hol['pause_ms'][0] <= 200 + 20 and hol['changed'] == 0 and hol['unreached'] == 0,
+                 '%s: %r' % (name, {k: v for k, v in hol.items() if k != 'chains'}))
+        check_cases(res, truth, name)
+        expect_running(truth['pid'], name)
+        h.log('%s: %d objects read, paused %.1f ms' % (name, hol['objects'], hol['pause_ms'][0]))
+        t.close_stdin()
+        t.wait(10)
+
+
+def t_holders_text_and_dot(ctx):
+    """leaktrace holders in text and --dot: one line per chain as objgraph would draw it; the DOT graph has the holders as nodes, the links as labelled edges, and is accepted by graphviz."""
+    t, truth = start(ctx, '/usr/bin/python3.11')
+    dot = os.path.join(ctx.tmpdir(), 'h.dot')
+    r = holders_cmd(ctx, ['-p', str(truth['pid']), '-t', 'InvoiceRecord', '-t', 'Captured',
+                          '-n', '4', '--dot', dot])
+    h.expect(r.returncode == 0, 'exit %d: %s' % (r.returncode, r.stderr))
+    lines = r.stdout.splitlines()
+    want = [r'pid %d, Python 3\.11' % truth['pid'],
+            r'holders: \d+ objects read \(\d+ tracked by the GC, \d+ frames\), [\d.]+ ms; paused [\d.]+ ms',
+            r'  InvoiceRecord <- list\[\d+\] <- module %s: _AUDIT_TRAIL  \(4 of 4 sampled\)' % MODULE,
+            r'  Captured <- list\[\d+\] <- cell <- function make_collector\.<locals>\.collect\.__closure__\[0\] '
+            r'<- module %s: collect  \(4 of 4 sampled\)' % MODULE]
+    h.expect(len(lines) == len(want) and all(re.fullmatch(w, l) for w, l in zip(want, lines)),
+             'text:\n%s' % r.stdout)
+    with open(dot) as f:
+        text = f.read()
+    h.expect('-> ' in text and 'label="list[' in text and
+             'label="module %s: _AUDIT_TRAIL"' % MODULE in text, 'dot:\n%s' % text[:600])
+    g = subprocess.run(['dot', '-Tsvg', dot], capture_output=True, text=True)
+    h.expect(g.returncode == 0 and '<svg' in g.stdout, 'graphviz: %s' % g.stderr[:300])
+
+
+def t_holders_bad_input(ctx):
+    """leaktrace holders refuses with one line and a non-zero exit: no such pid, a process that is not Python, no --type, bad numbers; nothing is left stopped."""
+    t = ctx.target(['sleep', '60'], 'sleep')
+    cases = [
+        (['-p', '12ab', '-t', 'X'], 2, 'bad pid'),
+        (['-p', '4194303', '-t', 'X'], 1, 'no such process'),
+        (['-p', str(t.pid), '-t', 'X'], 1, 'not a Python process'),
+        (['-p', str(t.pid)], 2, 'needs -p PID and --type NAME'),
+        (['-p', str(t.pid), '-t', 'X', '--samples', '0'], 2, '--samples takes'),
+        (['-p', str(t.pid), '-t', 'X', '--pause-ms', 'x'], 2, '--pause-ms takes'),
+    ]
+    for args, rc, text in cases:
+        r = holders_cmd(ctx, args)
+        err = r.stderr.strip().splitlines()
+        h.expect(r.returncode == rc and len(err) == 1 and text in err[0],
+                 '%r: exit %d, stderr %r' % (args, r.returncode, r.stderr))
+    expect_running(t.pid, 'sleep')
+
+
+def t_holders_killed_mid_pause(ctx):
+    """leaktrace killed (SIGKILL) while it holds a large heap still: the kernel lets the threads go, the process runs on."""
+    t, truth = start(ctx, '/usr/bin/python3.11', n=300000, garbage=0, name='big')
+    p = h.Proc([ctx.args.leaktrace, 'holders', '-p', str(truth['pid']), '-t', 'InvoiceRecord',
+                '--pause-ms', '60000'], 'holders')
+    stopped = False
+    deadline = time.monotonic() + 20
+    while time.monotonic() < deadline and not stopped:
+        stopped = state_of(truth['pid']) == 't'
+        time.sleep(0.005)
+    h.expect(stopped, 'never saw the process held still')
+    p.popen.send_signal(signal.SIGKILL)
+    p.popen.wait(10)
+    time.sleep(0.5)
+    expect_running(truth['pid'], 'after SIGKILL of leaktrace')
+    # Still answering: it reads its stdin and exits at its end.
+    t.close_stdin()
+    h.expect(t.wait(10) is not None, 'the process did not run on after leaktrace was killed')
+
+
+def t_holders_pause_bound(ctx):
+    """A heap too big for the pause bound: the walk is cut at the bound and goes on with the process running, the chains are read again in a second short pause, and they are still exact."""
+    t, truth = start(ctx, '/usr/bin/python3.11', n=200000, garbage=0, name='big')
+    r = holders_cmd(ctx, ['-p', str(truth['pid']), '-t', 'InvoiceRecord', '-t', 'Captured',
+                          '-n', str(SAMPLES), '--pause-ms', '20', '--json'])
+    h.expect(r.returncode == 0, 'exit %d: %s' % (r.returncode, r.stderr))
+    hol = json.loads(r.stdout)['holders']
+    info = {k: v for k, v in hol.items() if k != 'chains'}
+    h.expect(hol['ok'] and not hol['consistent'] and len(hol['pause_ms']) == 2 and
+             hol['pause_ms'][0] <= 20 + 15 and hol['pause_ms'][1] <= 20 + 15 and
+             hol['walk_ms'] > hol['pause_ms'][0], 'pauses: %r' % info)
+    c = only_chain({'holders': hol}, 'InvoiceRecord', 'big')
+    expect_root(c, {'kind': 'module', 'module': MODULE, 'name': '_AUDIT_TRAIL'}, 'big')
+    expect_running(truth['pid'], 'big')
+    h.log('walk %.0f ms, pauses %r ms' % (hol['walk_ms'], hol['pause_ms']))
+
+
+SCENARIOS = [
+    ('holders_every_python', t_holders_every_python),
+    ('holders_text_and_dot', t_holders_text_and_dot),
+    ('holders_bad_input', t_holders_bad_input),
+    ('holders_killed_mid_pause', t_holders_killed_mid_pause),
+    ('holders_pause_bound', t_holders_pause_bound),
+]
