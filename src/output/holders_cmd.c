@@ -10,9 +10,11 @@
 #include <unistd.h>
 
 #include "attach/proc_maps.h"
+#include "attach/proc_start.h"
 #include "holders/holders_find.h"
 #include "output/holders_writer.h"
 #include "python/python_target.h"
+#include "report/snapshot.h"
 
 #define MAX_TYPES 16
 #define DEFAULT_SAMPLES 10
@@ -21,11 +23,14 @@
 
 static const char usage[] =
 	"Usage: leaktrace holders -p PID --type NAME [--type NAME ...] [options]\n"
+	"       leaktrace holders SNAPSHOT [options]\n"
 	"Who holds objects of a running Python process: for a sample of the objects\n"
 	"of each type named, the shortest chain of holders up to a module global, a\n"
 	"class attribute or a running frame's local (objgraph.find_backref_chain,\n"
 	"from outside). The process is held still while its heap is read, at most\n"
-	"--pause-ms at a time; it is never left stopped.\n"
+	"--pause-ms at a time; it is never left stopped. With a SNAPSHOT written by\n"
+	"leaktrace --snapshot FILE, the objects it sampled of the Python types that\n"
+	"grew most, in processes still running.\n"
 	"  -p, --pid PID        the process\n"
 	"  -t, --type NAME      a type's name as Python prints it (tp_name)\n"
 	"  -n, --samples N      objects of each type to follow (default 10)\n"
@@ -43,6 +48,139 @@ static int parse_uint(const char *s, unsigned long max, unsigned long *out)
 	return !*s || *end || errno || *s == '-' || *out > max ? -EINVAL : 0;
 }
 
+struct run {
+	const char *dot;
+	bool json;
+	uint32_t pause_ms;
+	uint32_t per_type;
+	FILE *dot_file;
+	size_t done;        /* processes whose heap was walked */
+};
+
+/* Finds pid's interpreter and who holds the objects asked for; writes the
+ * result. Returns 0, or 1 after a one-line message. */
+static int follow(struct run *run, pid_t pid, uint32_t want_minor, const char *const *types,
+		  size_t ntypes, const struct lt_holders_sample *samples, size_t nsamples,
+		  bool first)
+{
+	struct lt_maps maps = { 0 };
+	struct lt_py_interp *interp = calloc(1, sizeof(*interp));
+	struct lt_holders h = { 0 };
+	char err[512];
+	int c, ret = 1;
+
+	if (!interp) {
+		fprintf(stderr, "leaktrace holders: out of memory\n");
+		return 1;
+	}
+	if ((c = lt_maps_read(pid, &maps))) {
+		fprintf(stderr, "leaktrace holders: pid %d: %s\n", (int)pid,
+			c == -ESRCH || c == -ENOENT ? "no such process" : strerror(-c));
+		goto cleanup;
+	}
+	err[0] = '\0';
+	if ((c = lt_py_find_interp(pid, &maps, interp, err, sizeof(err)))) {
+		fprintf(stderr, "leaktrace holders: pid %d: %s\n", (int)pid,
+			c == -ENOENT ? "not a Python process" : err[0] ? err : strerror(-c));
+		goto cleanup;
+	}
+	if (want_minor && interp->minor != want_minor) {
+		fprintf(stderr, "leaktrace holders: pid %d: runs Python 3.%u, the snapshot saw 3.%u\n",
+			(int)pid, interp->minor, want_minor);
+		goto cleanup;
+	}
+	{
+		struct lt_holders_request req = {
+			.pid = pid, .minor = interp->minor, .runtime = interp->layout.runtime,
+			.info = &interp->info, .frames = &interp->layout, .pause_ms = run->pause_ms,
+			.cache_bytes = CACHE_BYTES, .samples = samples, .nsamples = nsamples,
+			.by_type = types, .nby_type = ntypes, .per_type = run->per_type,
+		};
+
+		if (lt_holders_find(&req, &h)) {
+			fprintf(stderr, "leaktrace holders: out of memory\n");
+			goto cleanup;
+		}
+	}
+	if (run->json) {
+		printf("%s{\"pid\":%d,\"python\":\"3.%u\",\"holders\":", first ? "" : ",", (int)pid,
+		       interp->minor);
+		lt_holders_write_json(stdout, &h);
+		putchar('}');
+	} else {
+		printf("%spid %d, Python 3.%u\n", first ? "" : "\n", (int)pid, interp->minor);
+		lt_holders_write_text(stdout, &h, 0);
+	}
+	if (run->dot_file)
+		lt_holders_write_dot(run->dot_file, &h, (unsigned)pid);
+	if (!h.ok) {
+		fprintf(stderr, "leaktrace holders: pid %d: %s\n", (int)pid, h.error ? h.error : "failed");
+		goto cleanup;
+	}
+	run->done++;
+	ret = 0;
+cleanup:
+	lt_holders_free(&h);
+	lt_maps_free(&maps);
+	free(interp);
+	return ret;
+}
+
+/* Every process of the snapshot with samples that still runs. */
+static int follow_snapshot(struct run *run, const char *path)
+{
+	struct lt_snapshot snap;
+	char err[512];
+	size_t with = 0;
+	int ret = 0;
+
+	if (lt_snapshot_load(path, &snap, err, sizeof(err))) {
+		fprintf(stderr, "leaktrace holders: %s\n", err);
+		return 1;
+	}
+	if (run->json)
+		fputs("{\"processes\":[", stdout);
+	for (size_t i = 0; i < snap.nprocs; i++) {
+		const struct lt_snap_process *p = &snap.procs[i];
+		struct lt_holders_sample *samples;
+
+		if (!p->nsamples)
+			continue;
+		with++;
+		if (lt_proc_start_ticks((pid_t)p->pid) != p->py_start_ticks) {
+			fprintf(stderr, "leaktrace holders: pid %u (%s): exited since the snapshot\n",
+				p->pid, p->comm ? p->comm : "?");
+			ret = 1;
+			continue;
+		}
+		samples = calloc(p->nsamples, sizeof(*samples));
+		if (!samples) {
+			fprintf(stderr, "leaktrace holders: out of memory\n");
+			ret = 1;
+			break;
+		}
+		for (size_t k = 0; k < p->nsamples; k++)
+			samples[k] = (struct lt_holders_sample){
+				.type_name = p->samples[k].type, .type = p->samples[k].type_addr,
+				.where = p->samples[k].where, .objects = p->samples[k].objects,
+				.n = p->samples[k].n,
+			};
+		if (follow(run, (pid_t)p->pid, p->py_minor, NULL, 0, samples, p->nsamples,
+			   run->done == 0))
+			ret = 1;
+		free(samples);
+	}
+	if (run->json)
+		puts("]}");
+	if (!with) {
+		fprintf(stderr, "leaktrace holders: %s: no sampled Python objects (was it written by a "
+			"leaktrace that traced a Python process?)\n", path);
+		ret = 1;
+	}
+	lt_snapshot_free(&snap);
+	return ret;
+}
+
 int lt_holders_main(int argc, char **argv)
 {
 	static const struct option longopts[] = {
@@ -51,15 +189,11 @@ int lt_holders_main(int argc, char **argv)
 		{ "json", no_argument, NULL, 'j' },        { "dot", required_argument, NULL, 'd' },
 		{ "help", no_argument, NULL, 'h' },        { NULL, 0, NULL, 0 },
 	};
-	const char *types[MAX_TYPES], *dot = NULL;
-	unsigned long pid = 0, samples = DEFAULT_SAMPLES, pause_ms = DEFAULT_PAUSE_MS, v;
+	const char *types[MAX_TYPES];
+	unsigned long pid = 0, v;
 	size_t ntypes = 0;
-	bool json = false;
-	struct lt_maps maps = { 0 };
-	struct lt_py_interp *interp = NULL;
-	struct lt_holders h = { 0 };
-	char err[512];
-	int c, ret = 1;
+	struct run run = { .pause_ms = DEFAULT_PAUSE_MS, .per_type = DEFAULT_SAMPLES };
+	int c, ret;
 
 	optind = 1;
 	while ((c = getopt_long(argc, argv, "p:t:n:h", longopts, NULL)) != -1) {
@@ -82,19 +216,20 @@ int lt_holders_main(int argc, char **argv)
 				fprintf(stderr, "leaktrace holders: --samples takes 1-1000\n");
 				return 2;
 			}
-			samples = v;
+			run.per_type = (uint32_t)v;
 			break;
 		case 'P':
-			if (parse_uint(optarg, 60000, &pause_ms)) {
+			if (parse_uint(optarg, 60000, &v)) {
 				fprintf(stderr, "leaktrace holders: --pause-ms takes 0-60000\n");
 				return 2;
 			}
+			run.pause_ms = (uint32_t)v;
 			break;
 		case 'j':
-			json = true;
+			run.json = true;
 			break;
 		case 'd':
-			dot = optarg;
+			run.dot = optarg;
 			break;
 		case 'h':
 			fputs(usage, stdout);
@@ -104,70 +239,32 @@ int lt_holders_main(int argc, char **argv)
 			return 2;
 		}
 	}
-	if (optind < argc || !pid || !ntypes) {
-		fprintf(stderr, "leaktrace holders: needs -p PID and --type NAME (see --help)\n");
+	if (optind + 1 == argc ? pid || ntypes : optind < argc || !pid || !ntypes) {
+		fprintf(stderr, "leaktrace holders: needs -p PID and --type NAME, or a SNAPSHOT "
+			"(see --help)\n");
 		return 2;
 	}
-	interp = calloc(1, sizeof(*interp));
-	if (!interp) {
-		fprintf(stderr, "leaktrace holders: out of memory\n");
+	if (run.dot && !(run.dot_file = fopen(run.dot, "w"))) {
+		fprintf(stderr, "leaktrace holders: cannot write %s: %s\n", run.dot, strerror(errno));
 		return 1;
 	}
-	if ((c = lt_maps_read((pid_t)pid, &maps))) {
-		fprintf(stderr, "leaktrace holders: pid %lu: %s\n", pid,
-			c == -ESRCH || c == -ENOENT ? "no such process" : strerror(-c));
-		goto cleanup;
-	}
-	err[0] = '\0';
-	if ((c = lt_py_find_interp((pid_t)pid, &maps, interp, err, sizeof(err)))) {
-		fprintf(stderr, "leaktrace holders: pid %lu: %s\n", pid,
-			c == -ENOENT ? "not a Python process" : err[0] ? err : strerror(-c));
-		goto cleanup;
-	}
-	{
-		struct lt_holders_request req = {
-			.pid = (pid_t)pid, .minor = interp->minor, .runtime = interp->layout.runtime,
-			.info = &interp->info, .frames = &interp->layout, .pause_ms = (uint32_t)pause_ms,
-			.cache_bytes = CACHE_BYTES, .by_type = types, .nby_type = ntypes,
-			.per_type = (uint32_t)samples,
-		};
-
-		if (lt_holders_find(&req, &h)) {
-			fprintf(stderr, "leaktrace holders: out of memory\n");
-			goto cleanup;
-		}
-	}
-	if (json) {
-		printf("{\"pid\":%lu,\"python\":\"3.%u\",\"holders\":", pid, interp->minor);
-		lt_holders_write_json(stdout, &h);
-		puts("}");
+	if (run.dot_file)
+		lt_holders_dot_begin(run.dot_file);
+	if (optind < argc) {
+		ret = follow_snapshot(&run, argv[optind]);
 	} else {
-		printf("pid %lu, Python 3.%u\n", pid, interp->minor);
-		lt_holders_write_text(stdout, &h, 0);
+		ret = follow(&run, (pid_t)pid, 0, types, ntypes, NULL, 0, true);
+		if (run.json)
+			putchar('\n');
 	}
-	if (dot) {
-		FILE *f = fopen(dot, "w");
-
-		if (!f) {
-			fprintf(stderr, "leaktrace holders: cannot write %s: %s\n", dot, strerror(errno));
-			goto cleanup;
-		}
-		lt_holders_dot_begin(f);
-		lt_holders_write_dot(f, &h, (unsigned)pid);
-		lt_holders_dot_end(f);
-		if (fclose(f)) {
-			fprintf(stderr, "leaktrace holders: cannot write %s\n", dot);
-			goto cleanup;
+	if (run.dot_file) {
+		lt_holders_dot_end(run.dot_file);
+		if (fclose(run.dot_file) && !ret) {
+			fprintf(stderr, "leaktrace holders: cannot write %s\n", run.dot);
+			ret = 1;
 		}
 	}
-	if (!h.ok) {
-		fprintf(stderr, "leaktrace holders: pid %lu: %s\n", pid, h.error ? h.error : "failed");
-		goto cleanup;
-	}
-	ret = fflush(stdout) ? 1 : 0;
-cleanup:
-	lt_holders_free(&h);
-	lt_maps_free(&maps);
-	free(interp);
+	if (fflush(stdout) && !ret)
+		ret = 1;
 	return ret;
 }

@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "attach/proc_start.h"
 #include "holders/holders_find.h"
 #include "python/python_memory.h"
 #include "python/python_objects.h"
@@ -25,7 +26,6 @@ struct place {
 	uint64_t seen;
 	uint64_t *objects;  /* block addresses, then object addresses */
 	size_t n;
-	char *where;
 };
 
 /* The object in a block: where its type pointer names the type. */
@@ -180,35 +180,31 @@ static int sample_places(const struct lt_py_process *pp, struct place *places, s
 	return 0;
 }
 
-int lt_report_build_holders(struct lt_session *s, struct lt_process *p,
-			    struct lt_report_python *py)
+int lt_report_build_py_samples(struct lt_session *s, struct lt_process *p,
+			       struct lt_report_python *py)
 {
 	struct lt_py_process *pp = p->py;
 	uint32_t types[LT_HOLDERS_TYPES * 4];
-	struct lt_holders_sample *samples = NULL;
 	struct place *places = NULL;
 	size_t ntypes, nplaces = 0;
 	int err;
 
-	py->holders = calloc(1, sizeof(*py->holders));
-	if (!py->holders)
-		return -ENOMEM;
-	if (p->exited || pp->finalizing) {
-		py->holders->error = strdup(p->exited ? "the process exited" : "the interpreter is shutting down");
-		return py->holders->error ? 0 : -ENOMEM;
-	}
+	if (p->exited || pp->finalizing)
+		return 0;
+	py->start_ticks = lt_proc_start_ticks((pid_t)p->tgid);
 	if ((err = choose_types(pp, py, types, sizeof(types) / sizeof(types[0]), &ntypes)) ||
 	    (err = choose_places(pp, types, ntypes, &places, &nplaces)) ||
 	    (err = sample_places(pp, places, nplaces, s->opts->holders_samples)))
 		goto cleanup;
-	samples = calloc(nplaces ? nplaces : 1, sizeof(*samples));
-	if (!samples) {
+	py->samples = calloc(nplaces ? nplaces : 1, sizeof(*py->samples));
+	if (!py->samples) {
 		err = -ENOMEM;
 		goto cleanup;
 	}
 	for (size_t i = 0; i < nplaces; i++) {
 		struct place *pl = &places[i];
 		const struct lt_py_type *t = &pp->types[pl->type];
+		struct lt_report_py_sample *out = &py->samples[py->nsamples++];
 		size_t kept = 0;
 
 		for (size_t k = 0; k < pl->n; k++) {
@@ -217,12 +213,48 @@ int lt_report_build_holders(struct lt_session *s, struct lt_process *p,
 			if (obj)
 				pl->objects[kept++] = obj;
 		}
-		pl->n = kept;
-		pl->where = where_of(pp, pl->stack_id);
-		samples[i] = (struct lt_holders_sample){ .type_name = t->name, .type = t->type,
-							 .where = pl->where, .objects = pl->objects,
-							 .n = pl->n };
+		out->type = strdup(t->name);
+		out->type_addr = t->type;
+		out->where = where_of(pp, pl->stack_id);
+		out->objects = pl->objects;
+		out->n = kept;
+		pl->objects = NULL;
+		if (!out->type) {
+			err = -ENOMEM;
+			goto cleanup;
+		}
 	}
+cleanup:
+	for (size_t i = 0; i < nplaces; i++)
+		free(places[i].objects);
+	free(places);
+	return err;
+}
+
+int lt_report_build_holders(struct lt_session *s, struct lt_process *p,
+			    struct lt_report_python *py)
+{
+	struct lt_py_process *pp = p->py;
+	struct lt_holders_sample *samples;
+	int err;
+
+	py->holders = calloc(1, sizeof(*py->holders));
+	if (!py->holders)
+		return -ENOMEM;
+	if (p->exited || pp->finalizing) {
+		py->holders->error = strdup(p->exited ? "the process exited" :
+					    "the interpreter is shutting down");
+		return py->holders->error ? 0 : -ENOMEM;
+	}
+	samples = calloc(py->nsamples ? py->nsamples : 1, sizeof(*samples));
+	if (!samples)
+		return -ENOMEM;
+	for (size_t i = 0; i < py->nsamples; i++)
+		samples[i] = (struct lt_holders_sample){
+			.type_name = py->samples[i].type, .type = py->samples[i].type_addr,
+			.where = py->samples[i].where, .objects = py->samples[i].objects,
+			.n = py->samples[i].n,
+		};
 	{
 		struct lt_holders_request req = {
 			.pid = (pid_t)p->tgid,
@@ -230,17 +262,11 @@ int lt_report_build_holders(struct lt_session *s, struct lt_process *p,
 			.minor = pp->interp.minor, .runtime = pp->interp.layout.runtime,
 			.info = &pp->interp.info, .frames = &pp->interp.layout,
 			.pause_ms = s->opts->holders_pause_ms, .cache_bytes = CACHE_BYTES,
-			.samples = samples, .nsamples = nplaces,
+			.samples = samples, .nsamples = py->nsamples,
 		};
 
 		err = lt_holders_find(&req, py->holders);
 	}
-cleanup:
-	for (size_t i = 0; i < nplaces; i++) {
-		free(places[i].objects);
-		free(places[i].where);
-	}
-	free(places);
 	free(samples);
 	return err;
 }

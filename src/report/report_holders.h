@@ -15,8 +15,13 @@ struct lt_process;
 #define LT_HOLDERS_TYPES 5
 #define LT_HOLDERS_PLACES 2
 
-/* py->holders for p, from py->types (built). Returns 0 or -ENOMEM; a
- * process whose heap cannot be walked gets holders saying why. */
+/* py->samples of p: every k-th live object of the types growing most
+ * (from py->types, built), at the LT_HOLDERS_PLACES tracebacks holding
+ * most of each. Returns 0 or -ENOMEM. */
+int lt_report_build_py_samples(struct lt_session *s, struct lt_process *p,
+			       struct lt_report_python *py);
+/* py->holders for p, from py->samples. Returns 0 or -ENOMEM; a process
+ * whose heap cannot be walked gets holders saying why. */
 int lt_report_build_holders(struct lt_session *s, struct lt_process *p,
 			    struct lt_report_python *py);
 

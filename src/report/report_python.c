@@ -252,6 +252,8 @@ int lt_report_build_python(struct lt_session *s, struct lt_process *p, uint64_t 
 	err = build_types(p->py, types, py);
 	if (!err)
 		err = build_stacks(s, p, now_ns, &py->stacks);
+	if (!err && (s->opts->holders || s->opts->snapshot_path))
+		err = lt_report_build_py_samples(s, p, py);
 	if (!err && s->opts->holders)
 		err = lt_report_build_holders(s, p, py);
 	return err;

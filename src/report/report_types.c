@@ -34,6 +34,12 @@ void lt_report_free_python(struct lt_report_python *py)
 		free(py->types[i].name);
 	free(py->types);
 	lt_report_free_group(&py->stacks);
+	for (size_t i = 0; i < py->nsamples; i++) {
+		free(py->samples[i].type);
+		free(py->samples[i].where);
+		free(py->samples[i].objects);
+	}
+	free(py->samples);
 	if (py->holders)
 		lt_holders_free(py->holders);
 	free(py->holders);

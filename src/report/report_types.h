@@ -71,6 +71,16 @@ struct lt_report_py_type {
 	double growth_objects_per_s;
 };
 
+/* Live objects of one type made at one place, sampled for --holders and
+ * for snapshots (leaktrace holders SNAPSHOT follows them later). */
+struct lt_report_py_sample {
+	char *type;
+	uint64_t type_addr;   /* its type object in the process */
+	char *where;          /* file:line of the traceback's innermost frame, or NULL */
+	uint64_t *objects;    /* object addresses */
+	size_t n;
+};
+
 /* The objects of a traced CPython interpreter. */
 struct lt_report_python {
 	uint32_t minor, micro;
@@ -83,6 +93,9 @@ struct lt_report_python {
 	struct lt_report_py_type *types; /* by objects, largest first */
 	size_t ntypes;
 	struct lt_report_group stacks;   /* Python tracebacks (or lines, --group lineno) */
+	struct lt_report_py_sample *samples; /* --holders or --snapshot: of the types growing most */
+	size_t nsamples;
+	uint64_t start_ticks;            /* the process's start time (clock ticks after boot) */
 	struct lt_holders *holders;      /* --holders: who holds the growing types' objects */
 };
 

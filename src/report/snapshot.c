@@ -11,6 +11,8 @@
  *                                                  fds: both numbers count descriptors)
  *   frame   n|i|p  FUNC  FILE  LINE  MODULE  0xOFFSET
  *   type    NAME  OBJECTS  BYTES                  (Python objects by type)
+ *   pyproc  START_TICKS  MINOR                    (the process, for leaktrace holders)
+ *   sample  TYPE  0xTYPE  WHERE  0xOBJ,0xOBJ,...  (live objects of a growing type)
  *   end     NPROCS
  *
  * Stacks and types belong to the process line before them. The end line
@@ -103,6 +105,22 @@ int lt_snapshot_write(FILE *out, const struct lt_report *r)
 			fputs("type", out);
 			put_field(out, ty->name);
 			fprintf(out, "\t%" PRIu64 "\t%" PRIu64 "\n", ty->objects, ty->bytes);
+		}
+		if (!p->python->start_ticks)
+			continue;
+		fprintf(out, "pyproc\t%" PRIu64 "\t%u\n", p->python->start_ticks, p->python->minor);
+		for (size_t k = 0; k < p->python->nsamples; k++) {
+			const struct lt_report_py_sample *sm = &p->python->samples[k];
+
+			if (!sm->n)
+				continue;
+			fputs("sample", out);
+			put_field(out, sm->type);
+			fprintf(out, "\t0x%" PRIx64, sm->type_addr);
+			put_field(out, sm->where);
+			for (size_t o = 0; o < sm->n; o++)
+				fprintf(out, "%s0x%" PRIx64, o ? "," : "\t", sm->objects[o]);
+			fputc('\n', out);
 		}
 	}
 	fprintf(out, "end\t%zu\n", r->nprocs);

@@ -21,6 +21,8 @@
 #define LT_SNAPSHOT_MAX_STACKS (1u << 20) /* per process and group */
 #define LT_SNAPSHOT_MAX_FRAMES 4096       /* per stack */
 #define LT_SNAPSHOT_MAX_TYPES 65536       /* per process */
+#define LT_SNAPSHOT_MAX_SAMPLES 256       /* per process */
+#define LT_SNAPSHOT_MAX_SAMPLED 1000      /* objects per sample */
 
 enum lt_snap_frame_kind { LT_SNAP_NATIVE = 'n', LT_SNAP_INLINED = 'i', LT_SNAP_PYTHON = 'p' };
 
@@ -52,6 +54,15 @@ struct lt_snap_type {
 	uint64_t bytes;
 };
 
+/* Live objects of a type made at one place (for leaktrace holders). */
+struct lt_snap_sample {
+	char *type;
+	uint64_t type_addr;
+	char *where;          /* NULL unknown */
+	uint64_t *objects;
+	size_t n;
+};
+
 struct lt_snap_process {
 	uint32_t pid;
 	char *comm;
@@ -62,6 +73,10 @@ struct lt_snap_process {
 	struct lt_snap_group fds;    /* descriptors left open (bytes = allocs = count) */
 	struct lt_snap_type *types;
 	size_t ntypes;
+	uint64_t py_start_ticks; /* 0: no pyproc record (no samples) */
+	uint32_t py_minor;
+	struct lt_snap_sample *samples;
+	size_t nsamples;
 };
 
 struct lt_snapshot {

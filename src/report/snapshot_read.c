@@ -33,7 +33,7 @@ struct reader {
 	uint32_t frames_left;
 	/* Room in the arrays records are added to: the processes, and the
 	 * stacks and types of proc (none in a new one). */
-	size_t cap_procs, cap_heap, cap_python, cap_fds, cap_types;
+	size_t cap_procs, cap_heap, cap_python, cap_fds, cap_types, cap_samples;
 };
 
 static int failf(struct reader *rd, int ret, const char *fmt, ...)
@@ -213,7 +213,7 @@ static int on_process(struct reader *rd)
 	rd->snap->procs = grown;
 	p = &rd->snap->procs[rd->snap->nprocs++];
 	rd->proc = p;
-	rd->cap_heap = rd->cap_python = rd->cap_fds = rd->cap_types = 0;
+	rd->cap_heap = rd->cap_python = rd->cap_fds = rd->cap_types = rd->cap_samples = 0;
 	if ((err = parse_u64(rd, 1, UINT32_MAX, &v)))
 		return err;
 	p->pid = (uint32_t)v;
@@ -318,6 +318,74 @@ static int on_type(struct reader *rd)
 	return 0;
 }
 
+static int on_pyproc(struct reader *rd)
+{
+	uint64_t ticks, minor;
+	int err;
+
+	if ((err = want_fields(rd, 3)))
+		return err;
+	if (!rd->proc)
+		return failf(rd, -EINVAL, "pyproc record before any process record");
+	if ((err = parse_u64(rd, 1, UINT64_MAX, &ticks)) ||
+	    (err = parse_u64(rd, 2, 99, &minor)))
+		return err;
+	if (!ticks)
+		return failf(rd, -EINVAL, "pyproc record: start time 0");
+	rd->proc->py_start_ticks = ticks;
+	rd->proc->py_minor = (uint32_t)minor;
+	return 0;
+}
+
+static int on_sample(struct reader *rd)
+{
+	struct lt_snap_sample *sm;
+	const char *at;
+	char *list;
+	void *grown;
+	int err;
+
+	if ((err = want_fields(rd, 5)))
+		return err;
+	if (!rd->proc || !rd->proc->py_start_ticks)
+		return failf(rd, -EINVAL, "sample record before a pyproc record");
+	if ((err = grow(rd, rd->proc->samples, &rd->cap_samples, rd->proc->nsamples, sizeof(*sm),
+			LT_SNAPSHOT_MAX_SAMPLES, "samples in a process", &grown)))
+		return err;
+	rd->proc->samples = grown;
+	sm = &rd->proc->samples[rd->proc->nsamples++];
+	if ((err = take_string(rd, 1, &sm->type)) || (err = parse_hex(rd, 2, &sm->type_addr)) ||
+	    (err = take_string(rd, 3, &sm->where)))
+		return err;
+	sm->objects = calloc(LT_SNAPSHOT_MAX_SAMPLED, sizeof(*sm->objects));
+	if (!sm->objects)
+		return failf(rd, -ENOMEM, "out of memory");
+	/* Comma-separated hex addresses, each checked as parse_hex does. */
+	for (at = rd->fields[4];;) {
+		const char *comma = strchr(at, ',');
+		size_t len = comma ? (size_t)(comma - at) : strlen(at);
+		char one[24];
+
+		if (sm->n == LT_SNAPSHOT_MAX_SAMPLED)
+			return failf(rd, -EINVAL, "more than %d objects in a sample", LT_SNAPSHOT_MAX_SAMPLED);
+		if (len >= sizeof(one))
+			return failf(rd, -EINVAL, "field 5: bad address list");
+		memcpy(one, at, len);
+		one[len] = '\0';
+		list = rd->fields[4];
+		rd->fields[4] = one;
+		err = parse_hex(rd, 4, &sm->objects[sm->n]);
+		rd->fields[4] = list;
+		if (err)
+			return err;
+		sm->n++;
+		if (!comma)
+			break;
+		at = comma + 1;
+	}
+	return 0;
+}
+
 static int on_header(struct reader *rd)
 {
 	const char *magic = "leaktrace-snapshot ";
@@ -368,6 +436,10 @@ static int on_record(struct reader *rd, bool seen_report)
 		return on_stack(rd);
 	if (!strcmp(type, "type"))
 		return on_type(rd);
+	if (!strcmp(type, "pyproc"))
+		return on_pyproc(rd);
+	if (!strcmp(type, "sample"))
+		return on_sample(rd);
 	if (!strcmp(type, "frame"))
 		return failf(rd, -EINVAL, "frame record outside a stack");
 	if (!strcmp(type, "end")) {
@@ -471,6 +543,12 @@ void lt_snapshot_free(struct lt_snapshot *s)
 		for (size_t t = 0; t < p->ntypes; t++)
 			free(p->types[t].name);
 		free(p->types);
+		for (size_t k = 0; k < p->nsamples; k++) {
+			free(p->samples[k].type);
+			free(p->samples[k].where);
+			free(p->samples[k].objects);
+		}
+		free(p->samples);
 	}
 	free(s->procs);
 	memset(s, 0, sizeof(*s));

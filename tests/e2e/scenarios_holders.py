@@ -233,7 +233,76 @@ def t_holders_pause_bound(ctx):
     h.log('walk %.0f ms, pauses %r ms' % (hol['walk_ms'], hol['pause_ms']))
 
 
+GROW = os.path.join(h.SRC_PROGS, 'py_holders_grow.py')
+
+
+def start_grow(ctx, exe, name):
+    t = ctx.target([exe, GROW], name)
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        for line in t.out_lines:
+            if line.startswith('ready '):
+                return t, json.loads(line[len('ready '):])
+        time.sleep(0.05)
+    raise h.Fail('%s never got ready' % name)
+
+
+def chains_at(hol, type_name, line, truth):
+    where = '%s:%d' % (truth['file'], line)
+    return [c for c in hol['chains'] if c['type'] == type_name and c['where'] == where]
+
+
+def t_holders_in_reports(ctx):
+    """leaktrace -p PID --holders, every interpreter found: each report samples the types growing most at the lines that made them and shows who holds them; a str cache (a dict of strings the collector does not track) is followed too; with --snapshot, leaktrace holders SNAPSHOT follows the same objects later."""
+    found = h.pythons_found()
+    for name, exe in found:
+        t, truth = start_grow(ctx, exe, name)
+        snap = os.path.join(ctx.tmpdir(), 'py.snap')
+        p = ctx.lt(['-p', str(truth['pid']), '--holders', '--holders-samples', '5', '--snapshot', snap,
+                    '--format', 'json', '2', '2'])
+        h.expect(p.wait(90) == 0, '%s: leaktrace exit %s%s' % (name, p.popen.returncode, h.tail(p)))
+        reports = [json.loads(l) for l in p.out_lines if l.startswith('{')]
+        h.expect(len(reports) == 2, '%s: %d reports' % (name, len(reports)))
+        for i, r in enumerate(reports):
+            proc = [x for x in r['processes'] if x['pid'] == truth['pid']]
+            h.expect(proc and 'holders' in proc[0].get('python', {}), '%s: report %d: no holders' % (name, i))
+            hol = proc[0]['python']['holders']
+            h.expect(hol['ok'] and hol['changed'] == 0, '%s: report %d: %r' % (
+                name, i, {k: v for k, v in hol.items() if k != 'chains'}))
+            rec = chains_at(hol, 'InvoiceRecord', truth['record'], truth)
+            h.expect(len(rec) == 1 and rec[0]['samples'] == rec[0]['sampled'] == 5 and
+                     re.fullmatch(r'InvoiceRecord <- list\[\d+\] <- module __main__: _AUDIT_TRAIL',
+                                  rec[0]['text']),
+                     '%s: report %d: InvoiceRecord chains %r' % (name, i, [(c['text'], c['where']) for c in hol['chains']]))
+            names = chains_at(hol, 'str', truth['name'], truth)
+            # Keys and values are made by two instructions of the line: two
+            # places, each sampled alike.
+            h.expect(names and all(c['samples'] == c['sampled'] == 5 for c in names) and
+                     any('[' in c['text'] for c in names) and
+                     # Keys and values are both made there: a dict holds either.
+                     all(re.fullmatch(r"str <- dict(\[| key )'customer-\d+'\]? <- module __main__: _NAMES",
+                                      c['text']) for c in names),
+                     '%s: report %d: str chains %r' % (name, i, [(c['text'], c['where'], c['samples'], c['sampled'])
+                                                                for c in hol['chains']]))
+        r = holders_cmd(ctx, [snap, '--json'])
+        h.expect(r.returncode == 0, '%s: holders SNAPSHOT: exit %d: %s' % (name, r.returncode, r.stderr))
+        later = json.loads(r.stdout)['processes']
+        h.expect(len(later) == 1 and later[0]['pid'] == truth['pid'], '%s: %r' % (name, later))
+        rec = chains_at(later[0]['holders'], 'InvoiceRecord', truth['record'], truth)
+        h.expect(len(rec) == 1 and rec[0]['samples'] == 5, '%s: from the snapshot: %r' % (
+            name, [c['text'] for c in later[0]['holders']['chains']]))
+        expect_running(truth['pid'], name)
+        t.close_stdin()
+        t.wait(10)
+        # Gone: the snapshot's process is not followed, with one line.
+        r = holders_cmd(ctx, [snap])
+        h.expect(r.returncode == 1 and 'exited since the snapshot' in r.stderr and
+                 len(r.stderr.strip().splitlines()) == 1, '%s: after exit: %d %r' % (
+                     name, r.returncode, r.stderr))
+
+
 SCENARIOS = [
+    ('holders_in_reports', t_holders_in_reports),
     ('holders_every_python', t_holders_every_python),
     ('holders_text_and_dot', t_holders_text_and_dot),
     ('holders_bad_input', t_holders_bad_input),
