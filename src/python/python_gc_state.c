@@ -9,6 +9,21 @@
 #include "python/python_layout.h"
 #include "python/python_memory.h"
 
+/*
+ * What the gc module returns is the state as it stands, so the same bytes
+ * read from outside give the same numbers, in every version the table
+ * has: get_count() and get_threshold() are the three generations' count
+ * and threshold (the default builds of 3.14 and 3.15 kept generations[3];
+ * young and old[2] are only the free-threaded build's, which the table
+ * does not cover); get_stats() copies generation_stats[] up to 3.14 and
+ * the rings' current records in 3.15; len(gc.garbage) is the size of the
+ * list the state points to.
+ *
+ * A program printing gc.get_count() can see less than is read right
+ * after: the count is taken before the call builds the tuple it returns,
+ * and on 3.14 and 3.15 that tuple can stay counted when it is freed.
+ */
+
 /* Every field read of the collector's state lies in its first bytes. */
 #define STATE_READ_MAX 256
 /* Item pointers of gc.garbage read per system call. */

@@ -143,6 +143,19 @@ int main(void)
 	       OFF(struct gc_generation_stats, collections),
 	       OFF(struct gc_generation_stats, collected),
 	       OFF(struct gc_generation_stats, uncollectable));
+#if PY_MINOR_VERSION >= 15
+	/* The rings a struct gc_stats * points to, one per generation. */
+	printf("\t  .gc_stats_ptr = %d, .gc_ring = { %d, %d, %d },"
+	       " .gc_ring_len = { %d, %d, %d },\n", GC(generation_stats),
+	       OFF(struct gc_stats, young.items), OFF(struct gc_stats, old[0].items),
+	       OFF(struct gc_stats, old[1].items), GC_YOUNG_STATS_SIZE, GC_OLD_STATS_SIZE,
+	       GC_OLD_STATS_SIZE);
+	printf("\t  .gc_ring_index = { %d, %d, %d },\n", OFF(struct gc_stats, young.index),
+	       OFF(struct gc_stats, old[0].index), OFF(struct gc_stats, old[1].index));
+#else
+	printf("\t  .gc_stats_ptr = -1, .gc_ring = { -1, -1, -1 }, .gc_ring_len = { 0, 0, 0 },\n");
+	printf("\t  .gc_ring_index = { -1, -1, -1 },\n");
+#endif
 
 	printf("\t  .dict_used = %d, .dict_keys = %d, .dict_values = %d,\n",
 	       OFF(PyDictObject, ma_used), OFF(PyDictObject, ma_keys), OFF(PyDictObject, ma_values));
@@ -203,15 +216,5 @@ int main(void)
 	printf("\t  .co_cellvars = -1, .co_freevars = -1 },\n");
 #endif
 
-#if PY_MINOR_VERSION >= 15
-	printf("\t/* 3.15 gc.get_stats(): state + %d is a struct gc_stats * (%d bytes):"
-	       " young ring at %d (%d x %d bytes, int8_t index at %d), old[0] at %d,"
-	       " old[1] at %d (%d x %d bytes, index at %d) */\n",
-	       GC(generation_stats), (int)sizeof(struct gc_stats),
-	       OFF(struct gc_stats, young), GC_YOUNG_STATS_SIZE,
-	       (int)sizeof(struct gc_generation_stats), OFF(struct gc_stats, young.index),
-	       OFF(struct gc_stats, old[0]), OFF(struct gc_stats, old[1]), GC_OLD_STATS_SIZE,
-	       (int)sizeof(struct gc_generation_stats), OFF(struct gc_old_stats_buffer, index));
-#endif
 	return 0;
 }
