@@ -135,7 +135,8 @@ static void put_proc_value(FILE *out, enum proc_metric m, const struct proc_row 
 	fprintf(out, " %" PRIu64 "\n", *(const uint64_t *)((const char *)row + offsets[m]));
 }
 
-static void put_proc_labels(FILE *out, const struct lt_report_process *p)
+/* The process's labels, the set left open for more. */
+static void open_proc_labels(FILE *out, const struct lt_report_process *p)
 {
 	char comm[4 * LT_COMM_LEN];
 
@@ -144,6 +145,11 @@ static void put_proc_labels(FILE *out, const struct lt_report_process *p)
 	lt_prom_put_label_value(out, comm);
 	fputs(",container=", out);
 	lt_prom_put_label_value(out, p->container_id ? p->container_id : "");
+}
+
+static void put_proc_labels(FILE *out, const struct lt_report_process *p)
+{
+	open_proc_labels(out, p);
 	fputc('}', out);
 }
 
@@ -179,6 +185,83 @@ static void write_processes(FILE *out, const struct lt_report *r, size_t shown)
 			fprintf(out, "%s{pid=\"other\",comm=\"other\",container=\"other\"}",
 				proc_families[m].name);
 			put_proc_value(out, m, &other);
+		}
+	}
+}
+
+static const struct family gc_families[] = {
+	{ "leaktrace_python_gc_enabled", "gauge",
+	  "1 when the Python process's automatic garbage collection is on (gc.isenabled())." },
+	{ "leaktrace_python_gc_debug_flags", "gauge", "gc.get_debug() of the Python process." },
+	{ "leaktrace_python_gc_garbage_objects", "gauge",
+	  "Objects in the Python process's gc.garbage (uncollectable, or all with DEBUG_SAVEALL)." },
+	{ "leaktrace_python_gc_count", "gauge",
+	  "gc.get_count(): what each generation counts toward its next collection." },
+	{ "leaktrace_python_gc_threshold", "gauge", "gc.get_threshold(), per generation." },
+	{ "leaktrace_python_gc_collections_total", "counter",
+	  "Collections of each generation (gc.get_stats())." },
+	{ "leaktrace_python_gc_collected_total", "counter",
+	  "Objects collected by collections of each generation (gc.get_stats())." },
+	{ "leaktrace_python_gc_uncollectable_total", "counter",
+	  "Objects found uncollectable by collections of each generation (gc.get_stats())." },
+	{ "leaktrace_python_gc_garbage_type_objects", "gauge",
+	  "Objects of the commonest types in gc.garbage (of the first 100000 read)." },
+};
+
+static uint64_t gc_value(const struct lt_py_gc_state *gc, size_t family, unsigned gen)
+{
+	const struct lt_py_gc_gen *g = &gc->gens[gen];
+
+	switch (family) {
+	case 0: return gc->enabled;
+	case 1: return gc->debug;
+	case 2: return gc->garbage;
+	case 3: return g->count;
+	case 4: return g->threshold;
+	case 5: return g->collections;
+	case 6: return g->collected;
+	default: return g->uncollectable;
+	}
+}
+
+/* The garbage collectors of the Python processes shown, as gc.* gives them. */
+static void write_python_gc(FILE *out, const struct lt_report *r, size_t shown)
+{
+	size_t nfam = sizeof(gc_families) / sizeof(gc_families[0]);
+	bool any = false;
+
+	for (size_t i = 0; i < shown; i++)
+		any |= r->procs[i].python && r->procs[i].python->gc;
+	if (!any)
+		return;
+	for (size_t f = 0; f < nfam; f++) {
+		put_header(out, &gc_families[f]);
+		for (size_t i = 0; i < shown; i++) {
+			const struct lt_report_process *p = &r->procs[i];
+			const struct lt_py_gc_state *gc = p->python ? p->python->gc : NULL;
+
+			if (!gc)
+				continue;
+			if (f == nfam - 1) {
+				for (uint32_t t = 0; t < gc->ngarbage_types; t++) {
+					char type[4 * sizeof(gc->garbage_types[t].name)];
+
+					lt_prom_sanitize(type, sizeof(type), gc->garbage_types[t].name);
+					fputs(gc_families[f].name, out);
+					open_proc_labels(out, p);
+					fputs(",type=", out);
+					lt_prom_put_label_value(out, type);
+					fprintf(out, "} %" PRIu64 "\n", gc->garbage_types[t].count);
+				}
+				continue;
+			}
+			for (unsigned g = 0; g < (f < 3 ? 1u : LT_PY_GC_GENS); g++) {
+				fputs(gc_families[f].name, out);
+				open_proc_labels(out, p);
+				if (f >= 3)
+					fprintf(out, ",generation=\"%u\"", g);
+				fprintf(out, "} %" PRIu64 "\n", gc_value(gc, f, g));
+			}
 		}
 	}
 }
@@ -392,6 +475,7 @@ void lt_report_write_prometheus(FILE *out, const struct lt_report *r,
 	/* r->procs and r->containers come largest first: the series kept are
 	 * the largest ones. */
 	write_processes(out, r, procs);
+	write_python_gc(out, r, procs);
 	write_fds(out, r, procs);
 	write_containers(out, r, containers);
 }

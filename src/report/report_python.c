@@ -249,6 +249,18 @@ int lt_report_build_python(struct lt_session *s, struct lt_process *p, uint64_t 
 	py->at_shutdown = p->py->finalizing;
 	py->gc_only = p->py->interp.objects == LT_PY_OBJECTS_GC;
 	py->gc_only_by_build = py->gc_only && p->py->interp.allocator_inlined;
+	/* Read while it runs: a state the process is changing reads as
+	 * unreadable, and the report goes without it. */
+	if (!p->exited && !p->py->finalizing) {
+		py->gc = calloc(1, sizeof(*py->gc));
+		if (!py->gc)
+			return -ENOMEM;
+		if (lt_py_gc_state_read((pid_t)p->tgid, p->py->interp.minor, p->py->interp.layout.runtime,
+					py->gc)) {
+			free(py->gc);
+			py->gc = NULL;
+		}
+	}
 	err = build_types(p->py, types, py);
 	if (!err)
 		err = build_stacks(s, p, now_ns, &py->stacks);

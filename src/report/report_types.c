@@ -42,6 +42,7 @@ void lt_report_free_python(struct lt_report_python *py)
 	free(py->samples);
 	if (py->holders)
 		lt_holders_free(py->holders);
+	free(py->gc);
 	free(py->holders);
 	free(py);
 }

@@ -16,6 +16,7 @@
 #include "consume/fd_kinds.h"
 #include "consume/stats.h"
 #include "holders/holders.h"
+#include "python/python_gc_state.h"
 #include "report/age_histogram.h"
 #include "report/trend.h"
 #include "symbols/symbol_cache.h"
@@ -97,6 +98,7 @@ struct lt_report_python {
 	size_t nsamples;
 	uint64_t start_ticks;            /* the process's start time (clock ticks after boot) */
 	struct lt_holders *holders;      /* --holders: who holds the growing types' objects */
+	struct lt_py_gc_state *gc;       /* its garbage collector's state; NULL unreadable */
 };
 
 struct lt_report_process {

@@ -11,7 +11,9 @@ import os
 import re
 import signal
 import subprocess
+import socket
 import time
+import urllib.request
 
 import __main__ as h
 
@@ -301,7 +303,80 @@ def t_holders_in_reports(ctx):
                      name, r.returncode, r.stderr))
 
 
+def free_port():
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sk:
+        sk.bind(('127.0.0.1', 0))
+        return sk.getsockname()[1]
+
+
+def garbage_types(truth):
+    """What gc.garbage holds: the Garbage cycles, and before 3.11 each one's
+    __dict__ as an object of its own."""
+    want = [{'type': 'Garbage', 'objects': GARBAGE}]
+    if truth['minor'] < 11:
+        want.append({'type': 'dict', 'objects': GARBAGE})
+    return want
+
+
+def check_gc(gc, truth, where):
+    h.expect(gc is not None, '%s: no gc state' % where)
+    got = (gc['enabled'], gc['debug'], [g['threshold'] for g in gc['generations']],
+           [{k: g[k] for k in ('collections', 'collected', 'uncollectable')} for g in gc['generations']],
+           gc['garbage'], gc['garbage_types'])
+    # 3.15's get_stats() also gives candidates and duration, not read.
+    stats = [{k: g[k] for k in ('collections', 'collected', 'uncollectable')} for g in truth['stats']]
+    want = (truth['enabled'], truth['debug'], truth['threshold'], stats, truth['garbage'],
+            garbage_types(truth))
+    h.expect(got == want, '%s: gc state %r, the process says %r' % (where, got, want))
+
+
+def t_python_gc_state(ctx):
+    """The garbage collector's state of every interpreter found, as gc.isenabled(), get_debug(), get_threshold(), get_stats() and gc.garbage say in the process (collection disabled, DEBUG_SAVEALL, 50 cycles saved): in JSON and text reports, and as Prometheus series on /metrics."""
+    for name, exe in h.pythons_found():
+        t, truth = start(ctx, exe, n=200, name=name)
+        p = ctx.lt(['-p', str(truth['pid']), '--format', 'json', '1', '1'])
+        h.expect(p.wait(60) == 0, '%s: exit %s%s' % (name, p.popen.returncode, h.tail(p)))
+        r = json.loads([l for l in p.out_lines if l.startswith('{')][-1])
+        proc = [x for x in r['processes'] if x['pid'] == truth['pid']]
+        h.expect(proc and 'python' in proc[0], '%s: no Python process in the report' % name)
+        check_gc(proc[0]['python']['gc'], truth, name)
+        t.close_stdin()
+        t.wait(10)
+    t, truth = start(ctx, '/usr/bin/python3.11', n=200, name='text')
+    p = ctx.lt(['-p', str(truth['pid']), '1', '1'])
+    h.expect(p.wait(60) == 0, 'text: exit %s%s' % (p.popen.returncode, h.tail(p)))
+    text = '\n'.join(p.out_lines)
+    for line in ['    gc: automatic collection DISABLED (gc.disable()), debug flags 0x20 '
+                 '(DEBUG_SAVEALL: every unreachable object kept in gc.garbage)',
+                 '      gc.garbage: 50 objects (Garbage 50)']:
+        h.expect(line in p.out_lines, 'text: no line %r in\n%s' % (line, text[-2000:]))
+    port = free_port()
+    p = ctx.lt(['-p', str(truth['pid']), '--serve', '127.0.0.1:%d' % port, '1'])
+    body = ''
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline and 'leaktrace_python_gc_garbage_objects' not in body:
+        time.sleep(0.5)
+        try:
+            with urllib.request.urlopen('http://127.0.0.1:%d/metrics' % port, timeout=5) as resp:
+                body = resp.read().decode()
+        except OSError:
+            pass
+    labels = 'pid="%d",comm="python3.11",container=""' % truth['pid']
+    for series in ['leaktrace_python_gc_enabled{%s} 0' % labels,
+                   'leaktrace_python_gc_debug_flags{%s} 32' % labels,
+                   'leaktrace_python_gc_garbage_objects{%s} 50' % labels,
+                   'leaktrace_python_gc_threshold{%s,generation="0"} 700' % labels,
+                   'leaktrace_python_gc_collections_total{%s,generation="2"} %d' % (
+                       labels, truth['stats'][2]['collections']),
+                   'leaktrace_python_gc_garbage_type_objects{%s,type="Garbage"} 50' % labels]:
+        h.expect(series in body.splitlines(), '/metrics has no %r:\n%s' % (
+            series, '\n'.join(l for l in body.splitlines() if 'python_gc' in l)))
+    p.signal(signal.SIGTERM)
+    p.wait(30)
+
+
 SCENARIOS = [
+    ('python_gc_state', t_python_gc_state),
     ('holders_in_reports', t_holders_in_reports),
     ('holders_every_python', t_holders_every_python),
     ('holders_text_and_dot', t_holders_text_and_dot),
