@@ -15,6 +15,7 @@ Chromium's own background requests go to Google hosts, anything else means
 the page itself tried to load something.
 """
 
+import glob
 import html.parser
 import json
 import os
@@ -811,6 +812,249 @@ def t_html_python_history(ctx):
     h.expect(series[0]['verdict'] == 'growing', 'Invoice series verdict %r' % series[0]['verdict'])
 
 
+# ---------------------------------------------------------------------------
+# --holders: the chains drawn as a graph
+# ---------------------------------------------------------------------------
+
+PY_HOLDERS_PAGE = os.path.join(h.SRC_PROGS, 'py_holders_page.py')
+HOLDERS_SAMPLES = 8
+HOLDERS_CHARS = 44   # the page's HCHARS: longer labels are cut in the middle
+
+
+class HoldersDom(html.parser.HTMLParser):
+    """The holders figures of a dumped page, by data-pid: the caption, the
+    error or no-chain note, the svg.holders and each g.chain with its text.cap,
+    its boxes (g.hn: class, data-label, drawn text, title) and its arrows.
+    Also every element carrying an on* attribute anywhere (the page has none:
+    one would be markup from the traced process made into elements)."""
+
+    def __init__(self, text):
+        super().__init__(convert_charrefs=True)
+        self.figures = {}
+        self.handlers = []
+        self._fig = self._chain = self._node = None
+        self._open = []   # (tag, classes, (dict, key) collecting its text or None), in a figure
+        self.feed(text)
+        self.close()
+
+    def handle_starttag(self, tag, attrs):
+        a = dict(attrs)
+        if any(k.startswith('on') for k in a):
+            self.handlers.append((tag, a))
+        cls = a.get('class', '').split()
+        if tag == 'figure' and 'holders' in cls:
+            self._fig = {'caption': '', 'error': None, 'none': None, 'svgs': [], 'chains': []}
+            self.figures[a.get('data-pid')] = self._fig
+            self._open = []
+        if self._fig is None:
+            return
+        sink = None
+        if tag == 'figcaption':
+            sink = (self._fig, 'caption')
+        elif tag == 'p' and ('holders-error' in cls or 'holders-none' in cls):
+            key = 'error' if 'holders-error' in cls else 'none'
+            self._fig[key] = ''
+            sink = (self._fig, key)
+        elif tag == 'svg':
+            self._fig['svgs'].append(a)
+        elif tag == 'g' and 'chain' in cls:
+            self._chain = {'attrs': a, 'cap': '', 'nodes': [], 'arrows': 0}
+            self._fig['chains'].append(self._chain)
+        elif tag == 'g' and 'hn' in cls and self._chain is not None:
+            self._node = {'class': cls, 'label': a.get('data-label'), 'text': '', 'title': ''}
+            self._chain['nodes'].append(self._node)
+        elif tag == 'g' and 'arrow' in cls and self._chain is not None:
+            self._chain['arrows'] += 1
+        elif tag == 'text' and 'cap' in cls and self._chain is not None:
+            sink = (self._chain, 'cap')
+        elif tag in ('text', 'title') and self._node is not None:
+            sink = (self._node, tag)
+        self._open.append((tag, cls, sink))
+
+    def handle_endtag(self, tag):
+        if self._fig is None:
+            return
+        cls = []
+        while self._open:
+            t, cls, _ = self._open.pop()
+            if t == tag:
+                break
+        if tag == 'g' and 'hn' in cls:
+            self._node = None
+        elif tag == 'g' and 'chain' in cls:
+            self._chain = None
+        elif tag == 'figure':
+            self._fig = None
+
+    def handle_data(self, data):
+        for _, _, sink in self._open:
+            if sink:
+                sink[0][sink[1]] += data
+
+
+def holders_python():
+    for exe in sorted(glob.glob('/root/.pyenv/versions/3.12*/bin/python3')) + ['/usr/bin/python3.11']:
+        if os.access(exe, os.X_OK):
+            return exe
+    found = h.pythons_found()
+    if not found:
+        raise h.Skip('no CPython found')
+    return found[0][1]
+
+
+def holders_dom(ctx, path):
+    raw = run_chromium(ctx, 'file://' + path, ['--dump-dom'])
+    dom = Dom(raw)
+    h.expect(dom.body.get('data-lt-state') == 'ready', 'page state %r, not ready: %s' % (
+        dom.body.get('data-lt-state'), dom.text('lt-error')[:300]))
+    return HoldersDom(raw)
+
+
+def with_data(ctx, text, data, name):
+    """A copy of the page holding data instead of its report, escaped as
+    leaktrace escapes it."""
+    start = text.index('<script type="application/json" id="lt-data">') + len(
+        '<script type="application/json" id="lt-data">')
+    end = text.index('</script>', start)
+    block = json.dumps(data).replace('<', '\\u003c').replace('>', '\\u003e').replace('&', '\\u0026')
+    path = os.path.join(ctx.tmpdir(), name)
+    with open(path, 'w') as f:
+        f.write(text[:start] + '\n' + block + '\n' + text[end:])
+    return path
+
+
+def cut_label(label):
+    """The page's cut: the first and last code points around an ellipsis."""
+    if len(label) <= HOLDERS_CHARS:
+        return label
+    head = -(-(HOLDERS_CHARS - 1) // 2)
+    return label[:head] + '\u2026' + label[len(label) - (HOLDERS_CHARS - 1 - head):]
+
+
+def t_html_holders(ctx):
+    """--format html --holders: each chain of a Python process drawn in Chromium as boxes (the object, each holder by its link, the root) joined by arrows, with its "N of M sampled, made at file:line" and the pauses; markup in names stays text, long names are cut with the whole in a tooltip; an error and no chains are said."""
+    exe = holders_python()
+    sites = h.source_sites('py_holders_page.py')
+    t = ctx.target([exe, PY_HOLDERS_PAGE], 'py_holders_page')
+    h.expect(t.expect_line('ready', 30), 'py_holders_page did not start%s' % h.tail(t))
+    path = os.path.join(ctx.tmpdir(), 'holders.html')
+    p = h.attach_pid(ctx, ['-w', path, '--format', 'html', '--holders', '--holders-samples',
+                           str(HOLDERS_SAMPLES), '-p', str(t.pid)])
+    time.sleep(3)
+    rc = h.interrupt(p, signal.SIGINT)
+    h.expect(rc == 0, 'exit status %s after SIGINT%s' % (rc, h.tail(p)))
+    text = read_page(path)
+    check_self_contained(text)
+    data = page_data(text)
+    procs = [q for q in data['processes'] if q['pid'] == t.pid and q.get('python')]
+    h.expect(len(procs) == 1, 'no Python process %d in the data' % t.pid)
+    hd = procs[0]['python'].get('holders')
+    h.expect(hd and hd['ok'] and hd['chains'], 'holders in the data: %s' % json.dumps(hd)[:300])
+
+    # What leaktrace must have found (the page is then held to the data).
+    key = re.escape("dict['</script><svg onload=\"alert(1)\"> & sessions of tenant ") + r"k+(\.\.\.)?'\]"
+    want = {
+        'InvoiceRecord': ([r'list\[\d+\]'], 'module __main__: _AUDIT_TRAIL', 'invoice'),
+        'str': ([r'InvoiceRecord\.note', r'list\[\d+\]'], 'module __main__: _AUDIT_TRAIL', 'note'),
+        'Session': ([r'list\[\d+\]', key], 'module __main__: _SESSIONS', 'session'),
+        'Pending': ([r'list\[\d+\]'], 'frame main in %s (thread %d): local pending' % (PY_HOLDERS_PAGE, t.pid),
+                    'pending'),
+    }
+    for typ, (links, root, site) in want.items():
+        where = '%s:%d' % (PY_HOLDERS_PAGE, sites[site])
+        cs = [c for c in hd['chains'] if c['type'] == typ and c['where'] == where]
+        h.expect(len(cs) == 1, '%s made at %s: %d chains in %s' % (typ, where, len(cs),
+                                                                  [c['text'] for c in hd['chains']]))
+        c = cs[0]
+        got = [k['text'] for k in c['links']]
+        h.expect(len(got) == len(links) and all(re.fullmatch(w, g) for w, g in zip(links, got)) and
+                 c['root']['text'] == root and c['samples'] == c['sampled'] == HOLDERS_SAMPLES,
+                 '%s: %s (%d of %d sampled), want links %s, root %r' % (
+                     typ, c['text'], c['samples'], c['sampled'], links, root))
+
+    # The page, as Chromium drew it.
+    hdom = holders_dom(ctx, path)
+    fig = hdom.figures.get(str(t.pid))
+    h.expect(fig, 'no holders figure for pid %d (figures: %s)' % (t.pid, list(hdom.figures)))
+    h.expect(len(fig['svgs']) == 1 and fig['svgs'][0].get('class') == 'holders' and
+             fig['svgs'][0].get('data-pid') == str(t.pid) and
+             fig['svgs'][0].get('data-chains') == str(len(hd['chains'])),
+             'holders svg of %d: %s' % (t.pid, fig['svgs']))
+    cap = fig['caption']
+    pauses = ' + '.join('%.1f ms' % v for v in hd['pause_ms'])
+    h.expect(cap.startswith('%s (%d): ' % (procs[0]['comm'], t.pid)) and
+             ('paused ' + pauses) in cap and
+             ('%s objects read' % format(hd['objects'], ',')) in cap and
+             ('consistent: the whole walk ran in the first pause' in cap) == hd['consistent'] and
+             ('not consistent' in cap) == (not hd['consistent'] and bool(hd['pause_ms'])),
+             'caption %r for pauses %s, consistent %s' % (cap, hd['pause_ms'], hd['consistent']))
+    h.expect(len(fig['chains']) == len(hd['chains']), '%d chains drawn, %d in the data' % (
+        len(fig['chains']), len(hd['chains'])))
+    for dc, g in zip(hd['chains'], fig['chains']):
+        a = g['attrs']
+        h.expect(a.get('data-type') == dc['type'] and a.get('data-samples') == str(dc['samples']) and
+                 a.get('data-sampled') == str(dc['sampled']) and a.get('data-root-kind') == dc['root']['kind'],
+                 'chain %s drawn as %s' % (dc['text'], a))
+        want_cap = '%d of %d sampled, made at %s' % (dc['samples'], dc['sampled'], dc['where'])
+        h.expect(g['cap'] == want_cap + ('; through an object not decoded' if dc['conservative'] else ''),
+                 'chain %s: caption %r, want %r' % (dc['text'], g['cap'], want_cap))
+        labels = [dc['type']] + [k['text'] for k in dc['links']] + [dc['root']['text']]
+        kinds = [['hn', 'obj']] + [['hn', 'link']] * len(dc['links']) + [['hn', 'root', dc['root']['kind']]]
+        drawn = [n['label'] for n in g['nodes']]
+        h.expect(drawn == labels and [n['class'] for n in g['nodes']] == kinds,
+                 'chain %s: boxes %s %s, want %s' % (dc['text'], drawn, [n['class'] for n in g['nodes']], labels))
+        h.expect(g['arrows'] == len(labels) - 1, 'chain %s: %d arrows for %d boxes' % (
+            dc['text'], g['arrows'], len(labels)))
+        for n in g['nodes']:
+            h.expect(n['text'] == cut_label(n['label']), 'box %r shows %r, want %r' % (
+                n['label'], n['text'], cut_label(n['label'])))
+            h.expect(n['title'].split('\n', 1)[0] == n['label'], 'box %r: tooltip %r' % (n['label'], n['title']))
+
+    # The known chains, as a person reads them.
+    by_type = {g['attrs']['data-type']: g for g in fig['chains']}
+    for typ, (links, root, site) in want.items():
+        g = by_type[typ]
+        shown = [n['text'] for n in g['nodes']]
+        h.expect(shown[0] == typ and g['cap'] == '%d of %d sampled, made at %s:%d' % (
+            HOLDERS_SAMPLES, HOLDERS_SAMPLES, PY_HOLDERS_PAGE, sites[site]),
+            '%s: drawn %s, %r' % (typ, shown, g['cap']))
+    shown = [n['text'] for n in by_type['InvoiceRecord']['nodes']]
+    h.expect(len(shown) == 3 and re.fullmatch(r'list\[\d+\]', shown[1]) and
+             shown[2] == 'module __main__: _AUDIT_TRAIL', 'InvoiceRecord drawn as %s' % shown)
+    shown = [n['text'] for n in by_type['str']['nodes']]
+    h.expect(len(shown) == 4 and shown[1] == 'InvoiceRecord.note' and re.fullmatch(r'list\[\d+\]', shown[2]) and
+             shown[3] == 'module __main__: _AUDIT_TRAIL', 'str drawn as %s' % shown)
+    session = by_type['Session']['nodes']
+    h.expect(len(session) == 4 and session[2]['text'].startswith("dict['</script><svg on\u2026") and
+             session[2]['text'].endswith("kkk...']") and len(session[2]['text']) == HOLDERS_CHARS and
+             session[2]['title'].startswith(session[2]['label']) and session[3]['text'] == 'module __main__: _SESSIONS',
+             'Session drawn as %s' % [(n['text'], n['title']) for n in session])
+    pending = by_type['Pending']['nodes']
+    h.expect(pending[-1]['text'].endswith(': local pending') and '\u2026' in pending[-1]['text'],
+             'Pending\'s root drawn as %r' % pending[-1]['text'])
+    h.expect(not hdom.handlers, 'markup from the traced process became elements: %s' % hdom.handlers[:3])
+
+    # A walk that failed, and one that found no chain: said in words, nothing drawn.
+    fake = json.loads(json.dumps(data))
+    base_proc = [q for q in fake['processes'] if q['pid'] == t.pid][0]
+    failed = json.loads(json.dumps(base_proc))
+    failed['pid'] = 1000001
+    failed['python']['holders'] = {'ok': False, 'error': '<b>the process exited</b>', 'pause_ms': [],
+                                   'consistent': False, 'chains': []}
+    empty = json.loads(json.dumps(base_proc))
+    empty['pid'] = 1000002
+    empty['python']['holders'] = dict(hd, chains=[], sampled=5, unreached=5)
+    fake['processes'] += [failed, empty]
+    hdom = holders_dom(ctx, with_data(ctx, text, fake, 'holders-fake.html'))
+    f1, f2 = hdom.figures.get('1000001'), hdom.figures.get('1000002')
+    h.expect(f1 and f1['error'] == 'Holders: none found: <b>the process exited</b>' and not f1['svgs'],
+             'figure of a failed walk: %s' % f1)
+    h.expect(f2 and f2['none'] == 'No chain of holders found for the 5 objects sampled.' and not f2['svgs'] and
+             '5 not met in the walk' in f2['caption'], 'figure with no chains: %s' % f2)
+    h.expect(len(hdom.figures.get(str(t.pid), {}).get('chains', [])) == len(hd['chains']),
+             'the real process\'s chains are not drawn beside them')
+
+
 SCENARIOS = [
     ('html_format', t_html_format),
     ('html_empty', t_html_empty),
@@ -819,4 +1063,5 @@ SCENARIOS = [
     ('html_growing', t_html_growing),
     ('html_history', t_html_history),
     ('html_python_history', t_html_python_history),
+    ('html_holders', t_html_holders),
 ]
