@@ -256,6 +256,9 @@ int lt_holder_link_of(struct lt_py_heap *h, uint64_t holder, uint64_t child, boo
 	if (!a.ref.to)
 		return -ENOENT;
 	out->addr = holder;
+	out->at = a.ref.at;
+	out->base_at = a.ref.base_at;
+	out->base = a.ref.base;
 	out->how = how_word(a.ref.how);
 	out->holder = strdup(t->name);
 	if (!out->holder)
@@ -324,8 +327,10 @@ static char *dict_str(struct lt_py_heap *h, uint64_t dict, const char *name)
 	return a.value ? lt_holder_str(h, a.value) : NULL;
 }
 
-/* The name under which a root dict holds child (its key, unquoted for str). */
-static char *dict_name_of(struct lt_py_heap *h, uint64_t dict, uint64_t child)
+/* The name under which a root dict holds child (its key, unquoted for
+ * str); where is set to the slot. */
+static char *dict_name_of(struct lt_py_heap *h, uint64_t dict, uint64_t child,
+			  struct lt_py_ref *where)
 {
 	const struct lt_py_heap_type *t = type_at(h, dict);
 	struct find_arg a = { .child = child };
@@ -335,6 +340,7 @@ static char *dict_name_of(struct lt_py_heap *h, uint64_t dict, uint64_t child)
 		return NULL;
 	if (lt_py_referents(h, dict, t, false, find_child, &a) < 0 || !a.ref.to)
 		return NULL;
+	*where = a.ref;
 	s = lt_holder_str(h, a.ref.key);
 	if (s && a.ref.how == LT_PY_HOW_DICT_KEY) {
 		char *k = NULL;
@@ -366,6 +372,8 @@ static int frame_root(struct lt_py_walk *w, uint32_t root, uint64_t child, struc
 	if (i == f->nlocals)
 		return -ENOENT;
 	out->kind = LT_HOLDER_ROOT_FRAME;
+	out->at = f->frame + (uint64_t)h->hl->frame_localsplus + i * 8ull;
+	out->tag_mask = h->hl->localsplus_tagged ? 3 : 0;
 	out->tid = f->tid;
 	out->name = lt_holder_str(h, lt_py_local_name(h, f->code, i));
 	if (!lt_heap_word(&h->reader, f->code + (uint64_t)(h->info->co_qualname >= 0 ?
@@ -390,6 +398,7 @@ int lt_holder_root_of(struct lt_py_walk *w, uint32_t root, uint64_t child,
 {
 	struct lt_py_heap *h = w->heap;
 	const struct lt_heap_node *nd = &w->graph.nodes[root];
+	struct lt_py_ref slot;
 	uint64_t owner, dict;
 	int r;
 
@@ -404,9 +413,15 @@ int lt_holder_root_of(struct lt_py_walk *w, uint32_t root, uint64_t child,
 					      (uint64_t)h->hl->tp_dict), &dict) ||
 	    dict != nd->addr)
 		return -ENOENT;
-	out->name = dict_name_of(h, nd->addr, child);
+	out->name = dict_name_of(h, nd->addr, child, &slot);
 	if (!out->name)
 		return -ENOENT;
+	out->at = slot.at;
+	out->base_at = slot.base_at;
+	out->base = slot.base;
+	out->owner_at = owner + (nd->root == LT_HEAP_ROOT_MODULE ? LT_PY_MODULE_DICT :
+				 (uint64_t)h->hl->tp_dict);
+	out->owner_value = nd->addr;
 	if (nd->root == LT_HEAP_ROOT_MODULE) {
 		out->kind = LT_HOLDER_ROOT_MODULE;
 		out->module = dict_str(h, nd->addr, "__name__");

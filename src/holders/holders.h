@@ -22,6 +22,7 @@ struct lt_holder_link {
 	int64_t index;  /* list, tuple or deque index, closure cell; -1 none */
 	char *text;     /* e.g. "list[19999]", "dict['k']", "Owner.attr" */
 	uint64_t addr;
+	uint64_t at, base_at, base; /* where it was read (struct lt_py_ref), to check it */
 };
 
 enum lt_holder_root_kind {
@@ -43,6 +44,10 @@ struct lt_holder_root {
 	char *holder;   /* UNFOLLOWED: the type of the object last followed */
 	uint64_t refcount, found; /* UNFOLLOWED: its reference count, references found */
 	char *text;     /* e.g. "module billing: _AUDIT_TRAIL" */
+	/* Where the root holds the chain's last object (as a link's), and
+	 * (MODULE, CLASS) the owner's word that must still point to the dict. */
+	uint64_t at, base_at, base, owner_at, owner_value;
+	uint64_t tag_mask;  /* bits of the word at `at` that are tags (3.14+ frame locals) */
 };
 
 struct lt_holder_chain {

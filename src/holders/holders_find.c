@@ -2,6 +2,7 @@
 #include "holders/holders_find.h"
 
 #include <errno.h>
+#include <pthread.h>
 #include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -12,6 +13,7 @@
 #include "base/grow_array.h"
 #include "holders/holder_labels.h"
 #include "holders/py_heap_walk.h"
+#include "python/python_memory.h"
 #include "python/python_heap_layout.h"
 
 /* Objects looked at per search at most: a chain is found long before, or
@@ -47,6 +49,66 @@ static void pause_end(struct pause *p)
 static void on_deadline(void *arg)
 {
 	pause_end(arg);
+}
+
+/* Letting every thread go, and this thread waking up to do it on a busy
+ * machine, take a few milliseconds: a pause is ended a twentieth of its
+ * bound (at least 2 ms) before the bound. */
+static uint64_t pause_budget_ns(uint32_t bound_ms)
+{
+	uint64_t ns = (uint64_t)bound_ms * 1000000ull, margin = ns / 20;
+
+	if (margin < 2000000ull)
+		margin = 2000000ull;
+	return ns > 2 * margin ? ns - margin : ns / 2;
+}
+
+struct walker {
+	struct lt_py_walk *w;
+	int err;
+};
+
+static void *walk_thread(void *arg)
+{
+	struct walker *k = arg;
+
+	k->err = lt_py_walk_heap(k->w);
+	return NULL;
+}
+
+/*
+ * The walk runs on a thread of its own while this one, which holds the
+ * process (only the thread that seized it may let it go), lets it go at
+ * deadline_ns whatever the walk is doing then: growing a table of millions
+ * of objects can take longer than the whole bound.
+ */
+static int walk_held(struct lt_py_walk *w, struct pause *pause, uint64_t deadline_ns)
+{
+	struct walker k = { w, 0 };
+	struct timespec abs;
+	uint64_t left, now = now_ns();
+	pthread_t t;
+
+	if (pthread_create(&t, NULL, walk_thread, &k)) {
+		/* No thread: the walk checks the clock itself, between steps. */
+		w->deadline_ns = deadline_ns;
+		w->on_deadline = on_deadline;
+		w->deadline_arg = pause;
+		return lt_py_walk_heap(w);
+	}
+	left = deadline_ns > now ? deadline_ns - now : 0;
+	clock_gettime(CLOCK_REALTIME, &abs);
+	abs.tv_sec += (time_t)(left / 1000000000ull);
+	abs.tv_nsec += (long)(left % 1000000000ull);
+	if (abs.tv_nsec >= 1000000000L) {
+		abs.tv_sec++;
+		abs.tv_nsec -= 1000000000L;
+	}
+	if (pthread_timedjoin_np(t, NULL, &abs)) {
+		pause_end(pause);
+		pthread_join(t, NULL);
+	}
+	return k.err;
 }
 
 /* Returns 0 stopped, or -errno (the process runs on: reads are racy). */
@@ -279,34 +341,103 @@ static int find_paths(struct lt_py_walk *w, const struct lt_holders_sample *samp
 	return 0;
 }
 
-static int read_chains(struct lt_py_walk *w, const struct lt_holders_sample *samples,
-		       size_t nsamples, const struct path *paths, size_t npaths, struct lt_holders *out)
+/* Whether the word at `at` is still child, and its array the holder's. */
+static bool still_holds(pid_t pid, uint64_t at, uint64_t base_at, uint64_t base, uint64_t child,
+			uint64_t tag_mask)
 {
+	uint64_t v;
+
+	if (lt_py_read(pid, at, &v, sizeof(v)) || (v & ~tag_mask) != child)
+		return false;
+	return !base_at || (!lt_py_read(pid, base_at, &v, sizeof(v)) && v == base);
+}
+
+/* A chain read from the copies made while walking, checked against the
+ * process as it is now: a few words each, direct reads. */
+static bool verify_chain(pid_t pid, const struct lt_holders_sample *s,
+			 const struct lt_holder_chain *c)
+{
+	const struct lt_holder_root *r = &c->root;
+	uint64_t child = c->object, v;
+
+	if (s->type && (lt_py_read(pid, c->object + LT_PY_OB_TYPE, &v, sizeof(v)) || v != s->type))
+		return false;
+	for (uint32_t l = 0; l < c->nlinks; l++) {
+		const struct lt_holder_link *k = &c->links[l];
+
+		if (!still_holds(pid, k->at, k->base_at, k->base, child, 0))
+			return false;
+		child = k->addr;
+	}
+	if (r->kind == LT_HOLDER_ROOT_UNFOLLOWED)
+		return true;
+	if (!still_holds(pid, r->at, r->base_at, r->base, child, r->tag_mask))
+		return false;
+	return !r->owner_at || (!lt_py_read(pid, r->owner_at, &v, sizeof(v)) && v == r->owner_value);
+}
+
+struct pause_clock {
+	struct pause *pause;
+	uint64_t deadline_ns;
+};
+
+/* Lets the process go once its pause has lasted its bound. */
+static void pause_check(struct pause_clock *pc)
+{
+	if (pc->pause->stopped && now_ns() >= pc->deadline_ns)
+		pause_end(pc->pause);
+}
+
+/*
+ * Names every path's links from the copies (the process may be running),
+ * checks each chain against the process held still (a second pause, unless
+ * the first still lasts), and keeps those that held, one per shape.
+ */
+static int read_chains(struct lt_py_walk *w, const struct lt_holders_sample *samples,
+		       size_t nsamples, const struct path *paths, size_t npaths,
+		       struct pause_clock *pc, struct lt_holders *out)
+{
+	struct lt_holder_chain *chains = calloc(npaths ? npaths : 1, sizeof(*chains));
+	bool *ok = calloc(npaths ? npaths : 1, sizeof(*ok));
 	size_t cap = 0, first_of_sample = 0, last_sample = SIZE_MAX;
+	int err = 0;
 
+	if (!chains || !ok) {
+		err = -ENOMEM;
+		goto cleanup;
+	}
 	for (size_t i = 0; i < npaths; i++) {
-		struct lt_holder_chain c;
-		int err;
-
+		err = read_chain(w, &samples[paths[i].sample], &paths[i], &chains[i]);
+		if (err == -ENOMEM)
+			goto cleanup;
+		ok[i] = !err;
+		err = 0;
+		pause_check(pc);
+	}
+	if (!pc->pause->stopped && !pause_begin(pc->pause))
+		pc->deadline_ns = pc->pause->since_ns + pause_budget_ns(pc->pause->req->pause_ms);
+	for (size_t i = 0; i < npaths; i++) {
+		if (ok[i])
+			ok[i] = verify_chain(w->heap->pid, &samples[paths[i].sample], &chains[i]);
+		pause_check(pc);
+	}
+	pause_end(pc->pause);
+	for (size_t i = 0; i < npaths; i++) {
 		if (paths[i].sample != last_sample) {
 			last_sample = paths[i].sample;
 			first_of_sample = out->nchains;
 		}
-		err = read_chain(w, &samples[paths[i].sample], &paths[i], &c);
-		if (err == -ENOMEM) {
-			free_chain(&c);
-			return err;
-		}
-		if (err) {
+		if (!ok[i]) {
 			out->changed++;
-			free_chain(&c);
 			continue;
 		}
-		err = add_chain(out, &cap, first_of_sample, &c);
-		if (err == 1)
-			free_chain(&c);
-		else if (err)
-			return err;
+		err = add_chain(out, &cap, first_of_sample, &chains[i]);
+		if (err < 0)
+			goto cleanup;
+		/* Added: the array owns it now; merged: freed below. */
+		if (!err)
+			memset(&chains[i], 0, sizeof(chains[i]));
+		err = 0;
 	}
 	/* How many of each sample's objects were looked for. */
 	for (size_t i = 0; i < out->nchains; i++)
@@ -315,7 +446,12 @@ static int read_chains(struct lt_py_walk *w, const struct lt_holders_sample *sam
 			    (!samples[s].where) == (!out->chains[i].where) &&
 			    (!samples[s].where || !strcmp(samples[s].where, out->chains[i].where)))
 				out->chains[i].sampled = (uint32_t)samples[s].n;
-	return 0;
+cleanup:
+	for (size_t i = 0; chains && i < npaths; i++)
+		free_chain(&chains[i]);
+	free(chains);
+	free(ok);
+	return err;
 }
 
 /* Objects of the named types, picked evenly over all the walk met: every
@@ -413,12 +549,10 @@ int lt_holders_find(const struct lt_holders_request *req, struct lt_holders *out
 		}
 	}
 	t0 = now_ns();
-	if (!pause_begin(&pause)) {
-		w.deadline_ns = pause.since_ns + (uint64_t)req->pause_ms * 1000000ull;
-		w.on_deadline = on_deadline;
-		w.deadline_arg = &pause;
-	}
-	err = lt_py_walk_heap(&w);
+	if (!pause_begin(&pause))
+		err = walk_held(&w, &pause, pause.since_ns + pause_budget_ns(req->pause_ms));
+	else
+		err = lt_py_walk_heap(&w);
 	out->consistent = pause.stopped;
 	out->walk_ms = (double)(now_ns() - t0) / 1e6;
 	out->objects = w.graph.n;
@@ -444,13 +578,11 @@ int lt_holders_find(const struct lt_holders_request *req, struct lt_holders *out
 	}
 	if ((err = find_paths(&w, samples, nsamples, &paths, &npaths, out)))
 		goto cleanup;
-	/* The links are read again from the process as it is now, held still
-	 * (still, if the walk fitted in its pause). */
-	if (!pause.stopped)
-		pause_begin(&pause);
-	lt_heap_reader_forget(&heap.reader);
-	err = read_chains(&w, samples, nsamples, paths, npaths, out);
-	pause_end(&pause);
+	{
+		struct pause_clock pc = { &pause, pause.since_ns + pause_budget_ns(req->pause_ms) };
+
+		err = read_chains(&w, samples, nsamples, paths, npaths, &pc, out);
+	}
 	if (!err)
 		out->ok = true;
 cleanup:

@@ -12,7 +12,7 @@
 #define MAX_THREADS 4096
 #define MAX_FRAMES 1024
 #define MAX_LOCALS 4096
-#define DEADLINE_EVERY 4096
+#define DEADLINE_EVERY 1024
 
 static uint64_t now_ns(void)
 {
@@ -22,9 +22,13 @@ static uint64_t now_ns(void)
 	return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
 }
 
+/* Called at every step (object met, reference added): the clock is read
+ * every DEADLINE_EVERY steps, so that one huge container cannot stretch
+ * the pause. */
 static void check_deadline(struct lt_py_walk *w)
 {
-	if (!w->deadline_ns || w->deadline_hit || now_ns() < w->deadline_ns)
+	if (!w->deadline_ns || w->deadline_hit || ++w->steps % DEADLINE_EVERY ||
+	    now_ns() < w->deadline_ns)
 		return;
 	w->deadline_hit = true;
 	if (w->on_deadline)
@@ -74,8 +78,7 @@ static int walk_list(struct lt_py_walk *w, uint64_t head)
 			return 0;
 		}
 		at &= ~3ull;
-		if (!(w->gc_objects % DEADLINE_EVERY))
-			check_deadline(w);
+		check_deadline(w);
 	}
 	return 0;
 }
@@ -267,6 +270,7 @@ static int on_ref(void *arg, const struct lt_py_ref *ref)
 			return 0;
 		return lt_heap_graph_edge(g, a->holder, to, true);
 	}
+	check_deadline(a->w);
 	to = lt_heap_graph_add(g, ref->to, &made);
 	if (to == LT_HEAP_NONE)
 		return -ENOMEM;
@@ -295,8 +299,7 @@ static int decode_all(struct lt_py_walk *w)
 		if (nd->decoded)
 			continue;
 		nd->decoded = 1;
-		if (!(i % DEADLINE_EVERY))
-			check_deadline(w);
+		check_deadline(w);
 		if ((addr & 7) || !(nd->type = lt_py_type_of(w->heap, addr))) {
 			w->unreadable++;
 			continue;

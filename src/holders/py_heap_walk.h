@@ -39,6 +39,7 @@ struct lt_py_walk {
 	void (*on_deadline)(void *arg);
 	void *deadline_arg;
 	bool deadline_hit;
+	uint64_t steps;
 };
 
 /* Walks h's process into w->graph (w->heap set, the rest zeroed), then

@@ -26,16 +26,25 @@ static int word(struct lt_py_heap *h, uint64_t at, uint64_t *out)
 	return lt_heap_word(&h->reader, at, out);
 }
 
-static int emit(lt_py_ref_fn fn, void *arg, uint64_t to, enum lt_py_how how, uint64_t key)
+/* Where the slots being read are: in an array the holder points to at
+ * base_at (base), or in the holder itself (base_at 0). */
+struct base {
+	uint64_t at, value;
+};
+
+static const struct base in_holder = { 0, 0 };
+
+static int emit(lt_py_ref_fn fn, void *arg, uint64_t to, enum lt_py_how how, uint64_t key,
+		uint64_t at, struct base b)
 {
-	struct lt_py_ref ref = { to, how, key };
+	struct lt_py_ref ref = { to, how, key, at, b.at, b.value };
 
 	return to ? fn(arg, &ref) : 0;
 }
 
 /* n object pointers from at. */
 static int items(struct lt_py_heap *h, uint64_t at, int64_t n, enum lt_py_how how,
-		 lt_py_ref_fn fn, void *arg)
+		 struct base b, lt_py_ref_fn fn, void *arg)
 {
 	uint64_t buf[512];
 	int err;
@@ -48,7 +57,8 @@ static int items(struct lt_py_heap *h, uint64_t at, int64_t n, enum lt_py_how ho
 		if ((err = lt_heap_read(&h->reader, at + (uint64_t)i * 8, buf, (size_t)k * 8)))
 			return err;
 		for (int64_t j = 0; j < k; j++)
-			if ((err = emit(fn, arg, buf[j], how, (uint64_t)(i + j))))
+			if ((err = emit(fn, arg, buf[j], how, (uint64_t)(i + j),
+					at + (uint64_t)(i + j) * 8, b)))
 				return err;
 		i += k;
 	}
@@ -58,13 +68,17 @@ static int items(struct lt_py_heap *h, uint64_t at, int64_t n, enum lt_py_how ho
 static int seq(struct lt_py_heap *h, uint64_t obj, bool list, lt_py_ref_fn fn, void *arg)
 {
 	uint64_t n, at = obj + (uint64_t)h->hl->tuple_items;
+	struct base b = in_holder;
 	int err;
 
 	if ((err = word(h, obj + LT_PY_VAR_SIZE, &n)))
 		return err;
-	if (list && (err = word(h, obj + LT_PY_LIST_ITEMS, &at)))
-		return err;
-	return items(h, at, (int64_t)n, LT_PY_HOW_INDEX, fn, arg);
+	if (list) {
+		if ((err = word(h, obj + LT_PY_LIST_ITEMS, &at)))
+			return err;
+		b = (struct base){ obj + LT_PY_LIST_ITEMS, at };
+	}
+	return items(h, at, (int64_t)n, LT_PY_HOW_INDEX, b, fn, arg);
 }
 
 struct dict_keys {
@@ -114,7 +128,7 @@ static int read_keys(struct lt_py_heap *h, uint64_t keys, struct dict_keys *k)
  * in the entries). attrs: an instance's attributes, named by their keys.
  */
 static int dict_entries(struct lt_py_heap *h, uint64_t keys, uint64_t values, bool attrs,
-			lt_py_ref_fn fn, void *arg)
+			struct base keys_base, struct base values_base, lt_py_ref_fn fn, void *arg)
 {
 	struct dict_keys k;
 	uint8_t buf[ENTRY_GENERAL * 256];
@@ -141,9 +155,12 @@ static int dict_entries(struct lt_py_heap *h, uint64_t keys, uint64_t values, bo
 				memcpy(&value, buf + j * k.entry_bytes + k.key_at + 8, 8);
 			if (!key || !value)
 				continue;
-			if (!attrs && (err = emit(fn, arg, key, LT_PY_HOW_DICT_KEY, key)))
+			uint64_t entry = k.entries + (i + j) * k.entry_bytes + k.key_at;
+
+			if (!attrs && (err = emit(fn, arg, key, LT_PY_HOW_DICT_KEY, key, entry, keys_base)))
 				return err;
-			err = emit(fn, arg, value, attrs ? LT_PY_HOW_ATTR : LT_PY_HOW_DICT_VALUE, key);
+			err = emit(fn, arg, value, attrs ? LT_PY_HOW_ATTR : LT_PY_HOW_DICT_VALUE, key,
+				   values ? values + (i + j) * 8 : entry + 8, values ? values_base : keys_base);
 			if (err)
 				return err;
 		}
@@ -157,12 +174,17 @@ static int dict(struct lt_py_heap *h, uint64_t obj, bool attrs, lt_py_ref_fn fn,
 	uint64_t keys, values;
 	int err;
 
+	uint64_t raw_values;
+
 	if ((err = word(h, obj + (uint64_t)h->hl->dict_keys, &keys)) ||
 	    (err = word(h, obj + (uint64_t)h->hl->dict_values, &values)))
 		return err;
+	raw_values = values;
 	if (values)
 		values += (uint64_t)h->hl->values_array;
-	return dict_entries(h, keys, values, attrs, fn, arg);
+	return dict_entries(h, keys, values, attrs,
+			    (struct base){ obj + (uint64_t)h->hl->dict_keys, keys },
+			    (struct base){ obj + (uint64_t)h->hl->dict_values, raw_values }, fn, arg);
 }
 
 /* An instance's __dict__, wherever this version keeps it. */
@@ -170,16 +192,20 @@ static int instance_dict(struct lt_py_heap *h, uint64_t obj, const struct lt_py_
 			 lt_py_ref_fn fn, void *arg)
 {
 	uint64_t d = 0, values = 0;
+	struct base vb = in_holder;
 	int err;
 
 	if (h->minor >= 11 && (t->flags & LT_PY_TPFLAGS_MANAGED_DICT)) {
 		if ((err = word(h, obj + (uint64_t)(int64_t)h->hl->managed_dict, &d)))
 			return err;
-		if (h->minor == 11 && !d &&
-		    (err = word(h, obj + (uint64_t)(int64_t)h->hl->managed_values, &values)))
-			return err;
+		if (h->minor == 11 && !d) {
+			if ((err = word(h, obj + (uint64_t)(int64_t)h->hl->managed_values, &values)))
+				return err;
+			vb = (struct base){ obj + (uint64_t)(int64_t)h->hl->managed_values, values };
+		}
 		/* 3.12 stores the values' address minus one, to tag it. */
 		if (h->minor == 12 && (d & 1)) {
+			vb = (struct base){ obj + (uint64_t)(int64_t)h->hl->managed_dict, d };
 			values = d + 1;
 			d = 0;
 		}
@@ -187,6 +213,8 @@ static int instance_dict(struct lt_py_heap *h, uint64_t obj, const struct lt_py_
 			uint8_t valid;
 
 			values = obj + (uint64_t)t->basicsize;
+			/* Inline values hold only while no dict replaced them. */
+			vb = (struct base){ obj + (uint64_t)(int64_t)h->hl->managed_dict, 0 };
 			if ((err = lt_heap_read(&h->reader, values + 3, &valid, 1)))
 				return err;
 			if (!valid)
@@ -196,7 +224,7 @@ static int instance_dict(struct lt_py_heap *h, uint64_t obj, const struct lt_py_
 			if (!t->cached_keys)
 				return 0;
 			return dict_entries(h, t->cached_keys, values + (uint64_t)h->hl->values_array,
-					    true, fn, arg);
+					    true, in_holder, vb, fn, arg);
 		}
 	} else if (t->dictoffset > 0) {
 		if ((err = word(h, obj + (uint64_t)t->dictoffset, &d)))
@@ -228,7 +256,8 @@ static int slots(struct lt_py_heap *h, uint64_t obj, const struct lt_py_heap_typ
 
 		if ((err = word(h, obj + (uint64_t)t->slots[i].offset, &v)))
 			return err;
-		if ((err = emit(fn, arg, v, LT_PY_HOW_SLOT, t->slots[i].name)))
+		if ((err = emit(fn, arg, v, LT_PY_HOW_SLOT, t->slots[i].name,
+				obj + (uint64_t)t->slots[i].offset, in_holder)))
 			return err;
 	}
 	return 0;
@@ -257,7 +286,9 @@ static int set(struct lt_py_heap *h, uint64_t obj, lt_py_ref_fn fn, void *arg)
 			memcpy(&key, buf + j * SET_ENTRY, 8);
 			memcpy(&hash, buf + j * SET_ENTRY + 8, 8);
 			/* hash -1 marks a deleted slot's dummy: no object hashes to -1 */
-			if (key && hash != -1 && (err = emit(fn, arg, key, LT_PY_HOW_SET, 0)))
+			if (key && hash != -1 &&
+			    (err = emit(fn, arg, key, LT_PY_HOW_SET, 0, table + (i + j) * SET_ENTRY,
+					(struct base){ obj + (uint64_t)h->hl->set_table, table })))
 				return err;
 		}
 		i += n;
@@ -291,7 +322,10 @@ static int deque(struct lt_py_heap *h, uint64_t obj, lt_py_ref_fn fn, void *arg)
 
 			if ((err = word(h, block + (uint64_t)hl->block_data + i * 8, &v)))
 				return err;
-			if ((err = emit(fn, arg, v, LT_PY_HOW_INDEX, index)))
+			/* A block freed goes to the deque's own free list: its
+			 * slot is checked in place. */
+			if ((err = emit(fn, arg, v, LT_PY_HOW_INDEX, index,
+					block + (uint64_t)hl->block_data + i * 8, in_holder)))
 				return err;
 		}
 		if (block == last)
@@ -318,7 +352,8 @@ static int function(struct lt_py_heap *h, uint64_t obj, lt_py_ref_fn fn, void *a
 	if (closure) {
 		if ((err = word(h, closure + LT_PY_VAR_SIZE, &n)))
 			return err;
-		if ((err = items(h, closure + (uint64_t)h->hl->tuple_items, (int64_t)n, LT_PY_HOW_CLOSURE, fn, arg)))
+		if ((err = items(h, closure + (uint64_t)h->hl->tuple_items, (int64_t)n, LT_PY_HOW_CLOSURE,
+				 (struct base){ obj + (uint64_t)hl->func_closure, closure }, fn, arg)))
 			return err;
 	}
 	for (size_t i = 0; i < sizeof(at) / sizeof(at[0]); i++) {
@@ -326,7 +361,7 @@ static int function(struct lt_py_heap *h, uint64_t obj, lt_py_ref_fn fn, void *a
 			continue;
 		if ((err = word(h, obj + (uint64_t)at[i], &v)))
 			return err;
-		if ((err = emit(fn, arg, v, hows[i], 0)))
+		if ((err = emit(fn, arg, v, hows[i], 0, obj + (uint64_t)at[i], in_holder)))
 			return err;
 	}
 	return 0;
@@ -338,13 +373,13 @@ static int two(struct lt_py_heap *h, uint64_t a, enum lt_py_how ha, uint64_t b,
 	uint64_t v;
 	int err;
 
-	if ((err = word(h, a, &v)) || (err = emit(fn, arg, v, ha, 0)))
+	if ((err = word(h, a, &v)) || (err = emit(fn, arg, v, ha, 0, a, in_holder)))
 		return err;
 	if (!b)
 		return 0;
 	if ((err = word(h, b, &v)))
 		return err;
-	return emit(fn, arg, v, hb, 0);
+	return emit(fn, arg, v, hb, 0, b, in_holder);
 }
 
 static int opaque_words(struct lt_py_heap *h, uint64_t obj, const struct lt_py_heap_type *t,
@@ -366,7 +401,9 @@ static int opaque_words(struct lt_py_heap *h, uint64_t obj, const struct lt_py_h
 	if (size <= 16 || (err = lt_heap_read(&h->reader, obj, buf, (size_t)size)))
 		return 0;
 	for (int64_t i = 2; i < size / 8; i++)
-		if (!(buf[i] & 7) && (err = emit(fn, arg, buf[i], LT_PY_HOW_OPAQUE, (uint64_t)i * 8)))
+		if (!(buf[i] & 7) &&
+		    (err = emit(fn, arg, buf[i], LT_PY_HOW_OPAQUE, (uint64_t)i * 8, obj + (uint64_t)i * 8,
+				in_holder)))
 			return err;
 	return 0;
 }

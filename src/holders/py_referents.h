@@ -42,6 +42,11 @@ struct lt_py_ref {
 	uint64_t to;
 	enum lt_py_how how;
 	uint64_t key;
+	/* Where it was read, so that it can be checked again with two reads:
+	 * the word at `at` still to, and the holder's word at base_at (its
+	 * pointer to the array at holds a slot of; 0: at is in the holder
+	 * itself) still base, so that an array since moved is not trusted. */
+	uint64_t at, base_at, base;
 };
 
 /* What the decoding reads with. */
