@@ -3,6 +3,9 @@
 
 #include <errno.h>
 #include <pthread.h>
+#include <sys/resource.h>
+#include <sys/syscall.h>
+#include <unistd.h>
 #include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -52,14 +55,14 @@ static void on_deadline(void *arg)
 }
 
 /* Letting every thread go, and this thread waking up to do it on a busy
- * machine, take a few milliseconds: a pause is ended a twentieth of its
- * bound (at least 2 ms) before the bound. */
+ * machine, take a few milliseconds: a pause is ended a tenth of its bound
+ * (at least 3 ms) before the bound. */
 static uint64_t pause_budget_ns(uint32_t bound_ms)
 {
-	uint64_t ns = (uint64_t)bound_ms * 1000000ull, margin = ns / 20;
+	uint64_t ns = (uint64_t)bound_ms * 1000000ull, margin = ns / 10;
 
-	if (margin < 2000000ull)
-		margin = 2000000ull;
+	if (margin < 3000000ull)
+		margin = 3000000ull;
 	return ns > 2 * margin ? ns - margin : ns / 2;
 }
 
@@ -68,10 +71,15 @@ struct walker {
 	int err;
 };
 
+/* Running, the process keeps the CPU first: the walk takes what is left
+ * (nice 19 for this thread only). Held still, it has nothing to share. */
+#define WALK_NICE 19
+
 static void *walk_thread(void *arg)
 {
 	struct walker *k = arg;
 
+	setpriority(PRIO_PROCESS, (id_t)syscall(SYS_gettid), WALK_NICE);
 	k->err = lt_py_walk_heap(k->w);
 	return NULL;
 }
@@ -80,7 +88,8 @@ static void *walk_thread(void *arg)
  * The walk runs on a thread of its own while this one, which holds the
  * process (only the thread that seized it may let it go), lets it go at
  * deadline_ns whatever the walk is doing then: growing a table of millions
- * of objects can take longer than the whole bound.
+ * of objects can take longer than the whole bound. Not held (no pause
+ * asked, or it could not be), the thread only lowers the walk's priority.
  */
 static int walk_held(struct lt_py_walk *w, struct pause *pause, uint64_t deadline_ns)
 {
@@ -91,6 +100,8 @@ static int walk_held(struct lt_py_walk *w, struct pause *pause, uint64_t deadlin
 
 	if (pthread_create(&t, NULL, walk_thread, &k)) {
 		/* No thread: the walk checks the clock itself, between steps. */
+		if (!pause->stopped)
+			return lt_py_walk_heap(w);
 		w->deadline_ns = deadline_ns;
 		w->on_deadline = on_deadline;
 		w->deadline_arg = pause;
@@ -104,7 +115,9 @@ static int walk_held(struct lt_py_walk *w, struct pause *pause, uint64_t deadlin
 		abs.tv_sec++;
 		abs.tv_nsec -= 1000000000L;
 	}
-	if (pthread_timedjoin_np(t, NULL, &abs)) {
+	if (!pause->stopped)
+		pthread_join(t, NULL);
+	else if (pthread_timedjoin_np(t, NULL, &abs)) {
 		pause_end(pause);
 		pthread_join(t, NULL);
 	}
@@ -549,10 +562,8 @@ int lt_holders_find(const struct lt_holders_request *req, struct lt_holders *out
 		}
 	}
 	t0 = now_ns();
-	if (!pause_begin(&pause))
-		err = walk_held(&w, &pause, pause.since_ns + pause_budget_ns(req->pause_ms));
-	else
-		err = lt_py_walk_heap(&w);
+	pause_begin(&pause);
+	err = walk_held(&w, &pause, pause.since_ns + pause_budget_ns(req->pause_ms));
 	out->consistent = pause.stopped;
 	out->walk_ms = (double)(now_ns() - t0) / 1e6;
 	out->objects = w.graph.n;

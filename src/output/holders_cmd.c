@@ -19,7 +19,7 @@
 #define MAX_TYPES 16
 #define DEFAULT_SAMPLES 10
 #define DEFAULT_PAUSE_MS 200
-#define CACHE_BYTES (4ull << 30)
+#define CACHE_BYTES (1ull << 30)
 
 static const char usage[] =
 	"Usage: leaktrace holders -p PID --type NAME [--type NAME ...] [options]\n"

@@ -14,7 +14,7 @@
 
 /* Copies of the heap kept at most during a walk: a heap bigger than this
  * is read more than once where the walk comes back to a part of it. */
-#define CACHE_BYTES (4ull << 30)
+#define CACHE_BYTES (1ull << 30)
 /* Where an object may start in its block: after a GC header, after a
  * GC header and the managed dict and weakref words (3.11+). */
 static const unsigned object_offsets[] = { 0, 16, 32 };
