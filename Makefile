@@ -211,6 +211,7 @@ bench: deps $(BUILD)/leaktrace $(BUILD)/bench/churn_bench $(BUILD)/bench/fd_chur
 	$(PYTHON) tools/bench/run_py_bench.py --leaktrace $(BUILD)/leaktrace \
 		--seconds $(BENCH_SECONDS) || status=1; \
 	$(PYTHON) tools/bench/run_startup_bench.py --leaktrace $(BUILD)/leaktrace || status=1; \
+	$(PYTHON) tools/bench/run_holders_bench.py --leaktrace $(BUILD)/leaktrace || status=1; \
 	$(PYTHON) tools/bench/run_fd_bench.py --leaktrace $(BUILD)/leaktrace \
 		--churn $(BUILD)/bench/fd_churn --seconds $(BENCH_SECONDS) || status=1; \
 	$(PYTHON) tools/bench/run_cgroup_bench.py --leaktrace $(BUILD)/leaktrace \
