@@ -3,6 +3,7 @@
 
 #include <errno.h>
 #include <pthread.h>
+#include <sched.h>
 #include <sys/resource.h>
 #include <sys/syscall.h>
 #include <unistd.h>
@@ -69,17 +70,23 @@ static uint64_t pause_budget_ns(uint32_t bound_ms)
 struct walker {
 	struct lt_py_walk *w;
 	int err;
+	bool nice;             /* lower its priority from the start (not held) */
+	_Atomic pid_t tid;     /* the walking thread's, 0 until it runs */
 };
 
-/* Running, the process keeps the CPU first: the walk takes what is left
- * (nice 19 for this thread only). Held still, it has nothing to share. */
+/* While the process runs it keeps the CPU first: the walk takes what is
+ * left (nice 19, for the walking thread only). While it is held still,
+ * every millisecond of the walk is one of the pause: full priority. */
 #define WALK_NICE 19
 
 static void *walk_thread(void *arg)
 {
 	struct walker *k = arg;
+	pid_t tid = (pid_t)syscall(SYS_gettid);
 
-	setpriority(PRIO_PROCESS, (id_t)syscall(SYS_gettid), WALK_NICE);
+	if (k->nice)
+		setpriority(PRIO_PROCESS, (id_t)tid, WALK_NICE);
+	k->tid = tid;
 	k->err = lt_py_walk_heap(k->w);
 	return NULL;
 }
@@ -93,7 +100,7 @@ static void *walk_thread(void *arg)
  */
 static int walk_held(struct lt_py_walk *w, struct pause *pause, uint64_t deadline_ns)
 {
-	struct walker k = { w, 0 };
+	struct walker k = { .w = w, .nice = !pause->stopped };
 	struct timespec abs;
 	uint64_t left, now = now_ns();
 	pthread_t t;
@@ -119,6 +126,10 @@ static int walk_held(struct lt_py_walk *w, struct pause *pause, uint64_t deadlin
 		pthread_join(t, NULL);
 	else if (pthread_timedjoin_np(t, NULL, &abs)) {
 		pause_end(pause);
+		/* The thread sets its id first thing, long before any bound. */
+		while (!k.tid)
+			sched_yield();
+		setpriority(PRIO_PROCESS, (id_t)k.tid, WALK_NICE);
 		pthread_join(t, NULL);
 	}
 	return k.err;

@@ -12,7 +12,9 @@
 #include "attach/proc_maps.h"
 #include "attach/proc_start.h"
 #include "holders/holders_find.h"
+#include "output/gc_state_writer.h"
 #include "output/holders_writer.h"
+#include "python/python_gc_state.h"
 #include "python/python_target.h"
 #include "report/snapshot.h"
 
@@ -66,6 +68,8 @@ static int follow(struct run *run, pid_t pid, uint32_t want_minor, const char *c
 	struct lt_maps maps = { 0 };
 	struct lt_py_interp *interp = calloc(1, sizeof(*interp));
 	struct lt_holders h = { 0 };
+	struct lt_py_gc_state gc;
+	bool gc_ok;
 	char err[512];
 	int c, ret = 1;
 
@@ -102,14 +106,20 @@ static int follow(struct run *run, pid_t pid, uint32_t want_minor, const char *c
 			goto cleanup;
 		}
 	}
+	/* gc.garbage and a disabled collector are the other half of the story. */
+	gc_ok = !lt_py_gc_state_read(pid, interp->minor, interp->layout.runtime, &gc);
 	if (run->json) {
 		printf("%s{\"pid\":%d,\"python\":\"3.%u\",\"holders\":", first ? "" : ",", (int)pid,
 		       interp->minor);
 		lt_holders_write_json(stdout, &h);
+		fputs(",\"gc\":", stdout);
+		lt_gc_state_write_json(stdout, gc_ok ? &gc : NULL);
 		putchar('}');
 	} else {
 		printf("%spid %d, Python 3.%u\n", first ? "" : "\n", (int)pid, interp->minor);
 		lt_holders_write_text(stdout, &h, 0);
+		if (gc_ok)
+			lt_gc_state_write_text(stdout, &gc, 0);
 	}
 	if (run->dot_file)
 		lt_holders_write_dot(run->dot_file, &h, (unsigned)pid);

@@ -4,6 +4,7 @@
 #include <inttypes.h>
 
 #include "output/json_writer.h"
+#include "output/gc_state_writer.h"
 #include "output/holders_writer.h"
 
 static void write_frames(FILE *out, const struct lt_report_stack *st)
@@ -160,29 +161,6 @@ static void write_fds(FILE *out, const struct lt_report_process *p)
 	fputs("]}", out);
 }
 
-static void write_gc(FILE *out, const struct lt_py_gc_state *gc)
-{
-	if (!gc) {
-		fputs(",\"gc\":null", out);
-		return;
-	}
-	fprintf(out, ",\"gc\":{\"enabled\":%s,\"debug\":%u,\"generations\":[",
-		gc->enabled ? "true" : "false", gc->debug);
-	for (unsigned g = 0; g < LT_PY_GC_GENS; g++)
-		fprintf(out, "%s{\"count\":%" PRIu64 ",\"threshold\":%" PRIu64 ",\"collections\":%" PRIu64
-			",\"collected\":%" PRIu64 ",\"uncollectable\":%" PRIu64 "}", g ? "," : "",
-			gc->gens[g].count, gc->gens[g].threshold, gc->gens[g].collections,
-			gc->gens[g].collected, gc->gens[g].uncollectable);
-	fprintf(out, "],\"garbage\":%" PRIu64 ",\"garbage_types_read\":%" PRIu64 ",\"garbage_types\":[",
-		gc->garbage, gc->garbage_types_read);
-	for (uint32_t i = 0; i < gc->ngarbage_types; i++) {
-		fputs(i ? ",{\"type\":" : "{\"type\":", out);
-		lt_json_string(out, gc->garbage_types[i].name);
-		fprintf(out, ",\"objects\":%" PRIu64 "}", gc->garbage_types[i].count);
-	}
-	fputs("]}", out);
-}
-
 static void write_python(FILE *out, const struct lt_report_python *py)
 {
 	fputs(",\"types\":[", out);
@@ -200,7 +178,8 @@ static void write_python(FILE *out, const struct lt_report_python *py)
 		py->minor, py->micro ? "." : "", py->micro, py->gc_only ? "gc" : "all", py->objects,
 		py->bytes, py->unmatched_frees, py->at_shutdown ? "true" : "false");
 	write_stacks(out, &py->stacks);
-	write_gc(out, py->gc);
+	fputs(",\"gc\":", out);
+	lt_gc_state_write_json(out, py->gc);
 	if (py->holders) {
 		fputs(",\"holders\":", out);
 		lt_holders_write_json(out, py->holders);

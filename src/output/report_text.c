@@ -1,5 +1,6 @@
 // SPDX-License-Identifier: MIT
 #include "output/report_writers.h"
+#include "output/gc_state_writer.h"
 #include "output/holders_writer.h"
 
 #include <inttypes.h>
@@ -99,29 +100,6 @@ static void write_group(FILE *out, const char *what, const struct lt_report_grou
 		fprintf(out, "    (none older than %" PRIu64 " ms)\n", min_age_ms);
 }
 
-/* What gc.isenabled(), get_debug(), get_count(), get_threshold(),
- * get_stats() and gc.garbage say, read from outside. */
-static void write_gc(FILE *out, const struct lt_py_gc_state *gc)
-{
-	fprintf(out, "    gc: automatic collection %s", gc->enabled ? "enabled" : "DISABLED (gc.disable())");
-	if (gc->debug)
-		fprintf(out, ", debug flags 0x%x%s", gc->debug,
-			gc->debug & 32 ? " (DEBUG_SAVEALL: every unreachable object kept in gc.garbage)" : "");
-	fputc('\n', out);
-	for (unsigned g = 0; g < LT_PY_GC_GENS; g++)
-		fprintf(out, "      generation %u: %" PRIu64 " of %" PRIu64 " to the next collection; %" PRIu64
-			" collections, %" PRIu64 " collected, %" PRIu64 " uncollectable\n", g,
-			gc->gens[g].count, gc->gens[g].threshold, gc->gens[g].collections,
-			gc->gens[g].collected, gc->gens[g].uncollectable);
-	fprintf(out, "      gc.garbage: %" PRIu64 " object%s", gc->garbage, gc->garbage == 1 ? "" : "s");
-	for (uint32_t i = 0; i < gc->ngarbage_types; i++)
-		fprintf(out, "%s%s %" PRIu64, i ? ", " : " (", gc->garbage_types[i].name,
-			gc->garbage_types[i].count);
-	if (gc->ngarbage_types)
-		fprintf(out, "%s)", gc->garbage_types_read < gc->garbage ? ", of the first ones read" : "");
-	fputc('\n', out);
-}
-
 /* objgraph.show_growth's table, then where the objects were created. */
 static void write_python(FILE *out, const struct lt_report_python *py, const char *when,
 			 uint64_t min_age_ms, long top)
@@ -154,7 +132,7 @@ static void write_python(FILE *out, const struct lt_report_python *py, const cha
 		fputc('\n', out);
 	}
 	if (py->gc)
-		write_gc(out, py->gc);
+		lt_gc_state_write_text(out, py->gc, 4);
 	write_group(out, py->gc_only ? "object" : "block", &py->stacks, when, min_age_ms);
 	if (py->holders)
 		lt_holders_write_text(out, py->holders, 2);

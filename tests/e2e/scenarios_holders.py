@@ -150,6 +150,7 @@ def t_holders_every_python(ctx):
                  0 < hol['pause_ms'][0] <= 200 + 20 and hol['changed'] == 0 and hol['unreached'] == 0,
                  '%s: %r' % (name, {k: v for k, v in hol.items() if k != 'chains'}))
         check_cases(res, truth, name)
+        check_gc(res['gc'], truth, name)
         expect_running(truth['pid'], name)
         h.log('%s: %d objects read, paused %.1f ms' % (name, hol['objects'], hol['pause_ms'][0]))
         t.close_stdin()
@@ -168,7 +169,13 @@ def t_holders_text_and_dot(ctx):
             r'holders: \d+ objects read \(\d+ tracked by the GC, \d+ frames\), [\d.]+ ms; paused [\d.]+ ms',
             r'  InvoiceRecord <- list\[\d+\] <- module %s: _AUDIT_TRAIL  \(4 of 4 sampled\)' % MODULE,
             r'  Captured <- list\[\d+\] <- cell <- function make_collector\.<locals>\.collect\.__closure__\[0\] '
-            r'<- module %s: collect  \(4 of 4 sampled\)' % MODULE]
+            r'<- module %s: collect  \(4 of 4 sampled\)' % MODULE,
+            r'gc: automatic collection DISABLED \(gc\.disable\(\)\), debug flags 0x20 \(DEBUG_SAVEALL: '
+            r'every unreachable object kept in gc\.garbage\)',
+            r'  generation 0: \d+ of 700 to the next collection; \d+ collections, \d+ collected, 0 uncollectable',
+            r'  generation 1: \d+ of 10 to the next collection; \d+ collections, \d+ collected, 0 uncollectable',
+            r'  generation 2: \d+ of 10 to the next collection; \d+ collections, \d+ collected, 0 uncollectable',
+            r'  gc\.garbage: %d objects \(Garbage %d\)' % (GARBAGE, GARBAGE)]
     h.expect(len(lines) == len(want) and all(re.fullmatch(w, l) for w, l in zip(want, lines)),
              'text:\n%s' % r.stdout)
     with open(dot) as f:
