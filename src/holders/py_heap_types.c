@@ -128,7 +128,8 @@ static void classify(struct lt_heap_reader *r, const struct lt_py_heap_layout *h
 	memcpy(&t->dictoffset, head + hl->tp_dictoffset, 8);
 	read_name(r, name, t->name, sizeof(t->name));
 	t->gc = t->flags & LT_PY_TPFLAGS_HAVE_GC;
-	if (t->basicsize < 16 || t->basicsize > (1 << 20)) {
+	if (t->basicsize < 16 || t->basicsize > (1 << 20) || t->itemsize < 0 ||
+	    t->itemsize > (1 << 20)) {
 		t->bad = true;
 		return;
 	}
@@ -180,11 +181,16 @@ const struct lt_py_heap_type *lt_py_type_get(struct lt_py_type_cache *c, struct 
 {
 	struct lt_py_heap_type *t;
 
+	/* A hit never grows the table: callers keep what it returned while
+	 * asking for the same type again. */
+	if (c->cap) {
+		t = find(c, addr);
+		if (t->addr)
+			return t;
+	}
 	if ((c->used + 1) * 2 > c->cap && grow(c))
 		return NULL;
 	t = find(c, addr);
-	if (t->addr)
-		return t;
 	memset(t, 0, sizeof(*t));
 	t->addr = addr;
 	c->used++;

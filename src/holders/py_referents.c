@@ -234,10 +234,12 @@ static int instance_dict(struct lt_py_heap *h, uint64_t obj, const struct lt_py_
 
 		if ((err = word(h, obj + LT_PY_VAR_SIZE, (uint64_t *)&n)))
 			return err;
+		/* Sizes from the process: bounded before any arithmetic (the
+		 * type's itemsize is bounded when it is read). */
+		if (n < -MAX_ITEMS || n > MAX_ITEMS)
+			return -EINVAL;
 		if (n < 0)
 			n = -n;
-		if (n > MAX_ITEMS)
-			return -EINVAL;
 		size = (t->basicsize + n * t->itemsize + 7) & ~7ll;
 		if ((err = word(h, obj + (uint64_t)(size + t->dictoffset), &d)))
 			return err;
@@ -389,12 +391,9 @@ static int opaque_words(struct lt_py_heap *h, uint64_t obj, const struct lt_py_h
 	int64_t size = t->basicsize, n = 0;
 	int err;
 
-	if (t->itemsize && !word(h, obj + LT_PY_VAR_SIZE, (uint64_t *)&n)) {
-		if (n < 0)
-			n = -n;
-		if (n < MAX_OPAQUE_BYTES)
-			size += n * t->itemsize;
-	}
+	if (t->itemsize && !word(h, obj + LT_PY_VAR_SIZE, (uint64_t *)&n) &&
+	    n > -MAX_OPAQUE_BYTES && n < MAX_OPAQUE_BYTES)
+		size += (n < 0 ? -n : n) * t->itemsize;
 	if (size > MAX_OPAQUE_BYTES)
 		size = MAX_OPAQUE_BYTES;
 	size &= ~7ll;

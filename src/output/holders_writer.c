@@ -17,6 +17,14 @@ static const char *root_kind(enum lt_holder_root_kind k)
 	return "?";
 }
 
+/* Names come from the process: a newline or an escape sequence in a key
+ * must not reach the terminal or split a line. */
+static void put_clean(FILE *out, const char *s)
+{
+	for (; *s; s++)
+		fputc((unsigned char)*s < 0x20 || *s == 0x7f ? '?' : *s, out);
+}
+
 void lt_holders_write_text(FILE *out, const struct lt_holders *h, int indent)
 {
 	if (!h->ok) {
@@ -37,9 +45,13 @@ void lt_holders_write_text(FILE *out, const struct lt_holders *h, int indent)
 	for (size_t i = 0; i < h->nchains; i++) {
 		const struct lt_holder_chain *c = &h->chains[i];
 
-		fprintf(out, "%*s  %s  (%u of %u sampled", indent, "", c->text, c->samples, c->sampled);
-		if (c->where)
-			fprintf(out, ", made at %s", c->where);
+		fprintf(out, "%*s  ", indent, "");
+		put_clean(out, c->text);
+		fprintf(out, "  (%u of %u sampled", c->samples, c->sampled);
+		if (c->where) {
+			fputs(", made at ", out);
+			put_clean(out, c->where);
+		}
 		fputs(c->conservative ? "; through an object not decoded)\n" : ")\n", out);
 	}
 	if (h->unreached || h->changed)
