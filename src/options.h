@@ -28,6 +28,9 @@ enum lt_sort { LT_SORT_BYTES, LT_SORT_COUNT };
 #define LT_LIVE_DEFAULT_INTERVAL_S 2.0
 #define LT_LIVE_DEFAULT_TOP 50
 
+/* --kernel-cache: longest name, NUL included (the BPF side's buffer). */
+#define LT_KCACHE_NAME_MAX 32
+
 struct lt_options {
 	pid_t *pids;            /* -p, repeatable */
 	size_t npids;
@@ -56,6 +59,8 @@ struct lt_options {
 	bool py_gc_only;        /* --python-objects gc: the GC allocation entry points only */
 	bool py_native;         /* --native: Python frames in native stacks */
 	bool no_fds;            /* --no-fds: descriptors are not traced */
+	bool kernel;            /* --kernel: kernel memory (kmem tracepoints) instead of heaps */
+	char *kernel_cache;     /* --kernel-cache NAME: only this slab cache; NULL: every one */
 	uint32_t unwind_rows;   /* --unwind-rows, default LT_DEFAULT_UNWIND_ROWS */
 	uint64_t symbol_cache_bytes; /* --symbol-cache-mb, default LT_SYMBOL_CACHE_DEFAULT_MB */
 	uint32_t trend_window;  /* --trend-window, default LT_TREND_DEFAULT_WINDOW */

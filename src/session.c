@@ -4,6 +4,7 @@
 #include <string.h>
 
 #include "attach/ring_sizer.h"
+#include "symbols/kallsyms.h"
 
 /* The main thread must get its turn while lanes keep taking records in:
  * a waiting writer holds new readers back. */
@@ -24,10 +25,11 @@ void lt_session_init(struct lt_session *s, const struct lt_options *o)
 	s->out = stdout;
 	s->stats.max_allocs = o->max_allocs;
 	s->stats.max_stacks = o->max_stacks;
-	s->mode = o->command ? LT_MODE_COMMAND : o->npids ? LT_MODE_PIDS :
+	s->mode = o->kernel ? LT_MODE_KERNEL : o->command ? LT_MODE_COMMAND : o->npids ? LT_MODE_PIDS :
 		  o->cgroup_path ? LT_MODE_CGROUP : LT_MODE_SYSTEM;
 	s->cgroup.dir_fd = -1;
 	lt_procs_init(&s->procs);
+	lt_kernel_init(&s->kernel);
 	lt_module_cache_init(&s->modules);
 	lt_module_cache_set_limit(&s->modules, o->symbol_cache_bytes);
 	s->start_ns = lt_now_ns();
@@ -57,6 +59,12 @@ void lt_session_read_drops(struct lt_session *s)
 void lt_session_free(struct lt_session *s)
 {
 	lt_procs_free(&s->procs);
+	lt_kernel_free(&s->kernel);
+	lt_growth_free(&s->kernel_stacks_growth);
+	lt_growth_free(&s->kernel_caches_growth);
+	lt_kallsyms_free(s->ksyms);
+	s->ksyms = NULL;
+	lt_cgroup_ids_free(&s->kernel_cgroups);
 	lt_module_cache_free(&s->modules);
 	lt_growth_table_free(&s->growth);
 	pthread_mutex_destroy(&s->slow_lock);
