@@ -54,6 +54,18 @@ static __always_inline bool skipped_site(__u64 call_site)
 	return false;
 }
 
+/* Also deeper down: the allocator's refill can grow a slab, whose own
+ * metadata is kmalloc'd from the slab code, not from the refill. */
+static __always_inline bool stack_skipped(const __u64 *frames, __u32 nframes)
+{
+	if (!kskip_lo[0])
+		return false;
+	for (__u32 i = 0; i < LT_KSTACK_MAX && i < nframes; i++)
+		if (skipped_site(frames[i]))
+			return true;
+	return false;
+}
+
 static __always_inline bool kernel_task_wanted(void)
 {
 	if ((__u32)(bpf_get_current_pid_tgid() >> 32) == self_tgid)
@@ -116,6 +128,12 @@ static __always_inline void emit_kalloc(void *ctx, __u16 func, __u32 kclass, __u
 		count_drop(LT_DROP_RINGBUF_ALLOC);
 		return;
 	}
+	n = bpf_get_stack(ctx, e->frames, sizeof(e->frames), 0);
+	e->nframes = n > 0 ? n / sizeof(__u64) : 0;
+	if (stack_skipped(e->frames, e->nframes)) {
+		bpf_ringbuf_discard(e, 0);
+		return;
+	}
 	if (bpf_map_update_elem(&klive, &key, &one, BPF_ANY)) {
 		count_drop(LT_DROP_KERNEL_LIVE_FULL);
 		bpf_ringbuf_discard(e, 0);
@@ -134,8 +152,6 @@ static __always_inline void emit_kalloc(void *ctx, __u16 func, __u32 kclass, __u
 	if (cache)
 		bpf_probe_read_kernel_str(e->cache, sizeof(e->cache), cache);
 	e->pad = 0;
-	n = bpf_get_stack(ctx, e->frames, sizeof(e->frames), 0);
-	e->nframes = n > 0 ? n / sizeof(__u64) : 0;
 	if (n == sizeof(e->frames))
 		count_drop(LT_DROP_STACK_TRUNCATED);
 	bpf_ringbuf_submit(e, ring_wakeup_due(ring));

@@ -1,0 +1,337 @@
+# SPDX-License-Identifier: MIT
+"""--kernel: kernel objects held, by kernel stack, slab cache, process and cgroup.
+
+tests/progs/kernel_hold makes the kernel hold objects on its behalf (eventfds,
+pipes, files kept open), then releases them; each eventfd is exactly one
+eventfd_ctx (kmalloc), one file (filp) and one dentry, so counts are exact."""
+
+import json
+import os
+import subprocess
+import time
+
+import __main__ as h
+
+N_EVENTFD = 10000
+N_PIPES = 3000
+N_FILES = 5000
+KERNEL_PROGS = ('on_kmalloc', 'on_kmem_cache_alloc', 'on_kfree', 'on_kmem_cache_free')
+
+
+def kernel_lt(ctx, extra=()):
+    """leaktrace --kernel with JSON reports of every stack, once it traces."""
+    p = ctx.lt(['--kernel', '--format', 'json', '-o', '0', '-T', '0'] + list(extra))
+    h.expect(p.expect_err_line('leaktrace: tracing', 60), 'leaktrace did not start' + h.tail(p))
+    return p
+
+
+def holder(ctx, kind, n, *extra):
+    return ctx.target([ctx.prog('kernel_hold'), kind, str(n)] + list(extra), 'kernel_hold-' + kind)
+
+
+def step(t, want, timeout=60):
+    h.expect(t.send('go\n'), 'cannot write to %s' % t.name)
+    if not t.expect_line(want, timeout):
+        raise h.Fail('%s did not print %r (rc=%s)%s' % (t.name, want, t.poll(), h.tail(t)))
+
+
+def kernel_of(report):
+    k = report.get('kernel')
+    h.expect(isinstance(k, dict), 'no "kernel" section in the report')
+    problems = validate_kernel(k)
+    h.expect(not problems, 'kernel section: ' + '; '.join(problems[:4]))
+    return k
+
+
+def validate_kernel(k):
+    errs = []
+    for key in ('outstanding_bytes', 'outstanding_allocs', 'alloc_events', 'free_events'):
+        if not h.is_int(k.get(key)) or k[key] < 0:
+            errs.append('bad %s %r' % (key, k.get(key)))
+    if not k.get('symbols'):
+        errs.append('no kernel symbols')
+    for i, s in enumerate(k.get('stacks', [])):
+        errs += h.validate_stack(s, 'kernel stack %d' % i)
+        if not isinstance(s.get('cache'), str) or not s['cache']:
+            errs.append('kernel stack %d: no cache' % i)
+        for o in s.get('made_by', []):
+            if not h.is_int(o.get('pid')) or not o.get('cgroup', '/').startswith('/'):
+                errs.append('kernel stack %d: bad maker %r' % (i, o))
+    if errs:
+        return errs
+    if sum(s['bytes'] for s in k['stacks']) > k['outstanding_bytes']:
+        errs.append('stacks hold more than outstanding_bytes')
+    for c in k.get('caches', []):
+        errs += h.validate_verdict(c, 'growth_bytes_per_s', 'cache %r' % c.get('cache'))
+    return errs
+
+
+def made_by(stack, pid):
+    """(bytes, allocs) of stack's objects pid made."""
+    for o in stack['made_by']:
+        if o['pid'] == pid:
+            return o['bytes'], o['allocs']
+    return 0, 0
+
+
+def count(k, pid, func, cache_pred=lambda c: True, depth=None):
+    """Objects pid made on stacks through func (within the first depth
+    frames: depth 2 is the allocator's direct caller) whose cache passes
+    cache_pred."""
+    return sum(made_by(s, pid)[1] for s in k['stacks']
+               if func in h.stack_funcs(s)[:depth] and cache_pred(s['cache']))
+
+
+def slab_active(cache):
+    """The kernel's own count of cache's objects in use (/proc/slabinfo)."""
+    with open('/proc/slabinfo') as f:
+        for line in f:
+            w = line.split()
+            if w and w[0] == cache:
+                return int(w[1])
+    return None
+
+
+def no_kernel_links():
+    """Problems: tracing links of the kmem programs still there."""
+    try:
+        progs = json.loads(subprocess.run(['bpftool', '-j', 'prog', 'show'], stdout=subprocess.PIPE,
+                                          timeout=20).stdout or b'[]')
+        links = json.loads(subprocess.run(['bpftool', '-j', 'link', 'list'], stdout=subprocess.PIPE,
+                                          timeout=20).stdout or b'[]')
+    except (OSError, ValueError, subprocess.TimeoutExpired) as e:
+        return ['bpftool: %s' % e]
+    ours = {p['id'] for p in progs if p.get('name') in KERNEL_PROGS}
+    left = [lk['id'] for lk in links if lk.get('prog_id') in ours]
+    return ['kmem links left after leaktrace exited: %s' % left] if left else []
+
+
+def finish(ctx, p):
+    rc = h.interrupt(p)
+    h.expect(rc == 0, 'leaktrace exited with %s%s' % (rc, h.tail(p)))
+    kernel_of(h.final_report(p))
+    deadline = time.monotonic() + 3
+    while no_kernel_links() and time.monotonic() < deadline:
+        time.sleep(0.2)
+    left = no_kernel_links()
+    h.expect(not left, '; '.join(left))
+
+
+def eventfd_objects(k, pid):
+    """pid's eventfd contexts, files and dentries (not the descriptor table
+    growing on the way, which the process keeps until it exits)."""
+    return (count(k, pid, 'do_eventfd', lambda c: c.startswith('kmalloc-'), depth=2),
+            count(k, pid, 'do_eventfd', lambda c: c == 'filp'),
+            count(k, pid, 'do_eventfd', lambda c: c == 'dentry'))
+
+
+def wait_released(p, pid, func, timeout=30):
+    """Reports until pid holds none of its objects made by func (frees
+    through RCU, lazy here, can lag ~10 s)."""
+    deadline = time.monotonic() + timeout
+    while True:
+        k = kernel_of(h.report_now(p))
+        n = sum(eventfd_objects(k, pid)) if func == 'do_eventfd' else count(k, pid, func, depth=2)
+        if n == 0:
+            return k
+        if time.monotonic() >= deadline:
+            raise h.Fail('%d objects of pid %d through %s still held %ds after release' %
+                         (n, pid, func, timeout))
+        time.sleep(0.5)
+
+
+def t_kernel_eventfds(ctx):
+    """--kernel: 10,000 eventfds held are 10,000 eventfd contexts (kmalloc), files and dentries of that pid, exactly, while 3,000 pipes of another process at the same time are its own; all go when closed."""
+    efd = holder(ctx, 'eventfd', N_EVENTFD)
+    pipes = holder(ctx, 'pipe', N_PIPES)
+    filp_before = slab_active('filp')
+    p = kernel_lt(ctx)
+    step(efd, 'ready')
+    step(pipes, 'ready')
+    k = kernel_of(h.report_now(p))
+    n_ctx, n_filp, n_dentry = eventfd_objects(k, efd.pid)
+    h.expect((n_ctx, n_filp, n_dentry) == (N_EVENTFD,) * 3,
+             'eventfd contexts/files/dentries of pid %d: %d/%d/%d, want %d each' % (
+                 efd.pid, n_ctx, n_filp, n_dentry, N_EVENTFD))
+    # The kernel's own count bounds ours: no more files than it holds.
+    filp_now = slab_active('filp')
+    if filp_now is not None:
+        mine = sum(s['allocs'] for s in k['stacks'] if s['cache'] == 'filp')
+        h.expect(mine <= filp_now, '%d filp objects reported, the kernel holds %d' % (mine, filp_now))
+        h.expect(filp_now - filp_before >= N_EVENTFD + 2 * N_PIPES - 500,
+                 'slabinfo: filp grew by %d only' % (filp_now - filp_before))
+    # The other process's pipes (a pipe_inode_info and its buffer array
+    # each, kmalloc'd by alloc_pipe_info) are its own, none the first's.
+    n_pipe = count(k, pipes.pid, 'alloc_pipe_info', depth=2)
+    h.expect(n_pipe == 2 * N_PIPES, 'pipe objects of pid %d: %d, want %d' % (
+        pipes.pid, n_pipe, 2 * N_PIPES))
+    h.expect(count(k, efd.pid, 'alloc_pipe_info') == 0, 'pipe objects charged to the eventfd pid')
+    h.expect(count(k, pipes.pid, 'do_eventfd') == 0, 'eventfd objects charged to the pipe pid')
+    procs = {o['pid']: o for o in k['processes']}
+    h.expect(efd.pid in procs and procs[efd.pid]['allocs'] >= 3 * N_EVENTFD and
+             procs[efd.pid]['comm'] == 'kernel_hold',
+             'kernel.processes: %r' % procs.get(efd.pid))
+    step(efd, 'released')
+    k = wait_released(p, efd.pid, 'do_eventfd')
+    h.expect(count(k, pipes.pid, 'alloc_pipe_info', depth=2) == n_pipe,
+             'the pipes changed when the eventfds went')
+    step(pipes, 'released')
+    wait_released(p, pipes.pid, 'alloc_pipe_info')
+    finish(ctx, p)
+
+
+def t_kernel_files(ctx):
+    """--kernel: files created and kept open are a dentry, an inode and a file each, by the creating pid; gone once closed and unlinked."""
+    d = ctx.tmpdir()
+    files = holder(ctx, 'files', N_FILES, d)
+    p = kernel_lt(ctx)
+    step(files, 'ready')
+    k = kernel_of(h.report_now(p))
+    mine = [s for s in k['stacks'] if made_by(s, files.pid)[1]]
+    by_cache = {}
+    for s in mine:
+        by_cache[s['cache']] = by_cache.get(s['cache'], 0) + made_by(s, files.pid)[1]
+    inodes = sum(n for c, n in by_cache.items() if c.endswith('inode_cache'))
+    # A lookup can allocate a dentry it then throws away: a few over, never under.
+    h.expect(N_FILES <= by_cache.get('dentry', 0) <= N_FILES + 100,
+             'dentries of pid %d: %d, want %d (caches %s)' % (files.pid, by_cache.get('dentry', 0),
+                                                           N_FILES, by_cache))
+    h.expect(by_cache.get('filp') == N_FILES, 'files of pid %d: %s, want %d' % (
+        files.pid, by_cache.get('filp'), N_FILES))
+    h.expect(N_FILES <= inodes <= N_FILES + 100, 'inodes of pid %d: %d (caches %s)' % (
+        files.pid, inodes, by_cache))
+    step(files, 'released')
+    deadline = time.monotonic() + 20
+    while True:
+        k = kernel_of(h.report_now(p))
+        left = sum(made_by(s, files.pid)[1] for s in k['stacks']
+                   if s['cache'] in ('dentry', 'filp') or s['cache'].endswith('inode_cache'))
+        if left <= 50:
+            break
+        if time.monotonic() > deadline:
+            raise h.Fail('%d dentries, inodes and files of pid %d still held after close and unlink'
+                         % (left, files.pid))
+        time.sleep(0.5)
+    finish(ctx, p)
+
+
+def make_cgroup():
+    if not os.path.exists(os.path.join(h.CGROUP2_ROOT, 'cgroup.procs')):
+        raise h.Skip('no cgroup v2 hierarchy at %s' % h.CGROUP2_ROOT)
+    name = 'leaktrace-e2e-kernel-%s' % os.urandom(4).hex()
+    path = os.path.join(h.CGROUP2_ROOT, name)
+    try:
+        os.makedirs(path)
+    except OSError as e:
+        raise h.Skip('cannot create a cgroup under %s: %s' % (h.CGROUP2_ROOT, e))
+    return name, path
+
+
+def t_kernel_cgroup(ctx):
+    """--kernel: a program run inside a cgroup has its kernel objects charged to that cgroup; --cgroup keeps only that cgroup's tasks (in BPF); the same program outside is not counted there."""
+    name, path = make_cgroup()
+    try:
+        inside = holder(ctx, 'eventfd', 2000)
+        with open(os.path.join(path, 'cgroup.procs'), 'w') as f:
+            f.write('%d\n' % inside.pid)
+        outside = holder(ctx, 'eventfd', 1000)
+        every = kernel_lt(ctx)
+        only = kernel_lt(ctx, ['--cgroup', name])
+        step(inside, 'ready')
+        step(outside, 'ready')
+        k = kernel_of(h.report_now(every))
+        cg = [c for c in k['cgroups'] if c['cgroup'] == '/' + name]
+        h.expect(cg and cg[0]['allocs'] >= 3 * 2000,
+                 'cgroup /%s in kernel.cgroups: %r' % (name, cg))
+        h.expect(count(k, inside.pid, 'do_eventfd') == 3 * 2000,
+                 'inside pid: %d objects' % count(k, inside.pid, 'do_eventfd'))
+        for s in k['stacks']:
+            for o in s['made_by']:
+                if o['pid'] == inside.pid:
+                    h.expect(o['cgroup'] == '/' + name, 'inside pid charged to %r' % o['cgroup'])
+                if o['pid'] == outside.pid:
+                    h.expect(o['cgroup'] != '/' + name, 'outside pid charged to the cgroup')
+        k2 = kernel_of(h.report_now(only))
+        h.expect(k2['cgroup_filter'] and k2['cgroup_filter'].endswith('/' + name),
+                 'cgroup_filter %r' % k2['cgroup_filter'])
+        h.expect(count(k2, inside.pid, 'do_eventfd') == 3 * 2000,
+                 '--cgroup: inside pid has %d objects' % count(k2, inside.pid, 'do_eventfd'))
+        strangers = sorted({o['pid'] for s in k2['stacks'] for o in s['made_by']
+                            if not o['cgroup'] or not o['cgroup'].startswith('/' + name)})
+        h.expect(not strangers, '--cgroup %s: objects of tasks outside it: %s' % (name, strangers))
+        step(inside, 'released')
+        step(outside, 'released')
+        finish(ctx, only)
+        finish(ctx, every)
+    finally:
+        for t in ctx.targets:
+            t.close_stdin()
+            if t.wait(3) is None:
+                t.kill_session()
+        problem = h.remove_cgroup([path])
+        if problem:
+            ctx.notes.append(problem)
+
+
+def t_kernel_cache_filter(ctx):
+    """--kernel-cache: only that cache's objects are recorded, a named cache (filp) or a kmalloc one, decided in BPF."""
+    efd = holder(ctx, 'eventfd', 1000)
+    filp = kernel_lt(ctx, ['--kernel-cache', 'filp'])
+    step(efd, 'ready')
+    k = kernel_of(h.report_now(filp))
+    h.expect(k['cache_filter'] == 'filp', 'cache_filter %r' % k['cache_filter'])
+    h.expect({c['cache'] for c in k['caches']} <= {'filp'}, 'caches: %s' % [c['cache'] for c in k['caches']])
+    h.expect(count(k, efd.pid, 'do_eventfd') == 1000, 'filp objects of pid: %d' % count(k, efd.pid, 'do_eventfd'))
+    step(efd, 'released')
+    finish(ctx, filp)
+
+
+def t_kernel_sampling_verdict(ctx):
+    """--kernel --sample-bytes: estimates within bounds of the exact count; a process making eventfds every half second is named growing, on its stack and its cache."""
+    grow = holder(ctx, 'grow', 400)
+    p = ctx.lt(['--kernel', '--format', 'json', '-o', '0', '-T', '0', '--trend-window', '4',
+                '--sample-bytes', '4096', '0.5'])
+    h.expect(p.expect_err_line('leaktrace: tracing', 60), 'leaktrace did not start' + h.tail(p))
+    h.expect(grow.send('go\n'), 'cannot start kernel_hold')
+    grew = 0
+    deadline = time.monotonic() + 60
+    while grew < 12 and time.monotonic() < deadline:
+        if grow.expect_line('grew', 5):
+            grew += 1
+    h.expect(grew >= 12, 'kernel_hold grew %d times only' % grew)
+    reports = h.parse_reports(p)
+    k = kernel_of(reports[-1])
+    made = grew * 400
+    filp = [s for s in k['stacks'] if s['cache'] == 'filp' and 'do_eventfd' in h.stack_funcs(s)]
+    h.expect(filp, 'no eventfd filp stack in the last report')
+    est = sum(made_by(s, grow.pid)[0] for s in filp) / 192.0
+    # ~4.6% of 192-byte objects sampled: thousands made, a few hundred seen.
+    h.expect(0.6 * made * 0.8 <= est <= 1.4 * made, 'estimated %.0f eventfd files of %d made' % (est, made))
+    h.expect(any(s.get('verdict') == 'growing' for s in filp),
+             'eventfd filp stack not growing: %s' % [(s.get('verdict'), s['allocs']) for s in filp])
+    caches = {c['cache']: c for c in k['caches']}
+    h.expect(caches.get('filp', {}).get('verdict') == 'growing',
+             'filp cache verdict %r' % caches.get('filp', {}).get('verdict'))
+    step(grow, 'ready')
+    step(grow, 'released')
+    finish(ctx, p)
+
+
+def t_err_kernel(ctx):
+    """--kernel: combinations that cannot work are refused with one line and status 2."""
+    for opts in (['--kernel', '-p', '1'], ['--kernel-cache', 'filp'],
+                 ['--kernel', '--kernel-cache', 'x' * 40], ['--kernel', '--format', 'pprof', '-w', '/dev/null']):
+        p = h.run_to_end(ctx, opts, timeout=20)
+        err = [x for x in p.err_lines if x.strip()]
+        h.expect(p.popen.returncode == 2 and len(err) == 1 and err[0].startswith('leaktrace: '),
+                 '%s: status %s, stderr %r' % (' '.join(opts), p.popen.returncode, err))
+
+
+SCENARIOS = [
+    ('kernel_eventfds', t_kernel_eventfds),
+    ('kernel_files', t_kernel_files),
+    ('kernel_cgroup', t_kernel_cgroup),
+    ('kernel_cache_filter', t_kernel_cache_filter),
+    ('kernel_sampling_verdict', t_kernel_sampling_verdict),
+    ('err_kernel', t_err_kernel),
+]
