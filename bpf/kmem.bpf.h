@@ -31,9 +31,13 @@ const volatile __u32 kcache_kmalloc_type = 0;
 struct {
 	__uint(type, BPF_MAP_TYPE_HASH);
 	__uint(max_entries, LT_KLIVE_MAX_ENTRIES);
-	/* Entries come from BPF's own allocator, which never calls kmalloc
-	 * inline: an insert cannot re-enter these programs. */
-	__uint(map_flags, BPF_F_NO_PREALLOC);
+	/*
+	 * Preallocated: BPF's allocator for the other kind refills and frees
+	 * its entries in irq_work raised inside the map operation, which then
+	 * runs (with the softirqs pending, RCU callbacks freeing thousands of
+	 * objects) nested in this program, where the kernel skips these
+	 * programs: those frees were lost.
+	 */
 	__type(key, struct lt_klive_key);
 	__type(value, __u8);
 } klive SEC(".maps");

@@ -411,8 +411,9 @@ enum lt_kmalloc_type {
 /* Call-site ranges whose objects BPF leaves out (BPF's own allocator). */
 #define LT_KSKIP_SITES 4
 
-/* Recorded live objects at most (the BPF table's size; --max-allocs lowers it). */
-#define LT_KLIVE_MAX_ENTRIES (1u << 20)
+/* Recorded live objects at most (the BPF table's size, preallocated, ~56
+ * bytes an entry: 28 MiB; --max-allocs lowers it). */
+#define LT_KLIVE_MAX_ENTRIES (1u << 19)
 
 /* Key of the BPF table of recorded live objects (frees of others are not sent). */
 struct lt_klive_key {

@@ -127,7 +127,7 @@ static void set_kernel_config(struct lt_session *s)
 		bpf_map__set_max_entries(skel->maps.klive, 1);
 		return;
 	}
-	/* A hash map's buckets are allocated whole at creation. */
+	/* Preallocated whole at creation. */
 	bpf_map__set_max_entries(skel->maps.klive, o->max_allocs < LT_KLIVE_MAX_ENTRIES ?
 							   (__u32)o->max_allocs : LT_KLIVE_MAX_ENTRIES);
 	for (int i = 0; i < LT_KSKIP_SITES; i++) {
