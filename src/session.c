@@ -5,6 +5,10 @@
 
 #include "attach/ring_sizer.h"
 #include "symbols/kallsyms.h"
+#include "leaktrace.skel.h"
+
+#include <bpf/bpf.h>
+#include <bpf/libbpf.h>
 
 /* The main thread must get its turn while lanes keep taking records in:
  * a waiting writer holds new readers back. */
@@ -45,8 +49,29 @@ void lt_session_init(struct lt_session *s, const struct lt_options *o)
 	init_world_lock(&s->world);
 }
 
+/* The kernel's count of skipped runs of the kmem programs. */
+static uint64_t kernel_missed_runs(const struct lt_session *s)
+{
+	const struct bpf_program *progs[] = { s->skel->progs.on_kmalloc,
+					      s->skel->progs.on_kmem_cache_alloc,
+					      s->skel->progs.on_kfree, s->skel->progs.on_kmem_cache_free };
+	uint64_t n = 0;
+
+	for (size_t i = 0; i < sizeof(progs) / sizeof(progs[0]); i++) {
+		struct bpf_prog_info info;
+		__u32 len = sizeof(info);
+
+		memset(&info, 0, sizeof(info));
+		if (!bpf_obj_get_info_by_fd(bpf_program__fd(progs[i]), &info, &len))
+			n += info.recursion_misses;
+	}
+	return n;
+}
+
 void lt_session_read_drops(struct lt_session *s)
 {
+	if (s->opts->kernel && s->skel)
+		s->stats.kernel_missed_runs = kernel_missed_runs(s);
 	for (uint32_t k = 0; k < LT_DROP_MAX; k++)
 		lt_map_read_counter(&s->maps, LT_MAP_DROPS, k, &s->stats.drops[k]);
 	s->stats.ringbuf_bytes = s->stats.ringbuf_resizes = 0;

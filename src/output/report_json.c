@@ -217,10 +217,11 @@ static void write_kernel(FILE *out, const struct lt_report_kernel *k)
 	fprintf(out, ",\"outstanding_bytes\":%" PRIu64 ",\"outstanding_allocs\":%" PRIu64
 		",\"sampled_allocs\":%" PRIu64 ",\"alloc_events\":%" PRIu64 ",\"free_events\":%" PRIu64
 		",\"unmatched_frees\":%" PRIu64 ",\"userspace_oom\":%" PRIu64
-		",\"dropped\":{\"allocs\":%" PRIu64 ",\"frees\":%" PRIu64 "},\"symbols\":%" PRIu64,
+		",\"dropped\":{\"allocs\":%" PRIu64 ",\"frees\":%" PRIu64
+		",\"missed_runs\":%" PRIu64 "},\"symbols\":%" PRIu64,
 		k->outstanding_bytes, k->outstanding_allocs, k->sampled_allocs, k->alloc_events,
 		k->free_events, k->unmatched_frees, k->out_of_memory, k->dropped_allocs,
-		k->dropped_frees, k->symbols);
+		k->dropped_frees, k->missed_runs, k->symbols);
 	fputs(",\"caches\":[", out);
 	for (size_t i = 0; i < k->ncaches; i++) {
 		const struct lt_report_kernel_cache *c = &k->caches[i];

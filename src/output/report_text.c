@@ -219,6 +219,9 @@ static void write_kernel(FILE *out, const struct lt_report *r)
 	if (k->dropped_allocs || k->dropped_frees)
 		fprintf(out, "; lost in BPF: %" PRIu64 " made, %" PRIu64 " freed", k->dropped_allocs,
 			k->dropped_frees);
+	/* Mostly BPF's own work nested in the programs, but some may be ours. */
+	if (k->missed_runs)
+		fprintf(out, "; %" PRIu64 " nested runs skipped by the kernel", k->missed_runs);
 	fputs(")\n", out);
 	if (!k->symbols)
 		fputs("  (no kernel symbols: /proc/kallsyms unreadable)\n", out);

@@ -495,6 +495,7 @@ int lt_report_build_kernel(struct lt_session *s, uint64_t now_ns, struct lt_repo
 	b.out->dropped_allocs = r->stats.drops[LT_DROP_RINGBUF_ALLOC] +
 				r->stats.drops[LT_DROP_KERNEL_LIVE_FULL];
 	b.out->dropped_frees = r->stats.drops[LT_DROP_RINGBUF_FREE];
+	b.out->missed_runs = r->stats.kernel_missed_runs;
 	b.out->symbols = lt_kallsyms_count(s->ksyms);
 	for (int c = 0; c < LT_KCLASS_MAX; c++) {
 		struct lt_live_alloc a;

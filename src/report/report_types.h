@@ -149,6 +149,7 @@ struct lt_report_kernel {
 	uint64_t alloc_events, free_events, unmatched_frees, out_of_memory;
 	uint64_t dropped_allocs;     /* lost in BPF: ring full, live table full */
 	uint64_t dropped_frees;
+	uint64_t missed_runs;        /* program runs the kernel skipped (nested on a CPU) */
 	uint64_t symbols;            /* kernel symbols known (0: /proc/kallsyms unreadable) */
 	struct lt_report_kernel_stack *stacks; /* -T, by --sort */
 	size_t nstacks;
