@@ -202,6 +202,14 @@ static void write_owner(FILE *out, const struct lt_report_kernel_owner *o)
 		o->allocs == 1 ? "" : "s");
 }
 
+/* The containers' share, by the cgroup of the task that made them: not
+ * worth a table when everything is the root cgroup's. */
+static bool cgroups_worth_showing(const struct lt_report_kernel *k)
+{
+	return k->ncgroups > 1 ||
+	       (k->ncgroups == 1 && k->cgroups[0].cgroup && strcmp(k->cgroups[0].cgroup, "/"));
+}
+
 /* --kernel: slab objects held, by cache, by the process and cgroup that
  * made them, and by kernel stack. */
 static void write_kernel(FILE *out, const struct lt_report *r)
@@ -240,6 +248,13 @@ static void write_kernel(FILE *out, const struct lt_report *r)
 	for (size_t i = 0; i < k->nprocesses; i++) {
 		fputs("    ", out);
 		write_owner(out, &k->processes[i]);
+	}
+	if (cgroups_worth_showing(k))
+		fputs("  by cgroup:\n", out);
+	for (size_t i = 0; cgroups_worth_showing(k) && i < k->ncgroups &&
+			   (r->top <= 0 || i < (size_t)r->top); i++) {
+		fputs("    ", out);
+		write_owner(out, &k->cgroups[i]);
 	}
 	for (size_t i = 0; i < k->nstacks; i++) {
 		const struct lt_report_kernel_stack *ks = &k->stacks[i];
