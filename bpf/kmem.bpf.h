@@ -239,4 +239,56 @@ int BPF_PROG(on_kmem_cache_free, unsigned long call_site, const void *ptr,
 	return 0;
 }
 
+/* Per-CPU areas: the percpu pointer is the object; its bytes are for
+ * every CPU. Not as hot as kmalloc: always traced with --kernel. */
+SEC("tp_btf/percpu_alloc_percpu")
+int BPF_PROG(on_percpu_alloc, unsigned long call_site, bool reserved, bool is_atomic, size_t size,
+	     size_t align, void *base_addr, int off, void *ptr, size_t bytes_alloc, gfp_t gfp_flags)
+{
+	if (!ptr || skipped_site(call_site) || !kernel_task_wanted() ||
+	    !kernel_size_wanted(bytes_alloc))
+		return 0;
+	emit_kalloc(ctx, LT_KFUNC_PERCPU_ALLOC, LT_KCLASS_PERCPU, 0, (__u64)ptr, bytes_alloc, NULL);
+	return 0;
+}
+
+SEC("tp_btf/percpu_free_percpu")
+int BPF_PROG(on_percpu_free, void *base_addr, int off, void *ptr)
+{
+	if (ptr)
+		emit_kfree((__u64)ptr, LT_KCLASS_PERCPU);
+	return 0;
+}
+
+/* Pages (--kernel-pages): the page cache and every anonymous fault come
+ * through here, far more than slab objects. The order is the record's
+ * kmalloc_type, for the name. */
+SEC("tp_btf/mm_page_alloc")
+int BPF_PROG(on_page_alloc, struct page *page, unsigned int order, gfp_t gfp_flags, int migratetype)
+{
+	__u64 size_bytes = 4096ULL << (order & 31);
+
+	if (!page || !kernel_task_wanted() || !kernel_size_wanted(size_bytes))
+		return 0;
+	emit_kalloc(ctx, LT_KFUNC_PAGE_ALLOC, LT_KCLASS_PAGE, order, (__u64)page, size_bytes, NULL);
+	return 0;
+}
+
+SEC("tp_btf/mm_page_free")
+int BPF_PROG(on_page_free, struct page *page, unsigned int order)
+{
+	if (page)
+		emit_kfree((__u64)page, LT_KCLASS_PAGE);
+	return 0;
+}
+
+/* Folios freed in batches (munmap, reclaim) come through here instead. */
+SEC("tp_btf/mm_page_free_batched")
+int BPF_PROG(on_page_free_batched, struct page *page)
+{
+	if (page)
+		emit_kfree((__u64)page, LT_KCLASS_PAGE);
+	return 0;
+}
+
 #endif /* LT_KMEM_BPF_H */

@@ -428,7 +428,7 @@ struct lt_kalloc_event {
 	__u32 tid;
 	__u16 func;   /* enum lt_kfunc */
 	__u8 kclass;  /* enum lt_kclass */
-	__u8 kmalloc_type; /* LT_KFUNC_KMALLOC: enum lt_kmalloc_type */
+	__u8 kmalloc_type; /* LT_KFUNC_KMALLOC: enum lt_kmalloc_type; LT_KFUNC_PAGE_ALLOC: the order */
 	__u64 addr;
 	__u64 size_bytes;  /* what it takes: the cache's object size, or the pages' bytes */
 	__u64 cgroup_id;   /* the task's cgroup v2 id */

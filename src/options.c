@@ -38,6 +38,8 @@ static const char usage_text[] =
 	"                         then keeps only that cgroup's tasks)\n"
 	"      --kernel-cache NAME  with --kernel: only the slab cache NAME (as in\n"
 	"                         /proc/slabinfo: dentry, filp, kmalloc-cg-64...)\n"
+	"      --kernel-pages     with --kernel: also page allocations (page cache,\n"
+	"                         anonymous memory...: far more events)\n"
 	"\n"
 	"Reports:\n"
 	"  INTERVAL [COUNT]       a report every INTERVAL seconds, COUNT times\n"
@@ -150,6 +152,7 @@ enum {
 	OPT_LIVE,
 	OPT_KERNEL,
 	OPT_KERNEL_CACHE,
+	OPT_KERNEL_PAGES,
 };
 
 static const struct option long_options[] = {
@@ -192,6 +195,7 @@ static const struct option long_options[] = {
 	{ "live", no_argument, NULL, OPT_LIVE },
 	{ "kernel", no_argument, NULL, OPT_KERNEL },
 	{ "kernel-cache", required_argument, NULL, OPT_KERNEL_CACHE },
+	{ "kernel-pages", no_argument, NULL, OPT_KERNEL_PAGES },
 	{},
 };
 
@@ -401,6 +405,9 @@ static int parse_one(struct lt_options *o, int c, const char *arg)
 		return 0;
 	case OPT_KERNEL:
 		o->kernel = true;
+		return 0;
+	case OPT_KERNEL_PAGES:
+		o->kernel_pages = true;
 		return 0;
 	case OPT_KERNEL_CACHE:
 		/* The BPF side compares at most this many bytes, NUL included. */
@@ -689,6 +696,8 @@ int lt_options_parse(int argc, char **argv, struct lt_options *o)
 		return fail("--kernel traces the whole kernel: it cannot be combined with -c, -p or -O", "");
 	if (o->kernel_cache && !o->kernel)
 		return fail("--kernel-cache is for --kernel", o->kernel_cache);
+	if (o->kernel_pages && (!o->kernel || o->kernel_cache))
+		return fail("--kernel-pages is for --kernel, without --kernel-cache", "");
 	if (o->kernel && (o->format == LT_FORMAT_FOLDED || o->format == LT_FORMAT_PPROF ||
 			  o->format == LT_FORMAT_HTML || o->live))
 		return fail("--kernel reports as text or json", "");

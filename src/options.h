@@ -61,6 +61,7 @@ struct lt_options {
 	bool no_fds;            /* --no-fds: descriptors are not traced */
 	bool kernel;            /* --kernel: kernel memory (kmem tracepoints) instead of heaps */
 	char *kernel_cache;     /* --kernel-cache NAME: only this slab cache; NULL: every one */
+	bool kernel_pages;      /* --kernel-pages: also page allocations (mm_page_alloc) */
 	uint32_t unwind_rows;   /* --unwind-rows, default LT_DEFAULT_UNWIND_ROWS */
 	uint64_t symbol_cache_bytes; /* --symbol-cache-mb, default LT_SYMBOL_CACHE_DEFAULT_MB */
 	uint32_t trend_window;  /* --trend-window, default LT_TREND_DEFAULT_WINDOW */

@@ -52,9 +52,13 @@ void lt_session_init(struct lt_session *s, const struct lt_options *o)
 /* The kernel's count of skipped runs of the kmem programs. */
 static uint64_t kernel_missed_runs(const struct lt_session *s)
 {
-	const struct bpf_program *progs[] = { s->skel->progs.on_kmalloc,
-					      s->skel->progs.on_kmem_cache_alloc,
-					      s->skel->progs.on_kfree, s->skel->progs.on_kmem_cache_free };
+	const struct bpf_program *progs[] = {
+		s->skel->progs.on_kmalloc, s->skel->progs.on_kmem_cache_alloc,
+		s->skel->progs.on_kfree, s->skel->progs.on_kmem_cache_free,
+		s->skel->progs.on_percpu_alloc, s->skel->progs.on_percpu_free,
+		s->skel->progs.on_page_alloc, s->skel->progs.on_page_free,
+		s->skel->progs.on_page_free_batched,
+	};
 	uint64_t n = 0;
 
 	for (size_t i = 0; i < sizeof(progs) / sizeof(progs[0]); i++) {
@@ -62,7 +66,9 @@ static uint64_t kernel_missed_runs(const struct lt_session *s)
 		__u32 len = sizeof(info);
 
 		memset(&info, 0, sizeof(info));
-		if (!bpf_obj_get_info_by_fd(bpf_program__fd(progs[i]), &info, &len))
+		/* Programs not loaded this run have no descriptor. */
+		if (bpf_program__fd(progs[i]) >= 0 &&
+		    !bpf_obj_get_info_by_fd(bpf_program__fd(progs[i]), &info, &len))
 			n += info.recursion_misses;
 	}
 	return n;

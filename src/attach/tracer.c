@@ -99,17 +99,37 @@ static int start_unwind_loader(struct lt_session *s)
 _Static_assert(LT_KCACHE_NAME_MAX == LT_KCACHE_NAME_LEN, "--kernel-cache and BPF agree");
 
 /* The kmem programs: loaded only for --kernel (a kernel without these
- * tracepoints still traces heaps). */
+ * tracepoints still traces heaps), allocations first. */
 static struct bpf_program **kernel_programs(struct leaktrace_bpf *skel, size_t *n)
 {
-	static struct bpf_program *progs[4];
+	static struct bpf_program *progs[9];
 
 	progs[0] = skel->progs.on_kmalloc;
 	progs[1] = skel->progs.on_kmem_cache_alloc;
-	progs[2] = skel->progs.on_kfree;
-	progs[3] = skel->progs.on_kmem_cache_free;
-	*n = 4;
+	progs[2] = skel->progs.on_percpu_alloc;
+	progs[3] = skel->progs.on_page_alloc;
+	progs[4] = skel->progs.on_kfree;
+	progs[5] = skel->progs.on_kmem_cache_free;
+	progs[6] = skel->progs.on_percpu_free;
+	progs[7] = skel->progs.on_page_free;
+	progs[8] = skel->progs.on_page_free_batched;
+	*n = 9;
 	return progs;
+}
+
+/* Which of them this run wants: a cache filter names a slab cache, so
+ * neither per-CPU areas nor pages; pages only with --kernel-pages. */
+static bool kernel_program_wanted(const struct lt_options *o, const struct bpf_program *prog)
+{
+	const char *name = bpf_program__name(prog);
+
+	if (!o->kernel)
+		return false;
+	if (!strncmp(name, "on_percpu_", 10))
+		return !o->kernel_cache;
+	if (!strncmp(name, "on_page_", 8))
+		return o->kernel_pages && !o->kernel_cache;
+	return true;
 }
 
 /* --kernel's settings in BPF: cgroup, cache, table size. */
@@ -122,7 +142,7 @@ static void set_kernel_config(struct lt_session *s)
 
 	progs = kernel_programs(skel, &n);
 	for (size_t i = 0; i < n; i++)
-		bpf_program__set_autoload(progs[i], o->kernel);
+		bpf_program__set_autoload(progs[i], kernel_program_wanted(o, progs[i]));
 	if (!o->kernel) {
 		bpf_map__set_max_entries(skel->maps.klive, 1);
 		return;
@@ -258,7 +278,8 @@ static int attach_kernel(struct lt_session *s)
 	progs = kernel_programs(s->skel, &n);
 	/* Frees first: no object recorded meanwhile has its free missed. */
 	for (size_t i = n; i-- > 0 && !err;)
-		err = attach_program(s, progs[i]);
+		if (kernel_program_wanted(s->opts, progs[i]))
+			err = attach_program(s, progs[i]);
 	return err;
 }
 
@@ -458,6 +479,11 @@ int lt_tracer_start(struct lt_session *s, lt_record_fn on_record, char *err, siz
 	policy.min_bytes = lt_ring_round_size(policy.min_bytes / s->nlanes);
 	if (policy.min_bytes < LT_RING_MIN_LANE_BYTES && policy.max_bytes >= LT_RING_MIN_LANE_BYTES)
 		policy.min_bytes = LT_RING_MIN_LANE_BYTES;
+	/* Kernel records carry whole stacks (~500 bytes) and come in bursts (a
+	 * process opening thousands of files): start at a quarter of the
+	 * ceiling rather than lose the first burst while the ring grows. */
+	if (s->mode == LT_MODE_KERNEL && policy.min_bytes < policy.max_bytes / 4)
+		policy.min_bytes = lt_ring_round_size(policy.max_bytes / 4);
 	for (uint32_t i = 0; i < s->nlanes && !ret; i++)
 		ret = lt_ring_sizer_new(bpf_map__fd(s->skel->maps.rings), i, &policy, &s->maps,
 					on_record, &s->lanes[i], &s->lanes[i].ring);

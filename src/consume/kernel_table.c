@@ -2,6 +2,7 @@
 #include "consume/kernel_table.h"
 
 #include <errno.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -116,6 +117,10 @@ static long origin_of(struct lt_kernel_table *k, const struct lt_kalloc_event *e
 
 	if (e->func == LT_KFUNC_KMALLOC)
 		lt_kmalloc_cache_name(e->kmalloc_type, e->size_bytes, name, sizeof(name));
+	else if (e->func == LT_KFUNC_PAGE_ALLOC)
+		snprintf(name, sizeof(name), "page-order-%u", e->kmalloc_type);
+	else if (e->func == LT_KFUNC_PERCPU_ALLOC)
+		strcpy(name, "percpu");
 	else {
 		memcpy(name, e->cache, LT_KCACHE_NAME_LEN);
 		name[LT_KCACHE_NAME_LEN] = '\0';

@@ -35,11 +35,17 @@ def step(t, want, timeout=60):
         raise h.Fail('%s did not print %r (rc=%s)%s' % (t.name, want, t.poll(), h.tail(t)))
 
 
-def kernel_of(report):
+def kernel_of(report, exact=True):
+    """The kernel section; with exact, nothing may have been lost on the way
+    (counts are then exact, and a loss is said as such)."""
     k = report.get('kernel')
     h.expect(isinstance(k, dict), 'no "kernel" section in the report')
     problems = validate_kernel(k)
     h.expect(not problems, 'kernel section: ' + '; '.join(problems[:4]))
+    if exact:
+        d = k.get('dropped', {})
+        h.expect(not d.get('allocs') and not d.get('frees'),
+                 'records lost in BPF: %r (ring buffer %s bytes)' % (d, report['stats'].get('ringbuf_bytes')))
     return k
 
 
@@ -331,10 +337,65 @@ def t_kernel_sampling_verdict(ctx):
     finish(ctx, p)
 
 
+N_PAGES = 4000
+
+
+def t_kernel_pages(ctx):
+    """--kernel --kernel-pages: anonymous pages a process touched are page allocations by its fault stack, one each, gone when unmapped."""
+    t = holder(ctx, 'pages', N_PAGES)
+    p = kernel_lt(ctx, ['--kernel-pages'])
+    step(t, 'ready')
+    k = kernel_of(h.report_now(p), exact=False)
+
+    def faults(k):
+        return count(k, t.pid, 'handle_mm_fault', lambda c: c == 'page-order-0')
+
+    n = faults(k)
+    # Page-table pages come on the same path: a few over, never under.
+    h.expect(N_PAGES <= n <= N_PAGES + 50, 'pages faulted in by pid %d: %d, want %d' % (t.pid, n, N_PAGES))
+    step(t, 'released')
+    deadline = time.monotonic() + 15
+    while faults(k) > 50:
+        h.expect(time.monotonic() < deadline, '%d pages of pid %d still held after munmap' % (faults(k), t.pid))
+        time.sleep(0.5)
+        k = kernel_of(h.report_now(p), exact=False)
+    finish(ctx, p)
+
+
+def t_kernel_percpu(ctx):
+    """--kernel: per-CPU areas (cgroups made here allocate them) are objects of the percpu cache, by the process that made the cgroups, freed when they go."""
+    if not os.path.exists(os.path.join(h.CGROUP2_ROOT, 'cgroup.procs')):
+        raise h.Skip('no cgroup v2 hierarchy at %s' % h.CGROUP2_ROOT)
+    me = os.getpid()
+    p = kernel_lt(ctx)
+    dirs = [os.path.join(h.CGROUP2_ROOT, 'leaktrace-e2e-percpu-%d-%d' % (me, i)) for i in range(20)]
+    try:
+        for d in dirs:
+            os.mkdir(d)
+        k = kernel_of(h.report_now(p), exact=False)
+        mine = count(k, me, 'cgroup_mkdir', lambda c: c == 'percpu')
+        h.expect(mine >= len(dirs), 'per-CPU areas made by the cgroups of pid %d: %d' % (me, mine))
+    finally:
+        problem = h.remove_cgroup(dirs)
+        if problem:
+            ctx.notes.append(problem)
+    # Freed by a worker after an RCU grace period (lazy here).
+    deadline = time.monotonic() + 30
+    while True:
+        k = kernel_of(h.report_now(p), exact=False)
+        left = count(k, me, 'cgroup_mkdir', lambda c: c == 'percpu')
+        if left == 0:
+            break
+        h.expect(time.monotonic() < deadline, '%d per-CPU areas of removed cgroups still held' % left)
+        time.sleep(0.5)
+    finish(ctx, p)
+
+
 def t_err_kernel(ctx):
     """--kernel: combinations that cannot work are refused with one line and status 2."""
     for opts in (['--kernel', '-p', '1'], ['--kernel-cache', 'filp'],
-                 ['--kernel', '--kernel-cache', 'x' * 40], ['--kernel', '--format', 'pprof', '-w', '/dev/null']):
+                 ['--kernel', '--kernel-cache', 'x' * 40], ['--kernel', '--format', 'pprof', '-w', '/dev/null'],
+                 ['--kernel-pages'], ['--kernel', '--kernel-pages', '--kernel-cache', 'filp']):
         p = h.run_to_end(ctx, opts, timeout=20)
         err = [x for x in p.err_lines if x.strip()]
         h.expect(p.popen.returncode == 2 and len(err) == 1 and err[0].startswith('leaktrace: '),
@@ -347,5 +408,7 @@ SCENARIOS = [
     ('kernel_cgroup', t_kernel_cgroup),
     ('kernel_cache_filter', t_kernel_cache_filter),
     ('kernel_sampling_verdict', t_kernel_sampling_verdict),
+    ('kernel_pages', t_kernel_pages),
+    ('kernel_percpu', t_kernel_percpu),
     ('err_kernel', t_err_kernel),
 ]

@@ -12,6 +12,8 @@
  *   epoll    N epoll instances
  *   files    N files DIR/f-I created (a dentry and an inode each, kept by
  *            the open descriptor)
+ *   pages    N anonymous pages mapped and touched (no huge pages), then
+ *            unmapped
  *   grow     N eventfds every 0.5 s until stdin says so (or 40 times),
  *            printing "grew" each time
  * says "ready", waits for a line, closes them all (files: unlinks too),
@@ -26,6 +28,7 @@
 #include <poll.h>
 #include <sys/epoll.h>
 #include <sys/eventfd.h>
+#include <sys/mman.h>
 #include <sys/resource.h>
 #include <unistd.h>
 
@@ -33,6 +36,8 @@
 
 static int *fds;
 static long nfds;
+static char *pages;
+static long npages;
 
 static int keep(int fd)
 {
@@ -60,6 +65,17 @@ static int make(const char *kind, long n, const char *dir)
 		} else if (!strcmp(kind, "pipe")) {
 			if (pipe2(p, O_CLOEXEC) || keep(p[0]) || keep(p[1]))
 				return -1;
+		} else if (!strcmp(kind, "pages")) {
+			if (!pages) {
+				pages = mmap(NULL, (size_t)n * 4096, PROT_READ | PROT_WRITE,
+					     MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+				if (pages == MAP_FAILED || madvise(pages, (size_t)n * 4096, MADV_NOHUGEPAGE)) {
+					perror("kernel_hold: mmap");
+					return -1;
+				}
+				npages = n;
+			}
+			pages[i * 4096] = 1;
 		} else if (!strcmp(kind, "files") && dir) {
 			snprintf(path, sizeof(path), "%s/f-%ld", dir, nfds);
 			if (keep(open(path, O_CREAT | O_RDWR | O_CLOEXEC, 0600)))
@@ -88,7 +104,7 @@ int main(int argc, char **argv)
 	char path[4096];
 
 	if (argc < 3 || n <= 0) {
-		fprintf(stderr, "usage: kernel_hold eventfd|pipe|epoll|files|grow N [DIR]\n");
+		fprintf(stderr, "usage: kernel_hold eventfd|pipe|epoll|files|pages|grow N [DIR]\n");
 		return 2;
 	}
 	/* grow keeps making until told to stop: room for a minute of it. */
@@ -130,6 +146,8 @@ int main(int argc, char **argv)
 			unlink(path);
 		}
 	}
+	if (pages)
+		munmap(pages, (size_t)npages * 4096);
 	say("released\n");
 	read_line();
 	return 0;
