@@ -391,6 +391,40 @@ def t_kernel_percpu(ctx):
     finish(ctx, p)
 
 
+def free_port():
+    import socket
+    with socket.socket() as sock:
+        sock.bind(('127.0.0.1', 0))
+        return sock.getsockname()[1]
+
+
+def t_kernel_serve(ctx):
+    """--kernel --serve: /metrics has the objects held by slab cache and by cgroup."""
+    import re
+    import urllib.request
+    efd = holder(ctx, 'eventfd', 1000)
+    port = free_port()
+    p = ctx.lt(['--kernel', '--serve', '127.0.0.1:%d' % port, '1'])
+    h.expect(p.expect_err_line('leaktrace: tracing', 60), 'leaktrace did not start' + h.tail(p))
+    step(efd, 'ready')
+    deadline = time.monotonic() + 20
+    filp = 0
+    while time.monotonic() < deadline:
+        time.sleep(1)
+        try:
+            text = urllib.request.urlopen('http://127.0.0.1:%d/metrics' % port, timeout=5).read().decode()
+        except OSError:
+            continue
+        m = re.search(r'^leaktrace_kernel_cache_bytes\{cache="filp"\} (\d+)$', text, re.M)
+        filp = int(m.group(1)) if m else 0
+        if filp >= 1000 * 192 and re.search(r'^leaktrace_kernel_cgroup_objects\{cgroup="/"\} \d+$', text, re.M):
+            break
+    h.expect(filp >= 1000 * 192, '/metrics: filp bytes %d, want >= %d' % (filp, 1000 * 192))
+    step(efd, 'released')
+    rc = h.interrupt(p)
+    h.expect(rc == 0, 'leaktrace exited with %s%s' % (rc, h.tail(p)))
+
+
 def t_err_kernel(ctx):
     """--kernel: combinations that cannot work are refused with one line and status 2."""
     for opts in (['--kernel', '-p', '1'], ['--kernel-cache', 'filp'],
@@ -410,5 +444,6 @@ SCENARIOS = [
     ('kernel_sampling_verdict', t_kernel_sampling_verdict),
     ('kernel_pages', t_kernel_pages),
     ('kernel_percpu', t_kernel_percpu),
+    ('kernel_serve', t_kernel_serve),
     ('err_kernel', t_err_kernel),
 ]
