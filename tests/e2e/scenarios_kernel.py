@@ -315,6 +315,40 @@ def t_kernel_cgroup(ctx):
             ctx.notes.append(problem)
 
 
+def t_kernel_container(ctx):
+    """--kernel: objects made in a container's cgroup are summed under its id in containers[], with the container on each maker."""
+    if not os.path.exists(os.path.join(h.CGROUP2_ROOT, 'cgroup.procs')):
+        raise h.Skip('no cgroup v2 hierarchy at %s' % h.CGROUP2_ROOT)
+    cid = os.urandom(32).hex()
+    path = os.path.join(h.CGROUP2_ROOT, 'docker-%s.scope' % cid)
+    os.mkdir(path)
+    try:
+        efd = holder(ctx, 'eventfd', 1500)
+        with open(os.path.join(path, 'cgroup.procs'), 'w') as f:
+            f.write('%d\n' % efd.pid)
+        p = kernel_lt(ctx)
+        step(efd, 'ready')
+        k = settled(p, lambda k: eventfd_objects(k, efd.pid) == (1500,) * 3)
+        report = h.parse_reports(p)[-1]
+        mine = [c for c in report['containers'] if c['container'] == cid]
+        h.expect(mine and mine[0]['kernel_allocs'] >= 3 * 1500 and
+                 mine[0]['cgroup'] == '/docker-%s.scope' % cid,
+                 'containers[]: %r' % [(c['container'], c.get('kernel_allocs')) for c in report['containers']])
+        makers = [o for s in k['stacks'] for o in s['made_by'] if o['pid'] == efd.pid]
+        h.expect(makers and all(o['container'] == cid for o in makers),
+                 'makers of pid %d: %r' % (efd.pid, makers[:2]))
+        step(efd, 'released')
+        finish(ctx, p)
+    finally:
+        for t in ctx.targets:
+            t.close_stdin()
+            if t.wait(3) is None:
+                t.kill_session()
+        problem = h.remove_cgroup([path])
+        if problem:
+            ctx.notes.append(problem)
+
+
 def t_kernel_cache_filter(ctx):
     """--kernel-cache: only that cache's objects are recorded, a named cache (filp) or a kmalloc one, decided in BPF."""
     efd = holder(ctx, 'eventfd', 1000)
@@ -464,6 +498,7 @@ SCENARIOS = [
     ('kernel_eventfds', t_kernel_eventfds),
     ('kernel_files', t_kernel_files),
     ('kernel_cgroup', t_kernel_cgroup),
+    ('kernel_container', t_kernel_container),
     ('kernel_cache_filter', t_kernel_cache_filter),
     ('kernel_sampling_verdict', t_kernel_sampling_verdict),
     ('kernel_pages', t_kernel_pages),
