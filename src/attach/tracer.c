@@ -140,6 +140,14 @@ static void set_kernel_config(struct lt_session *s)
 	struct bpf_program **progs;
 	size_t n;
 
+	/* --kernel attaches nothing else: the uprobe and scheduler programs
+	 * are not even verified (a second of start-up saved). */
+	if (o->kernel) {
+		struct bpf_program *prog;
+
+		bpf_object__for_each_program(prog, skel->obj)
+			bpf_program__set_autoload(prog, false);
+	}
 	progs = kernel_programs(skel, &n);
 	for (size_t i = 0; i < n; i++)
 		bpf_program__set_autoload(progs[i], kernel_program_wanted(o, progs[i]));
