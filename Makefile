@@ -216,6 +216,8 @@ bench: deps $(BUILD)/leaktrace $(BUILD)/bench/churn_bench $(BUILD)/bench/fd_chur
 		--churn $(BUILD)/bench/fd_churn --seconds $(BENCH_SECONDS) || status=1; \
 	$(PYTHON) tools/bench/run_cgroup_bench.py --leaktrace $(BUILD)/leaktrace \
 		--churn $(BUILD)/bench/churn_bench --seconds $(BENCH_SECONDS) || status=1; \
+	$(PYTHON) tools/bench/run_kernel_bench.py --leaktrace $(BUILD)/leaktrace \
+		--churn $(BUILD)/bench/fd_churn --seconds $(BENCH_SECONDS) || status=1; \
 	$(PYTHON) tools/bench/run_memory_bench.py --replay $(BUILD)/bench/replay_events \
 		--python $(BENCH_PYTHON) || status=1; \
 	exit $$status

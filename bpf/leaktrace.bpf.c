@@ -920,3 +920,4 @@ int BPF_PROG(on_mmap_file, struct pt_regs *regs, long id)
 }
 
 #include "fds.bpf.h"
+#include "kmem.bpf.h"

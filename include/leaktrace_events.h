@@ -70,6 +70,8 @@ enum lt_event_kind {
 	LT_EV_FD_DESC,   /* struct lt_fd_desc_event: what a descriptor is (at creation,
 			  * and again once bind or connect gave a socket its addresses) */
 	LT_EV_FD_CLOSE,  /* struct lt_free_event: descriptors addr..len_bytes closed */
+	LT_EV_KALLOC,    /* struct lt_kalloc_event: --kernel, a kernel object allocated */
+	LT_EV_KFREE,     /* struct lt_kfree_event: --kernel, a recorded kernel object freed */
 };
 
 /* Slots of the rings map (a process's records go to slot tgid % nrings;
@@ -85,6 +87,7 @@ enum lt_drop {
 	LT_DROP_INFLIGHT_FULL, /* in-flight call table full: allocation not seen */
 	LT_DROP_STACK_TRUNCATED, /* stack deeper than LT_MAX_FRAMES: outer frames cut */
 	LT_DROP_SAMPLED_FULL,  /* sampled-address table full: sampled block not recorded */
+	LT_DROP_KERNEL_LIVE_FULL, /* --kernel: live-object table full: object not recorded */
 	LT_DROP_MAX,
 };
 
@@ -369,6 +372,80 @@ struct lt_fd_desc_event {
 	__u8 local_addr[16];  /* AF_INET: the first 4 bytes */
 	__u8 remote_addr[16];
 	char path[LT_FD_PATH_BYTES + LT_FD_NAME_MAX];
+};
+
+/*
+ * --kernel: kernel memory from the kmem tracepoints. Records carry the
+ * kernel stack whole (no stack map, so no stack is lost to collisions),
+ * the task that was running and its cgroup v2 id, and the slab cache's
+ * name (kmalloc: its type and size, named in userspace).
+ */
+#define LT_KSTACK_MAX 48
+#define LT_KCACHE_NAME_LEN 32
+
+/* The tracepoint that made the record. */
+enum lt_kfunc {
+	LT_KFUNC_KMALLOC = 1,     /* kmalloc, kmalloc_node, krealloc...: a kmalloc-N cache or pages */
+	LT_KFUNC_CACHE_ALLOC,     /* kmem_cache_alloc(_node): a named cache */
+	LT_KFUNC_PAGE_ALLOC,      /* mm_page_alloc: 2^order pages */
+	LT_KFUNC_PERCPU_ALLOC,    /* percpu_alloc_percpu */
+};
+
+/* Objects are kept per class: their addresses come from different spaces. */
+enum lt_kclass {
+	LT_KCLASS_SLAB = 0, /* kmalloc and kmem_cache objects */
+	LT_KCLASS_PAGE,     /* struct page of a page allocation */
+	LT_KCLASS_PERCPU,   /* a per-CPU area */
+	LT_KCLASS_MAX,
+};
+
+/* kmalloc's cache kinds, as kmalloc_type() picks them from the gfp flags. */
+enum lt_kmalloc_type {
+	LT_KMALLOC_NORMAL = 0,
+	LT_KMALLOC_CG,    /* __GFP_ACCOUNT: kmalloc-cg-N */
+	LT_KMALLOC_RCL,   /* __GFP_RECLAIMABLE: kmalloc-rcl-N */
+	LT_KMALLOC_DMA,   /* __GFP_DMA: dma-kmalloc-N */
+	LT_KMALLOC_LARGE, /* over the largest cache: whole pages */
+};
+
+/* Call-site ranges whose objects BPF leaves out (BPF's own allocator). */
+#define LT_KSKIP_SITES 4
+
+/* Recorded live objects at most (the BPF table's size, preallocated, ~56
+ * bytes an entry: 28 MiB; --max-allocs lowers it). */
+#define LT_KLIVE_MAX_ENTRIES (1u << 19)
+
+/* Key of the BPF table of recorded live objects (frees of others are not sent). */
+struct lt_klive_key {
+	__u64 addr;
+	__u32 kclass;
+	__u32 pad;
+};
+
+/* Variable length: only nframes entries of frames[] are present. */
+struct lt_kalloc_event {
+	struct lt_event_hdr hdr; /* tgid: the task running when it was made */
+	__u32 tid;
+	__u16 func;   /* enum lt_kfunc */
+	__u8 kclass;  /* enum lt_kclass */
+	__u8 kmalloc_type; /* LT_KFUNC_KMALLOC: enum lt_kmalloc_type; LT_KFUNC_PAGE_ALLOC: the order */
+	__u64 addr;
+	__u64 size_bytes;  /* what it takes: the cache's object size, or the pages' bytes */
+	__u64 cgroup_id;   /* the task's cgroup v2 id */
+	char comm[LT_COMM_LEN];
+	char cache[LT_KCACHE_NAME_LEN]; /* LT_KFUNC_CACHE_ALLOC: the cache's name */
+	__u32 nframes;
+	__u32 pad;
+	__u64 frames[LT_KSTACK_MAX]; /* innermost first */
+};
+
+#define LT_KALLOC_EVENT_HDR_BYTES ((unsigned long)__builtin_offsetof(struct lt_kalloc_event, frames))
+
+struct lt_kfree_event {
+	struct lt_event_hdr hdr;
+	__u64 addr;
+	__u32 kclass;
+	__u32 pad;
 };
 
 #endif /* LEAKTRACE_EVENTS_H */

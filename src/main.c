@@ -39,6 +39,7 @@
 #include "report/report_model.h"
 #include "output/report_writers.h"
 #include "session.h"
+#include "symbols/kallsyms.h"
 #include "report/snapshot.h"
 #include "symbols/symbolizer.h"
 #include "attach/tracer.h"
@@ -161,6 +162,9 @@ static uint32_t lanes_for(const struct lt_options *o)
 	long cpus = sysconf(_SC_NPROCESSORS_ONLN);
 	uint32_t n = 1;
 
+	/* Kernel objects are one table, freed from any process: one lane. */
+	if (o->kernel)
+		return 1;
 	if (o->consumers)
 		return o->consumers;
 	while (n * 2 <= (uint32_t)(cpus > 0 ? cpus : 1) && n * 2 <= LT_MAX_LANES)
@@ -430,6 +434,10 @@ static const char *mode_text(const struct lt_session *s, char *buf, size_t len)
 		snprintf(buf, len, "command pid %d", (int)s->command_pid);
 	else if (s->mode == LT_MODE_PIDS)
 		snprintf(buf, len, "%zu process%s", s->opts->npids, s->opts->npids == 1 ? "" : "es");
+	else if (s->mode == LT_MODE_KERNEL)
+		snprintf(buf, len, "kernel memory of %s%s%s", s->cgroup.path ? "cgroup " : "all tasks",
+			 s->cgroup.path ? s->cgroup.path : "",
+			 s->opts->kernel_cache ? ", one cache" : "");
 	else if (s->mode == LT_MODE_CGROUP)
 		snprintf(buf, len, "cgroup %s (%zu process%s now)", s->cgroup.path, s->procs.count,
 			 s->procs.count == 1 ? "" : "es");
@@ -505,6 +513,30 @@ static void raise_fd_limit(void)
 	}
 }
 
+/*
+ * --kernel: names for kernel stacks, and where BPF's own allocator calls
+ * kmalloc: it refills its caches for the entries the kmem programs add,
+ * and recording those objects would make it refill again, without end.
+ */
+static void load_kernel_symbols(struct lt_session *s)
+{
+	static const char *const bpf_allocator[] = { "alloc_bulk", "__alloc", "bpf_mem_refill",
+						     "free_bulk" };
+	int ret = lt_kallsyms_load("/proc/kallsyms", &s->ksyms);
+	uint32_t n = 0;
+
+	if (ret) {
+		fprintf(stderr, "leaktrace: warning: cannot read kernel symbols from /proc/kallsyms: %s; "
+				"kernel stacks show addresses, and BPF's own allocations are counted\n",
+			ret == -EPERM ? "addresses hidden (kptr_restrict)" : strerror(-ret));
+		return;
+	}
+	for (size_t i = 0; i < sizeof(bpf_allocator) / sizeof(bpf_allocator[0]); i++)
+		if (n < LT_KSKIP_SITES && !lt_kallsyms_range(s->ksyms, bpf_allocator[i],
+							  &s->kernel_skip_lo[n], &s->kernel_skip_hi[n]))
+			n++;
+}
+
 /* --serve: listening before any probe is attached, so a taken port or a
  * bad --web-config fails at once; it answers 503 until tracing starts. */
 static int start_agent(const struct lt_options *o)
@@ -578,7 +610,7 @@ int main(int argc, char **argv)
 		goto cleanup;
 	}
 	ret = lt_tracer_validate_targets(&opts, err, sizeof(err));
-	if (!ret && s.mode == LT_MODE_CGROUP)
+	if (!ret && opts.cgroup_path)
 		ret = lt_cgroup_target_open(opts.cgroup_path, "/proc/self/mountinfo", &s.cgroup, err,
 					    sizeof(err));
 	if (ret) {
@@ -628,6 +660,8 @@ int main(int argc, char **argv)
 		if (p)
 			p->target = true;
 	}
+	if (opts.kernel)
+		load_kernel_symbols(&s);
 	lt_lanes_share(&s, lanes_for(&opts));
 	ret = lt_tracer_start(&s, lt_handle_event, err, sizeof(err));
 	if (ret) {

@@ -32,6 +32,14 @@ static const char usage_text[] =
 	"                         or relative to the cgroup2 mount)\n"
 	"  -O, --obj PATH         also trace the malloc family in PATH (a library such as\n"
 	"                         jemalloc, or a statically linked binary; repeatable)\n"
+	"      --kernel           trace kernel memory instead: slab objects (kmalloc,\n"
+	"                         kmem_cache_alloc) held, by kernel stack and cache, with\n"
+	"                         the process and container that made them (--cgroup\n"
+	"                         then keeps only that cgroup's tasks)\n"
+	"      --kernel-cache NAME  with --kernel: only the slab cache NAME (as in\n"
+	"                         /proc/slabinfo: dentry, filp, kmalloc-cg-64...)\n"
+	"      --kernel-pages     with --kernel: also page allocations (page cache,\n"
+	"                         anonymous memory...: far more events)\n"
 	"\n"
 	"Reports:\n"
 	"  INTERVAL [COUNT]       a report every INTERVAL seconds, COUNT times\n"
@@ -153,6 +161,9 @@ enum {
 	OPT_HOLDERS_PAUSE,
 	OPT_HOLDERS_SAMPLES,
 	OPT_HOLDERS_DOT,
+	OPT_KERNEL,
+	OPT_KERNEL_CACHE,
+	OPT_KERNEL_PAGES,
 };
 
 static const struct option long_options[] = {
@@ -197,6 +208,9 @@ static const struct option long_options[] = {
 	{ "holders-pause", required_argument, NULL, OPT_HOLDERS_PAUSE },
 	{ "holders-samples", required_argument, NULL, OPT_HOLDERS_SAMPLES },
 	{ "holders-dot", required_argument, NULL, OPT_HOLDERS_DOT },
+	{ "kernel", no_argument, NULL, OPT_KERNEL },
+	{ "kernel-cache", required_argument, NULL, OPT_KERNEL_CACHE },
+	{ "kernel-pages", no_argument, NULL, OPT_KERNEL_PAGES },
 	{},
 };
 
@@ -406,6 +420,19 @@ static int parse_one(struct lt_options *o, int c, const char *arg)
 		else
 			return fail("--unwind takes dwarf or fp", arg);
 		return 0;
+	case OPT_KERNEL:
+		o->kernel = true;
+		return 0;
+	case OPT_KERNEL_PAGES:
+		o->kernel_pages = true;
+		return 0;
+	case OPT_KERNEL_CACHE:
+		/* The BPF side compares at most this many bytes, NUL included. */
+		if (!*arg || strlen(arg) >= LT_KCACHE_NAME_MAX)
+			return fail("--kernel-cache takes a slab cache name", arg);
+		free(o->kernel_cache);
+		o->kernel_cache = strdup(arg);
+		return o->kernel_cache ? 0 : -ENOMEM;
 	case OPT_NO_FDS:
 		o->no_fds = true;
 		return 0;
@@ -700,6 +727,20 @@ int lt_options_parse(int argc, char **argv, struct lt_options *o)
 		return fail("--user is for the -c command", o->run_as_user);
 	if (o->cgroup_path && (o->command || o->npids))
 		return fail("--cgroup cannot be combined with -c or -p", o->cgroup_path);
+	if (o->kernel && (o->command || o->npids || o->nobjs))
+		return fail("--kernel traces the whole kernel: it cannot be combined with -c, -p or -O", "");
+	if (o->kernel_cache && !o->kernel)
+		return fail("--kernel-cache is for --kernel", o->kernel_cache);
+	if (o->kernel_pages && (!o->kernel || o->kernel_cache))
+		return fail("--kernel-pages is for --kernel, without --kernel-cache", "");
+	if (o->kernel && (o->format == LT_FORMAT_FOLDED || o->format == LT_FORMAT_PPROF ||
+			  o->format == LT_FORMAT_HTML || o->live))
+		return fail("--kernel reports as text or json", "");
+	/* No user stacks to walk, no descriptors: only the kmem programs run. */
+	if (o->kernel) {
+		o->unwind_dwarf = false;
+		o->no_fds = true;
+	}
 	if (o->min_size > o->max_size)
 		return fail("-z is larger than -Z", "");
 	if (o->web_config_path && !o->serve_port)
@@ -728,6 +769,7 @@ void lt_options_free(struct lt_options *o)
 	free(o->snapshot_path);
 	free(o->holders_dot_path);
 	free(o->cgroup_path);
+	free(o->kernel_cache);
 	free(o->run_as_user);
 	free(o->serve_host);
 	free(o->web_config_path);

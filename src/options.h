@@ -28,6 +28,9 @@ enum lt_sort { LT_SORT_BYTES, LT_SORT_COUNT };
 #define LT_LIVE_DEFAULT_INTERVAL_S 2.0
 #define LT_LIVE_DEFAULT_TOP 50
 
+/* --kernel-cache: longest name, NUL included (the BPF side's buffer). */
+#define LT_KCACHE_NAME_MAX 32
+
 struct lt_options {
 	pid_t *pids;            /* -p, repeatable */
 	size_t npids;
@@ -60,6 +63,9 @@ struct lt_options {
 	uint32_t holders_pause_ms; /* --holders-pause MS: each pause at most, default 200 */
 	uint32_t holders_samples;  /* --holders-samples N: objects followed per type and line */
 	char *holders_dot_path; /* --holders-dot FILE: the chains as a graphviz graph */
+	bool kernel;            /* --kernel: kernel memory (kmem tracepoints) instead of heaps */
+	char *kernel_cache;     /* --kernel-cache NAME: only this slab cache; NULL: every one */
+	bool kernel_pages;      /* --kernel-pages: also page allocations (mm_page_alloc) */
 	uint32_t unwind_rows;   /* --unwind-rows, default LT_DEFAULT_UNWIND_ROWS */
 	uint64_t symbol_cache_bytes; /* --symbol-cache-mb, default LT_SYMBOL_CACHE_DEFAULT_MB */
 	uint32_t trend_window;  /* --trend-window, default LT_TREND_DEFAULT_WINDOW */

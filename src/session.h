@@ -26,18 +26,22 @@
 #include "attach/bpf_maps.h"
 #include "consume/consumer_lane.h"
 #include "consume/process_table.h"
+#include "consume/kernel_table.h"
+#include "attach/cgroup_ids.h"
 #include "consume/stats.h"
 #include "base/clock.h"
 
 struct leaktrace_bpf;
 struct lt_ring_sizer;
 struct lt_unwind_loader;
+struct lt_kallsyms;
 
 enum lt_mode {
 	LT_MODE_SYSTEM,  /* no target: every libc, probes for all processes */
 	LT_MODE_PIDS,    /* -p: probes per process */
 	LT_MODE_COMMAND, /* -c: probes for all processes of the libc, filtered in BPF */
 	LT_MODE_CGROUP,  /* --cgroup: probes per process, for each process of the cgroup */
+	LT_MODE_KERNEL,  /* --kernel: kmem tracepoints only (--cgroup filters them in BPF) */
 };
 
 /* -p and --cgroup attach probes for each process, not for every process of a file. */
@@ -79,6 +83,14 @@ struct lt_session {
 	 * see them (each lane adds its pending counts in batches). */
 	_Atomic int64_t tracked_allocs_now, tracked_stacks_now;
 	struct lt_growth_table growth; /* leak verdicts; set up by the first report */
+	/* --kernel: objects held, and their stacks' and caches' growth series. */
+	struct lt_kernel_table kernel;
+	struct lt_growth_set kernel_stacks_growth, kernel_caches_growth;
+	bool kernel_growth_ready;
+	struct lt_kallsyms *ksyms;         /* NULL: /proc/kallsyms unreadable */
+	struct lt_cgroup_ids kernel_cgroups; /* cgroup ids of kernel objects, named */
+	/* Call sites BPF leaves out, [lo, hi): BPF's own allocator (main.c). */
+	uint64_t kernel_skip_lo[LT_KSKIP_SITES], kernel_skip_hi[LT_KSKIP_SITES];
 };
 
 

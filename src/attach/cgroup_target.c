@@ -158,6 +158,37 @@ static int resolve(const char *arg, const char *mountinfo_path, char *path, size
 	return ret;
 }
 
+int lt_cgroup2_mount(const char *mountinfo_path, char **out)
+{
+	char *text = NULL;
+	size_t n = 0;
+	int ret = read_text(mountinfo_path, LT_MOUNTINFO_MAX, &text, &n);
+
+	if (!ret)
+		ret = lt_cgroup2_mount_point(text, n, out);
+	free(text);
+	return ret;
+}
+
+/* Parents of path up to the cgroup2 mount's root: each one's directory
+ * is still on a cgroup2 file system. */
+static uint32_t depth_below_root(const char *path)
+{
+	char dir[PATH_MAX];
+	struct statfs sfs;
+	uint32_t level = 0;
+	char *slash;
+
+	snprintf(dir, sizeof(dir), "%s", path);
+	while ((slash = strrchr(dir, '/')) && slash != dir && level < LT_CGROUP_MAX_DEPTH) {
+		*slash = '\0';
+		if (statfs(dir, &sfs) || sfs.f_type != CGROUP2_SUPER_MAGIC)
+			break;
+		level++;
+	}
+	return level;
+}
+
 int lt_cgroup_target_open(const char *arg, const char *mountinfo_path,
 			  struct lt_cgroup_target *t, char *err, size_t errlen)
 {
@@ -199,6 +230,7 @@ int lt_cgroup_target_open(const char *arg, const char *mountinfo_path,
 		goto fail;
 	}
 	t->id = st.st_ino;
+	t->level = depth_below_root(real);
 	return 0;
 fail:
 	lt_cgroup_target_close(t);

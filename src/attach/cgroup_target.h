@@ -13,6 +13,7 @@
 struct lt_cgroup_target {
 	char *path;   /* the directory, absolute */
 	uint64_t id;  /* the kernel's cgroup id (kernfs node id = inode number) */
+	uint32_t level; /* its depth below the cgroup2 root (the root is 0) */
 	int dir_fd;
 };
 
@@ -35,5 +36,8 @@ long lt_cgroup_target_pids(const struct lt_cgroup_target *t, pid_t **pids);
 /* The cgroup2 mount point in a mountinfo text, malloc'd in *out (octal
  * escapes such as \040 decoded). Returns 0, -ENOENT or -ENOMEM. */
 int lt_cgroup2_mount_point(const char *mountinfo, size_t len, char **out);
+
+/* The same, read from mountinfo_path (normally /proc/self/mountinfo). */
+int lt_cgroup2_mount(const char *mountinfo_path, char **out);
 
 #endif

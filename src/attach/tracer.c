@@ -20,6 +20,7 @@
 #include "unwind/unwind_loader.h"
 #include "attach/verifier_stats.h"
 #include "attach/ring_sizer.h"
+#include "attach/kernel_caches.h"
 
 int lt_tracer_validate_targets(const struct lt_options *o, char *err, size_t errlen)
 {
@@ -95,6 +96,92 @@ static int start_unwind_loader(struct lt_session *s)
 	return 0;
 }
 
+_Static_assert(LT_KCACHE_NAME_MAX == LT_KCACHE_NAME_LEN, "--kernel-cache and BPF agree");
+
+/* The kmem programs: loaded only for --kernel (a kernel without these
+ * tracepoints still traces heaps), allocations first. */
+static struct bpf_program **kernel_programs(struct leaktrace_bpf *skel, size_t *n)
+{
+	static struct bpf_program *progs[9];
+
+	progs[0] = skel->progs.on_kmalloc;
+	progs[1] = skel->progs.on_kmem_cache_alloc;
+	progs[2] = skel->progs.on_percpu_alloc;
+	progs[3] = skel->progs.on_page_alloc;
+	progs[4] = skel->progs.on_kfree;
+	progs[5] = skel->progs.on_kmem_cache_free;
+	progs[6] = skel->progs.on_percpu_free;
+	progs[7] = skel->progs.on_page_free;
+	progs[8] = skel->progs.on_page_free_batched;
+	*n = 9;
+	return progs;
+}
+
+/* Which of them this run wants: a cache filter names a slab cache, so
+ * neither per-CPU areas nor pages; pages only with --kernel-pages. */
+static bool kernel_program_wanted(const struct lt_options *o, const struct bpf_program *prog)
+{
+	const char *name = bpf_program__name(prog);
+
+	if (!o->kernel)
+		return false;
+	if (!strncmp(name, "on_percpu_", 10))
+		return !o->kernel_cache;
+	if (!strncmp(name, "on_page_", 8))
+		return o->kernel_pages && !o->kernel_cache;
+	return true;
+}
+
+/* --kernel's settings in BPF: cgroup, cache, table size. */
+static void set_kernel_config(struct lt_session *s)
+{
+	const struct lt_options *o = s->opts;
+	struct leaktrace_bpf *skel = s->skel;
+	struct bpf_program **progs;
+	size_t n;
+
+	/* --kernel attaches nothing else: the uprobe and scheduler programs
+	 * are not even verified (a second of start-up saved). */
+	if (o->kernel) {
+		struct bpf_program *prog;
+
+		bpf_object__for_each_program(prog, skel->obj)
+			bpf_program__set_autoload(prog, false);
+	}
+	progs = kernel_programs(skel, &n);
+	for (size_t i = 0; i < n; i++)
+		bpf_program__set_autoload(progs[i], kernel_program_wanted(o, progs[i]));
+	if (!o->kernel) {
+		bpf_map__set_max_entries(skel->maps.klive, 1);
+		return;
+	}
+	/* Preallocated whole at creation. */
+	bpf_map__set_max_entries(skel->maps.klive, o->max_allocs < LT_KLIVE_MAX_ENTRIES ?
+							   (__u32)o->max_allocs : LT_KLIVE_MAX_ENTRIES);
+	for (int i = 0; i < LT_KSKIP_SITES; i++) {
+		skel->rodata->kskip_lo[i] = s->kernel_skip_lo[i];
+		skel->rodata->kskip_hi[i] = s->kernel_skip_hi[i];
+	}
+	if (s->cgroup.id) {
+		skel->rodata->kernel_cgroup_id = s->cgroup.id;
+		skel->rodata->kernel_cgroup_level = s->cgroup.level;
+	}
+	if (o->kernel_cache) {
+		uint32_t type;
+		uint64_t size;
+
+		skel->rodata->kcache_filter = 1;
+		if (!lt_kmalloc_cache_parse(o->kernel_cache, &type, &size)) {
+			skel->rodata->kcache_kmalloc_size = size;
+			skel->rodata->kcache_kmalloc_type = type;
+		} else {
+			snprintf((char *)skel->rodata->kcache_name, LT_KCACHE_NAME_LEN, "%s",
+				 o->kernel_cache);
+			skel->rodata->kcache_len = (__u32)strlen(o->kernel_cache) + 1;
+		}
+	}
+}
+
 static int open_and_load(struct lt_session *s, bool lib_watch)
 {
 	const struct lt_options *o = s->opts;
@@ -110,6 +197,7 @@ static int open_and_load(struct lt_session *s, bool lib_watch)
 	s->skel->rodata->task_events_filtered = s->mode != LT_MODE_SYSTEM;
 	s->skel->rodata->per_process_attach = lt_mode_per_process(s->mode);
 	s->skel->rodata->cgroup_target_id = s->mode == LT_MODE_CGROUP ? s->cgroup.id : 0;
+	set_kernel_config(s);
 	s->skel->rodata->use_ignore_list = s->mode == LT_MODE_SYSTEM;
 	s->skel->rodata->min_size_bytes = o->min_size;
 	s->skel->rodata->sample_bytes = o->sample_bytes;
@@ -130,7 +218,7 @@ static int open_and_load(struct lt_session *s, bool lib_watch)
 	 * sampled-block table alone took 30 ms). -p traces its PIDs only. */
 	if (!o->sample_bytes)
 		bpf_map__set_max_entries(s->skel->maps.sampled_blocks, 1);
-	if (s->mode == LT_MODE_SYSTEM)
+	if (s->mode == LT_MODE_SYSTEM || s->mode == LT_MODE_KERNEL)
 		bpf_map__set_max_entries(s->skel->maps.traced_tgids, 1);
 	else if (s->mode == LT_MODE_PIDS)
 		bpf_map__set_max_entries(s->skel->maps.traced_tgids,
@@ -186,6 +274,20 @@ static int attach_task_events(struct lt_session *s, bool lib_watch)
 	if (!err && lib_watch && attach_program(s, s->skel->progs.on_mmap_file))
 		fprintf(stderr, "leaktrace: warning: cannot watch for new libc files; "
 				"processes with a libc not mapped now are not traced\n");
+	return err;
+}
+
+static int attach_kernel(struct lt_session *s)
+{
+	struct bpf_program **progs;
+	size_t n;
+	int err = 0;
+
+	progs = kernel_programs(s->skel, &n);
+	/* Frees first: no object recorded meanwhile has its free missed. */
+	for (size_t i = n; i-- > 0 && !err;)
+		if (kernel_program_wanted(s->opts, progs[i]))
+			err = attach_program(s, progs[i]);
 	return err;
 }
 
@@ -385,6 +487,11 @@ int lt_tracer_start(struct lt_session *s, lt_record_fn on_record, char *err, siz
 	policy.min_bytes = lt_ring_round_size(policy.min_bytes / s->nlanes);
 	if (policy.min_bytes < LT_RING_MIN_LANE_BYTES && policy.max_bytes >= LT_RING_MIN_LANE_BYTES)
 		policy.min_bytes = LT_RING_MIN_LANE_BYTES;
+	/* Kernel records carry whole stacks (~500 bytes) and come in bursts (a
+	 * process opening thousands of files): start at a quarter of the
+	 * ceiling rather than lose the first burst while the ring grows. */
+	if (s->mode == LT_MODE_KERNEL && policy.min_bytes < policy.max_bytes / 4)
+		policy.min_bytes = lt_ring_round_size(policy.max_bytes / 4);
 	for (uint32_t i = 0; i < s->nlanes && !ret; i++)
 		ret = lt_ring_sizer_new(bpf_map__fd(s->skel->maps.rings), i, &policy, &s->maps,
 					on_record, &s->lanes[i], &s->lanes[i].ring);
@@ -396,6 +503,14 @@ int lt_tracer_start(struct lt_session *s, lt_record_fn on_record, char *err, siz
 	if (ret) {
 		snprintf(err, errlen, "cannot start the unwind-table loader: %s", strerror(-ret));
 		goto fail;
+	}
+	if (s->mode == LT_MODE_KERNEL) {
+		ret = attach_kernel(s);
+		if (ret) {
+			snprintf(err, errlen, "cannot attach the kmem tracepoints: %s", strerror(-ret));
+			goto fail;
+		}
+		return 0;
 	}
 	if (s->mode == LT_MODE_COMMAND)
 		ret = set_traced(s, s->command_pid);

@@ -518,6 +518,12 @@ static void dispatch(struct lt_lane *l, struct lt_process *p, const struct lt_ev
 		if (size >= sizeof(struct lt_free_event))
 			on_py_free(l, p, data);
 		break;
+	case LT_EV_KALLOC:
+		lt_kernel_on_alloc(&s->kernel, data, size);
+		break;
+	case LT_EV_KFREE:
+		lt_kernel_on_free(&s->kernel, data, size);
+		break;
 	}
 }
 
@@ -562,7 +568,8 @@ int lt_handle_event(void *ctx, void *data, size_t size)
 		return 0;
 	/* Looked up once: only this lane, or the main thread while the lanes
 	 * wait, adds or drops its processes. */
-	p = lt_procs_get(&l->s->procs, hdr->tgid);
+	/* Kernel objects are not the process's (and --kernel has one lane). */
+	p = hdr->kind >= LT_EV_KALLOC ? NULL : lt_procs_get(&l->s->procs, hdr->tgid);
 	if (l->shared && !stays_in_process(p, hdr, data, size))
 		lane_lock(l);
 	dispatch(l, p, hdr, data, size);

@@ -32,6 +32,10 @@ struct lt_stats {
 	uint64_t max_allocs;       /* the bounds in force (--max-allocs, --max-stacks) */
 	uint64_t max_stacks;
 	uint64_t drops[LT_DROP_MAX]; /* read from the BPF counters at report time */
+	/* --kernel: runs of the kmem programs the kernel skipped because one
+	 * was already running on that CPU (an interrupt in it): objects or
+	 * frees possibly not seen. Read at report time. */
+	uint64_t kernel_missed_runs;
 	uint64_t ringbuf_bytes;    /* the ring buffer's size then (it follows the rate) */
 	uint64_t ringbuf_resizes;  /* how often it was resized so far */
 };

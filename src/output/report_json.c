@@ -187,6 +187,87 @@ static void write_python(FILE *out, const struct lt_report_python *py)
 	fputc('}', out);
 }
 
+static void write_owner(FILE *out, const struct lt_report_kernel_owner *o, bool with_process)
+{
+	fputc('{', out);
+	if (with_process) {
+		fprintf(out, "\"pid\":%u,\"comm\":", o->pid);
+		lt_json_string(out, o->comm);
+		fputc(',', out);
+	}
+	fprintf(out, "\"cgroup_id\":%" PRIu64 ",\"cgroup\":", o->cgroup_id);
+	lt_json_string(out, o->cgroup);
+	fputs(",\"container\":", out);
+	lt_json_string(out, o->container_id);
+	fprintf(out, ",\"bytes\":%" PRIu64 ",\"allocs\":%" PRIu64 "}", o->bytes, o->allocs);
+}
+
+static void write_owners(FILE *out, const char *key, const struct lt_report_kernel_owner *v,
+			 size_t n, bool with_process)
+{
+	fprintf(out, ",\"%s\":[", key);
+	for (size_t i = 0; i < n; i++) {
+		if (i)
+			fputc(',', out);
+		write_owner(out, &v[i], with_process);
+	}
+	fputc(']', out);
+}
+
+/* --kernel: the same stacks, ages and verdicts as heap stacks, plus each
+ * stack's cache and makers, and the caches, processes and cgroups. */
+static void write_kernel(FILE *out, const struct lt_report_kernel *k)
+{
+	fputs(",\"kernel\":{\"cgroup_filter\":", out);
+	lt_json_string(out, k->cgroup_filter);
+	fputs(",\"cache_filter\":", out);
+	lt_json_string(out, k->cache_filter);
+	fprintf(out, ",\"outstanding_bytes\":%" PRIu64 ",\"outstanding_allocs\":%" PRIu64
+		",\"sampled_allocs\":%" PRIu64 ",\"alloc_events\":%" PRIu64 ",\"free_events\":%" PRIu64
+		",\"unmatched_frees\":%" PRIu64 ",\"userspace_oom\":%" PRIu64
+		",\"dropped\":{\"allocs\":%" PRIu64 ",\"frees\":%" PRIu64
+		",\"missed_runs\":%" PRIu64 "},\"symbols\":%" PRIu64,
+		k->outstanding_bytes, k->outstanding_allocs, k->sampled_allocs, k->alloc_events,
+		k->free_events, k->unmatched_frees, k->out_of_memory, k->dropped_allocs,
+		k->dropped_frees, k->missed_runs, k->symbols);
+	fputs(",\"caches\":[", out);
+	for (size_t i = 0; i < k->ncaches; i++) {
+		const struct lt_report_kernel_cache *c = &k->caches[i];
+
+		fputs(i ? ",{\"cache\":" : "{\"cache\":", out);
+		lt_json_string(out, c->name);
+		fprintf(out, ",\"bytes\":%" PRIu64 ",\"allocs\":%" PRIu64 ",\"oldest_age_s\":",
+			c->bytes, c->allocs);
+		lt_json_double(out, c->oldest_age_s);
+		write_ages(out, &c->ages, false);
+		write_verdict(out, "growth_bytes_per_s", c->verdict, c->growth_bytes_per_s);
+		fputc('}', out);
+	}
+	fputc(']', out);
+	write_owners(out, "processes", k->processes, k->nprocesses, true);
+	write_owners(out, "cgroups", k->cgroups, k->ncgroups, false);
+	fputs(",\"stacks\":[", out);
+	for (size_t i = 0; i < k->nstacks; i++) {
+		const struct lt_report_kernel_stack *ks = &k->stacks[i];
+		const struct lt_report_stack *st = &ks->stack;
+
+		fprintf(out, "%s{\"bytes\":%" PRIu64 ",\"allocs\":%" PRIu64
+			",\"sampled_allocs\":%" PRIu64 ",\"cache\":",
+			i ? "," : "", st->bytes, st->allocs, st->sampled_allocs);
+		lt_json_string(out, ks->cache);
+		fprintf(out, ",\"caches\":%u,\"processes\":%u,\"oldest_age_s\":", ks->ncaches,
+			ks->nprocesses);
+		lt_json_double(out, st->oldest_age_s);
+		write_ages(out, &st->ages, false);
+		write_verdict(out, "growth_bytes_per_s", st->verdict, st->growth_bytes_per_s);
+		write_owners(out, "made_by", ks->owners, ks->nowners, true);
+		fputc(',', out);
+		write_frames(out, st);
+		fputc('}', out);
+	}
+	fputs("]}", out);
+}
+
 static void write_containers(FILE *out, const struct lt_report *r)
 {
 	fputs(",\"containers\":[", out);
@@ -198,8 +279,12 @@ static void write_containers(FILE *out, const struct lt_report *r)
 		fputs(",\"cgroup\":", out);
 		lt_json_string(out, c->cgroup);
 		fprintf(out, ",\"processes\":%u,\"outstanding_bytes\":%" PRIu64
-			",\"outstanding_allocs\":%" PRIu64 "}",
+			",\"outstanding_allocs\":%" PRIu64,
 			c->processes, c->outstanding_bytes, c->outstanding_allocs);
+		if (r->kernel)
+			fprintf(out, ",\"kernel_bytes\":%" PRIu64 ",\"kernel_allocs\":%" PRIu64,
+				c->kernel_bytes, c->kernel_allocs);
+		fputc('}', out);
 	}
 	fputc(']', out);
 }
@@ -282,6 +367,8 @@ void lt_report_write_json(FILE *out, const struct lt_report *r)
 		r->summary.outstanding_bytes, r->summary.outstanding_allocs);
 	write_stacks(out, &r->summary);
 	fputc('}', out);
+	if (r->kernel)
+		write_kernel(out, r->kernel);
 	write_containers(out, r);
 	fputs("}\n", out);
 	fflush(out);

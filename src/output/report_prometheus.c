@@ -387,6 +387,56 @@ static void write_containers(FILE *out, const struct lt_report *r, size_t shown)
 	}
 }
 
+static const struct family kernel_cache_families[] = {
+	{ "leaktrace_kernel_cache_bytes", "gauge",
+	  "--kernel: bytes of the objects held, made since tracing began, by slab cache." },
+	{ "leaktrace_kernel_cache_objects", "gauge",
+	  "--kernel: objects held, made since tracing began, by slab cache." },
+};
+
+static const struct family kernel_cgroup_families[] = {
+	{ "leaktrace_kernel_cgroup_bytes", "gauge",
+	  "--kernel: bytes of the objects held, by the cgroup of the task that made them." },
+	{ "leaktrace_kernel_cgroup_objects", "gauge",
+	  "--kernel: objects held, by the cgroup of the task that made them." },
+};
+
+/* --kernel: the caches the report lists (-T of them), and the largest
+ * cgroups (as many as containers are kept), the rest summed as "other". */
+static void write_kernel(FILE *out, const struct lt_report *r, size_t shown)
+{
+	const struct lt_report_kernel *k = r->kernel;
+
+	for (size_t m = 0; m < 2; m++) {
+		put_header(out, &kernel_cache_families[m]);
+		for (size_t i = 0; i < k->ncaches; i++) {
+			fprintf(out, "%s{cache=", kernel_cache_families[m].name);
+			lt_prom_put_label_value(out, k->caches[i].name);
+			fprintf(out, "} %" PRIu64 "\n", m ? k->caches[i].allocs : k->caches[i].bytes);
+		}
+	}
+	for (size_t m = 0; m < 2; m++) {
+		uint64_t other = 0;
+
+		put_header(out, &kernel_cgroup_families[m]);
+		for (size_t i = 0; i < k->ncgroups; i++) {
+			const struct lt_report_kernel_owner *o = &k->cgroups[i];
+			uint64_t v = m ? o->allocs : o->bytes;
+
+			if (i >= shown || !o->cgroup) {
+				other += v;
+				continue;
+			}
+			fprintf(out, "%s{cgroup=", kernel_cgroup_families[m].name);
+			lt_prom_put_label_value(out, o->cgroup);
+			fprintf(out, "} %" PRIu64 "\n", v);
+		}
+		if (other)
+			fprintf(out, "%s{cgroup=\"other\"} %" PRIu64 "\n", kernel_cgroup_families[m].name,
+				other);
+	}
+}
+
 static const struct family
 	f_build_info = { "leaktrace_build_info", "gauge", "leaktrace's version, as a label; always 1." },
 	f_uptime = { "leaktrace_uptime_seconds", "gauge",
@@ -478,4 +528,6 @@ void lt_report_write_prometheus(FILE *out, const struct lt_report *r,
 	write_python_gc(out, r, procs);
 	write_fds(out, r, procs);
 	write_containers(out, r, containers);
+	if (r->kernel)
+		write_kernel(out, r, params->max_containers);
 }

@@ -197,6 +197,94 @@ static void write_fds(FILE *out, const struct lt_report_process *p, const char *
 		fprintf(out, "    (none older than %" PRIu64 " ms)\n", min_age_ms);
 }
 
+static void write_owner(FILE *out, const struct lt_report_kernel_owner *o)
+{
+	if (o->pid)
+		fprintf(out, "pid %u (%s) ", o->pid, o->comm);
+	fprintf(out, "cgroup %s", o->cgroup ? o->cgroup : "(gone)");
+	if (o->container_id)
+		fprintf(out, " container %.12s", o->container_id);
+	fprintf(out, ": %" PRIu64 " bytes in %" PRIu64 " object%s\n", o->bytes, o->allocs,
+		o->allocs == 1 ? "" : "s");
+}
+
+/* The containers' share, by the cgroup of the task that made them: not
+ * worth a table when everything is the root cgroup's. */
+static bool cgroups_worth_showing(const struct lt_report_kernel *k)
+{
+	return k->ncgroups > 1 ||
+	       (k->ncgroups == 1 && k->cgroups[0].cgroup && strcmp(k->cgroups[0].cgroup, "/"));
+}
+
+/* --kernel: slab objects held, by cache, by the process and cgroup that
+ * made them, and by kernel stack. */
+static void write_kernel(FILE *out, const struct lt_report *r)
+{
+	const struct lt_report_kernel *k = r->kernel;
+
+	fprintf(out, "\nkernel: %" PRIu64 " bytes outstanding in %" PRIu64 " object%s", k->outstanding_bytes,
+		k->outstanding_allocs, k->outstanding_allocs == 1 ? "" : "s");
+	if (k->cgroup_filter)
+		fprintf(out, " made in cgroup %s", k->cgroup_filter);
+	if (k->cache_filter)
+		fprintf(out, " of cache %s", k->cache_filter);
+	fprintf(out, " (%" PRIu64 " made, %" PRIu64 " freed since tracing began",
+		k->alloc_events, k->free_events);
+	if (k->dropped_allocs || k->dropped_frees)
+		fprintf(out, "; lost in BPF: %" PRIu64 " made, %" PRIu64 " freed", k->dropped_allocs,
+			k->dropped_frees);
+	/* Mostly BPF's own work nested in the programs, but some may be ours. */
+	if (k->missed_runs)
+		fprintf(out, "; %" PRIu64 " nested runs skipped by the kernel", k->missed_runs);
+	fputs(")\n", out);
+	if (!k->symbols)
+		fputs("  (no kernel symbols: /proc/kallsyms unreadable)\n", out);
+	if (k->ncaches)
+		fprintf(out, "  %-24s %12s %10s %10s\n", "cache", "bytes", "objects", "oldest");
+	for (size_t i = 0; i < k->ncaches; i++) {
+		const struct lt_report_kernel_cache *c = &k->caches[i];
+
+		fprintf(out, "  %-24s %12" PRIu64 " %10" PRIu64 " %9.1fs", c->name, c->bytes, c->allocs,
+			c->oldest_age_s);
+		write_verdict(out, c->verdict, c->growth_bytes_per_s);
+		fputc('\n', out);
+	}
+	if (k->nprocesses)
+		fputs("  made by:\n", out);
+	for (size_t i = 0; i < k->nprocesses; i++) {
+		fputs("    ", out);
+		write_owner(out, &k->processes[i]);
+	}
+	if (cgroups_worth_showing(k))
+		fputs("  by cgroup:\n", out);
+	for (size_t i = 0; cgroups_worth_showing(k) && i < k->ncgroups &&
+			   (r->top <= 0 || i < (size_t)r->top); i++) {
+		fputs("    ", out);
+		write_owner(out, &k->cgroups[i]);
+	}
+	for (size_t i = 0; i < k->nstacks; i++) {
+		const struct lt_report_kernel_stack *ks = &k->stacks[i];
+		const struct lt_report_stack *st = &ks->stack;
+
+		fprintf(out, "    %" PRIu64 " bytes in %" PRIu64 " object%s of %s%s, oldest %.1f s",
+			st->bytes, st->allocs, st->allocs == 1 ? "" : "s", ks->cache ? ks->cache : "?",
+			ks->ncaches > 1 ? " (and other caches)" : "", st->oldest_age_s);
+		write_verdict(out, st->verdict, st->growth_bytes_per_s);
+		fputs(":\n", out);
+		write_ages(out, &st->ages, false);
+		for (size_t o = 0; o < ks->nowners; o++) {
+			fputs("      by ", out);
+			write_owner(out, &ks->owners[o]);
+		}
+		if (ks->nprocesses > ks->nowners)
+			fprintf(out, "      and %zu more process%s\n", ks->nprocesses - ks->nowners,
+				ks->nprocesses - ks->nowners == 1 ? "" : "es");
+		write_frames(out, st);
+	}
+	if (!k->nstacks && k->outstanding_allocs)
+		fprintf(out, "    (none older than %" PRIu64 " ms)\n", r->min_age_ms);
+}
+
 /* Only when some process is in a container: a host alone needs no table. */
 static void write_containers(FILE *out, const struct lt_report *r)
 {
@@ -206,10 +294,14 @@ static void write_containers(FILE *out, const struct lt_report *r)
 	for (size_t i = 0; i < r->ncontainers; i++) {
 		const struct lt_report_container *c = &r->containers[i];
 
-		fprintf(out, "    %.12s: %" PRIu64 " bytes in %" PRIu64 " allocation%s in %u process%s\n",
+		fprintf(out, "    %.12s: %" PRIu64 " bytes in %" PRIu64 " allocation%s in %u process%s",
 			c->container_id ? c->container_id : "host", c->outstanding_bytes,
 			c->outstanding_allocs, c->outstanding_allocs == 1 ? "" : "s", c->processes,
 			c->processes == 1 ? "" : "es");
+		if (r->kernel)
+			fprintf(out, "; kernel: %" PRIu64 " bytes in %" PRIu64 " object%s",
+				c->kernel_bytes, c->kernel_allocs, c->kernel_allocs == 1 ? "" : "s");
+		fputc('\n', out);
 	}
 }
 
@@ -251,8 +343,10 @@ void lt_report_write_text(FILE *out, const struct lt_report *r)
 	if (r->sample_bytes)
 		fprintf(out, "sampling one block per %" PRIu64 " bytes on average: "
 			"bytes and counts are estimates\n", r->sample_bytes);
-	if (!r->nprocs)
+	if (!r->nprocs && !r->kernel)
 		fprintf(out, "no outstanding allocations\n");
+	if (r->kernel)
+		write_kernel(out, r);
 	for (size_t i = 0; i < r->nprocs; i++) {
 		const struct lt_report_process *p = &r->procs[i];
 		const char *when = p->left_cgroup ? " when it left the cgroup" :

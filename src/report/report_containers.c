@@ -13,12 +13,14 @@ static bool same_container(const char *a, const char *b)
 	return a == b || (a && b && !strcmp(a, b));
 }
 
+static uint64_t container_bytes(const struct lt_report_container *c);
+
 static int by_bytes(const void *a, const void *b)
 {
 	const struct lt_report_container *x = a, *y = b;
 
-	if (x->outstanding_bytes != y->outstanding_bytes)
-		return x->outstanding_bytes < y->outstanding_bytes ? 1 : -1;
+	if (container_bytes(x) != container_bytes(y))
+		return container_bytes(x) < container_bytes(y) ? 1 : -1;
 	/* Host last among equals, then by id: the same order every report. */
 	if (!x->container_id || !y->container_id)
 		return !x->container_id - !y->container_id;
@@ -36,10 +38,43 @@ static char *container_cgroup(const char *path)
 	return strndup(path, len);
 }
 
+/* --kernel: objects each container's tasks made (the host's: outside any). */
+static int add_kernel(struct lt_report *r, struct lt_report_container *v, size_t *n)
+{
+	for (size_t i = 0; r->kernel && i < r->kernel->ncgroups; i++) {
+		const struct lt_report_kernel_owner *o = &r->kernel->cgroups[i];
+		struct lt_report_container *c = NULL;
+
+		for (size_t j = 0; j < *n && !c; j++)
+			if (same_container(v[j].container_id, o->container_id))
+				c = &v[j];
+		if (!c) {
+			c = &v[(*n)++];
+			r->ncontainers = *n;
+			if (o->container_id) {
+				c->container_id = strdup(o->container_id);
+				c->cgroup = o->cgroup ? container_cgroup(o->cgroup) : NULL;
+				if (!c->container_id || (o->cgroup && !c->cgroup))
+					return -ENOMEM;
+			}
+		}
+		c->kernel_bytes += o->bytes;
+		c->kernel_allocs += o->allocs;
+	}
+	return 0;
+}
+
+static uint64_t container_bytes(const struct lt_report_container *c)
+{
+	return c->outstanding_bytes + c->kernel_bytes;
+}
+
 int lt_report_build_containers(struct lt_report *r)
 {
-	struct lt_report_container *v = calloc(r->nprocs ? r->nprocs : 1, sizeof(*v));
+	size_t room = r->nprocs + (r->kernel ? r->kernel->ncgroups : 0);
+	struct lt_report_container *v = calloc(room ? room : 1, sizeof(*v));
 	size_t n = 0;
+	int err;
 
 	if (!v)
 		return -ENOMEM;
@@ -66,6 +101,9 @@ int lt_report_build_containers(struct lt_report *r)
 		c->outstanding_bytes += p->heap.outstanding_bytes;
 		c->outstanding_allocs += p->heap.outstanding_allocs;
 	}
+	err = add_kernel(r, v, &n);
+	if (err)
+		return err;
 	qsort(v, n, sizeof(*v), by_bytes);
 	return 0;
 }

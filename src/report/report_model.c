@@ -739,6 +739,8 @@ int lt_report_build(struct lt_session *s, bool final, struct lt_report *r,
 	qsort(r->procs, r->nprocs, sizeof(*r->procs), by_outstanding);
 	err = build_summary(s, &summary, &r->summary);
 	if (!err)
+		err = lt_report_build_kernel(s, now_ns, pending, r);
+	if (!err)
 		err = lt_report_build_containers(r);
 	lt_module_cache_stats(&s->modules, &r->symbols);
 cleanup:
@@ -770,6 +772,17 @@ int lt_report_commit(struct lt_session *s, struct lt_report_pending *pd)
 
 	if (!s->growth.window)
 		lt_growth_table_init(&s->growth, trend_window(s));
+	if (s->opts->kernel && !s->kernel_growth_ready) {
+		struct lt_trend_params params = lt_growth_params(trend_window(s), false);
+
+		lt_growth_init(&s->kernel_stacks_growth, &params, LT_GROWTH_MAX_SERIES);
+		lt_growth_init(&s->kernel_caches_growth, &params, LT_GROWTH_MAX_SERIES);
+		s->kernel_growth_ready = true;
+	}
+	if (s->kernel_growth_ready) {
+		lt_growth_begin(&s->kernel_stacks_growth, pd->now_s);
+		lt_growth_begin(&s->kernel_caches_growth, pd->now_s);
+	}
 	lt_growth_table_begin(&s->growth);
 	for (size_t i = 0; i < pd->n && !err; i++) {
 		const struct lt_report_sample *v = &pd->v[i];
@@ -799,9 +812,19 @@ int lt_report_commit(struct lt_session *s, struct lt_report_pending *pd)
 			v->p->py->types[v->type_index].last_reported = (uint64_t)v->value;
 			v->p->py->types[v->type_index].reported = true;
 			break;
+		case LT_SAMPLE_KERNEL_STACK:
+			err = lt_growth_record(&s->kernel_stacks_growth, v->key, v->tag, v->value, &unused);
+			break;
+		case LT_SAMPLE_KERNEL_CACHE:
+			err = lt_growth_record(&s->kernel_caches_growth, v->key, v->tag, v->value, &unused);
+			break;
 		}
 	}
 	end_process(gp, py);
+	if (s->kernel_growth_ready) {
+		lt_growth_end(&s->kernel_stacks_growth);
+		lt_growth_end(&s->kernel_caches_growth);
+	}
 	lt_growth_table_end(&s->growth);
 	/* No report follows the final one. */
 	if (pd->final)

@@ -20,6 +20,12 @@ struct lt_process;
  * what was made is freed by lt_report_free_containers either way. */
 int lt_report_build_containers(struct lt_report *r);
 
+/* --kernel: r->kernel from the session's kernel table, its growth
+ * samples left in pending; nothing without --kernel. 0 or -ENOMEM (what
+ * was made is freed with r). */
+int lt_report_build_kernel(struct lt_session *s, uint64_t now_ns,
+			   struct lt_report_pending *pending, struct lt_report *r);
+
 /* A report with only its header (time, options, counters) filled: what
  * lt_report_build starts from, and the agent's first, empty one. */
 void lt_report_fill_header(const struct lt_session *s, bool final, uint64_t now_ns,

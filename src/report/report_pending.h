@@ -26,6 +26,8 @@ enum lt_report_sample_kind {
 	LT_SAMPLE_HEAP,    /* a heap stack's bytes */
 	LT_SAMPLE_FD,      /* a descriptor stack's count */
 	LT_SAMPLE_PY_TYPE, /* a Python type's objects */
+	LT_SAMPLE_KERNEL_STACK, /* --kernel: a kernel stack's bytes (p is NULL) */
+	LT_SAMPLE_KERNEL_CACHE, /* --kernel: a slab cache's bytes (p is NULL) */
 };
 
 struct lt_report_sample {

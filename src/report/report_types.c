@@ -70,8 +70,44 @@ void lt_report_free_containers(struct lt_report *r)
 	r->ncontainers = 0;
 }
 
+static void free_owner(struct lt_report_kernel_owner *o)
+{
+	free(o->cgroup);
+	free(o->container_id);
+}
+
+void lt_report_free_kernel(struct lt_report_kernel *k)
+{
+	if (!k)
+		return;
+	for (size_t i = 0; i < k->nstacks; i++) {
+		struct lt_report_kernel_stack *st = &k->stacks[i];
+
+		for (uint32_t f = 0; f < st->stack.nframes; f++)
+			lt_report_frame_clear(&st->stack.frames[f]);
+		free(st->stack.frames);
+		free(st->cache);
+		for (size_t o = 0; o < st->nowners; o++)
+			free_owner(&st->owners[o]);
+	}
+	for (size_t i = 0; i < k->ncaches; i++)
+		free(k->caches[i].name);
+	for (size_t i = 0; i < k->nprocesses; i++)
+		free_owner(&k->processes[i]);
+	for (size_t i = 0; i < k->ncgroups; i++)
+		free_owner(&k->cgroups[i]);
+	free(k->stacks);
+	free(k->caches);
+	free(k->processes);
+	free(k->cgroups);
+	free(k->cgroup_filter);
+	free(k->cache_filter);
+	free(k);
+}
+
 void lt_report_free(struct lt_report *r)
 {
+	lt_report_free_kernel(r->kernel);
 	for (size_t i = 0; i < r->nprocs; i++)
 		lt_report_free_process(&r->procs[i]);
 	lt_report_free_group(&r->summary);

@@ -122,6 +122,62 @@ struct lt_report_process {
 	struct lt_report_python *python; /* NULL: not a traced Python process */
 };
 
+/* --kernel: who made kernel objects still held (a process, or a cgroup
+ * when pid is 0), and how much. */
+struct lt_report_kernel_owner {
+	uint32_t pid;
+	char comm[LT_COMM_LEN];
+	uint64_t cgroup_id;
+	char *cgroup;       /* cgroup v2 path; NULL when the cgroup is gone */
+	char *container_id; /* NULL: not in a container */
+	uint64_t bytes;
+	uint64_t allocs;
+};
+
+#define LT_KERNEL_STACK_OWNERS 3
+
+/* A kernel stack's objects: the stack itself, the cache most of them are
+ * in, and the processes that made the most. */
+struct lt_report_kernel_stack {
+	struct lt_report_stack stack;
+	char *cache;
+	uint32_t ncaches;    /* caches its objects are in */
+	uint32_t nprocesses; /* processes that made them */
+	struct lt_report_kernel_owner owners[LT_KERNEL_STACK_OWNERS]; /* most bytes first */
+	size_t nowners;
+};
+
+struct lt_report_kernel_cache {
+	char *name;
+	uint64_t bytes;
+	uint64_t allocs;
+	double oldest_age_s;
+	struct lt_age_histogram ages;
+	enum lt_verdict verdict;
+	double growth_bytes_per_s;
+};
+
+struct lt_report_kernel {
+	char *cgroup_filter;  /* --cgroup, resolved; NULL: every task */
+	char *cache_filter;   /* --kernel-cache; NULL: every cache */
+	uint64_t outstanding_bytes;  /* every object held, before the age filter */
+	uint64_t outstanding_allocs;
+	uint64_t sampled_allocs;     /* objects actually recorded */
+	uint64_t alloc_events, free_events, unmatched_frees, out_of_memory;
+	uint64_t dropped_allocs;     /* lost in BPF: ring full, live table full */
+	uint64_t dropped_frees;
+	uint64_t missed_runs;        /* program runs the kernel skipped (nested on a CPU) */
+	uint64_t symbols;            /* kernel symbols known (0: /proc/kallsyms unreadable) */
+	struct lt_report_kernel_stack *stacks; /* -T, by --sort */
+	size_t nstacks;
+	struct lt_report_kernel_cache *caches; /* -T, by bytes */
+	size_t ncaches;
+	struct lt_report_kernel_owner *processes; /* -T, by bytes */
+	size_t nprocesses;
+	struct lt_report_kernel_owner *cgroups;   /* every cgroup, by bytes (pid 0) */
+	size_t ncgroups;
+};
+
 /* The reported processes of one container, or of the host (no id). */
 struct lt_report_container {
 	char *container_id;
@@ -129,6 +185,8 @@ struct lt_report_container {
 	uint32_t processes;
 	uint64_t outstanding_bytes;  /* heap, summed over its processes */
 	uint64_t outstanding_allocs;
+	uint64_t kernel_bytes;       /* --kernel: objects its tasks made, still held */
+	uint64_t kernel_allocs;
 };
 
 struct lt_report {
@@ -153,6 +211,7 @@ struct lt_report {
 	/* Heap stacks summed over processes: the same frames in the same
 	 * modules (whatever the load addresses) are one stack. */
 	struct lt_report_group summary;
+	struct lt_report_kernel *kernel; /* --kernel; NULL otherwise */
 };
 
 /* Each frees what it holds (NULL and empty parts are fine) and zeroes the
@@ -162,6 +221,7 @@ void lt_report_free_fd_detail(struct lt_report_fd_detail *d);
 void lt_report_free_python(struct lt_report_python *py);
 void lt_report_free_process(struct lt_report_process *rp);
 void lt_report_free_containers(struct lt_report *r);
+void lt_report_free_kernel(struct lt_report_kernel *k);
 void lt_report_free(struct lt_report *r);
 
 #endif

@@ -715,15 +715,17 @@ def validate_containers(cs, procs):
         cg = c.get('cgroup', '<missing>')
         if (cid is None) != (cg is None) or not (cg is None or isinstance(cg, str)):
             errs.append('%s: bad "cgroup" %r' % (w, cg))
+        # --kernel: a container can hold kernel objects and no traced process.
         for k in ('processes', 'outstanding_bytes', 'outstanding_allocs'):
-            if not is_int(c.get(k)) or c[k] < (1 if k == 'processes' else 0):
+            least = 1 if k == 'processes' and 'kernel_bytes' not in c else 0
+            if not is_int(c.get(k)) or c[k] < least:
                 errs.append('%s: bad "%s" %r' % (w, k, c.get(k)))
     if errs:
         return errs
     ids = [c['container'] for c in cs]
     if len(set(ids)) != len(ids):
         errs.append('containers listed twice: %s' % ids)
-    byts = [c['outstanding_bytes'] for c in cs]
+    byts = [c['outstanding_bytes'] + c.get('kernel_bytes', 0) for c in cs]
     if byts != sorted(byts, reverse=True):
         errs.append('containers not sorted by bytes: %s' % byts)
     for c in cs:
