@@ -4,7 +4,9 @@
 process with a 1 GiB heap (tools/bench/py_big_heap.py on Debian's
 python3.11, a worker thread counting its operations), side by side in one
 run:
-  (a) the worker's rate alone, for WINDOW seconds;
+  (a) the worker's rate alone, for WINDOW seconds before the walks and
+      WINDOW seconds after them (the collector's passes over a heap this
+      big make either window vary: their mean is the reference);
   (b) its rate while leaktrace walks the heap with --pause-ms 0 (never held
       still: only the reads);
   (c) a walk with the default bound (200 ms): the pauses, the walk's time,
@@ -91,6 +93,9 @@ def main():
         b0, b1, racy, _ = holders(args.leaktrace, t.info['pid'], 0)
         racy_rate = t.rate(b0, b1)
         c0, c1, held, peak_kib = holders(args.leaktrace, t.info['pid'], 200)
+        a1 = time.monotonic()
+        time.sleep(args.window)
+        after = t.rate(a1, time.monotonic())
         # The first pause starts as the walk does; the second one comes at its end.
         p1 = held['pause_ms'][0] / 1000 if held['pause_ms'] else 0
         p2 = held['pause_ms'][1] / 1000 if len(held['pause_ms']) > 1 else 0
@@ -104,7 +109,9 @@ def main():
     print('holders: Debian python3.11, heap %.0f MiB (%d records, %d objects read)' % (
         t.info['rss'] / 2**20, t.info['records'], held['objects']))
     print('  %-46s %14s %8s' % ('', 'worker ops/s', 'ratio'))
-    print('  %-46s %14.0f %8s' % ('(a) alone', base, '1.00'))
+    before, base = base, (base + after) / 2
+    print('  %-46s %14.0f %8.2f' % ('(a) alone, before the walks', before, before / base))
+    print('  %-46s %14.0f %8.2f' % ('(a) alone, after them', after, after / base))
     print('  %-46s %14.0f %8.2f' % ('(b) during a walk never paused (%.1f s)' % (racy['walk_ms'] / 1000),
                                    racy_rate, racy_rate / base))
     print('  %-46s %14.0f %8.2f' % ('(c) during a walk, outside its pauses', held_rate, held_rate / base))
