@@ -176,7 +176,7 @@ static const char *how_word(enum lt_py_how how)
 static int link_text(struct lt_py_heap *h, const struct lt_py_ref *ref, uint64_t holder,
 		     struct lt_holder_link *out)
 {
-	char *fn = NULL, *name = NULL;
+	char *fn = NULL;
 	int r = 0;
 
 	switch (ref->how) {
@@ -231,7 +231,6 @@ static int link_text(struct lt_py_heap *h, const struct lt_py_ref *ref, uint64_t
 		break;
 	}
 	free(fn);
-	free(name);
 	if (r < 0) {
 		out->text = NULL;
 		return -ENOMEM;
@@ -285,10 +284,14 @@ int lt_holder_link_of(struct lt_py_heap *h, uint64_t holder, uint64_t child, boo
 	if ((a.ref.how == LT_PY_HOW_DICT_VALUE || a.ref.how == LT_PY_HOW_DICT_KEY ||
 	     a.ref.how == LT_PY_HOW_ATTR || a.ref.how == LT_PY_HOW_SLOT) && !out->key)
 		out->key = strdup("?");
-	if ((out->key == NULL && (a.ref.how == LT_PY_HOW_ATTR)) ||
-	    (err = link_text(h, &a.ref, holder, out))) {
+	if (!out->key && (a.ref.how == LT_PY_HOW_DICT_VALUE || a.ref.how == LT_PY_HOW_DICT_KEY ||
+			  a.ref.how == LT_PY_HOW_ATTR || a.ref.how == LT_PY_HOW_SLOT)) {
 		lt_holder_link_free(out);
 		return -ENOMEM;
+	}
+	if ((err = link_text(h, &a.ref, holder, out))) {
+		lt_holder_link_free(out);
+		return err;
 	}
 	return 0;
 }

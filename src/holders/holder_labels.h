@@ -1,8 +1,9 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * The words of a chain: how each holder holds the next object (read again
- * from the process, which is also the check that it still does) and what
- * the root is (module and global, class and attribute, frame and local).
+ * The words of a chain: how each holder holds the next object and what the
+ * root is (module and global, class and attribute, frame and local), each
+ * with where in the process it was read, so that the chain can be checked
+ * against the process later with a few reads.
  */
 #ifndef LT_HOLDER_LABELS_H
 #define LT_HOLDER_LABELS_H
@@ -13,12 +14,12 @@
 #include "holders/holders.h"
 #include "holders/py_heap_walk.h"
 
-/* How holder holds child, decoded afresh. Returns 0, -ENOENT when it does
- * not (any more), -ENOMEM or a read error. */
+/* How holder holds child, decoded through h's reader. Returns 0, -ENOENT
+ * when it does not, -ENOMEM or a read error. */
 int lt_holder_link_of(struct lt_py_heap *h, uint64_t holder, uint64_t child, bool conservative,
 		      struct lt_holder_link *out);
 /* The root node (of w's graph) that holds child, named. Returns 0,
- * -ENOENT when it does not hold it (any more), -ENOMEM or a read error. */
+ * -ENOENT when it does not hold it, -ENOMEM or a read error. */
 int lt_holder_root_of(struct lt_py_walk *w, uint32_t root, uint64_t child,
 		      struct lt_holder_root *out);
 /* A root for a chain that reached no root: node is held from somewhere not

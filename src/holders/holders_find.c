@@ -2,16 +2,16 @@
 #include "holders/holders_find.h"
 
 #include <errno.h>
+#include <inttypes.h>
 #include <pthread.h>
 #include <sched.h>
-#include <sys/resource.h>
-#include <sys/syscall.h>
-#include <unistd.h>
-#include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
+#include <sys/syscall.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "attach/thread_pause.h"
 #include "base/grow_array.h"
@@ -172,11 +172,12 @@ void lt_holders_free(struct lt_holders *h)
 	memset(h, 0, sizeof(*h));
 }
 
-static void set_error(struct lt_holders *out, const char *fmt, int err)
+/* out->error: what, then the error's text when err is not 0. */
+static void set_error(struct lt_holders *out, const char *what, int err)
 {
 	char buf[256];
 
-	snprintf(buf, sizeof(buf), fmt, strerror(-err));
+	snprintf(buf, sizeof(buf), "%s%s%s", what, err ? ": " : "", err ? strerror(-err) : "");
 	free(out->error);
 	out->error = strdup(buf);
 }
@@ -249,8 +250,9 @@ static int chain_text(struct lt_holder_chain *c)
 	return 0;
 }
 
-/* Reads the words of a path (and so checks each link again). Returns 0,
- * -ENOENT when a link is gone, or -ENOMEM. */
+/* Names the links and the root of a path, from the walk's copies, and
+ * notes where each was read (checked later against the process). Returns
+ * 0, -ENOENT when a link is not found again, or -ENOMEM. */
 static int read_chain(struct lt_py_walk *w, const struct lt_holders_sample *s, const struct path *p,
 		      struct lt_holder_chain *c)
 {
@@ -557,7 +559,7 @@ int lt_holders_find(const struct lt_holders_request *req, struct lt_holders *out
 	out->pause_bound_ms = req->pause_ms;
 	heap.hl = lt_py_heap_layout(req->minor);
 	if (!heap.hl) {
-		set_error(out, "no heap layout for this Python version%.0s", -EINVAL);
+		set_error(out, "no heap layout for this Python version", 0);
 		return 0;
 	}
 	if ((err = lt_heap_reader_init(&heap.reader, req->pid, req->cache_bytes)))
@@ -586,7 +588,7 @@ int lt_holders_find(const struct lt_holders_request *req, struct lt_holders *out
 		goto cleanup;
 	if (err) {
 		pause_end(&pause);
-		set_error(out, "cannot walk the heap: %s", err);
+		set_error(out, "cannot walk the heap", err);
 		err = 0;
 		goto cleanup;
 	}
