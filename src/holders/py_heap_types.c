@@ -169,6 +169,22 @@ static void classify(struct lt_heap_reader *r, const struct lt_py_heap_layout *h
 			}
 			break;
 		}
+		/* Extension modules' types are heap types from 3.12 or 3.13 on
+		 * (collections.deque): a dotted name is a module's, never a
+		 * class statement's. */
+		if (t->kind == LT_PY_KIND_OPAQUE) {
+			uint64_t bn;
+			enum lt_py_kind k;
+
+			if (lt_heap_word(r, base + LT_PY_TP_NAME, &bn))
+				break;
+			read_name(r, bn, bname, sizeof(bname));
+			k = strchr(bname, '.') ? builtin_kind(bname) : LT_PY_KIND_OPAQUE;
+			if (k != LT_PY_KIND_OPAQUE) {
+				t->kind = k;
+				break;
+			}
+		}
 		t->attrs = true;
 		if (!lt_heap_word(r, base + (uint64_t)hl->tp_members, &members))
 			add_slots(r, members, t);

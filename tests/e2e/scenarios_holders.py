@@ -115,6 +115,18 @@ def check_cases(res, truth, where):
     h.expect(c['links'][2]['text'] == 'function make_collector.<locals>.collect.__closure__[0]',
              '%s: %r' % (where, c['links'][2]['text']))
 
+    c = only_chain(res, 'Queued', where)
+    expect_links(c, [('collections.deque', 'index', None, 'n')], where)
+    expect_root(c, {'kind': 'module', 'module': MODULE, 'name': '_RECENT'}, where)
+
+    c = only_chain(res, 'Seen', where)
+    expect_links(c, [('set', 'element', None, None)], where)
+    expect_root(c, {'kind': 'module', 'module': MODULE, 'name': '_SEEN'}, where)
+
+    c = only_chain(res, 'Member', where)
+    expect_links(c, [('list', 'index', None, 'n'), ('Pool', 'slot', 'members', None)], where)
+    expect_root(c, {'kind': 'module', 'module': MODULE, 'name': 'POOL'}, where)
+
     c = only_chain(res, 'Garbage', where)
     h.expect(c['links'] and c['links'][0]['holder'] == 'list' and
              0 <= c['links'][0]['index'] < truth['garbage'], '%s: %s' % (where, c['text']))
@@ -129,12 +141,12 @@ def check_cases(res, truth, where):
     expect_root(c, want, where)
 
 
-TYPES = ['InvoiceRecord', 'CacheEntry', 'Registered', 'Listener', 'Captured', 'Garbage',
-         'FrameHeld']
+TYPES = ['InvoiceRecord', 'CacheEntry', 'Registered', 'Listener', 'Captured', 'Queued', 'Seen',
+         'Member', 'Garbage', 'FrameHeld']
 
 
 def t_holders_every_python(ctx):
-    """leaktrace holders -p PID --type ..., every interpreter found (Debian's static 3.11, pyenv 3.8-3.13, unstable's 3.14 and 3.15 static and shared): the exact chain of each way a leak is held (container kind, index or key, module and global, class and attribute, frame and local), all samples alike; the process paused within the bound and left running."""
+    """leaktrace holders -p PID --type ..., every interpreter found (Debian's static 3.11, pyenv 3.8-3.13, unstable's 3.14 and 3.15 static and shared): the exact chain of each way a leak is held (module list, dict cache, class registry, listeners' bound methods, closure cell, deque, set, __slots__, gc.garbage, frame local: container kind, index or key, module and global, class and attribute, frame and local), all samples alike; the GC state as gc says; the process paused within the bound and left running."""
     found = h.pythons_found()
     h.expect(len(found) >= 7, 'interpreters found: %r' % found)
     for name, exe in found:

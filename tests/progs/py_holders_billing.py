@@ -1,9 +1,11 @@
 # SPDX-License-Identifier: MIT
 """A module whose globals hold objects the way leaks are held: a module
 list, a dict cache keyed by strings, a class-level registry, listeners
-kept as bound methods, a closure's cell, and cycles the collector saves in
-gc.garbage (DEBUG_SAVEALL). tests/e2e/scenarios_holders.py asks leaktrace
-who holds each kind."""
+kept as bound methods, a closure's cell, a deque of recent items, a set,
+an instance's __slots__, and cycles the collector saves in gc.garbage
+(DEBUG_SAVEALL). tests/e2e/scenarios_holders.py asks leaktrace who holds
+each kind."""
+import collections
 import gc
 
 
@@ -29,6 +31,26 @@ class Captured:
     pass
 
 
+class Queued:
+    pass
+
+
+class Seen:
+    pass
+
+
+class Member:
+    pass
+
+
+class Pool:
+    __slots__ = ('name', 'members')
+
+    def __init__(self):
+        self.name = 'pool'
+        self.members = []
+
+
 class Garbage:
     def __init__(self):
         self.me = self
@@ -51,6 +73,9 @@ class Bus:
 
 
 BUS = Bus()
+_RECENT = collections.deque()
+_SEEN = set()
+POOL = Pool()
 
 
 def make_collector():
@@ -71,6 +96,9 @@ def fill(n, garbage):
         Registry.items.append(Registered())
         BUS.subscribe(Listener().on_event)
         collect(Captured())
+        _RECENT.append(Queued())
+        _SEEN.add(Seen())
+        POOL.members.append(Member())
     gc.set_debug(gc.DEBUG_SAVEALL)
     for _ in range(garbage):
         Garbage()
