@@ -733,8 +733,6 @@ int lt_options_parse(int argc, char **argv, struct lt_options *o)
 		return fail("--kernel-cache is for --kernel", o->kernel_cache);
 	if (o->kernel_pages && (!o->kernel || o->kernel_cache))
 		return fail("--kernel-pages is for --kernel, without --kernel-cache", "");
-	if (o->kernel && o->live)
-		return fail("--kernel cannot be combined with --live", "");
 	/* No user stacks to walk, no descriptors: only the kmem programs run. */
 	if (o->kernel) {
 		o->unwind_dwarf = false;

@@ -753,10 +753,59 @@ def t_kernel_html(ctx):
         N_PROFILED * size, [f['attrs'].get('data-bytes') for f in html.frames_named(graph, 'do_eventfd')]))
 
 
+def t_kernel_live(ctx):
+    """--kernel --live: the kernel stacks view (5) shows the eventfd contexts held on do_eventfd, pid 0 and their kmalloc cache, exactly N objects of its size; the caches view (6) the files; q exits 0."""
+    live = __import__('scenarios_live')
+    name, path = make_cgroup()
+    tm = None
+    try:
+        t = holder(ctx, 'eventfd', N_PROFILED)
+        with open(os.path.join(path, 'cgroup.procs'), 'w') as f:
+            f.write('%d\n' % t.pid)
+        tm = live.Tmux(ctx, ['--kernel', '--cgroup', name, '-T', '0', '1'])
+        # The view opens once the programs are attached.
+        tm.wait('the live header', lambda s: live.header(s).startswith('leaktrace --live:'))
+        step(t, 'ready')
+        tm.keys('5')
+
+        def contexts(screen):
+            return [r for r in live.rows(screen) if 'do_eventfd' in r['where'].split(' < ')[:2] and
+                    kmalloc_size(r['comm'])]
+        s = tm.wait('the eventfd contexts', lambda s: live.header(s).startswith(
+            'leaktrace --live: kernel stacks') and sum(r['count'] for r in contexts(s)) == N_PROFILED)
+        h.log('kernel stacks view:\n' + s.rstrip())
+        for r in contexts(s):
+            h.expect(r['pid'] == 0 and r['bytes'] == r['count'] * kmalloc_size(r['comm']),
+                     'eventfd context row: %r' % r['line'])
+        tm.keys('6')
+        s = tm.wait('the files', lambda s: live.header(s).startswith('leaktrace --live: kernel caches') and
+                    any(r['func'] == 'filp' and r['count'] >= N_PROFILED for r in live.rows(s)))
+        h.log('kernel caches view:\n' + s.rstrip())
+        step(t, 'released')
+        live.quit_and_check(tm)
+        tm.close()
+        tm = None
+        deadline = time.monotonic() + 3
+        while no_kernel_links() and time.monotonic() < deadline:
+            time.sleep(0.2)
+        left = no_kernel_links()
+        h.expect(not left, '; '.join(left))
+    finally:
+        if tm:
+            tm.close()
+        for t in ctx.targets:
+            t.close_stdin()
+            if t.wait(3) is None:
+                t.kill_session()
+        problem = h.remove_cgroup([path])
+        if problem:
+            ctx.notes.append(problem)
+
+
 def t_err_kernel(ctx):
     """--kernel: combinations that cannot work are refused with one line and status 2."""
     for opts in (['--kernel', '-p', '1'], ['--kernel-cache', 'filp'],
-                 ['--kernel', '--kernel-cache', 'x' * 40], ['--kernel', '--live'],
+                 ['--kernel', '--kernel-cache', 'x' * 40], ['--kernel', '-c', '/bin/true'],
                  ['--kernel-pages'], ['--kernel', '--kernel-pages', '--kernel-cache', 'filp']):
         p = h.run_to_end(ctx, opts, timeout=20)
         err = [x for x in p.err_lines if x.strip()]
@@ -778,5 +827,6 @@ SCENARIOS = [
     ('kernel_folded', t_kernel_folded),
     ('kernel_pprof', t_kernel_pprof),
     ('kernel_html', t_kernel_html),
+    ('kernel_live', t_kernel_live),
     ('err_kernel', t_err_kernel),
 ]
