@@ -554,7 +554,7 @@ def profile_of_eventfds(ctx, fmt):
         with open(os.path.join(path, 'cgroup.procs'), 'w') as f:
             f.write('%d\n' % t.pid)
         out = os.path.join(ctx.tmpdir(), 'kernel.' + fmt)
-        p = ctx.lt(['--kernel', '--cgroup', name, '--format', fmt, '-w', out, '-T', '0'])
+        p = ctx.lt(['--kernel', '--cgroup', name, '--format', fmt, '-w', out, '-o', '0', '-T', '0'])
         h.expect(p.expect_err_line('leaktrace: tracing', 60), 'leaktrace did not start' + h.tail(p))
         step(t, 'ready')
         # The final report reads what is left in the ring buffer first.
@@ -762,7 +762,7 @@ def t_kernel_live(ctx):
         t = holder(ctx, 'eventfd', N_PROFILED)
         with open(os.path.join(path, 'cgroup.procs'), 'w') as f:
             f.write('%d\n' % t.pid)
-        tm = live.Tmux(ctx, ['--kernel', '--cgroup', name, '-T', '0', '1'])
+        tm = live.Tmux(ctx, ['--kernel', '--cgroup', name, '-o', '0', '-T', '0', '1'])
         # The view opens once the programs are attached.
         tm.wait('the live header', lambda s: live.header(s).startswith('leaktrace --live:'))
         step(t, 'ready')
