@@ -733,9 +733,6 @@ int lt_options_parse(int argc, char **argv, struct lt_options *o)
 		return fail("--kernel-cache is for --kernel", o->kernel_cache);
 	if (o->kernel_pages && (!o->kernel || o->kernel_cache))
 		return fail("--kernel-pages is for --kernel, without --kernel-cache", "");
-	if (o->kernel && (o->format == LT_FORMAT_FOLDED || o->format == LT_FORMAT_PPROF ||
-			  o->format == LT_FORMAT_HTML || o->live))
-		return fail("--kernel reports as text or json", "");
 	/* No user stacks to walk, no descriptors: only the kmem programs run. */
 	if (o->kernel) {
 		o->unwind_dwarf = false;

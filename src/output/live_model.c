@@ -265,9 +265,10 @@ static void sample(struct lt_live_series *s, uint64_t report, double value)
 
 static double value_of(enum lt_live_kind kind, const struct lt_live_row *row)
 {
-	/* What the verdicts follow: bytes for stacks, counts for types and descriptors. */
-	return kind == LT_LIVE_NATIVE || kind == LT_LIVE_PY_LINES ? (double)row->bytes :
-								   (double)row->count;
+	/* What the verdicts follow: bytes for stacks and kernel caches, counts
+	 * for types and descriptors. */
+	return kind == LT_LIVE_NATIVE || kind == LT_LIVE_PY_LINES || kind == LT_LIVE_KERNEL ||
+			       kind == LT_LIVE_KCACHES ? (double)row->bytes : (double)row->count;
 }
 
 /* Each row's value into its series (new ones made, kept sorted), and the
@@ -336,6 +337,58 @@ static int take_procs(struct lt_live_model *m, const struct lt_report *r)
 	return 0;
 }
 
+/* Kernel frames are kallsyms' (function, offset in it): the addresses,
+ * fixed for the boot, are what tells stacks apart. */
+static uint64_t kernel_stack_key(const struct lt_report_stack *st)
+{
+	uint64_t h = key_start(LT_LIVE_KERNEL, 0);
+
+	for (uint32_t i = 0; i < st->nframes; i++)
+		h = mix(h, &st->frames[i].addr, sizeof(st->frames[i].addr));
+	return mix(h, &st->nframes, sizeof(st->nframes));
+}
+
+/* --kernel: rows of no process (pid 0). A stack's COMM column is the cache
+ * most of its objects are in, the caches' "[kernel]". */
+static int add_kernel(struct row_buf *b, const struct lt_report_kernel *k)
+{
+	struct lt_report_process kp;
+	struct lt_live_row *row;
+
+	memset(&kp, 0, sizeof(kp));
+	for (size_t i = 0; i < k->nstacks; i++) {
+		const struct lt_report_kernel_stack *ks = &k->stacks[i];
+
+		snprintf(kp.comm, sizeof(kp.comm), "%s", ks->cache ? ks->cache : "?");
+		row = new_row(b, LT_LIVE_KERNEL, &kp);
+		if (!row || name_stack(row, &ks->stack))
+			return -ENOMEM;
+		row->key = kernel_stack_key(&ks->stack);
+		row->bytes = ks->stack.bytes;
+		row->count = ks->stack.allocs;
+		row->verdict = ks->stack.verdict;
+		row->slope = ks->stack.growth_bytes_per_s;
+	}
+	snprintf(kp.comm, sizeof(kp.comm), "[kernel]");
+	for (size_t i = 0; i < k->ncaches; i++) {
+		const struct lt_report_kernel_cache *c = &k->caches[i];
+
+		row = new_row(b, LT_LIVE_KCACHES, &kp);
+		if (!row)
+			return -ENOMEM;
+		row->label = strdup(c->name ? c->name : "?");
+		row->callers = strdup("");
+		if (!row->label || !row->callers)
+			return -ENOMEM;
+		row->key = mix_str(key_start(LT_LIVE_KCACHES, 0), c->name);
+		row->bytes = c->bytes;
+		row->count = c->allocs;
+		row->verdict = c->verdict;
+		row->slope = c->growth_bytes_per_s;
+	}
+	return 0;
+}
+
 int lt_live_model_take(struct lt_live_model *m, const struct lt_report *r)
 {
 	struct row_buf b = { 0 };
@@ -353,6 +406,8 @@ int lt_live_model_take(struct lt_live_model *m, const struct lt_report *r)
 		if (!err && p->fds_traced)
 			err = add_stacks(&b, LT_LIVE_FDS, p, &p->fds);
 	}
+	if (!err && r->kernel)
+		err = add_kernel(&b, r->kernel);
 	if (err)
 		goto fail;
 	m->reports++;

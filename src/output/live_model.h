@@ -31,6 +31,8 @@ enum lt_live_kind {
 	LT_LIVE_PY_TYPES, /* Python objects by type */
 	LT_LIVE_PY_LINES, /* Python objects by traceback (or line) */
 	LT_LIVE_FDS,      /* descriptors left open, by stack */
+	LT_LIVE_KERNEL,   /* --kernel: kernel objects by kernel stack (pid 0, comm its cache) */
+	LT_LIVE_KCACHES,  /* --kernel: kernel objects by cache */
 	LT_LIVE_KINDS,
 };
 

@@ -45,6 +45,8 @@ static const char *const kind_names[LT_LIVE_KINDS] = {
 	[LT_LIVE_PY_TYPES] = "Python types",
 	[LT_LIVE_PY_LINES] = "Python lines",
 	[LT_LIVE_FDS] = "descriptors",
+	[LT_LIVE_KERNEL] = "kernel stacks",
+	[LT_LIVE_KCACHES] = "kernel caches",
 };
 static const char *const sort_names[LT_LIVE_SORTS] = {
 	[LT_LIVE_BY_GROWTH] = "growth",
@@ -52,8 +54,10 @@ static const char *const sort_names[LT_LIVE_SORTS] = {
 	[LT_LIVE_BY_COUNT] = "count",
 };
 /* Column titles of the count and the growth, by kind. */
-static const char *const count_titles[LT_LIVE_KINDS] = { "BLOCKS", "OBJECTS", "BLOCKS", "FDS" };
-static const char *const growth_titles[LT_LIVE_KINDS] = { "B/s", "objects/s", "B/s", "fds/s" };
+static const char *const count_titles[LT_LIVE_KINDS] = { "BLOCKS", "OBJECTS", "BLOCKS", "FDS",
+							 "OBJECTS", "OBJECTS" };
+static const char *const growth_titles[LT_LIVE_KINDS] = { "B/s", "objects/s", "B/s", "fds/s", "B/s",
+							  "B/s" };
 
 /* Lowest to highest; a report without the row is a blank. */
 static const char *const spark_utf8[LT_LIVE_LEVELS] = { "\u2581", "\u2582", "\u2583", "\u2584",
@@ -88,7 +92,9 @@ static void format_growth(const struct lt_live_row *row, enum lt_live_kind kind,
 {
 	bool known = row->verdict >= LT_VERDICT_STABLE;
 	double g = known ? row->slope : row->rate;
-	const char *fmt = kind == LT_LIVE_NATIVE || kind == LT_LIVE_PY_LINES ?
+	bool in_bytes = kind == LT_LIVE_NATIVE || kind == LT_LIVE_PY_LINES || kind == LT_LIVE_KERNEL ||
+			kind == LT_LIVE_KCACHES;
+	const char *fmt = in_bytes ?
 				  (known ? "%+.0f" : "(%+.0f)") : (known ? "%+.1f" : "(%+.1f)");
 
 	/* In parentheses: no verdict yet, the change since the previous report. */
@@ -151,8 +157,9 @@ static void draw_header(struct lt_live_view *v, int cols)
 					 m->procs[i].pid, m->procs[i].comm, m->procs[i].bytes,
 					 m->procs[i].exited ? " (exited)" : "", i + 1 < m->nprocs ? "," : "");
 	mvaddnstr(1, 0, line, cols);
-	mvaddnstr(2, 0, "keys: 1 native  2 Python types  3 Python lines  4 descriptors  Tab next view  "
-			"s sort  p process  f freeze  Up/Down scroll  q quit", cols);
+	mvaddnstr(2, 0, "keys: 1 native  2 Python types  3 Python lines  4 descriptors  5 kernel stacks  "
+			"6 kernel caches  Tab next view  s sort  p process  f freeze  Up/Down scroll  q quit",
+		  cols);
 }
 
 static void draw_sparkline(struct lt_live_view *v, const struct lt_live_row *row)
@@ -180,9 +187,11 @@ static void draw(struct lt_live_view *v)
 	getmaxyx(stdscr, rows, cols);
 	erase();
 	draw_header(v, cols);
-	snprintf(line, sizeof(line), "%7s %-15s %12s %9s %12s %-9s %-*s %s", "PID", "COMM", "BYTES",
-		 count_titles[v->kind], growth_titles[v->kind], "VERDICT", SPARK_WIDTH, "HISTORY",
-		 v->kind == LT_LIVE_PY_TYPES ? "TYPE" : "WHERE (innermost first)");
+	snprintf(line, sizeof(line), "%7s %-15s %12s %9s %12s %-9s %-*s %s", "PID",
+		 v->kind == LT_LIVE_KERNEL ? "CACHE" : "COMM", "BYTES", count_titles[v->kind],
+		 growth_titles[v->kind], "VERDICT", SPARK_WIDTH, "HISTORY",
+		 v->kind == LT_LIVE_PY_TYPES ? "TYPE" : v->kind == LT_LIVE_KCACHES ? "CACHE" :
+		 "WHERE (innermost first)");
 	attron(A_REVERSE);
 	mvaddnstr(y - 1, 0, line, cols);
 	for (int x = (int)strlen(line); x < cols; x++)
@@ -362,6 +371,8 @@ bool lt_live_view_keys(struct lt_live_view *v)
 		case '2':
 		case '3':
 		case '4':
+		case '5':
+		case '6':
 			v->kind = (enum lt_live_kind)(c - '1');
 			v->scroll = 0;
 			break;

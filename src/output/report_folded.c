@@ -71,6 +71,29 @@ static void write_group(FILE *out, const struct lt_report_process *p, const char
 	}
 }
 
+/* --kernel: rooted at "[kernel]", then the cache most of the stack's
+ * objects are in, so a flame graph splits the kernel's bytes by cache
+ * first as the text report does. */
+static void write_kernel(FILE *out, const struct lt_report_kernel *k)
+{
+	for (size_t i = 0; i < k->nstacks; i++) {
+		const struct lt_report_kernel_stack *ks = &k->stacks[i];
+		const struct lt_report_stack *st = &ks->stack;
+
+		fputs("[kernel];", out);
+		put_name(out, ks->cache ? ks->cache : "?");
+		if (ks->ncaches > 1)
+			fputs(" (and other caches)", out);
+		if (!st->nframes)
+			fputs(";[no stack]", out);
+		for (uint32_t f = st->nframes; f-- > 0;) {
+			fputc(';', out);
+			put_frame(out, &st->frames[f]);
+		}
+		fprintf(out, " %" PRIu64 "\n", st->bytes);
+	}
+}
+
 void lt_report_write_folded(FILE *out, const struct lt_report *r)
 {
 	for (size_t i = 0; i < r->nprocs; i++) {
@@ -82,5 +105,7 @@ void lt_report_write_folded(FILE *out, const struct lt_report *r)
 		if (p->python)
 			write_group(out, p, "[python objects]", &p->python->stacks);
 	}
+	if (r->kernel)
+		write_kernel(out, r->kernel);
 	fflush(out);
 }

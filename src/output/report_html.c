@@ -2,7 +2,8 @@
 /*
  * --format html: one self-contained page that draws the final report as
  * flame graphs of outstanding memory (native heap, Python objects and
- * anonymous mmap regions, each its own graph; root at the bottom).
+ * anonymous mmap regions, each its own graph; root at the bottom), and
+ * with --kernel the kernel's objects by cache then kernel stack.
  *
  * The report goes into the page as JSON in a <script type="application/json">
  * element, escaped for HTML (html_json.h); the page's own inline script
@@ -45,6 +46,9 @@ struct frame_table {
 	size_t cap;
 	const struct lt_report_frame **by_id;
 	uint32_t n;
+	/* --kernel: a frame per kernel stack naming its cache, the root of
+	 * the stack in the graph (equal names share an id). */
+	struct lt_report_frame *caches;
 };
 
 static bool str_eq(const char *a, const char *b)
@@ -151,6 +155,8 @@ static int build_frame_table(struct frame_table *t, const struct lt_report *r)
 		if (p->fds_traced)
 			total += group_frames(&p->fds);
 	}
+	for (size_t i = 0; r->kernel && i < r->kernel->nstacks; i++)
+		total += r->kernel->stacks[i].stack.nframes + 1;
 	if (total >= UINT32_MAX / 4)
 		return -ENOMEM;
 	for (t->cap = 16; t->cap < 2 * total; t->cap *= 2)
@@ -158,7 +164,9 @@ static int build_frame_table(struct frame_table *t, const struct lt_report *r)
 	t->slots = calloc(t->cap, sizeof(*t->slots));
 	t->slot_ids = calloc(t->cap, sizeof(*t->slot_ids));
 	t->by_id = calloc(total ? total : 1, sizeof(*t->by_id));
-	if (!t->slots || !t->slot_ids || !t->by_id)
+	if (r->kernel)
+		t->caches = calloc(r->kernel->nstacks ? r->kernel->nstacks : 1, sizeof(*t->caches));
+	if (!t->slots || !t->slot_ids || !t->by_id || (r->kernel && !t->caches))
 		return -ENOMEM;
 	for (size_t i = 0; i < r->nprocs; i++) {
 		const struct lt_report_process *p = &r->procs[i];
@@ -171,6 +179,15 @@ static int build_frame_table(struct frame_table *t, const struct lt_report *r)
 		if (p->fds_traced)
 			add_group(t, &p->fds);
 	}
+	for (size_t i = 0; r->kernel && i < r->kernel->nstacks; i++) {
+		const struct lt_report_kernel_stack *ks = &r->kernel->stacks[i];
+
+		t->caches[i].func = ks->cache ? ks->cache : "?";
+		t->caches[i].build_id = "";
+		frame_add(t, &t->caches[i]);
+		for (uint32_t f = 0; f < ks->stack.nframes; f++)
+			frame_add(t, &ks->stack.frames[f]);
+	}
 	return 0;
 }
 
@@ -179,6 +196,7 @@ static void free_frame_table(struct frame_table *t)
 	free(t->slots);
 	free(t->slot_ids);
 	free(t->by_id);
+	free(t->caches);
 }
 
 static const char *base_name(const char *path)
@@ -257,35 +275,49 @@ static void write_double(FILE *out, double v)
 	fprintf(out, "%.6g", v);
 }
 
-/* {"bytes":outstanding,"allocs":...,"stacks":[{"b","n","age","v","r","f"}]},
- * "f" being frame ids root first (the model keeps them innermost first). */
+/* {"b","n","age","v","r","f"}, "f" being frame ids root first (the model
+ * keeps them innermost first), under root when there is one. */
+static void write_stack(FILE *out, const struct frame_table *t, const struct lt_report_stack *st,
+			const struct lt_report_frame *root, bool first)
+{
+	size_t slot;
+
+	fprintf(out, "%s{\"b\":%" PRIu64 ",\"n\":%" PRIu64 ",\"age\":", first ? "\n" : ",\n",
+		st->bytes, st->allocs);
+	write_double(out, st->oldest_age_s);
+	if (st->verdict != LT_VERDICT_NONE) {
+		fprintf(out, ",\"v\":\"%s\"", lt_verdict_name(st->verdict));
+		if (st->verdict != LT_VERDICT_UNKNOWN) {
+			fputs(",\"r\":", out);
+			write_double(out, st->growth_bytes_per_s);
+		}
+	}
+	fputs(",\"f\":[", out);
+	/* Every frame drawn was added by build_frame_table. */
+	if (root)
+		fprintf(out, st->nframes ? "%u," : "%u", frame_lookup(t, root, &slot));
+	for (uint32_t f = st->nframes; f-- > 0;)
+		fprintf(out, f + 1 < st->nframes ? ",%u" : "%u", frame_lookup(t, &st->frames[f], &slot));
+	fputs("]}", out);
+}
+
+/* {"bytes":outstanding,"allocs":...,"stacks":[...]}. */
 static void write_group(FILE *out, const struct frame_table *t, const struct lt_report_group *g)
 {
 	fprintf(out, "{\"bytes\":%" PRIu64 ",\"allocs\":%" PRIu64 ",\"stacks\":[",
 		g->outstanding_bytes, g->outstanding_allocs);
-	for (size_t i = 0; i < g->nstacks; i++) {
-		const struct lt_report_stack *st = &g->stacks[i];
+	for (size_t i = 0; i < g->nstacks; i++)
+		write_stack(out, t, &g->stacks[i], NULL, !i);
+	fputs("]}", out);
+}
 
-		fprintf(out, "%s{\"b\":%" PRIu64 ",\"n\":%" PRIu64 ",\"age\":", i ? ",\n" : "\n",
-			st->bytes, st->allocs);
-		write_double(out, st->oldest_age_s);
-		if (st->verdict != LT_VERDICT_NONE) {
-			fprintf(out, ",\"v\":\"%s\"", lt_verdict_name(st->verdict));
-			if (st->verdict != LT_VERDICT_UNKNOWN) {
-				fputs(",\"r\":", out);
-				write_double(out, st->growth_bytes_per_s);
-			}
-		}
-		fputs(",\"f\":[", out);
-		for (uint32_t f = st->nframes; f-- > 0;) {
-			size_t slot;
-
-			/* Every frame drawn was added by build_frame_table. */
-			fprintf(out, f + 1 < st->nframes ? ",%u" : "%u",
-				frame_lookup(t, &st->frames[f], &slot));
-		}
-		fputs("]}", out);
-	}
+/* --kernel: a group like a process's heap, each stack rooted at its cache. */
+static void write_kernel(FILE *out, const struct frame_table *t, const struct lt_report_kernel *k)
+{
+	fprintf(out, ",\"kernel\":{\"bytes\":%" PRIu64 ",\"allocs\":%" PRIu64 ",\"stacks\":[",
+		k->outstanding_bytes, k->outstanding_allocs);
+	for (size_t i = 0; i < k->nstacks; i++)
+		write_stack(out, t, &k->stacks[i].stack, &t->caches[i], !i);
 	fputs("]}", out);
 }
 
@@ -498,7 +530,10 @@ static void write_data(FILE *out, const struct frame_table *t, const struct lt_r
 			fputc(',', out);
 		write_process(out, t, r, &r->procs[i]);
 	}
-	fputs("]}\n", out);
+	fputc(']', out);
+	if (r->kernel)
+		write_kernel(out, t, r->kernel);
+	fputs("}\n", out);
 }
 
 int lt_report_html_data(const struct lt_report *r, char **out, size_t *len)

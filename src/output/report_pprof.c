@@ -8,6 +8,11 @@
  * processes while a profile has one address space: a Location's address is
  * the ELF address in its module, moved into a range of its own per mapping,
  * and the process is a label (pid, comm) on each sample.
+ *
+ * --kernel's stacks are samples of their own under a "[kernel]" location,
+ * labelled with their cache; a kernel frame keeps its real address (far
+ * above the user ranges) in a mapping per module, "[vmlinux]" for the
+ * kernel's own code, as kallsyms names them.
  */
 #include "output/report_writers.h"
 
@@ -51,6 +56,8 @@ struct mapping_info {
 	uint32_t file, build_id;  /* string indexes */
 	uint64_t max_offset;
 	bool unsymbolized, files, lines, inlines;
+	bool kernel;              /* [min_addr, max_offset]: real addresses */
+	uint64_t min_addr;
 };
 
 struct pprof {
@@ -66,7 +73,8 @@ struct pprof {
 	struct lt_pb_buf msg, sub, fmsg;
 	uint64_t *ids;
 	size_t capids;
-	uint32_t s_pid, s_comm;
+	uint32_t s_pid, s_comm, s_cache, s_cgroup;
+	bool kernel; /* frames being added are kernel frames */
 };
 
 static uint64_t mix(uint64_t h)
@@ -208,11 +216,14 @@ static int function_id(struct pprof *pp, const char *name, const char *file, uin
 
 static int mapping_id(struct pprof *pp, const struct lt_report_frame *f, uint32_t *id)
 {
-	int64_t file = intern(pp, f->module), build_id = intern(pp, f->build_id);
+	/* A module's name is no path: "vmlinux" must not pass for a file of
+	 * that name in some process. */
+	const char *name = pp->kernel && !strcmp(f->module, "vmlinux") ? "[vmlinux]" : f->module;
+	int64_t file = intern(pp, name), build_id = intern(pp, f->build_id);
 	bool added;
 
 	if (file < 0 || build_id < 0 ||
-	    keyset_get(&pp->maps, (struct key){ (uint64_t)file, 0, 0 }, id, &added))
+	    keyset_get(&pp->maps, (struct key){ (uint64_t)file, pp->kernel, 0 }, id, &added))
 		return -ENOMEM;
 	if (added) {
 		struct mapping_info *grown = lt_grow(pp->map_info, &pp->cap_map_info, *id,
@@ -224,6 +235,8 @@ static int mapping_id(struct pprof *pp, const struct lt_report_frame *f, uint32_
 		memset(&grown[*id - 1], 0, sizeof(*grown));
 		grown[*id - 1].file = (uint32_t)file;
 		grown[*id - 1].build_id = (uint32_t)build_id;
+		grown[*id - 1].kernel = pp->kernel;
+		grown[*id - 1].min_addr = f->addr;
 	}
 	return 0;
 }
@@ -273,6 +286,13 @@ static int location_id(struct pprof *pp, const struct lt_report_frame *frames, u
 		if (function_id(pp, outer->func, outer->file, &fid))
 			return -ENOMEM;
 		k = (struct key){ 1, fid, (uint64_t)(int64_t)outer->line };
+	} else if (outer->module && pp->kernel) {
+		/* kallsyms gives offsets in functions, not in modules: the
+		 * address itself tells the frames apart. */
+		if (mapping_id(pp, outer, &mid))
+			return -ENOMEM;
+		address = outer->addr;
+		k = (struct key){ 4, mid, outer->addr };
 	} else if (outer->module) {
 		if (mapping_id(pp, outer, &mid))
 			return -ENOMEM;
@@ -287,9 +307,13 @@ static int location_id(struct pprof *pp, const struct lt_report_frame *frames, u
 	if (!added)
 		return 0;
 	if (mid) {
+		uint64_t at = pp->kernel ? outer->addr : outer->module_offset;
+
 		mi = &pp->map_info[mid - 1];
-		if (outer->module_offset > mi->max_offset)
-			mi->max_offset = outer->module_offset;
+		if (at > mi->max_offset)
+			mi->max_offset = at;
+		if (mi->kernel && at < mi->min_addr)
+			mi->min_addr = at;
 	}
 	lt_pb_reset(&pp->msg);
 	lt_pb_uint(&pp->msg, 1, *id);
@@ -365,6 +389,57 @@ static int add_stack(struct pprof *pp, const struct lt_report_process *p, const 
 	return lt_pb_message(&pp->samples, PF_SAMPLE, &pp->msg);
 }
 
+/* A kernel stack: its objects wherever they are, by the cache most are
+ * in; pid, comm and cgroup only when one process made them all. */
+static int add_kernel_stack(struct pprof *pp, const struct lt_report_kernel_stack *ks)
+{
+	const struct lt_report_stack *st = &ks->stack;
+	const struct lt_report_kernel_owner *o = ks->nprocesses == 1 && ks->nowners ? &ks->owners[0] : NULL;
+	int64_t cache = intern(pp, ks->cache ? ks->cache : "?");
+	int64_t comm = o ? intern(pp, o->comm) : 0, cgroup = o ? intern(pp, o->cgroup) : 0;
+	uint64_t values[3] = { st->allocs, st->bytes, 0 };
+	uint64_t *ids;
+	uint32_t id;
+	size_t n = 0;
+
+	if (cache < 0 || comm < 0 || cgroup < 0)
+		return -ENOMEM;
+	ids = lt_grow(pp->ids, &pp->capids, (size_t)st->nframes + 1, sizeof(*ids));
+	if (!ids)
+		return -ENOMEM;
+	pp->ids = ids;
+	for (uint32_t i = 0; i < st->nframes; i++) {
+		if (location_id(pp, &st->frames[i], 1, &id))
+			return -ENOMEM;
+		pp->ids[n++] = id;
+	}
+	if (marker_id(pp, "[kernel]", &id))
+		return -ENOMEM;
+	pp->ids[n++] = id;
+	lt_pb_reset(&pp->msg);
+	lt_pb_packed(&pp->msg, 1, pp->ids, n);
+	lt_pb_packed(&pp->msg, 2, values, 3);
+	add_label(&pp->msg, &pp->sub, pp->s_cache, cache, false, 0);
+	if (o) {
+		add_label(&pp->msg, &pp->sub, pp->s_pid, 0, true, o->pid);
+		add_label(&pp->msg, &pp->sub, pp->s_comm, comm, false, 0);
+		if (o->cgroup)
+			add_label(&pp->msg, &pp->sub, pp->s_cgroup, cgroup, false, 0);
+	}
+	return lt_pb_message(&pp->samples, PF_SAMPLE, &pp->msg);
+}
+
+static int add_kernel(struct pprof *pp, const struct lt_report_kernel *k)
+{
+	int err = 0;
+
+	pp->kernel = true;
+	for (size_t i = 0; i < k->nstacks && !err; i++)
+		err = add_kernel_stack(pp, &k->stacks[i]);
+	pp->kernel = false;
+	return err;
+}
+
 static int add_group(struct pprof *pp, const struct lt_report_process *p, const char *marker,
 		     const struct lt_report_group *g, bool fds)
 {
@@ -387,12 +462,12 @@ static void add_mappings(struct pprof *pp, struct lt_pb_buf *out)
 {
 	for (uint32_t id = 1; id <= pp->maps.tab.n; id++) {
 		const struct mapping_info *mi = &pp->map_info[id - 1];
-		uint64_t start = (uint64_t)id << MAPPING_SHIFT;
+		uint64_t start = mi->kernel ? mi->min_addr : (uint64_t)id << MAPPING_SHIFT;
 
 		lt_pb_reset(&pp->msg);
 		lt_pb_uint(&pp->msg, 1, id);
 		lt_pb_uint(&pp->msg, 2, start);
-		lt_pb_uint(&pp->msg, 3, start + mi->max_offset + 1);
+		lt_pb_uint(&pp->msg, 3, mi->kernel ? mi->max_offset + 1 : start + mi->max_offset + 1);
 		lt_pb_int(&pp->msg, 5, mi->file);
 		lt_pb_int(&pp->msg, 6, mi->build_id);
 		/* has_functions false lets pprof symbolize the rest later, by build-id. */
@@ -424,6 +499,7 @@ static void pprof_free(struct pprof *pp)
 int lt_report_encode_pprof(const struct lt_report *r, struct lt_pb_buf *out)
 {
 	int64_t s_objects, s_count, s_space, s_bytes, s_period, s_comment, s_pid, s_comm, s_fds;
+	int64_t s_cache, s_cgroup;
 	struct pprof pp;
 	int err = -ENOMEM;
 
@@ -441,11 +517,15 @@ int lt_report_encode_pprof(const struct lt_report *r, struct lt_pb_buf *out)
 	s_pid = intern(&pp, "pid");
 	s_comm = intern(&pp, "comm");
 	s_fds = intern(&pp, "open_fds");
-	if (s_fds < 0 || s_objects < 0 || s_count < 0 || s_space < 0 || s_bytes < 0 || s_period < 0 ||
+	s_cache = intern(&pp, "cache");
+	s_cgroup = intern(&pp, "cgroup");
+	if (s_cache < 0 || s_cgroup < 0 || s_fds < 0 || s_objects < 0 || s_count < 0 || s_space < 0 || s_bytes < 0 || s_period < 0 ||
 	    s_comment < 0 || s_pid < 0 || s_comm < 0)
 		goto cleanup;
 	pp.s_pid = (uint32_t)s_pid;
 	pp.s_comm = (uint32_t)s_comm;
+	pp.s_cache = (uint32_t)s_cache;
+	pp.s_cgroup = (uint32_t)s_cgroup;
 	for (size_t i = 0; i < r->nprocs; i++) {
 		const struct lt_report_process *p = &r->procs[i];
 
@@ -455,6 +535,8 @@ int lt_report_encode_pprof(const struct lt_report *r, struct lt_pb_buf *out)
 		    (p->fds_traced && add_group(&pp, p, NULL, &p->fds, true)))
 			goto cleanup;
 	}
+	if (r->kernel && add_kernel(&pp, r->kernel))
+		goto cleanup;
 	if (pp.samples.failed || pp.locations.failed || pp.functions.failed)
 		goto cleanup;
 	add_value_type(out, &pp.sub, PF_SAMPLE_TYPE, s_objects, s_count);

@@ -5,8 +5,11 @@ tests/progs/kernel_hold makes the kernel hold objects on its behalf (eventfds,
 pipes, files kept open), then releases them; each eventfd is exactly one
 eventfd_ctx (kmalloc), one file (filp) and one dentry, so counts are exact."""
 
+import gzip
 import json
 import os
+import re
+import shutil
 import subprocess
 import time
 
@@ -529,10 +532,280 @@ def t_kernel_serve(ctx):
     h.expect(rc == 0, 'leaktrace exited with %s%s' % (rc, h.tail(p)))
 
 
+# --- the profile formats ----------------------------------------------------
+
+N_PROFILED = 2000
+KMALLOC_CACHE = re.compile(r'^kmalloc-(?:[a-z]+-)?(\d+)(k?)$')
+
+
+def kmalloc_size(cache):
+    """The object size of a kmalloc cache by its name (kmalloc-64, kmalloc-cg-1k); None for others."""
+    m = KMALLOC_CACHE.match(cache)
+    return int(m.group(1)) * (1024 if m.group(2) else 1) if m else None
+
+
+def profile_of_eventfds(ctx, fmt):
+    """The file leaktrace --kernel --format fmt -w FILE wrote at its final
+    report, while kernel_hold held N_PROFILED eventfds in a cgroup of its
+    own (--cgroup: no other task's objects in the file)."""
+    name, path = make_cgroup()
+    try:
+        t = holder(ctx, 'eventfd', N_PROFILED)
+        with open(os.path.join(path, 'cgroup.procs'), 'w') as f:
+            f.write('%d\n' % t.pid)
+        out = os.path.join(ctx.tmpdir(), 'kernel.' + fmt)
+        p = ctx.lt(['--kernel', '--cgroup', name, '--format', fmt, '-w', out, '-o', '0', '-T', '0'])
+        h.expect(p.expect_err_line('leaktrace: tracing', 60), 'leaktrace did not start' + h.tail(p))
+        step(t, 'ready')
+        # The final report reads what is left in the ring buffer first.
+        rc = h.interrupt(p)
+        h.expect(rc == 0, 'leaktrace exited with %s%s' % (rc, h.tail(p)))
+        h.expect(os.path.exists(out), '%s not written' % out)
+        step(t, 'released')
+        deadline = time.monotonic() + 3
+        while no_kernel_links() and time.monotonic() < deadline:
+            time.sleep(0.2)
+        left = no_kernel_links()
+        h.expect(not left, '; '.join(left))
+        return out
+    finally:
+        for t in ctx.targets:
+            t.close_stdin()
+            if t.wait(3) is None:
+                t.kill_session()
+        problem = h.remove_cgroup([path])
+        if problem:
+            ctx.notes.append(problem)
+
+
+def eventfd_contexts(stacks):
+    """From (cache, frames innermost first, bytes, objects) of every kernel
+    stack, those of the eventfd contexts: kmalloc'd by do_eventfd itself.
+    Their (bytes, objects, object size)."""
+    ctxs = [(kmalloc_size(c.split(' ')[0]), b, n) for c, frames, b, n in stacks
+            if 'do_eventfd' in frames[:2] and kmalloc_size(c.split(' ')[0])]
+    h.expect(ctxs and len({size for size, _, _ in ctxs}) == 1, 'eventfd context stacks: %r' % (ctxs,))
+    return (sum(b for _, b, _ in ctxs), sum(n or 0 for _, _, n in ctxs), ctxs[0][0])
+
+
+def t_kernel_folded(ctx):
+    """--kernel --format folded: each kernel stack a line rooted at [kernel] then its cache; the eventfd contexts held are one do_eventfd line of exactly N times the kmalloc size."""
+    with open(profile_of_eventfds(ctx, 'folded')) as f:
+        lines = [x for x in f.read().splitlines() if x]
+    h.expect(lines, 'no folded lines')
+    stacks = []
+    for line in lines:
+        m = re.match(r'^(.*) (\d+)$', line)
+        h.expect(m, 'not a folded line: %r' % line)
+        frames = m.group(1).split(';')
+        h.expect(frames[0] == '[kernel]' and len(frames) >= 3, 'not a kernel stack: %r' % line)
+        stacks.append((frames[1], frames[2:][::-1], int(m.group(2)), None))
+    b, _, size = eventfd_contexts(stacks)
+    h.expect(b == N_PROFILED * size, 'do_eventfd: %d bytes, want %d x %d' % (b, N_PROFILED, size))
+
+
+def pb_fields(buf):
+    """(field, value) of one protobuf message: an int, or the bytes of a
+    length-delimited field."""
+    i, out = 0, []
+
+    def varint():
+        nonlocal i
+        v = shift = 0
+        while True:
+            c = buf[i]
+            i += 1
+            v |= (c & 0x7f) << shift
+            shift += 7
+            if not c & 0x80:
+                return v
+    while i < len(buf):
+        tag = varint()
+        if tag & 7 == 0:
+            out.append((tag >> 3, varint()))
+        elif tag & 7 == 2:
+            n = varint()
+            out.append((tag >> 3, buf[i:i + n]))
+            i += n
+        else:
+            raise h.Fail('wire type %d in the profile' % (tag & 7))
+    return out
+
+
+def pb_ints(v):
+    """A repeated integer field's values, packed or not."""
+    if isinstance(v, int):
+        return [v]
+    vals, i = [], 0
+    while i < len(v):
+        x = shift = 0
+        while True:
+            c = v[i]
+            i += 1
+            x |= (c & 0x7f) << shift
+            shift += 7
+            if not c & 0x80:
+                break
+        vals.append(x)
+    return vals
+
+
+def decode_profile(path):
+    """The samples of a gzipped pprof profile: (values, function names
+    innermost first, {label: str or num}), and its mapping files by id."""
+    with open(path, 'rb') as f:
+        raw = f.read()
+    h.expect(raw[:2] == b'\x1f\x8b', '%s is not gzip' % path)
+    prof = pb_fields(gzip.decompress(raw))
+    strs = [v.decode() for f, v in prof if f == 6]
+    funcs = {}
+    for f, v in prof:
+        if f == 5:
+            d = dict(pb_fields(v))
+            funcs[d[1]] = strs[d.get(2, 0)]
+    locs, maps = {}, {}
+    for f, v in prof:
+        if f == 4:
+            fl = pb_fields(v)
+            d = dict((k, x) for k, x in fl if k != 4)
+            names = [funcs[dict(pb_fields(x))[1]] for k, x in fl if k == 4]
+            locs[d[1]] = (names, d.get(2, 0), d.get(3, 0))
+        elif f == 3:
+            d = dict(pb_fields(v))
+            maps[d[1]] = (strs[d.get(5, 0)], d.get(2, 0), d.get(3, 0))
+    samples = []
+    for f, v in prof:
+        if f != 2:
+            continue
+        ids, values, labels = [], [], {}
+        for k, x in pb_fields(v):
+            if k == 1:
+                ids += pb_ints(x)
+            elif k == 2:
+                values += pb_ints(x)
+            elif k == 3:
+                d = dict(pb_fields(x))
+                labels[strs[d[1]]] = strs[d[2]] if d.get(2) else d.get(3)
+        samples.append((values, [locs[i] for i in ids], labels))
+    return samples, maps
+
+
+def t_kernel_pprof(ctx):
+    """--kernel --format pprof: each kernel stack a sample under [kernel] with its cache as a label, kernel frames in the [vmlinux] mapping; the eventfd contexts held are exactly N objects of the kmalloc size; go tool pprof reads it."""
+    out = profile_of_eventfds(ctx, 'pprof')
+    samples, maps = decode_profile(out)
+    h.expect(samples, 'no samples in the profile')
+    stacks = []
+    for values, locs, labels in samples:
+        names = [n for ln, _, _ in locs for n in ln]
+        h.expect(names and names[-1] == '[kernel]', 'a sample not rooted at [kernel]: %r' % names[-4:])
+        h.expect(isinstance(labels.get('cache'), str), 'a sample without its cache: %r' % labels)
+        for ln, mid, addr in locs[:-1]:
+            if ln:
+                h.expect(mid in maps and maps[mid][1] <= addr < maps[mid][2],
+                         '%s at %#x outside its mapping %r' % (ln[0], addr, maps.get(mid)))
+        stacks.append((labels['cache'], names[:-1], values[1], values[0]))
+    b, n, size = eventfd_contexts(stacks)
+    h.expect((b, n) == (N_PROFILED * size, N_PROFILED), 'do_eventfd: %d bytes in %d objects, want %d x %d' % (
+        b, n, N_PROFILED, size))
+    h.expect('[vmlinux]' in {m[0] for m in maps.values()}, 'mappings: %r' % sorted({m[0] for m in maps.values()}))
+    go = shutil.which('go')
+    if go:
+        d = os.path.dirname(out)
+        env = dict(os.environ, HOME=d, GOCACHE=os.path.join(d, 'gocache'), PPROF_TMPDIR=d)
+        r = subprocess.run([go, 'tool', 'pprof', '-symbolize=none', '-traces', out],
+                           capture_output=True, text=True, timeout=120, env=env, cwd=d)
+        h.expect(r.returncode == 0, 'go tool pprof: status %d: %s' % (r.returncode, r.stderr.strip()[-300:]))
+        h.expect(re.search(r'cache:\s*\[?kmalloc-', r.stdout) and 'do_eventfd' in r.stdout,
+                 'go tool pprof -traces: no do_eventfd of a kmalloc cache: %s' % r.stdout[-400:])
+
+
+def t_kernel_html(ctx):
+    """--kernel --format html: the page's data holds the kernel stacks, and Chromium draws a Kernel memory graph with the eventfd contexts on do_eventfd under their cache, exactly N times the kmalloc size."""
+    out = profile_of_eventfds(ctx, 'html')
+    html = __import__('scenarios_html')
+    text = html.read_page(out)
+    html.check_self_contained(text)
+    data = html.page_data(text)
+    k = data.get('kernel')
+    h.expect(isinstance(k, dict) and k.get('stacks'), 'no kernel stacks in the page data')
+    frames = data['frames']
+    stacks = []
+    for s in k['stacks']:
+        names = [frames[i]['name'] for i in s['f']]
+        stacks.append((names[0], names[1:][::-1], s['b'], s['n']))
+    b, n, size = eventfd_contexts(stacks)
+    h.expect((b, n) == (N_PROFILED * size, N_PROFILED), 'page data: do_eventfd %d bytes in %d objects, want %d x %d' % (
+        b, n, N_PROFILED, size))
+    if not os.path.exists(html.CHROMIUM):
+        raise h.Skip('no %s to draw the page' % html.CHROMIUM)
+    dom = html.load_dom(ctx, out)
+    h.expect('kernel' in dom.body.get('data-lt-graphs', '').split(),
+             'graphs drawn: %r' % dom.body.get('data-lt-graphs'))
+    graph = dom.graphs.get('kernel')
+    h.expect(graph and graph['frames'], 'no kernel flame graph in the DOM')
+    h.expect(int(graph['attrs']['data-total']) == sum(s['b'] for s in k['stacks']),
+             'graph total %s, stacks %d' % (graph['attrs']['data-total'], sum(s['b'] for s in k['stacks'])))
+    html.one_frame(graph, '[kernel]')
+    drawn = [f for f in html.frames_named(graph, 'do_eventfd')
+             if int(f['attrs']['data-bytes']) == N_PROFILED * size]
+    h.expect(drawn, 'no do_eventfd frame of %d bytes drawn: %s' % (
+        N_PROFILED * size, [f['attrs'].get('data-bytes') for f in html.frames_named(graph, 'do_eventfd')]))
+
+
+def t_kernel_live(ctx):
+    """--kernel --live: the kernel stacks view (5) shows the eventfd contexts held on do_eventfd, pid 0 and their kmalloc cache, exactly N objects of its size; the caches view (6) the files; q exits 0."""
+    live = __import__('scenarios_live')
+    name, path = make_cgroup()
+    tm = None
+    try:
+        t = holder(ctx, 'eventfd', N_PROFILED)
+        with open(os.path.join(path, 'cgroup.procs'), 'w') as f:
+            f.write('%d\n' % t.pid)
+        tm = live.Tmux(ctx, ['--kernel', '--cgroup', name, '-o', '0', '-T', '0', '1'])
+        # The view opens once the programs are attached.
+        tm.wait('the live header', lambda s: live.header(s).startswith('leaktrace --live:'))
+        step(t, 'ready')
+        tm.keys('5')
+
+        def contexts(screen):
+            return [r for r in live.rows(screen) if 'do_eventfd' in r['where'].split(' < ')[:2] and
+                    kmalloc_size(r['comm'])]
+        s = tm.wait('the eventfd contexts', lambda s: live.header(s).startswith(
+            'leaktrace --live: kernel stacks') and sum(r['count'] for r in contexts(s)) == N_PROFILED)
+        h.log('kernel stacks view:\n' + s.rstrip())
+        for r in contexts(s):
+            h.expect(r['pid'] == 0 and r['bytes'] == r['count'] * kmalloc_size(r['comm']),
+                     'eventfd context row: %r' % r['line'])
+        tm.keys('6')
+        s = tm.wait('the files', lambda s: live.header(s).startswith('leaktrace --live: kernel caches') and
+                    any(r['func'] == 'filp' and r['count'] >= N_PROFILED for r in live.rows(s)))
+        h.log('kernel caches view:\n' + s.rstrip())
+        step(t, 'released')
+        live.quit_and_check(tm)
+        tm.close()
+        tm = None
+        deadline = time.monotonic() + 3
+        while no_kernel_links() and time.monotonic() < deadline:
+            time.sleep(0.2)
+        left = no_kernel_links()
+        h.expect(not left, '; '.join(left))
+    finally:
+        if tm:
+            tm.close()
+        for t in ctx.targets:
+            t.close_stdin()
+            if t.wait(3) is None:
+                t.kill_session()
+        problem = h.remove_cgroup([path])
+        if problem:
+            ctx.notes.append(problem)
+
+
 def t_err_kernel(ctx):
     """--kernel: combinations that cannot work are refused with one line and status 2."""
     for opts in (['--kernel', '-p', '1'], ['--kernel-cache', 'filp'],
-                 ['--kernel', '--kernel-cache', 'x' * 40], ['--kernel', '--format', 'pprof', '-w', '/dev/null'],
+                 ['--kernel', '--kernel-cache', 'x' * 40], ['--kernel', '-c', '/bin/true'],
                  ['--kernel-pages'], ['--kernel', '--kernel-pages', '--kernel-cache', 'filp']):
         p = h.run_to_end(ctx, opts, timeout=20)
         err = [x for x in p.err_lines if x.strip()]
@@ -551,5 +824,9 @@ SCENARIOS = [
     ('kernel_pages', t_kernel_pages),
     ('kernel_percpu', t_kernel_percpu),
     ('kernel_serve', t_kernel_serve),
+    ('kernel_folded', t_kernel_folded),
+    ('kernel_pprof', t_kernel_pprof),
+    ('kernel_html', t_kernel_html),
+    ('kernel_live', t_kernel_live),
     ('err_kernel', t_err_kernel),
 ]

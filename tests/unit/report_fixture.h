@@ -81,6 +81,44 @@ static inline void add_fds(struct lt_report_process *p)
 	p->fds_open_before = 3;
 }
 
+/* --kernel: an eventfd's context (kmalloc) by one process, and objects
+ * of several caches made in a module through an unnamed frame. kallsyms
+ * gives offsets in functions: the same in different functions. */
+static struct lt_report_frame kframes_a[] = {
+	{ .addr = 0xffffffff81400010, .func = "__kmalloc_cache_noprof", .module = "vmlinux",
+	  .module_offset = 0x10, .build_id = "" },
+	{ .addr = 0xffffffff81500020, .func = "do_eventfd", .module = "vmlinux",
+	  .module_offset = 0x10, .build_id = "" },
+	{ .addr = 0xffffffff81000030, .func = "do_syscall_64", .module = "vmlinux",
+	  .module_offset = 0x10, .build_id = "" },
+};
+static struct lt_report_frame kframes_b[] = {
+	{ .addr = 0xffffffffc0001040, .func = "ext4_alloc;inode", .module = "ext4",
+	  .module_offset = 0x40, .build_id = "" },
+	{ .addr = 0xffffffff90000000, .build_id = "" },
+};
+static struct lt_report_kernel_stack kstacks[] = {
+	{ .stack = { .bytes = 640, .allocs = 10, .frames = kframes_a, .nframes = 3 },
+	  .cache = "kmalloc-64", .ncaches = 1, .nprocesses = 1,
+	  .owners = { { .pid = 77, .comm = "kernel_hold", .cgroup = "/a\"b<c>", .bytes = 640,
+			.allocs = 10 } },
+	  .nowners = 1 },
+	{ .stack = { .bytes = 2048, .allocs = 2, .frames = kframes_b, .nframes = 2 },
+	  .cache = "ext4_inode_cache", .ncaches = 2, .nprocesses = 2,
+	  .owners = { { .pid = 1, .comm = "init", .cgroup = "/", .bytes = 1024, .allocs = 1 },
+		      { .pid = 2, .comm = "kthreadd", .cgroup = "/", .bytes = 1024, .allocs = 1 } },
+	  .nowners = 2 },
+};
+static struct lt_report_kernel kernel_section = {
+	.outstanding_bytes = 2688, .outstanding_allocs = 12, .symbols = 1000,
+	.stacks = kstacks, .nstacks = 2,
+};
+
+static inline void add_kernel(struct lt_report *r)
+{
+	r->kernel = &kernel_section;
+}
+
 static void make_report(struct lt_report *r, struct lt_report_process *p, bool mmap)
 {
 	memset(r, 0, sizeof(*r));

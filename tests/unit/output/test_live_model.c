@@ -282,6 +282,71 @@ static void test_bounded(void **state)
 	lt_live_model_free(&m);
 }
 
+/* --kernel: stacks and caches as rows of no process; stacks told apart by
+ * their addresses, kallsyms' offsets being in functions. */
+static void test_kernel(void **state)
+{
+	struct lt_report_frame kf[2][2] = {
+		{ { .addr = 0xffffffff81400010, .func = "__kmalloc_cache_noprof", .module = "vmlinux",
+		    .module_offset = 0x10, .build_id = "" },
+		  { .addr = 0xffffffff81500010, .func = "do_eventfd", .module = "vmlinux",
+		    .module_offset = 0x10, .build_id = "" } },
+		{ { .addr = 0xffffffff81400010, .func = "__kmalloc_cache_noprof", .module = "vmlinux",
+		    .module_offset = 0x10, .build_id = "" },
+		  { .addr = 0xffffffff81600010, .func = "alloc_pipe_info", .module = "vmlinux",
+		    .module_offset = 0x10, .build_id = "" } },
+	};
+	struct lt_report_kernel_stack ks[2] = {
+		{ .stack = { .bytes = 640, .allocs = 10, .frames = kf[0], .nframes = 2 },
+		  .cache = "kmalloc-64" },
+		{ .stack = { .bytes = 2048, .allocs = 2, .frames = kf[1], .nframes = 2,
+			     .verdict = LT_VERDICT_GROWING, .growth_bytes_per_s = 12.5 },
+		  .cache = "a_very_long_cache_name" },
+	};
+	struct lt_report_kernel_cache kc[1] = {
+		{ .name = "filp", .bytes = 4096, .allocs = 16, .verdict = LT_VERDICT_STABLE },
+	};
+	struct lt_report_kernel k = { .stacks = ks, .nstacks = 2, .caches = kc, .ncaches = 1 };
+	struct lt_report r = { .elapsed_s = 1.0, .kernel = &k };
+	const struct lt_live_row *rows[2], *row;
+	struct lt_live_model m;
+
+	(void)state;
+	lt_live_model_init(&m, 0);
+	assert_int_equal(lt_live_model_take(&m, &r), 0);
+	assert_int_equal(m.nrows[LT_LIVE_KERNEL], 2);
+	assert_int_equal(m.nrows[LT_LIVE_NATIVE], 0);
+	assert_int_equal(lt_live_model_rows(&m, LT_LIVE_KERNEL, 0, LT_LIVE_BY_BYTES, rows), 2);
+	assert_int_equal(rows[0]->pid, 0);
+	assert_string_equal(rows[0]->comm, "a_very_long_cac");
+	assert_string_equal(rows[0]->label, "__kmalloc_cache_noprof");
+	assert_string_equal(rows[0]->callers, "alloc_pipe_info");
+	assert_int_equal(rows[0]->count, 2);
+	assert_int_equal(rows[0]->verdict, LT_VERDICT_GROWING);
+	assert_true(rows[0]->slope == 12.5);
+	assert_string_equal(rows[1]->comm, "kmalloc-64");
+	assert_string_equal(rows[1]->callers, "do_eventfd");
+	assert_int_not_equal(rows[0]->key, rows[1]->key);
+	/* Not a process's: picking one leaves them out. */
+	assert_int_equal(lt_live_model_rows(&m, LT_LIVE_KERNEL, 100, LT_LIVE_BY_BYTES, rows), 0);
+	assert_int_equal(m.nrows[LT_LIVE_KCACHES], 1);
+	row = &m.rows[LT_LIVE_KCACHES][0];
+	assert_string_equal(row->comm, "[kernel]");
+	assert_string_equal(row->label, "filp");
+	assert_string_equal(row->callers, "");
+	assert_int_equal(row->bytes, 4096);
+	assert_int_equal(row->count, 16);
+	assert_int_equal(m.nseries, 3);
+	/* The next report's rows continue the same series. */
+	r.elapsed_s = 2.0;
+	ks[1].stack.bytes = 4096;
+	assert_int_equal(lt_live_model_take(&m, &r), 0);
+	assert_int_equal(m.nseries, 3);
+	assert_int_equal(lt_live_model_rows(&m, LT_LIVE_KERNEL, 0, LT_LIVE_BY_BYTES, rows), 2);
+	assert_true(rows[0]->rate == 2048.0);
+	lt_live_model_free(&m);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -291,6 +356,7 @@ int main(void)
 		cmocka_unit_test(test_sort_orders),
 		cmocka_unit_test(test_python_and_fds),
 		cmocka_unit_test(test_bounded),
+		cmocka_unit_test(test_kernel),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

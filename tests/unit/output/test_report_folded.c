@@ -55,6 +55,22 @@ static void test_mmap_marker(void **state)
 	free(got);
 }
 
+static void test_kernel(void **state)
+{
+	struct lt_report r;
+	struct lt_report_process p;
+	char *got;
+
+	(void)state;
+	make_report(&r, &p, false);
+	add_kernel(&r);
+	got = folded(&r);
+	assert_non_null(strstr(got, "app.py:5) 640\n"
+		"[kernel];kmalloc-64;do_syscall_64;do_eventfd;__kmalloc_cache_noprof 640\n"
+		"[kernel];ext4_inode_cache (and other caches);0xffffffff90000000;ext4_alloc:inode 2048\n"));
+	free(got);
+}
+
 static void test_empty(void **state)
 {
 	struct lt_report r;
@@ -72,6 +88,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_lines),
 		cmocka_unit_test(test_mmap_marker),
+		cmocka_unit_test(test_kernel),
 		cmocka_unit_test(test_empty),
 	};
 

@@ -509,6 +509,44 @@ static void test_empty_report(void **state)
 	free(html);
 }
 
+/* --kernel: the kernel's stacks in a group of their own, each rooted at
+ * its cache, names escaped like the rest. */
+static void test_kernel(void **state)
+{
+	struct lt_report_kernel_stack ks[2];
+	struct lt_report_kernel k;
+	struct lt_report r;
+	struct json j;
+	char *html, *data;
+
+	(void)state;
+	memset(&r, 0, sizeof(r));
+	add_kernel(&r);
+	k = *r.kernel;
+	memcpy(ks, k.stacks, sizeof(ks));
+	ks[1].cache = "</script><b>";
+	k.stacks = ks;
+	r.kernel = &k;
+	html = page(&r);
+	assert_int_equal(count(html, "</script"), 2);
+	assert_self_contained(html);
+	data = data_of(html);
+	parse_json(data, &j);
+	assert_true(has_string(&j, "kmalloc-64"));
+	assert_true(has_string(&j, "</script><b>"));
+	assert_true(has_string(&j, "do_eventfd"));
+	assert_true(has_string(&j, "ext4_alloc;inode"));
+	assert_true(has_string(&j, "0xffffffff90000000"));
+	/* kmalloc-64 0, __kmalloc_cache_noprof 1, do_eventfd 2, do_syscall_64
+	 * 3; the other cache 4, ext4_alloc 5, the unnamed frame 6. */
+	assert_non_null(strstr(data, "\"processes\":[],\"kernel\":{\"bytes\":2688,\"allocs\":12,"
+				     "\"stacks\":[\n{\"b\":640,\"n\":10,\"age\":0,\"f\":[0,3,2,1]},\n"
+				     "{\"b\":2048,\"n\":2,\"age\":0,\"f\":[4,6,5]}]}}"));
+	free_json(&j);
+	free(data);
+	free(html);
+}
+
 /* A process with no stacks (all younger than the age filter). */
 static void test_process_without_stacks(void **state)
 {
@@ -585,6 +623,7 @@ int main(void)
 		cmocka_unit_test(test_hostile_names),
 		cmocka_unit_test(test_escaper),
 		cmocka_unit_test(test_empty_report),
+		cmocka_unit_test(test_kernel),
 		cmocka_unit_test(test_process_without_stacks),
 		cmocka_unit_test(test_header_numbers),
 		cmocka_unit_test(test_write_error),

@@ -418,6 +418,83 @@ static void test_profile(void **state)
 	free(d);
 }
 
+static void check_label(const struct d_prof *d, const struct d_label *l, const char *key,
+			const char *value)
+{
+	assert_string_equal(str(d, l->key), key);
+	assert_string_equal(str(d, l->str), value);
+}
+
+/* --kernel alone: each stack a sample under "[kernel]", frames at their
+ * own addresses in a mapping per module. */
+static void test_kernel(void **state)
+{
+	struct lt_report r;
+	struct d_prof *d = calloc(1, sizeof(*d));
+	const struct d_sample *s;
+	const struct d_loc *l;
+	const struct d_map *m;
+	uint8_t *pb;
+	size_t len;
+
+	(void)state;
+	assert_non_null(d);
+	memset(&r, 0, sizeof(r));
+	add_kernel(&r);
+	pb = write_and_gunzip(&r, &len);
+	decode(pb, len, d);
+	assert_int_equal(d->nsamples, 2);
+
+	s = &d->samples[0];
+	assert_int_equal(s->values[0], 10);
+	assert_int_equal(s->values[1], 640);
+	assert_int_equal(s->values[2], 0);
+	assert_int_equal(s->nlocs, 4);
+	/* Same offsets in three functions: three locations all the same. */
+	for (int i = 0; i < 3; i++) {
+		static const char *const names[] = { "__kmalloc_cache_noprof", "do_eventfd",
+						     "do_syscall_64" };
+		static const uint64_t addrs[] = { 0xffffffff81400010, 0xffffffff81500020,
+						  0xffffffff81000030 };
+
+		l = loc(d, s->locs[i]);
+		check_line(d, l, 0, names[i], "", 0);
+		assert_int_equal(l->address, addrs[i]);
+		m = map(d, l->mapping);
+		assert_string_equal(str(d, m->file), "[vmlinux]");
+		assert_true(l->address >= m->start && l->address < m->limit);
+	}
+	check_line(d, loc(d, s->locs[3]), 0, "[kernel]", "", 0);
+	assert_int_equal(s->nlabels, 4);
+	check_label(d, &s->labels[0], "cache", "kmalloc-64");
+	assert_string_equal(str(d, s->labels[1].key), "pid");
+	assert_int_equal(s->labels[1].num, 77);
+	check_label(d, &s->labels[2], "comm", "kernel_hold");
+	check_label(d, &s->labels[3], "cgroup", "/a\"b<c>");
+
+	/* Made by two processes: the cache only. */
+	s = &d->samples[1];
+	assert_int_equal(s->values[1], 2048);
+	assert_int_equal(s->nlocs, 3);
+	assert_int_equal(s->nlabels, 1);
+	check_label(d, &s->labels[0], "cache", "ext4_inode_cache");
+	l = loc(d, s->locs[0]);
+	check_line(d, l, 0, "ext4_alloc;inode", "", 0);
+	m = map(d, l->mapping);
+	assert_string_equal(str(d, m->file), "ext4");
+	assert_true(l->address >= m->start && l->address < m->limit);
+	l = loc(d, s->locs[1]);
+	assert_int_equal(l->mapping, 0);
+	assert_int_equal(l->address, 0xffffffff90000000);
+	assert_int_equal(l->nlines, 0);
+	check_line(d, loc(d, s->locs[2]), 0, "[kernel]", "", 0);
+
+	assert_int_equal(d->nmaps, 2);
+	assert_true(d->maps[0].limit <= d->maps[1].start || d->maps[1].limit <= d->maps[0].start);
+	free(pb);
+	free(d);
+}
+
 static void test_sampling_period_and_empty(void **state)
 {
 	struct lt_report r;
@@ -463,6 +540,7 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_profile),
+		cmocka_unit_test(test_kernel),
 		cmocka_unit_test(test_sampling_period_and_empty),
 		cmocka_unit_test(test_encode_appends),
 	};
