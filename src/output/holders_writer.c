@@ -59,19 +59,29 @@ void lt_holders_write_text(FILE *out, const struct lt_holders *h, int indent)
 			indent, "", h->unreached, h->changed);
 }
 
-static void json_str_or_null(FILE *out, const char *key, const char *s)
+/* A string of the process, or null; escaped for a <script> element too
+ * when html (the page embeds this JSON). */
+static void json_str(FILE *out, const char *s, bool html)
 {
-	fprintf(out, ",\"%s\":", key);
-	if (s)
-		lt_json_string(out, s);
-	else
+	if (!s) {
 		fputs("null", out);
+		return;
+	}
+	fputc('"', out);
+	lt_json_chars(out, s, html);
+	fputc('"', out);
 }
 
-void lt_holders_write_json(FILE *out, const struct lt_holders *h)
+static void json_field(FILE *out, const char *key, const char *s, bool html)
+{
+	fprintf(out, ",\"%s\":", key);
+	json_str(out, s, html);
+}
+
+static void write_json(FILE *out, const struct lt_holders *h, bool html)
 {
 	fprintf(out, "{\"ok\":%s", h->ok ? "true" : "false");
-	json_str_or_null(out, "error", h->error);
+	json_field(out, "error", h->error, html);
 	fputs(",\"pause_ms\":[", out);
 	for (uint32_t i = 0; i < h->npauses; i++) {
 		if (i)
@@ -91,44 +101,54 @@ void lt_holders_write_json(FILE *out, const struct lt_holders *h)
 		const struct lt_holder_root *r = &c->root;
 
 		fputs(i ? ",{\"type\":" : "{\"type\":", out);
-		lt_json_string(out, c->type);
-		json_str_or_null(out, "where", c->where);
+		json_str(out, c->type, html);
+		json_field(out, "where", c->where, html);
 		fprintf(out, ",\"samples\":%u,\"sampled\":%u,\"object\":\"0x%" PRIx64
 			"\",\"conservative\":%s,\"text\":", c->samples, c->sampled, c->object,
 			c->conservative ? "true" : "false");
-		lt_json_string(out, c->text);
+		json_str(out, c->text, html);
 		fputs(",\"links\":[", out);
 		for (uint32_t l = 0; l < c->nlinks; l++) {
 			const struct lt_holder_link *k = &c->links[l];
 
 			fputs(l ? ",{\"holder\":" : "{\"holder\":", out);
-			lt_json_string(out, k->holder);
-			json_str_or_null(out, "how", k->how);
-			json_str_or_null(out, "key", k->key);
+			json_str(out, k->holder, html);
+			json_field(out, "how", k->how, html);
+			json_field(out, "key", k->key, html);
 			if (k->index >= 0)
 				fprintf(out, ",\"index\":%" PRId64, k->index);
 			fprintf(out, ",\"address\":\"0x%" PRIx64 "\",\"text\":", k->addr);
-			lt_json_string(out, k->text);
+			json_str(out, k->text, html);
 			fputc('}', out);
 		}
 		fprintf(out, "],\"root\":{\"kind\":\"%s\"", root_kind(r->kind));
-		json_str_or_null(out, "module", r->module);
-		json_str_or_null(out, "class", r->cls);
-		json_str_or_null(out, "function", r->func);
-		json_str_or_null(out, "file", r->file);
-		json_str_or_null(out, "name", r->name);
+		json_field(out, "module", r->module, html);
+		json_field(out, "class", r->cls, html);
+		json_field(out, "function", r->func, html);
+		json_field(out, "file", r->file, html);
+		json_field(out, "name", r->name, html);
 		if (r->kind == LT_HOLDER_ROOT_FRAME)
 			fprintf(out, ",\"thread\":%u", r->tid);
 		if (r->kind == LT_HOLDER_ROOT_UNFOLLOWED) {
-			json_str_or_null(out, "holder", r->holder);
+			json_field(out, "holder", r->holder, html);
 			fprintf(out, ",\"references\":%" PRIu64 ",\"found\":%" PRIu64, r->refcount,
 				r->found);
 		}
 		fputs(",\"text\":", out);
-		lt_json_string(out, r->text);
+		json_str(out, r->text, html);
 		fputs("}}", out);
 	}
 	fputs("]}", out);
+}
+
+void lt_holders_write_json(FILE *out, const struct lt_holders *h)
+{
+	write_json(out, h, false);
+}
+
+void lt_holders_write_json_html(FILE *out, const struct lt_holders *h)
+{
+	write_json(out, h, true);
 }
 
 /* A DOT string: quotes and backslashes escaped, control characters dropped. */

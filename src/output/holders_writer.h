@@ -15,6 +15,8 @@
 void lt_holders_write_text(FILE *out, const struct lt_holders *h, int indent);
 /* {"ok":..,"pause_ms":[..],...,"chains":[...]} */
 void lt_holders_write_json(FILE *out, const struct lt_holders *h);
+/* The same, escaped to sit inside a <script> element (the HTML page). */
+void lt_holders_write_json_html(FILE *out, const struct lt_holders *h);
 /* One digraph; several processes' chains go in one by calling it per
  * process between lt_holders_dot_begin and _end. */
 void lt_holders_dot_begin(FILE *out);

@@ -23,6 +23,7 @@
 
 #include "holders/holders.h"
 #include "output/html_history.h"
+#include "output/holders_writer.h"
 #include "output/html_json.h"
 
 /* report_page.html, with a NUL after it; the assembler reads the file
@@ -321,89 +322,12 @@ static void write_kernel(FILE *out, const struct frame_table *t, const struct lt
 	fputs("]}", out);
 }
 
-static void write_str_field(FILE *out, const char *key, const char *s)
-{
-	fprintf(out, ",\"%s\":", key);
-	lt_html_json_string(out, s);
-}
-
-static const char *holder_root_kind(enum lt_holder_root_kind k)
-{
-	switch (k) {
-	case LT_HOLDER_ROOT_MODULE: return "module";
-	case LT_HOLDER_ROOT_CLASS: return "class";
-	case LT_HOLDER_ROOT_FRAME: return "frame";
-	case LT_HOLDER_ROOT_UNFOLLOWED: return "unfollowed";
-	}
-	return "?";
-}
-
-/*
- * The fields of lt_holders_write_json, under the same names, so that a
- * script reading either finds one shape; written here because every name
- * (types, keys' reprs, globals) comes from the traced process and must be
- * escaped for the <script> element, which that writer does not do.
- */
+/* Every name in the chains comes from the traced process: escaped for the
+ * <script> element the page's data sits in. */
 static void write_holders(FILE *out, const struct lt_holders *h)
 {
-	fprintf(out, ",\"holders\":{\"ok\":%s", h->ok ? "true" : "false");
-	write_str_field(out, "error", h->error);
-	fputs(",\"pause_ms\":[", out);
-	for (uint32_t i = 0; i < h->npauses && i < 2; i++) {
-		if (i)
-			fputc(',', out);
-		write_double(out, h->pause_ms[i]);
-	}
-	fputs("],\"pause_bound_ms\":", out);
-	write_double(out, h->pause_bound_ms);
-	fprintf(out, ",\"consistent\":%s,\"walk_ms\":", h->consistent ? "true" : "false");
-	write_double(out, h->walk_ms);
-	fprintf(out, ",\"objects\":%" PRIu64 ",\"references\":%" PRIu64 ",\"gc_objects\":%" PRIu64
-		",\"frames\":%" PRIu64 ",\"bytes_copied\":%" PRIu64 ",\"sampled\":%u,\"unreached\":%u"
-		",\"changed\":%u,\"chains\":[", h->objects, h->references, h->gc_objects, h->frames,
-		h->bytes_copied, h->sampled, h->unreached, h->changed);
-	for (size_t i = 0; i < h->nchains; i++) {
-		const struct lt_holder_chain *c = &h->chains[i];
-		const struct lt_holder_root *r = &c->root;
-
-		fputs(i ? ",\n{\"type\":" : "\n{\"type\":", out);
-		lt_html_json_string(out, c->type);
-		write_str_field(out, "where", c->where);
-		fprintf(out, ",\"samples\":%u,\"sampled\":%u,\"object\":\"0x%" PRIx64
-			"\",\"conservative\":%s", c->samples, c->sampled, c->object,
-			c->conservative ? "true" : "false");
-		write_str_field(out, "text", c->text);
-		fputs(",\"links\":[", out);
-		for (uint32_t l = 0; l < c->nlinks; l++) {
-			const struct lt_holder_link *k = &c->links[l];
-
-			fputs(l ? ",{\"holder\":" : "{\"holder\":", out);
-			lt_html_json_string(out, k->holder);
-			write_str_field(out, "how", k->how);
-			write_str_field(out, "key", k->key);
-			if (k->index >= 0)
-				fprintf(out, ",\"index\":%" PRId64, k->index);
-			fprintf(out, ",\"address\":\"0x%" PRIx64 "\"", k->addr);
-			write_str_field(out, "text", k->text);
-			fputc('}', out);
-		}
-		fprintf(out, "],\"root\":{\"kind\":\"%s\"", holder_root_kind(r->kind));
-		write_str_field(out, "module", r->module);
-		write_str_field(out, "class", r->cls);
-		write_str_field(out, "function", r->func);
-		write_str_field(out, "file", r->file);
-		write_str_field(out, "name", r->name);
-		if (r->kind == LT_HOLDER_ROOT_FRAME)
-			fprintf(out, ",\"thread\":%u", r->tid);
-		if (r->kind == LT_HOLDER_ROOT_UNFOLLOWED) {
-			write_str_field(out, "holder", r->holder);
-			fprintf(out, ",\"references\":%" PRIu64 ",\"found\":%" PRIu64, r->refcount,
-				r->found);
-		}
-		write_str_field(out, "text", r->text);
-		fputs("}}", out);
-	}
-	fputs("]}", out);
+	fputs(",\"holders\":", out);
+	lt_holders_write_json_html(out, h);
 }
 
 static void write_python(FILE *out, const struct frame_table *t, const struct lt_report_python *py)
